@@ -1,0 +1,59 @@
+/**
+ * atomgp command-line entry point. Thin: each command lives in its own module exporting
+ * `run(argv): Promise<number>` (exit code); this file only dispatches and turns errors into
+ * messages. Input errors (AtomgpError) print without a stack trace and exit with code 2.
+ */
+import { AtomgpError } from '../errors.js';
+
+export interface Command {
+  summary: string;
+  load: () => Promise<{ run: (argv: string[]) => Promise<number> }>;
+}
+
+/** Registered commands (keep alphabetical). Each module parses its own flags with node:util parseArgs. */
+export const COMMANDS: Record<string, Command> = {
+  inspect: { summary: 'summarise a .model file or a model folder (ALF, kernel, mean, consistency check)', load: () => import('./inspect.js') },
+  predict: { summary: 'energies, atomic energies and forces of XYZ frames from a GP model set', load: () => import('./predict.js') },
+};
+
+export const VERSION = '0.1.0';
+
+function usage(): string {
+  const lines = ['usage: atomgp <command> [options]', '', 'commands:'];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
+  lines.push('', "Run 'atomgp <command> --help' for a command's options. Docs: docs/cli.md");
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`atomgp ${VERSION}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`atomgp: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    const mod = await command.load();
+    return await mod.run(rest);
+  } catch (err) {
+    if (err instanceof AtomgpError) {
+      process.stderr.write(`atomgp ${name}: error: ${err.message}\n`);
+      return 2;
+    }
+    // node:util parseArgs errors are input errors too.
+    const code = (err as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`atomgp ${name}: error: ${(err as Error).message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
