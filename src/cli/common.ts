@@ -1,0 +1,119 @@
+/**
+ * Pieces shared by CLI commands: loading a model set with its consistency report, reading
+ * geometry files of any supported format, small argument parsers.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { AtomgpError } from '../errors.js';
+import type { PeriodicPrefactor } from '../gp/model.js';
+import { type ModelSet, readModelSet } from '../gp/modelset.js';
+import { readConfig } from '../io/dlpoly.js';
+import { readXyz, validateGeometry } from '../io/xyz.js';
+
+/** `--periodic-convention 2|4` → prefactor, undefined when absent. */
+export function parsePeriodicConvention(value: string | undefined): PeriodicPrefactor | undefined {
+  if (value === undefined) return undefined;
+  if (value === '2' || value === '4') return Number(value) as PeriodicPrefactor;
+  throw new AtomgpError(
+    `--periodic-convention must be 2 (GPyTorch: exp(−2θ sin²(d/2))) or 4 (DL_FFLUX/ichor: exp(−4θ sin²(d/2))), got '${value}'`,
+  );
+}
+
+export interface LoadOptions {
+  property?: string;
+  periodicPrefactor?: PeriodicPrefactor | undefined;
+  check?: boolean;
+  warn?: (message: string) => void;
+}
+
+/** Read a model set folder; warnings (forced conventions, skipped checks) go to `warn`. */
+export function loadModelSet(dir: string, opts: LoadOptions = {}): ModelSet {
+  if (!existsSync(dir)) throw new AtomgpError(`model folder '${dir}' does not exist`);
+  if (!statSync(dir).isDirectory()) throw new AtomgpError(`'${dir}' is not a folder (--models takes a folder of .model files)`);
+  const set = readModelSet(dir, {
+    property: opts.property ?? 'iqa',
+    ...(opts.periodicPrefactor !== undefined ? { periodicPrefactor: opts.periodicPrefactor } : {}),
+    check: opts.check ?? true,
+  });
+  if (opts.warn) for (const w of set.warnings ?? []) opts.warn(w);
+  return set;
+}
+
+export interface GeometryFrame {
+  symbols: string[];
+  positionsA: Float64Array;
+  /** Cell vectors as rows, Å, when the frame is periodic. */
+  cellA?: Float64Array;
+}
+
+/** Frames of an XYZ/extxyz file or a DL_POLY CONFIG, validated (finite, no coincident atoms). */
+export function readGeometryFrames(file: string, format?: string): GeometryFrame[] {
+  if (!existsSync(file)) throw new AtomgpError(`geometry file '${file}' does not exist`);
+  const name = basename(file).toUpperCase();
+  const fmt = format ?? (name.startsWith('CONFIG') || name.startsWith('REVCON') || name.endsWith('.CONFIG') ? 'config' : 'xyz');
+  let frames: GeometryFrame[];
+  if (fmt === 'config') {
+    const c = readConfig(file);
+    frames = [{ symbols: c.symbols, positionsA: c.positionsA, ...(c.cellA && c.imcon > 0 ? { cellA: c.cellA } : {}) }];
+  } else if (fmt === 'xyz' || fmt === 'extxyz') {
+    frames = readXyz(file).map((f) => {
+      const periodic = f.lattice !== undefined && (f.pbc === undefined || f.pbc.some((b) => b));
+      return { symbols: f.symbols, positionsA: f.positionsA, ...(periodic ? { cellA: f.lattice! } : {}) };
+    });
+  } else {
+    throw new AtomgpError(`unknown --format '${fmt}' (expected xyz or config)`);
+  }
+  if (frames.length === 0) throw new AtomgpError(`${file}: no frames`);
+  frames.forEach((f, i) => validateGeometry(f.symbols, f.positionsA, frames.length > 1 ? `${file} frame ${i}` : file));
+  return frames;
+}
+
+/**
+ * Make every copy of an n-atom molecule whole under the minimum-image convention: each atom is
+ * moved to the periodic image nearest the molecule's first atom. Returns a new array.
+ */
+export function unwrapCopies(positionsA: Float64Array, cellA: Float64Array, n: number): Float64Array {
+  const inv = invert3(cellA);
+  const out = Float64Array.from(positionsA);
+  const N = positionsA.length / 3;
+  for (let first = 0; first < N; first += n) {
+    const o = 3 * first;
+    for (let i = first + 1; i < first + n && i < N; i++) {
+      const p = 3 * i;
+      const d0 = out[p]! - out[o]!;
+      const d1 = out[p + 1]! - out[o + 1]!;
+      const d2 = out[p + 2]! - out[o + 2]!;
+      // fractional s = d · inv(cell) (cell rows are the lattice vectors)
+      for (let k = 0; k < 3; k++) {
+        const s = d0 * inv[k]! + d1 * inv[3 + k]! + d2 * inv[6 + k]!;
+        const shift = Math.round(s);
+        if (shift !== 0) {
+          out[p] = out[p]! - shift * cellA[3 * k]!;
+          out[p + 1] = out[p + 1]! - shift * cellA[3 * k + 1]!;
+          out[p + 2] = out[p + 2]! - shift * cellA[3 * k + 2]!;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function invert3(m: Float64Array): Float64Array {
+  const [a, b, c, d, e, f, g, h, i] = Array.from(m) as [number, number, number, number, number, number, number, number, number];
+  const A = e * i - f * h;
+  const B = -(d * i - f * g);
+  const C = d * h - e * g;
+  const det = a * A + b * B + c * C;
+  if (!(Math.abs(det) > 1e-12)) throw new AtomgpError(`the periodic cell is singular (volume ${det} Å³)`);
+  return Float64Array.from([
+    A / det,
+    -(b * i - c * h) / det,
+    (b * f - c * e) / det,
+    B / det,
+    (a * i - c * g) / det,
+    -(a * f - c * d) / det,
+    C / det,
+    -(a * h - b * g) / det,
+    (a * e - b * d) / det,
+  ]);
+}
