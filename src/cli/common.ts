@@ -64,7 +64,7 @@ export function readGeometryFrames(file: string, format?: string): GeometryFrame
     throw new AtomgpError(`unknown --format '${fmt}' (expected xyz or config)`);
   }
   if (frames.length === 0) throw new AtomgpError(`${file}: no frames`);
-  frames.forEach((f, i) => validateGeometry(f.symbols, f.positionsA, frames.length > 1 ? `${file} frame ${i}` : file));
+  for (const [i, f] of frames.entries()) validateGeometry(f.symbols, f.positionsA, frames.length > 1 ? `${file} frame ${i}` : file);
   return frames;
 }
 

@@ -116,7 +116,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new AtomgpError('expected one model file or folder');
   const path = positionals[0]!;
-  let stat;
+  let stat: ReturnType<typeof statSync>;
   try {
     stat = statSync(path);
   } catch {
@@ -126,7 +126,7 @@ export async function run(argv: string[]): Promise<number> {
   const items: Array<ReturnType<typeof describe>> = [];
   if (stat.isDirectory()) {
     const set = loadModelSet(path, { property: values.property!, periodicPrefactor, check: true });
-    set.models.forEach((m, i) => items.push(describe(m, set.checks[i]!)));
+    for (const [i, m] of set.models.entries()) items.push(describe(m, set.checks[i]!));
   } else {
     const model = readModel(path);
     items.push(describe(model, checkConsistency(model, periodicPrefactor ? { periodicPrefactor } : {})));

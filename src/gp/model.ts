@@ -55,7 +55,7 @@ export interface GpModel {
   nTrain: number;
   mean: MeanSpec;
   kernels: KernelSpec[];
-  /** Composition expression as written, e.g. `(k1*k2)`. */
+  /** Composition expression without whitespace (ichor splits that line on spaces), e.g. `(k1*k2)`. */
   compositionText: string;
   composition: Composition;
   /** `[training_data]` keys: units.x (one per feature), units.y, scaling.x, scaling.y, and any other. */

@@ -1,0 +1,4 @@
+export * from './atomic-write.js';
+export * from './xyz.js';
+export * from './dlpoly.js';
+export * from './model.js';
