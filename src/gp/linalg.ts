@@ -1,0 +1,341 @@
+/**
+ * Dense symmetric positive-definite linear algebra on row-major Float64Array, for GP training.
+ * Matrices are n × n row-major; factors are lower triangular and stored in place (the strict
+ * upper triangle is left as it was and never read). Loops are register-blocked over 4 rows so
+ * that every row loaded from memory feeds several dot products: the Cholesky factorisation of
+ * n = 2130 (glycine) is the hot path of the trainer.
+ */
+import { AtomgpError } from '../errors.js';
+
+/**
+ * In-place Cholesky A = L Lᵀ of the lower triangle of `a`. Returns 0 on success, or the 1-based
+ * row at which a non-positive pivot was met (like LAPACK's info). Rows before it hold valid L.
+ */
+export function choleskyInPlace(a: Float64Array, n: number): number {
+  let i0 = 0;
+  for (; i0 + 4 <= n; i0 += 4) {
+    const r0 = i0 * n;
+    const r1 = r0 + n;
+    const r2 = r1 + n;
+    const r3 = r2 + n;
+    // Off-diagonal block: columns j < i0 of rows i0..i0+3, two columns at a time.
+    let j = 0;
+    for (; j + 2 <= i0; j += 2) {
+      const rj = j * n;
+      const rk = rj + n;
+      let s00 = 0, s10 = 0, s20 = 0, s30 = 0;
+      let s01 = 0, s11 = 0, s21 = 0, s31 = 0;
+      for (let k = 0; k < j; k++) {
+        const lj = a[rj + k]!;
+        const lk = a[rk + k]!;
+        const x0 = a[r0 + k]!;
+        const x1 = a[r1 + k]!;
+        const x2 = a[r2 + k]!;
+        const x3 = a[r3 + k]!;
+        s00 += x0 * lj; s10 += x1 * lj; s20 += x2 * lj; s30 += x3 * lj;
+        s01 += x0 * lk; s11 += x1 * lk; s21 += x2 * lk; s31 += x3 * lk;
+      }
+      const djj = a[rj + j]!;
+      const l0 = (a[r0 + j]! - s00) / djj;
+      const l1 = (a[r1 + j]! - s10) / djj;
+      const l2 = (a[r2 + j]! - s20) / djj;
+      const l3 = (a[r3 + j]! - s30) / djj;
+      a[r0 + j] = l0; a[r1 + j] = l1; a[r2 + j] = l2; a[r3 + j] = l3;
+      const lkj = a[rk + j]!;
+      const dkk = a[rk + j + 1]!;
+      a[r0 + j + 1] = (a[r0 + j + 1]! - s01 - l0 * lkj) / dkk;
+      a[r1 + j + 1] = (a[r1 + j + 1]! - s11 - l1 * lkj) / dkk;
+      a[r2 + j + 1] = (a[r2 + j + 1]! - s21 - l2 * lkj) / dkk;
+      a[r3 + j + 1] = (a[r3 + j + 1]! - s31 - l3 * lkj) / dkk;
+    }
+    for (; j < i0; j++) {
+      const rj = j * n;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let k = 0; k < j; k++) {
+        const lj = a[rj + k]!;
+        s0 += a[r0 + k]! * lj; s1 += a[r1 + k]! * lj; s2 += a[r2 + k]! * lj; s3 += a[r3 + k]! * lj;
+      }
+      const djj = a[rj + j]!;
+      a[r0 + j] = (a[r0 + j]! - s0) / djj;
+      a[r1 + j] = (a[r1 + j]! - s1) / djj;
+      a[r2 + j] = (a[r2 + j]! - s2) / djj;
+      a[r3 + j] = (a[r3 + j]! - s3) / djj;
+    }
+    // Diagonal 4 × 4 block, unblocked.
+    for (let i = i0; i < i0 + 4; i++) {
+      const info = finishRow(a, n, i, i0);
+      if (info !== 0) return info;
+    }
+  }
+  for (let i = i0; i < n; i++) {
+    for (let j = 0; j < i0; j++) {
+      const ri = i * n;
+      const rj = j * n;
+      let s = 0;
+      for (let k = 0; k < j; k++) s += a[ri + k]! * a[rj + k]!;
+      a[ri + j] = (a[ri + j]! - s) / a[rj + j]!;
+    }
+    const info = finishRow(a, n, i, i0);
+    if (info !== 0) return info;
+  }
+  return 0;
+}
+
+/** Columns j0..i of row i, given that columns < j0 of row i and all rows < i are final. */
+function finishRow(a: Float64Array, n: number, i: number, j0: number): number {
+  const ri = i * n;
+  for (let j = j0; j < i; j++) {
+    const rj = j * n;
+    let s = 0;
+    for (let k = 0; k < j; k++) s += a[ri + k]! * a[rj + k]!;
+    a[ri + j] = (a[ri + j]! - s) / a[rj + j]!;
+  }
+  let d = a[ri + i]!;
+  for (let k = 0; k < i; k++) d -= a[ri + k]! * a[ri + k]!;
+  if (!(d > 0) || !Number.isFinite(d)) return i + 1;
+  a[ri + i] = Math.sqrt(d);
+  return 0;
+}
+
+export interface JitterOptions {
+  /** First jitter added to the diagonal when the plain factorisation fails (default 1e-10 · mean diagonal). */
+  initial?: number;
+  /** Largest jitter tried before giving up (default 1e-4 · mean diagonal). */
+  max?: number;
+  /** What is being factorised, for the error message (e.g. `kernel matrix of O1`). */
+  what?: string;
+}
+
+/**
+ * Cholesky of the symmetric matrix `source` (only its lower triangle is read) into `factor`,
+ * adding jitter·I when the matrix is numerically not positive definite: first none, then
+ * `initial`, ×10 until `max`. Returns the jitter that was added (0 if none). Throws an
+ * AtomgpError saying what was tried when even the largest jitter fails.
+ */
+export function choleskyWithJitter(
+  source: Float64Array,
+  n: number,
+  factor: Float64Array,
+  opts: JitterOptions = {},
+): number {
+  let meanDiag = 0;
+  for (let i = 0; i < n; i++) meanDiag += source[i * n + i]!;
+  meanDiag = n > 0 ? meanDiag / n : 1;
+  if (!(meanDiag > 0) || !Number.isFinite(meanDiag)) meanDiag = 1;
+  const first = opts.initial ?? 1e-10 * meanDiag;
+  const max = opts.max ?? 1e-4 * meanDiag;
+  let jitter = 0;
+  for (;;) {
+    copyLower(source, factor, n);
+    if (jitter > 0) for (let i = 0; i < n; i++) factor[i * n + i] = factor[i * n + i]! + jitter;
+    const info = choleskyInPlace(factor, n);
+    if (info === 0) return jitter;
+    const next = jitter === 0 ? first : jitter * 10;
+    if (next > max * (1 + 1e-12)) {
+      throw new AtomgpError(
+        `${opts.what ?? 'matrix'} (${n} × ${n}) is not positive definite: Cholesky failed at row ${info} ` +
+          `even with jitter ${jitter.toExponential(2)} on the diagonal (limit ${max.toExponential(2)}); ` +
+          'check for duplicate or near-duplicate training points, or raise the noise',
+      );
+    }
+    jitter = next;
+  }
+}
+
+function copyLower(src: Float64Array, dst: Float64Array, n: number): void {
+  if (src === dst) return;
+  for (let i = 0; i < n; i++) {
+    const r = i * n;
+    dst.set(src.subarray(r, r + i + 1), r);
+  }
+}
+
+/** log det A = 2 Σ log L_ii from a Cholesky factor. */
+export function logDetFromCholesky(l: Float64Array, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += Math.log(l[i * n + i]!);
+  return 2 * s;
+}
+
+/** Solves L z = b in place (b becomes z). */
+export function solveLower(l: Float64Array, n: number, b: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    const ri = i * n;
+    let s = b[i]!;
+    for (let k = 0; k < i; k++) s -= l[ri + k]! * b[k]!;
+    b[i] = s / l[ri + i]!;
+  }
+}
+
+/** Solves Lᵀ z = b in place (b becomes z). */
+export function solveLowerTransposed(l: Float64Array, n: number, b: Float64Array): void {
+  for (let i = n - 1; i >= 0; i--) {
+    const zi = b[i]! / l[i * n + i]!;
+    b[i] = zi;
+    // Row i of L is column i of Lᵀ: remove its contribution from the rows above.
+    const ri = i * n;
+    for (let k = 0; k < i; k++) b[k] = b[k]! - l[ri + k]! * zi;
+  }
+}
+
+/** Solves (L Lᵀ) x = b in place. */
+export function choleskySolve(l: Float64Array, n: number, b: Float64Array): void {
+  solveLower(l, n, b);
+  solveLowerTransposed(l, n, b);
+}
+
+/**
+ * Full inverse A⁻¹ = L⁻ᵀ L⁻¹ from the Cholesky factor `l`, written symmetric (both triangles)
+ * into `out` (may not alias `l`). `work` (n × n) receives U = L⁻ᵀ; allocated when not given.
+ * Both phases are dot products of contiguous rows (U row-major upper triangular), blocked 4 × 2.
+ */
+export function inverseFromCholesky(l: Float64Array, n: number, out: Float64Array, work?: Float64Array): void {
+  const u = work ?? new Float64Array(n * n);
+  invertLowerTransposed(l, n, u);
+  // out_ab = Σ_{k ≥ max(a,b)} U_ak U_bk; U_bk = 0 for k < b, so for b ≥ a the sum starts at k = b.
+  let a0 = 0;
+  for (; a0 + 4 <= n; a0 += 4) {
+    const p0 = a0 * n;
+    const p1 = p0 + n;
+    const p2 = p1 + n;
+    const p3 = p2 + n;
+    let b = a0;
+    for (; b + 2 <= n; b += 2) {
+      const q0 = b * n;
+      const q1 = q0 + n;
+      let s00 = 0, s10 = 0, s20 = 0, s30 = 0;
+      let s01 = 0, s11 = 0, s21 = 0, s31 = 0;
+      for (let k = b; k < n; k++) {
+        const v0 = u[q0 + k]!;
+        const v1 = u[q1 + k]!;
+        const x0 = u[p0 + k]!;
+        const x1 = u[p1 + k]!;
+        const x2 = u[p2 + k]!;
+        const x3 = u[p3 + k]!;
+        s00 += x0 * v0; s10 += x1 * v0; s20 += x2 * v0; s30 += x3 * v0;
+        s01 += x0 * v1; s11 += x1 * v1; s21 += x2 * v1; s31 += x3 * v1;
+      }
+      out[p0 + b] = s00; out[p1 + b] = s10; out[p2 + b] = s20; out[p3 + b] = s30;
+      out[p0 + b + 1] = s01; out[p1 + b + 1] = s11; out[p2 + b + 1] = s21; out[p3 + b + 1] = s31;
+    }
+    for (; b < n; b++) {
+      for (let a = a0; a < a0 + 4; a++) out[a * n + b] = dotFrom(u, a * n, b * n, b, n);
+    }
+  }
+  for (let a = a0; a < n; a++) for (let b = a; b < n; b++) out[a * n + b] = dotFrom(u, a * n, b * n, b, n);
+  // Mirror the upper triangle (b ≥ a block-wise) into the lower one.
+  for (let a = 0; a < n; a++) {
+    const ra = a * n;
+    for (let b = a + 1; b < n; b++) out[b * n + a] = out[ra + b]!;
+  }
+}
+
+function dotFrom(v: Float64Array, ra: number, rb: number, k0: number, n: number): number {
+  let s = 0;
+  for (let k = k0; k < n; k++) s += v[ra + k]! * v[rb + k]!;
+  return s;
+}
+
+/**
+ * U = L⁻ᵀ (upper triangular, row-major) into u; the strict lower triangle of u is zeroed.
+ * Column i of U is found from U_ji = −(Σ_{k=j}^{i−1} L_ik U_jk) / L_ii, U_ii = 1/L_ii: each term
+ * is a dot product of row i of L with row j of U, both contiguous.
+ */
+export function invertLowerTransposed(l: Float64Array, n: number, u: Float64Array): void {
+  u.fill(0);
+  let i0 = 0;
+  for (; i0 + 4 <= n; i0 += 4) {
+    const r0 = i0 * n;
+    const r1 = r0 + n;
+    const r2 = r1 + n;
+    const r3 = r2 + n;
+    // Rows j < i0 of U: dot products over k < i0 for the four columns i0..i0+3 (k < j terms are 0).
+    let j = 0;
+    for (; j + 2 <= i0; j += 2) {
+      const q0 = j * n;
+      const q1 = q0 + n;
+      let s00 = 0, s10 = 0, s20 = 0, s30 = 0;
+      let s01 = 0, s11 = 0, s21 = 0, s31 = 0;
+      for (let k = j; k < i0; k++) {
+        const v0 = u[q0 + k]!;
+        const v1 = u[q1 + k]!;
+        const x0 = l[r0 + k]!;
+        const x1 = l[r1 + k]!;
+        const x2 = l[r2 + k]!;
+        const x3 = l[r3 + k]!;
+        s00 += x0 * v0; s10 += x1 * v0; s20 += x2 * v0; s30 += x3 * v0;
+        s01 += x0 * v1; s11 += x1 * v1; s21 += x2 * v1; s31 += x3 * v1;
+      }
+      finishU(l, n, u, q0, i0, s00, s10, s20, s30);
+      finishU(l, n, u, q1, i0, s01, s11, s21, s31);
+    }
+    for (; j < i0; j++) {
+      const q = j * n;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let k = j; k < i0; k++) {
+        const v = u[q + k]!;
+        s0 += l[r0 + k]! * v; s1 += l[r1 + k]! * v; s2 += l[r2 + k]! * v; s3 += l[r3 + k]! * v;
+      }
+      finishU(l, n, u, q, i0, s0, s1, s2, s3);
+    }
+    // Rows j = i0..i0+3 (the diagonal block).
+    for (let jj = i0; jj < i0 + 4; jj++) {
+      const q = jj * n;
+      for (let i = jj; i < i0 + 4; i++) {
+        const ri = i * n;
+        if (i === jj) {
+          u[q + i] = 1 / l[ri + i]!;
+          continue;
+        }
+        let s = 0;
+        for (let k = jj; k < i; k++) s += l[ri + k]! * u[q + k]!;
+        u[q + i] = -s / l[ri + i]!;
+      }
+    }
+  }
+  for (let i = i0; i < n; i++) {
+    const ri = i * n;
+    for (let jj = 0; jj < i; jj++) {
+      const q = jj * n;
+      let s = 0;
+      for (let k = jj; k < i; k++) s += l[ri + k]! * u[q + k]!;
+      u[q + i] = -s / l[ri + i]!;
+    }
+    u[ri + i] = 1 / l[ri + i]!;
+  }
+}
+
+/** Adds the in-block terms k = i0..i−1 to the four partial sums of row q of U and stores U_q,i. */
+function finishU(
+  l: Float64Array,
+  n: number,
+  u: Float64Array,
+  q: number,
+  i0: number,
+  s0: number,
+  s1: number,
+  s2: number,
+  s3: number,
+): void {
+  const r0 = i0 * n;
+  const r1 = r0 + n;
+  const r2 = r1 + n;
+  const r3 = r2 + n;
+  const u0 = -s0 / l[r0 + i0]!;
+  u[q + i0] = u0;
+  const u1 = -(s1 + l[r1 + i0]! * u0) / l[r1 + i0 + 1]!;
+  u[q + i0 + 1] = u1;
+  const u2 = -(s2 + l[r2 + i0]! * u0 + l[r2 + i0 + 1]! * u1) / l[r2 + i0 + 2]!;
+  u[q + i0 + 2] = u2;
+  u[q + i0 + 3] = -(s3 + l[r3 + i0]! * u0 + l[r3 + i0 + 1]! * u1 + l[r3 + i0 + 2]! * u2) / l[r3 + i0 + 3]!;
+}
+
+/** y = A x for a full (both triangles) row-major n × n matrix. */
+export function matVec(a: Float64Array, n: number, x: Float64Array, y: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    const r = i * n;
+    let s = 0;
+    for (let j = 0; j < n; j++) s += a[r + j]! * x[j]!;
+    y[i] = s;
+  }
+}

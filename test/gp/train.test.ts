@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { choleskyInPlace } from '../../src/gp/linalg.js';
+import { trainAtomModel } from '../../src/gp/train.js';
+import { predictRows, validateModel } from '../../src/gp/validate.js';
+import { readPropertyCsv } from '../../src/io/csv.js';
+import { readModel, writeModel } from '../../src/io/model.js';
+import { Rng } from '../../src/util/rng.js';
+import { sharedData } from '../helpers/data.js';
+
+test('training on a sample of a known GP recovers its lengthscales within sampling error', () => {
+  // y ~ GP(0, exp(−0.5 Δ1² − 3 Δ2²)) on 250 points in [0, 4]², drawn by Cholesky of K.
+  const thetaTrue = [0.5, 3];
+  const rng = new Rng(11);
+  const n = 250;
+  const x = Float64Array.from({ length: 2 * n }, () => rng.uniformIn(0, 4));
+  const k = new Float64Array(n * n);
+  for (let a = 0; a < n; a++) {
+    for (let b = 0; b <= a; b++) {
+      const v = Math.exp(-thetaTrue[0]! * (x[2 * a]! - x[2 * b]!) ** 2 - thetaTrue[1]! * (x[2 * a + 1]! - x[2 * b + 1]!) ** 2);
+      k[a * n + b] = v + (a === b ? 1e-8 : 0);
+    }
+  }
+  assert.equal(choleskyInPlace(k, n), 0);
+  const z = Float64Array.from({ length: n }, () => rng.normal());
+  const y = new Float64Array(n);
+  for (let a = 0; a < n; a++) {
+    let s = 0;
+    for (let b = 0; b <= a; b++) s += k[a * n + b]! * z[b]!;
+    y[a] = s;
+  }
+  const r = trainAtomModel({ x, y, nFeatures: 2, kernel: 'rbf', prior: 'zero', noise: 1e-8, restarts: 2, seed: 5 });
+  for (let d = 0; d < 2; d++) {
+    const ratio = r.theta[d]! / thetaTrue[d]!;
+    assert.ok(ratio > 0.6 && ratio < 1.6, `θ_${d + 1} = ${r.theta[d]} vs generating ${thetaTrue[d]}`);
+  }
+});
+
+test('training is deterministic for a seed, and a trained model written, read back and predicted gives identical numbers', () => {
+  const rng = new Rng(2);
+  const n = 30;
+  const x = Float64Array.from({ length: 3 * n }, (_, i) => (i % 3 === 2 ? rng.uniformIn(-Math.PI, Math.PI) : rng.uniformIn(1.5, 2.5)));
+  const y = Float64Array.from({ length: n }, (_, i) => -0.5 + 0.1 * Math.cos(x[3 * i + 2]!) + 0.05 * x[3 * i]! * x[3 * i + 1]!);
+  const input = { x, y, nFeatures: 3, kernel: 'rbf-cyclic' as const, prior: 'max', restarts: 2, seed: 9, systemName: 'TEST', atom: 'O1', alf: [1, 2, 3], nAtoms: 3 };
+  const a = trainAtomModel(input);
+  const b = trainAtomModel(input);
+  assert.deepEqual(Array.from(a.theta), Array.from(b.theta));
+  const dir = mkdtempSync(join(tmpdir(), 'atomgp-train-'));
+  try {
+    const path = join(dir, 'TEST_iqa_O1.model');
+    writeModel(path, a.model);
+    const back = readModel(path);
+    const probe = Float64Array.from({ length: 3 * 7 }, (_, i) => (i % 3 === 2 ? rng.uniformIn(-3, 3) : rng.uniformIn(1.4, 2.6)));
+    const p1 = predictRows(a.model, probe, 7);
+    const p2 = predictRows(back, probe, 7);
+    assert.deepEqual(Array.from(p2), Array.from(p1));
+    assert.ok(back.metadata.some((m) => m.startsWith('program atomgp')));
+    assert.ok(back.metadata.includes('prior_mean max'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const water = sharedData('ferebus-benchmark/water');
+test('water O1: likelihood ≥ FEREBUS-v7 and validation MAE ≤ FEREBUS-v7 (marginal, constant mean, rbf)', { skip: !water }, () => {
+  const ts = readPropertyCsv(join(water!, 'WATER_O1_TRAINING_SET.csv'));
+  const vs = readPropertyCsv(join(water!, 'WATER_O1_VALIDATION_SET.csv'));
+  const ferebus = readModel(join(water!, 'marginal', 'WATER_iqa_O1.model'));
+  const r = trainAtomModel({ x: ts.x, y: ts.y, nFeatures: ts.nFeatures, kernel: 'rbf', prior: 'mean', likelihood: 'marginal', restarts: 3, seed: 1 });
+  // FEREBUS's `# likelihood 348.9145663746718` (best cost −348.91).
+  assert.ok(r.logLikelihood >= 348.9145663746718 - 1e-6, `ours ${r.logLikelihood}`);
+  const ours = validateModel(r.model, vs.x, vs.y);
+  const theirs = validateModel(ferebus, vs.x, vs.y);
+  assert.equal(ours.n, 500);
+  assert.ok(ours.mae_Ha <= theirs.mae_Ha * (1 + 1e-3), `MAE ours ${ours.mae_Ha} vs FEREBUS ${theirs.mae_Ha}`);
+});
+
+test('water O1 concentrated (GLS mean as FEREBUS): likelihood ≥ FEREBUS-v7 453.36', { skip: !water }, () => {
+  const ts = readPropertyCsv(join(water!, 'WATER_O1_TRAINING_SET.csv'));
+  const r = trainAtomModel({ x: ts.x, y: ts.y, nFeatures: 3, kernel: 'rbf', prior: 'mean', likelihood: 'concentrated', glsConstantMean: true, restarts: 3, seed: 1 });
+  assert.ok(r.logLikelihood >= 453.3619290147578 - 1e-6, `ours ${r.logLikelihood}`);
+});
