@@ -2,9 +2,10 @@
  * Prediction of one atomic GP model: E(x*) = m(x*) + Σ_j w_j k(x*, x_j) and its gradient ∂E/∂x*.
  *
  * Hot path (kernel = product of exponential leaves, i.e. `k1`, `k1*k2`, …): the training inputs are
- * repacked per term kind into contiguous matrices, so one pass over the training set computes the
- * exponents, and the gradient of the plain squared terms comes from a single transposed
- * mat-vec: ∂E/∂x_d = −2 c_d (x_d Σ_j a_j − Σ_j a_j x_jd), a_j = w_j k_j. Wrapped (cyclic) and
+ * repacked per term kind into contiguous matrices, centred on their mean. One fused pass over the
+ * training set computes each exponent — the plain squared terms by expansion, Σ c (x − X_j)² =
+ * Σ c x² − 2 (c x)·X_j + Σ c X_j², a dot product — and the gradient of those terms comes from a
+ * transposed mat-vec accumulated in the same pass: ∂E/∂x_d = −2 c_d (x_d Σ_j a_j − Σ_j a_j x_jd), a_j = w_j k_j. Wrapped (cyclic) and
  * periodic terms keep their per-point derivative. Kernels with sums use the general tree.
  * No allocation per call.
  */
@@ -12,6 +13,8 @@ import { AtomgpError } from '../errors.js';
 import { CompiledKernel, TERM_PERIODIC, TERM_SQUARE, TERM_WRAPPED, wrapAngle } from './kernel.js';
 import { addMeanGradient, evaluateMean } from './mean.js';
 import type { GpModel, MeanSpec, PeriodicPrefactor } from './model.js';
+
+const TWO_PI = 2 * Math.PI;
 
 interface PackedTerms {
   /** Feature index of each packed column. */
@@ -52,6 +55,13 @@ export class AtomGp {
   private readonly pe: PackedTerms | null;
   // Scratch, sized once.
   private readonly xSq: Float64Array;
+  private readonly cxSq: Float64Array;
+  /** Per-column mean of the squared-term training inputs (centring keeps the expansion exact to ~1e-15). */
+  private readonly centreSq: Float64Array;
+  /** ‖X_j − centre‖² weighted by c, per training point. */
+  private readonly normsSq: Float64Array;
+  private readonly xWr: Float64Array;
+  private readonly xPe: Float64Array;
   private readonly accSq: Float64Array;
   private readonly dWr: Float64Array;
   private readonly accWr: Float64Array;
@@ -77,6 +87,25 @@ export class AtomGp {
     const mWr = this.wr?.dim.length ?? 0;
     const mPe = this.pe?.dim.length ?? 0;
     this.xSq = new Float64Array(mSq);
+    this.cxSq = new Float64Array(mSq);
+    this.centreSq = new Float64Array(mSq);
+    this.normsSq = new Float64Array(model.nTrain);
+    this.xWr = new Float64Array(mWr);
+    this.xPe = new Float64Array(mPe);
+    if (this.sq && mSq > 0) {
+      const n = model.nTrain;
+      const X = this.sq.X;
+      for (let j = 0; j < n; j++) for (let i = 0; i < mSq; i++) this.centreSq[i] += X[j * mSq + i]! / n;
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let i = 0; i < mSq; i++) {
+          const v = X[j * mSq + i]! - this.centreSq[i]!;
+          X[j * mSq + i] = v;
+          s += this.sq.coef[i]! * v * v;
+        }
+        this.normsSq[j] = s;
+      }
+    }
     this.accSq = new Float64Array(mSq);
     this.dWr = new Float64Array(mWr);
     this.accWr = new Float64Array(mWr);
@@ -118,16 +147,30 @@ export class AtomGp {
     const mSq = sq.dim.length;
     const mWr = wr.dim.length;
     const mPe = pe.dim.length;
+    // Squared terms by expansion on centred data: Σ c (x − X_j)² = q − 2 Σ (c x)·X_j + ‖X_j‖²_c.
     const xSq = this.xSq;
-    for (let i = 0; i < mSq; i++) xSq[i] = x[sq.dim[i]!]!;
+    const cx = this.cxSq;
     const cSq = sq.coef;
+    const centre = this.centreSq;
+    let q = 0;
+    for (let i = 0; i < mSq; i++) {
+      const v = x[sq.dim[i]!]! - centre[i]!;
+      xSq[i] = v;
+      cx[i] = cSq[i]! * v;
+      q += cx[i]! * v;
+    }
     const XSq = sq.X;
+    const norms = this.normsSq;
     const cWr = wr.coef;
     const XWr = wr.X;
     const cPe = pe.coef;
     const XPe = pe.X;
     const dWr = this.dWr;
     const dPe = this.dPe;
+    const xWr = this.xWr;
+    const xPe = this.xPe;
+    for (let i = 0; i < mWr; i++) xWr[i] = x[wr.dim[i]!]!;
+    for (let i = 0; i < mPe; i++) xPe[i] = x[pe.dim[i]!]!;
     const w = this.weights;
     const n = this.nTrain;
     const withGrad = grad !== undefined;
@@ -142,16 +185,17 @@ export class AtomGp {
     let e = 0;
     let sumA = 0;
     for (let j = 0; j < n; j++) {
-      let s = 0;
       const oSq = j * mSq;
-      for (let i = 0; i < mSq; i++) {
-        const d = xSq[i]! - XSq[oSq + i]!;
-        s += cSq[i]! * d * d;
-      }
+      let dot = 0;
+      for (let i = 0; i < mSq; i++) dot += cx[i]! * XSq[oSq + i]!;
+      let s = q - 2 * dot + norms[j]!;
       if (mWr > 0) {
         const oWr = j * mWr;
         for (let i = 0; i < mWr; i++) {
-          const d = wrapAngle(x[wr.dim[i]!]! - XWr[oWr + i]!);
+          let d = xWr[i]! - XWr[oWr + i]!;
+          // Inputs are azimuths in (−π, π], so one shift by 2π suffices; anything else takes the general wrap.
+          if (d > Math.PI) d = d > 3 * Math.PI ? wrapAngle(d) : d - TWO_PI;
+          else if (d < -Math.PI) d = d < -3 * Math.PI ? wrapAngle(d) : d + TWO_PI;
           dWr[i] = d;
           s += cWr[i]! * d * d;
         }
@@ -159,7 +203,7 @@ export class AtomGp {
       if (mPe > 0) {
         const oPe = j * mPe;
         for (let i = 0; i < mPe; i++) {
-          const d = x[pe.dim[i]!]! - XPe[oPe + i]!;
+          const d = xPe[i]! - XPe[oPe + i]!;
           dPe[i] = d;
           const h = Math.sin(0.5 * d);
           s += cPe[i]! * h * h;
@@ -169,9 +213,9 @@ export class AtomGp {
       e += a;
       if (withGrad) {
         sumA += a;
-        for (let i = 0; i < mSq; i++) accSq[i] = accSq[i]! + a * XSq[oSq + i]!;
-        for (let i = 0; i < mWr; i++) accWr[i] = accWr[i]! + a * dWr[i]!;
-        for (let i = 0; i < mPe; i++) accPe[i] = accPe[i]! + a * Math.sin(dPe[i]!);
+        for (let i = 0; i < mSq; i++) accSq[i] += a * XSq[oSq + i]!;
+        for (let i = 0; i < mWr; i++) accWr[i] += a * dWr[i]!;
+        for (let i = 0; i < mPe; i++) accPe[i] += a * Math.sin(dPe[i]!);
       }
     }
     if (withGrad) {
