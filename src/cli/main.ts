@@ -4,6 +4,7 @@
  * messages. Input errors (AtomgpError) print without a stack trace and exit with code 2.
  */
 import { AtomgpError } from '../errors.js';
+import { VERSION } from '../version.js';
 
 export interface Command {
   summary: string;
@@ -13,10 +14,14 @@ export interface Command {
 /** Registered commands (keep alphabetical). Each module parses its own flags with node:util parseArgs. */
 export const COMMANDS: Record<string, Command> = {
   inspect: { summary: 'summarise a .model file or a model folder (ALF, kernel, mean, consistency check)', load: () => import('./inspect.js') },
+  md: { summary: 'molecular dynamics (NVE, Nosé–Hoover NVT, Langevin) with checkpoints, monitor, replica ensembles', load: () => import('./md.js') },
+  opt: { summary: 'geometry optimisation (L-BFGS or FIRE) to a force threshold', load: () => import('./opt.js') },
   predict: { summary: 'energies, atomic energies and forces of XYZ frames from a GP model set', load: () => import('./predict.js') },
+  train: { summary: 'fit atomic GP models from a ferebus.toml or an ichor CSV (prior mean, likelihood, L-BFGS-B)', load: () => import('./train.js') },
+  validate: { summary: 'errors of a .model on a labelled CSV set (MAE, RMSE, max, S-curve)', load: () => import('./validate.js') },
 };
 
-export const VERSION = '0.1.0';
+export { VERSION } from '../version.js';
 
 function usage(): string {
   const lines = ['usage: atomgp <command> [options]', '', 'commands:'];

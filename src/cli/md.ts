@@ -1,0 +1,247 @@
+/**
+ * `atomgp md`: molecular dynamics (NVE, Nosé–Hoover NVT, Langevin) on a GP model set or any
+ * potential spec, with checkpoints, resume, a stability monitor and replica ensembles in worker
+ * threads. Thin: parses flags and calls src/dynamics. See docs/cli.md.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { massesAmu } from '../chem/molecule.js';
+import { ENSEMBLES, type Ensemble, type IntegratorSettings, DEFAULT_INTEGRATOR_SETTINGS, validateIntegratorSettings } from '../dynamics/integrators.js';
+import { formatEnsembleTable, runEnsemble } from '../dynamics/ensemble.js';
+import { DEFAULT_MONITOR_OPTIONS, type MonitorOptions } from '../dynamics/monitor.js';
+import { type MdSummary, type OutputMode, runMd } from '../dynamics/run.js';
+import type { MotionRemoval } from '../dynamics/state.js';
+import { AtomgpError } from '../errors.js';
+import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
+import { parsePeriodicConvention, readGeometryFrames } from './common.js';
+
+const HELP = `usage: atomgp md (--models DIR | --potential SPEC.json) --start FILE.xyz --steps N --out DIR [options]
+
+Molecular dynamics of one molecule. Units: Å, fs, amu, kcal/mol. Writes OUT/log.csv,
+OUT/trajectory.extxyz (energies kcal/mol, forces kcal/mol/Å), OUT/summary.json and
+OUT/checkpoint.json; an existing OUT is never overwritten without --overwrite or --resume.
+
+potential and geometry:
+  --models DIR                  GP model folder (one iqa .model per atom)
+  --potential FILE.json         potential spec instead, e.g. {"kind":"analytic","spec":{...}}
+  --periodic-convention 2|4     force the periodic-kernel convention of the models
+  --start FILE                  start geometry (XYZ/extxyz, first frame; or DL_POLY CONFIG)
+dynamics:
+  --ensemble nve|nvt|langevin   default nvt (Nosé–Hoover chain)
+  --temperature-K T[,T2,...]    temperature(s), default 300; also of the initial velocities
+  --timestep-fs DT              default 0.5 (0 < DT ≤ 10)
+  --steps N                     total steps (required; a resume continues up to N)
+  --seed S                      random seed, default 1
+  --chain-length M              Nosé–Hoover chain length, default 3
+  --tau-fs TAU                  Nosé–Hoover time constant, default 100 fs
+  --nhc-substeps NC             chain substeps, default 1
+  --friction-per-ps G           Langevin friction, default 1 /ps
+  --remove-motion none|translation|translation+rotation
+                                rigid motion removed (default translation+rotation: N_dof = 3N−6)
+output:
+  --out DIR                     output folder (required)
+  --log-every N                 log.csv every N steps, default 1
+  --traj-stride N               trajectory frame every N steps, default 10
+  --checkpoint-every N          checkpoint every N steps (default: only at the end)
+  --resume                      continue OUT from its checkpoint (bit-for-bit)
+  --overwrite                   replace the run in OUT
+stability monitor (0 switches a check off):
+  --bond-stretch-factor F       default 2 (× start length of any start bond)
+  --min-nonbonded-A D           default 0.5
+  --fragment-separation-A D     default 10
+  --energy-runaway-per-atom E   default 50 kcal/mol per atom
+  --continue-on-failure         record the first failure but keep running
+ensembles:
+  --replicas R                  replicas per temperature (different seeds), default 1
+  --workers W                   worker threads, default 2
+  -h, --help                    this help
+`;
+
+function num(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const x = Number(v);
+  if (v.trim() === '' || !Number.isFinite(x)) throw new AtomgpError(`--${name} expects a number, got '${v}'`);
+  return x;
+}
+
+function int(name: string, v: string | undefined, fallback: number, min = 0): number {
+  const x = num(name, v, fallback);
+  if (!Number.isInteger(x) || x < min) throw new AtomgpError(`--${name} expects an integer ≥ ${min}, got '${v}'`);
+  return x;
+}
+
+/** The potential spec from --models or --potential (exactly one). */
+export function potentialSpecFromFlags(models: string | undefined, potentialFile: string | undefined, periodicConvention: string | undefined): PotentialSpec {
+  if ((models === undefined) === (potentialFile === undefined)) throw new AtomgpError('give exactly one of --models DIR and --potential SPEC.json');
+  if (models !== undefined) {
+    const p = parsePeriodicConvention(periodicConvention);
+    return { kind: 'gp-models', dir: resolve(models), ...(p !== undefined ? { periodicPrefactor: p } : {}) };
+  }
+  return readPotentialSpec(potentialFile!);
+}
+
+/** First frame of the start file, checked to be an isolated molecule. */
+export function readStart(file: string | undefined): { symbols: string[]; positionsA: Float64Array } {
+  if (!file) throw new AtomgpError('--start FILE is required (the start geometry)');
+  const frame = readGeometryFrames(file)[0]!;
+  if (frame.cellA) throw new AtomgpError(`${file}: periodic geometries are not supported here yet (isolated molecules only)`);
+  return { symbols: frame.symbols, positionsA: frame.positionsA };
+}
+
+function formatDuration(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${s.toFixed(0)} s`;
+  if (s < 3600) return `${(s / 60).toFixed(1)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+function printSummary(s: MdSummary): void {
+  const lines = [
+    `${s.survived ? 'survived' : 'FAILED'}: ${s.stepsCompleted}/${s.stepsRequested} steps (${(s.simulatedTimeFs / 1000).toFixed(3)} ps), ${s.ensemble} at ${s.temperatureK} K, dt ${s.timestepFs} fs`,
+    s.failure ? `failure at step ${s.failure.step} (${(s.failure.timeFs / 1000).toFixed(4)} ps): ${s.failure.kind}: ${s.failure.reason}` : '',
+    `mean T ${s.meanTemperatureK.toFixed(2)} K (N_dof ${s.nDof}), mean Epot ${s.meanEpotKcalPerMol.toFixed(4)} kcal/mol`,
+    `conserved quantity: drift ${s.conservedDriftKcalPerMol.toExponential(3)} kcal/mol, max |drift| ${s.maxAbsConservedDriftKcalPerMol.toExponential(3)} kcal/mol`,
+    `speed ${s.stepsPerSecond.toFixed(0)} steps/s, ${s.nsPerDay.toFixed(2)} ns/day`,
+  ];
+  process.stdout.write(lines.filter((l) => l !== '').join('\n') + '\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      models: { type: 'string' },
+      potential: { type: 'string' },
+      'periodic-convention': { type: 'string' },
+      start: { type: 'string' },
+      ensemble: { type: 'string', default: 'nvt' },
+      'temperature-K': { type: 'string', default: '300' },
+      'timestep-fs': { type: 'string', default: '0.5' },
+      steps: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      'chain-length': { type: 'string' },
+      'tau-fs': { type: 'string' },
+      'nhc-substeps': { type: 'string' },
+      'friction-per-ps': { type: 'string' },
+      'remove-motion': { type: 'string', default: 'translation+rotation' },
+      out: { type: 'string' },
+      'log-every': { type: 'string', default: '1' },
+      'traj-stride': { type: 'string', default: '10' },
+      'checkpoint-every': { type: 'string', default: '0' },
+      resume: { type: 'boolean', default: false },
+      overwrite: { type: 'boolean', default: false },
+      'bond-stretch-factor': { type: 'string' },
+      'min-nonbonded-A': { type: 'string' },
+      'fragment-separation-A': { type: 'string' },
+      'energy-runaway-per-atom': { type: 'string' },
+      'continue-on-failure': { type: 'boolean', default: false },
+      replicas: { type: 'string', default: '1' },
+      workers: { type: 'string', default: '2' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new AtomgpError(`unexpected argument '${positionals[0]}' (see atomgp md --help)`);
+  if (!values.out) throw new AtomgpError('--out DIR is required');
+  if (values.steps === undefined) throw new AtomgpError('--steps N is required');
+  if (values.resume && values.overwrite) throw new AtomgpError('--resume and --overwrite exclude each other');
+  const ensemble = values.ensemble as Ensemble;
+  if (!ENSEMBLES.includes(ensemble)) throw new AtomgpError(`--ensemble must be one of ${ENSEMBLES.join(', ')}, got '${values.ensemble}'`);
+  const removal = values['remove-motion'] as MotionRemoval;
+  if (!['none', 'translation', 'translation+rotation'].includes(removal)) {
+    throw new AtomgpError(`--remove-motion must be none, translation or translation+rotation, got '${removal}'`);
+  }
+  const temperatures = values['temperature-K']!.split(',').map((t) => num('temperature-K', t, 300));
+  const settings: IntegratorSettings = {
+    ...DEFAULT_INTEGRATOR_SETTINGS,
+    ensemble,
+    timestepFs: num('timestep-fs', values['timestep-fs'], 0.5),
+    temperatureK: temperatures[0]!,
+    chainLength: int('chain-length', values['chain-length'], DEFAULT_INTEGRATOR_SETTINGS.chainLength, 1),
+    tauFs: num('tau-fs', values['tau-fs'], DEFAULT_INTEGRATOR_SETTINGS.tauFs),
+    nhcSubsteps: int('nhc-substeps', values['nhc-substeps'], DEFAULT_INTEGRATOR_SETTINGS.nhcSubsteps, 1),
+    frictionPerPs: num('friction-per-ps', values['friction-per-ps'], DEFAULT_INTEGRATOR_SETTINGS.frictionPerPs),
+    motionRemoval: removal,
+  };
+  for (const t of temperatures) validateIntegratorSettings({ ...settings, temperatureK: t });
+  const monitor: Partial<MonitorOptions> = {
+    bondStretchFactor: num('bond-stretch-factor', values['bond-stretch-factor'], DEFAULT_MONITOR_OPTIONS.bondStretchFactor),
+    minNonBondedA: num('min-nonbonded-A', values['min-nonbonded-A'], DEFAULT_MONITOR_OPTIONS.minNonBondedA),
+    fragmentSeparationA: num('fragment-separation-A', values['fragment-separation-A'], DEFAULT_MONITOR_OPTIONS.fragmentSeparationA),
+    energyRunawayKcalPerMolPerAtom: num('energy-runaway-per-atom', values['energy-runaway-per-atom'], DEFAULT_MONITOR_OPTIONS.energyRunawayKcalPerMolPerAtom),
+  };
+  const steps = int('steps', values.steps, 0, 0);
+  const seed = int('seed', values.seed, 1, 0);
+  const replicas = int('replicas', values.replicas, 1, 1);
+  const workers = int('workers', values.workers, 2, 1);
+  const mode: OutputMode = values.resume ? 'resume' : values.overwrite ? 'overwrite' : 'new';
+  const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention']);
+  const start = readStart(values.start);
+  const masses = massesAmu(start.symbols);
+  const common = {
+    symbols: start.symbols,
+    startPositionsA: start.positionsA,
+    massesAmu: masses,
+    steps,
+    seed,
+    mode,
+    logEvery: int('log-every', values['log-every'], 1, 1),
+    trajStride: int('traj-stride', values['traj-stride'], 10, 1),
+    checkpointEvery: int('checkpoint-every', values['checkpoint-every'], 0, 0),
+    monitor,
+    continueOnFailure: values['continue-on-failure']!,
+  };
+  const tty = process.stderr.isTTY === true;
+  let lastPrint = 0;
+  const progress = (text: string, force = false): void => {
+    const now = performance.now();
+    if (!force && now - lastPrint < (tty ? 250 : 10000)) return;
+    lastPrint = now;
+    process.stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
+  };
+
+  if (replicas === 1 && temperatures.length === 1) {
+    const potential = await createPotential(spec);
+    const t0 = performance.now();
+    let first = -1;
+    const summary = runMd({
+      ...common,
+      potential,
+      potentialSpec: spec,
+      settings,
+      outDir: values.out,
+      progressEvery: 100,
+      onProgress: (step) => {
+        if (first < 0) first = step;
+        const rate = (step - first) / ((performance.now() - t0) / 1000);
+        const eta = rate > 0 ? (steps - step) / rate : Number.POSITIVE_INFINITY;
+        progress(`md: step ${step}/${steps}, ${rate.toFixed(0)} steps/s, ETA ${formatDuration(eta)}`);
+      },
+    });
+    if (tty) process.stderr.write('\n');
+    printSummary(summary);
+    return summary.survived ? 0 : 1;
+  }
+
+  const summaries = await runEnsemble({
+    ...common,
+    potentialSpec: spec,
+    settings,
+    temperaturesK: temperatures,
+    replicas,
+    workers,
+    outDir: values.out,
+    onProgress: (p) =>
+      progress(
+        `md: ${p.runsDone}/${p.runsTotal} runs, ${p.stepsDone}/${p.stepsTotal} steps, ${p.stepsPerSecond.toFixed(0)} steps/s, ETA ${formatDuration(p.etaSeconds)}`,
+        p.runsDone === p.runsTotal,
+      ),
+  });
+  if (tty) process.stderr.write('\n');
+  process.stdout.write(formatEnsembleTable(summaries));
+  return summaries.every((s) => s.survived) ? 0 : 1;
+}

@@ -1,0 +1,169 @@
+/**
+ * Checkpoints: the whole `MdState` plus a fingerprint of the run's settings, as JSON. Every
+ * floating-point array (and every scalar double) is stored as base64 of its little-endian IEEE-754
+ * bytes, so a restored state is bit-for-bit the saved one (NaN, −0 and all); integers are plain
+ * JSON numbers. Written atomically (temporary file + rename), so a run killed while writing
+ * leaves the previous checkpoint intact.
+ */
+import { readFileSync } from 'node:fs';
+import { AtomgpError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import type { MdState } from './state.js';
+
+export const CHECKPOINT_FORMAT = 'atomgp-md-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+
+/** Settings that must match for a resume to continue the same run (values compared as JSON). */
+export type Fingerprint = Record<string, unknown>;
+
+export function encodeFloat64(values: ArrayLike<number>): string {
+  const a = Float64Array.from(values as ArrayLike<number>);
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+}
+
+export function decodeFloat64(text: string, expectedLength?: number, what = 'array'): Float64Array {
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length % 8 !== 0) throw new AtomgpError(`checkpoint: ${what} is not a whole number of doubles`);
+  const out = new Float64Array(bytes.length / 8);
+  new Uint8Array(out.buffer).set(bytes);
+  if (expectedLength !== undefined && out.length !== expectedLength) {
+    throw new AtomgpError(`checkpoint: ${what} has ${out.length} values, expected ${expectedLength}`);
+  }
+  return out;
+}
+
+interface CheckpointFile {
+  format: string;
+  version: number;
+  fingerprint: Fingerprint;
+  step: number;
+  nAtoms: number;
+  nDof: number;
+  /** Human-readable copies (not used on restore). */
+  timeFs: number;
+  epotKcalPerMol: number;
+  data: {
+    massesAmu: string;
+    positionsA: string;
+    velocitiesAPerFs: string;
+    forcesKcalPerMolPerA: string;
+    atomicEnergiesKcalPerMol: string;
+    thermostat: string;
+    /** [epot, time, stats.samples, stats.sumT, stats.sumEpot, stats.conserved0, stats.maxDrift, stats.epot0] */
+    scalars: string;
+    rngState: string;
+  };
+}
+
+export function serializeCheckpoint(state: MdState, fingerprint: Fingerprint): string {
+  const st = state.stats;
+  const file: CheckpointFile = {
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    fingerprint,
+    step: state.step,
+    nAtoms: state.nAtoms,
+    nDof: state.nDof,
+    timeFs: state.timeFs,
+    epotKcalPerMol: Number.isFinite(state.epotKcalPerMol) ? state.epotKcalPerMol : 0,
+    data: {
+      massesAmu: encodeFloat64(state.massesAmu),
+      positionsA: encodeFloat64(state.positionsA),
+      velocitiesAPerFs: encodeFloat64(state.velocitiesAPerFs),
+      forcesKcalPerMolPerA: encodeFloat64(state.forcesKcalPerMolPerA),
+      atomicEnergiesKcalPerMol: encodeFloat64(state.atomicEnergiesKcalPerMol),
+      thermostat: encodeFloat64(state.thermostat),
+      scalars: encodeFloat64([
+        state.epotKcalPerMol,
+        state.timeFs,
+        st.samples,
+        st.sumTemperatureK,
+        st.sumEpotKcalPerMol,
+        st.conserved0KcalPerMol,
+        st.maxAbsDriftKcalPerMol,
+        st.epot0KcalPerMol,
+      ]),
+      rngState: encodeFloat64(state.rngState),
+    },
+  };
+  return JSON.stringify(file, null, 1) + '\n';
+}
+
+export function writeCheckpoint(path: string, state: MdState, fingerprint: Fingerprint): void {
+  writeFileAtomic(path, serializeCheckpoint(state, fingerprint));
+}
+
+export interface LoadedCheckpoint {
+  state: MdState;
+  fingerprint: Fingerprint;
+}
+
+export function parseCheckpoint(text: string, source: string): LoadedCheckpoint {
+  let file: CheckpointFile;
+  try {
+    file = JSON.parse(text) as CheckpointFile;
+  } catch (e) {
+    throw new AtomgpError(`${source}: not a valid checkpoint (JSON: ${(e as Error).message})`);
+  }
+  if (file?.format !== CHECKPOINT_FORMAT) throw new AtomgpError(`${source}: not an atomgp MD checkpoint (format '${String(file?.format)}')`);
+  if (file.version !== CHECKPOINT_VERSION) throw new AtomgpError(`${source}: checkpoint version ${file.version}, this atomgp reads ${CHECKPOINT_VERSION}`);
+  const n = file.nAtoms;
+  if (!(Number.isInteger(n) && n > 0) || !Number.isInteger(file.step) || file.step < 0) throw new AtomgpError(`${source}: bad atom count or step`);
+  const d = file.data;
+  const scalars = decodeFloat64(d.scalars, 8, 'scalars');
+  const state: MdState = {
+    nAtoms: n,
+    massesAmu: decodeFloat64(d.massesAmu, n, 'masses'),
+    positionsA: decodeFloat64(d.positionsA, 3 * n, 'positions'),
+    velocitiesAPerFs: decodeFloat64(d.velocitiesAPerFs, 3 * n, 'velocities'),
+    forcesKcalPerMolPerA: decodeFloat64(d.forcesKcalPerMolPerA, 3 * n, 'forces'),
+    atomicEnergiesKcalPerMol: decodeFloat64(d.atomicEnergiesKcalPerMol, n, 'atomic energies'),
+    epotKcalPerMol: scalars[0]!,
+    step: file.step,
+    timeFs: scalars[1]!,
+    thermostat: decodeFloat64(d.thermostat, undefined, 'thermostat'),
+    nDof: file.nDof,
+    rngState: Array.from(decodeFloat64(d.rngState, undefined, 'RNG state')),
+    stats: {
+      samples: scalars[2]!,
+      sumTemperatureK: scalars[3]!,
+      sumEpotKcalPerMol: scalars[4]!,
+      conserved0KcalPerMol: scalars[5]!,
+      maxAbsDriftKcalPerMol: scalars[6]!,
+      epot0KcalPerMol: scalars[7]!,
+    },
+  };
+  return { state, fingerprint: file.fingerprint ?? {} };
+}
+
+export function readCheckpoint(path: string): LoadedCheckpoint {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new AtomgpError(`cannot read checkpoint ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  return parseCheckpoint(text, path);
+}
+
+/**
+ * Compare a checkpoint's fingerprint with the current run's; throws an AtomgpError listing every
+ * differing setting (so a resume can never silently continue a different run).
+ */
+export function checkFingerprint(saved: Fingerprint, current: Fingerprint, source: string): void {
+  const keys = new Set([...Object.keys(saved), ...Object.keys(current)]);
+  const diffs: string[] = [];
+  for (const k of [...keys].sort()) {
+    const a = JSON.stringify(saved[k]);
+    const b = JSON.stringify(current[k]);
+    if (a !== b) diffs.push(`${k}: checkpoint ${short(a)}, now ${short(b)}`);
+  }
+  if (diffs.length > 0) {
+    throw new AtomgpError(`${source} does not match this run's settings (${diffs.join('; ')}); resume with the original settings or start a new run with --overwrite`);
+  }
+}
+
+function short(s: string | undefined): string {
+  if (s === undefined) return '(none)';
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

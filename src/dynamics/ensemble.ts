@@ -1,0 +1,207 @@
+/**
+ * Ensembles of MD runs: R replicas × temperatures, each with its own seed and output folder
+ * (OUT/T<temperature>_r<replica>/), run in `node:worker_threads` workers (default 2). Workers build
+ * the potential themselves from a serialisable `PotentialSpec`. Progress (steps/s, ETA) goes to a
+ * callback; the result is one `MdSummary` per run, plus OUT/ensemble.json and a text table.
+ *
+ * Seeds: run (temperature index t, replica r) uses seed + t·R + r, so every run differs and a
+ * given run is reproducible on its own.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { AtomgpError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import type { PotentialSpec } from '../potentials/factory.js';
+import type { IntegratorSettings } from './integrators.js';
+import type { MdRunOptions, MdSummary, OutputMode } from './run.js';
+
+/** What a worker needs for one run (all plain data). */
+export interface EnsembleJob {
+  id: number;
+  potentialSpec: PotentialSpec;
+  massesAmu: number[];
+  startPositionsA: number[];
+  run: Omit<MdRunOptions, 'potential' | 'potentialSpec' | 'massesAmu' | 'startPositionsA' | 'onProgress'>;
+}
+
+export type WorkerMessage =
+  | { type: 'progress'; id: number; step: number }
+  | { type: 'done'; id: number; summary: MdSummary }
+  | { type: 'error'; id: number; message: string; userError: boolean; stack: string };
+
+export interface EnsembleOptions {
+  potentialSpec: PotentialSpec;
+  symbols: string[];
+  massesAmu: Float64Array;
+  startPositionsA: Float64Array;
+  /** Settings shared by all runs; `temperatureK` is replaced per run. */
+  settings: IntegratorSettings;
+  temperaturesK: number[];
+  replicas: number;
+  steps: number;
+  seed: number;
+  outDir: string;
+  mode: OutputMode;
+  workers?: number;
+  logEvery?: number;
+  trajStride?: number;
+  checkpointEvery?: number;
+  monitor?: MdRunOptions['monitor'];
+  continueOnFailure?: boolean;
+  progressEvery?: number;
+  /** Called on every progress report with totals over all runs. */
+  onProgress?: (p: EnsembleProgress) => void;
+}
+
+export interface EnsembleProgress {
+  stepsDone: number;
+  stepsTotal: number;
+  runsDone: number;
+  runsTotal: number;
+  stepsPerSecond: number;
+  etaSeconds: number;
+}
+
+export function runLabel(temperatureK: number, replica: number): string {
+  return `T${temperatureK}_r${String(replica).padStart(2, '0')}`;
+}
+
+/**
+ * Worker script next to this module: .js when compiled; under tsx (tests, development) the .ts
+ * source, with the tsx loader passed on (workers do not always inherit it).
+ */
+function createWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./ensemble-worker.js', import.meta.url));
+  // Worker threads do not get tsx's module hooks from --import: register them inside the worker.
+  const api = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./ensemble-worker.ts', import.meta.url).href;
+  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(boot, { eval: true });
+}
+
+export function buildJobs(o: EnsembleOptions): EnsembleJob[] {
+  if (!(Number.isInteger(o.replicas) && o.replicas >= 1)) throw new AtomgpError(`replicas must be a positive integer, got ${o.replicas}`);
+  if (o.temperaturesK.length === 0) throw new AtomgpError('no temperatures given');
+  const jobs: EnsembleJob[] = [];
+  o.temperaturesK.forEach((t, ti) => {
+    for (let r = 0; r < o.replicas; r++) {
+      const label = runLabel(t, r);
+      jobs.push({
+        id: jobs.length,
+        potentialSpec: o.potentialSpec,
+        massesAmu: Array.from(o.massesAmu),
+        startPositionsA: Array.from(o.startPositionsA),
+        run: {
+          symbols: o.symbols,
+          settings: { ...o.settings, temperatureK: t },
+          steps: o.steps,
+          seed: o.seed + ti * o.replicas + r,
+          outDir: join(o.outDir, label),
+          mode: o.mode,
+          label,
+          ...(o.logEvery !== undefined ? { logEvery: o.logEvery } : {}),
+          ...(o.trajStride !== undefined ? { trajStride: o.trajStride } : {}),
+          ...(o.checkpointEvery !== undefined ? { checkpointEvery: o.checkpointEvery } : {}),
+          ...(o.monitor !== undefined ? { monitor: o.monitor } : {}),
+          ...(o.continueOnFailure !== undefined ? { continueOnFailure: o.continueOnFailure } : {}),
+          progressEvery: o.progressEvery ?? 100,
+        },
+      });
+    }
+  });
+  return jobs;
+}
+
+/** Run every job of the ensemble on a pool of worker threads; resolves with the summaries in job order. */
+export async function runEnsemble(o: EnsembleOptions): Promise<MdSummary[]> {
+  const jobs = buildJobs(o);
+  mkdirSync(o.outDir, { recursive: true });
+  const nWorkers = Math.max(1, Math.min(o.workers ?? 2, jobs.length));
+  const stepsDone = new Float64Array(jobs.length);
+  const startStep = new Float64Array(jobs.length).fill(-1);
+  const summaries: (MdSummary | undefined)[] = new Array(jobs.length);
+  const stepsTotal = jobs.length * o.steps;
+  const t0 = performance.now();
+  let runsDone = 0;
+  const report = (): void => {
+    if (!o.onProgress) return;
+    let done = 0;
+    let fresh = 0;
+    for (let k = 0; k < jobs.length; k++) {
+      done += stepsDone[k]!;
+      if (startStep[k]! >= 0) fresh += stepsDone[k]! - startStep[k]!;
+    }
+    const elapsed = (performance.now() - t0) / 1000;
+    const rate = elapsed > 0 ? fresh / elapsed : 0;
+    o.onProgress({ stepsDone: done, stepsTotal, runsDone, runsTotal: jobs.length, stepsPerSecond: rate, etaSeconds: rate > 0 ? (stepsTotal - done) / rate : Number.POSITIVE_INFINITY });
+  };
+
+  let next = 0;
+  let failed: Error | undefined;
+  const workers: Worker[] = [];
+  await new Promise<void>((resolve) => {
+    let active = 0;
+    const feed = (w: Worker): void => {
+      if (failed || next >= jobs.length) {
+        void w.terminate();
+        active--;
+        if (active === 0) resolve();
+        return;
+      }
+      const job = jobs[next++]!;
+      w.postMessage({ type: 'job', job });
+    };
+    for (let k = 0; k < nWorkers; k++) {
+      const w = createWorker();
+      workers.push(w);
+      active++;
+      w.on('message', (m: WorkerMessage) => {
+        if (m.type === 'progress') {
+          if (startStep[m.id]! < 0) startStep[m.id] = m.step;
+          stepsDone[m.id] = m.step;
+          report();
+        } else if (m.type === 'done') {
+          summaries[m.id] = m.summary;
+          stepsDone[m.id] = m.summary.stepsCompleted;
+          runsDone++;
+          report();
+          feed(w);
+        } else {
+          failed ??= m.userError ? new AtomgpError(`run ${jobs[m.id]!.run.label}: ${m.message}`) : new Error(`run ${jobs[m.id]!.run.label}: ${m.stack}`);
+          feed(w);
+        }
+      });
+      w.on('error', (e) => {
+        failed ??= e;
+        active--;
+        if (active === 0) resolve();
+      });
+      feed(w);
+    }
+  });
+  if (failed) throw failed;
+  const out = summaries as MdSummary[];
+  writeFileAtomic(join(o.outDir, 'ensemble.json'), JSON.stringify(out, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
+  return out;
+}
+
+/** Summary table: one line per run (survived, time to failure, mean T, drift). */
+export function formatEnsembleTable(summaries: readonly MdSummary[]): string {
+  const head = ['run', 'T/K', 'seed', 'survived', 'time-to-failure/ps', 'mean T/K', 'drift/(kcal/mol)', 'steps/s', 'failure'];
+  const rows = summaries.map((s) => [
+    s.label ?? '',
+    String(s.temperatureK),
+    String(s.seed),
+    s.survived ? 'yes' : 'no',
+    s.timeToFailureFs === null ? '-' : (s.timeToFailureFs / 1000).toFixed(4),
+    s.meanTemperatureK.toFixed(1),
+    s.conservedDriftKcalPerMol.toExponential(2),
+    s.stepsPerSecond.toFixed(0),
+    s.failure ? s.failure.kind : '-',
+  ]);
+  const widths = head.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
+  const line = (r: string[]): string => r.map((c, k) => c.padEnd(widths[k]!)).join('  ').trimEnd();
+  const survived = summaries.filter((s) => s.survived).length;
+  return [line(head), ...rows.map(line), `${survived}/${summaries.length} runs survived`].join('\n') + '\n';
+}

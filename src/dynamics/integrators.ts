@@ -1,0 +1,246 @@
+/**
+ * Integrators acting on an `MdState` in place (units in state.ts): velocity Verlet (NVE),
+ * Nosé–Hoover chains (NVT; Martyna, Tuckerman & Klein, Mol. Phys. 87, 1117 (1996), Trotter
+ * factorisation with Suzuki–Yoshida weights and n_c substeps), and Langevin BAOAB (NVT; Leimkuhler
+ * & Matthews 2013). No allocation per step: forces go through one preallocated `PotentialResult`.
+ */
+import { AtomgpError } from '../errors.js';
+import { KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR, KCAL_PER_MOL_PER_HARTREE } from '../chem/units.js';
+import { createResult, type Potential, type PotentialResult } from '../potentials/potential.js';
+import type { Rng } from '../util/rng.js';
+import { ACCEL, KB, kineticEnergyKcalPerMol, type MdState, type MotionRemoval, removeRigidMotion } from './state.js';
+
+export type Ensemble = 'nve' | 'nvt' | 'langevin';
+export const ENSEMBLES: readonly Ensemble[] = ['nve', 'nvt', 'langevin'];
+
+export interface IntegratorSettings {
+  ensemble: Ensemble;
+  timestepFs: number;
+  /** Target temperature (NVT, Langevin) and temperature of the initial velocities. */
+  temperatureK: number;
+  /** Nosé–Hoover chain length M (default 3). */
+  chainLength: number;
+  /** Nosé–Hoover time constant τ, fs (default 100): Q_1 = N_dof k_B T τ², Q_j = k_B T τ². */
+  tauFs: number;
+  /** Multiple-time-step substeps n_c of the chain propagation (default 1). */
+  nhcSubsteps: number;
+  /** Suzuki–Yoshida order of the chain propagation: 1, 3 or 5 (default 3). */
+  suzukiYoshidaOrder: 1 | 3 | 5;
+  /** Langevin friction γ, 1/ps (default 1). */
+  frictionPerPs: number;
+  /** Rigid motions removed from initial velocities (and from Langevin noise). */
+  motionRemoval: MotionRemoval;
+}
+
+export const DEFAULT_INTEGRATOR_SETTINGS: Omit<IntegratorSettings, 'ensemble' | 'timestepFs' | 'temperatureK'> = {
+  chainLength: 3,
+  tauFs: 100,
+  nhcSubsteps: 1,
+  suzukiYoshidaOrder: 3,
+  frictionPerPs: 1,
+  motionRemoval: 'translation+rotation',
+};
+
+/** Check settings; bad values are user errors. Limits: 0 < dt ≤ 10 fs, 0 ≤ T ≤ 1e5 K. */
+export function validateIntegratorSettings(s: IntegratorSettings): void {
+  if (!ENSEMBLES.includes(s.ensemble)) throw new AtomgpError(`unknown ensemble '${s.ensemble}', expected one of ${ENSEMBLES.join(', ')}`);
+  if (!(Number.isFinite(s.timestepFs) && s.timestepFs > 0 && s.timestepFs <= 10)) {
+    throw new AtomgpError(`time step ${s.timestepFs} fs is not usable: expected 0 < dt ≤ 10 fs (0.25-1 fs with hydrogens)`);
+  }
+  if (!(Number.isFinite(s.temperatureK) && s.temperatureK >= 0 && s.temperatureK <= 1e5)) {
+    throw new AtomgpError(`temperature ${s.temperatureK} K is not usable: expected 0 ≤ T ≤ 100000 K`);
+  }
+  if (s.ensemble !== 'nve' && s.temperatureK <= 0) throw new AtomgpError(`ensemble ${s.ensemble} needs a temperature above 0 K`);
+  if (!(Number.isInteger(s.chainLength) && s.chainLength >= 1 && s.chainLength <= 20)) {
+    throw new AtomgpError(`Nosé–Hoover chain length ${s.chainLength}: expected an integer 1..20`);
+  }
+  if (!(Number.isFinite(s.tauFs) && s.tauFs > 0)) throw new AtomgpError(`thermostat time constant ${s.tauFs} fs: expected > 0`);
+  if (!(Number.isInteger(s.nhcSubsteps) && s.nhcSubsteps >= 1 && s.nhcSubsteps <= 100)) {
+    throw new AtomgpError(`Nosé–Hoover substeps ${s.nhcSubsteps}: expected an integer 1..100`);
+  }
+  if (![1, 3, 5].includes(s.suzukiYoshidaOrder)) throw new AtomgpError(`Suzuki–Yoshida order ${s.suzukiYoshidaOrder}: expected 1, 3 or 5`);
+  if (!(Number.isFinite(s.frictionPerPs) && s.frictionPerPs > 0)) throw new AtomgpError(`Langevin friction ${s.frictionPerPs} 1/ps: expected > 0`);
+}
+
+/** Length of `state.thermostat` for an ensemble. */
+export function thermostatLength(s: IntegratorSettings): number {
+  return s.ensemble === 'nvt' ? 2 * s.chainLength : s.ensemble === 'langevin' ? 1 : 0;
+}
+
+/** Suzuki–Yoshida weights (they sum to 1). */
+export function suzukiYoshidaWeights(order: 1 | 3 | 5): number[] {
+  if (order === 1) return [1];
+  if (order === 3) {
+    const w = 1 / (2 - 2 ** (1 / 3));
+    return [w, 1 - 2 * w, w];
+  }
+  const w = 1 / (4 - 4 ** (1 / 3));
+  return [w, w, 1 - 4 * w, w, w];
+}
+
+/**
+ * One integrator bound to a potential. `evaluate` fills forces and energies of `state`;
+ * `step` advances one time step; `conservedKcalPerMol` is the quantity the dynamics conserves
+ * (NVE: K + U; NHC: H_NHC; Langevin: K + U + heat given to the bath).
+ */
+export class Integrator {
+  readonly settings: IntegratorSettings;
+  private readonly potential: Potential;
+  private readonly result: PotentialResult;
+  private readonly rng: Rng;
+  private readonly syWeights: number[];
+  private readonly q: Float64Array;
+
+  constructor(potential: Potential, settings: IntegratorSettings, rng: Rng) {
+    validateIntegratorSettings(settings);
+    this.potential = potential;
+    this.settings = settings;
+    this.rng = rng;
+    this.result = createResult(potential.nAtoms);
+    this.syWeights = suzukiYoshidaWeights(settings.suzukiYoshidaOrder);
+    this.q = new Float64Array(settings.chainLength);
+  }
+
+  /** Evaluate the potential at the state's positions (energies and forces in kcal/mol units). */
+  evaluate(state: MdState): void {
+    const r = this.result;
+    this.potential.compute(state.positionsA, r, true);
+    state.epotKcalPerMol = r.energyHa * KCAL_PER_MOL_PER_HARTREE;
+    for (let i = 0; i < state.nAtoms; i++) state.atomicEnergiesKcalPerMol[i] = r.atomicEnergiesHa[i]! * KCAL_PER_MOL_PER_HARTREE;
+    const f = state.forcesKcalPerMolPerA;
+    for (let i = 0; i < f.length; i++) f[i] = r.forcesHaPerBohr[i]! * KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR;
+  }
+
+  /** Advance `state` by one time step (forces must be current on entry; they are current on exit). */
+  step(state: MdState): void {
+    const dt = this.settings.timestepFs;
+    switch (this.settings.ensemble) {
+      case 'nve':
+        this.kick(state, 0.5 * dt);
+        this.drift(state, dt);
+        this.evaluate(state);
+        this.kick(state, 0.5 * dt);
+        break;
+      case 'nvt':
+        this.chainHalfStep(state);
+        this.kick(state, 0.5 * dt);
+        this.drift(state, dt);
+        this.evaluate(state);
+        this.kick(state, 0.5 * dt);
+        this.chainHalfStep(state);
+        break;
+      case 'langevin':
+        this.kick(state, 0.5 * dt);
+        this.drift(state, 0.5 * dt);
+        this.ornsteinUhlenbeck(state, dt);
+        this.drift(state, 0.5 * dt);
+        this.evaluate(state);
+        this.kick(state, 0.5 * dt);
+        break;
+    }
+    state.step += 1;
+    state.timeFs = state.step * dt;
+  }
+
+  conservedKcalPerMol(state: MdState, ekinKcalPerMol = kineticEnergyKcalPerMol(state.velocitiesAPerFs, state.massesAmu)): number {
+    const h = ekinKcalPerMol + state.epotKcalPerMol;
+    if (this.settings.ensemble === 'nve') return h;
+    if (this.settings.ensemble === 'langevin') return h + state.thermostat[0]!;
+    const m = this.settings.chainLength;
+    const kT = KB * this.settings.temperatureK;
+    this.updateMasses(state);
+    let e = h;
+    for (let j = 0; j < m; j++) {
+      const v = state.thermostat[m + j]!;
+      e += 0.5 * this.q[j]! * v * v;
+      e += (j === 0 ? state.nDof * kT : kT) * state.thermostat[j]!;
+    }
+    return e;
+  }
+
+  private kick(state: MdState, dtFs: number): void {
+    const v = state.velocitiesAPerFs;
+    const f = state.forcesKcalPerMolPerA;
+    const m = state.massesAmu;
+    for (let i = 0; i < state.nAtoms; i++) {
+      const c = (dtFs * ACCEL) / m[i]!;
+      v[3 * i]! += c * f[3 * i]!;
+      v[3 * i + 1]! += c * f[3 * i + 1]!;
+      v[3 * i + 2]! += c * f[3 * i + 2]!;
+    }
+  }
+
+  private drift(state: MdState, dtFs: number): void {
+    const x = state.positionsA;
+    const v = state.velocitiesAPerFs;
+    for (let i = 0; i < x.length; i++) x[i]! += dtFs * v[i]!;
+  }
+
+  /** O step: v ← c1 v + √(1−c1²) σ ξ, then rigid motions projected out; the kinetic energy lost goes to the bath tally. */
+  private ornsteinUhlenbeck(state: MdState, dtFs: number): void {
+    const gammaPerFs = this.settings.frictionPerPs / 1000;
+    const c1 = Math.exp(-gammaPerFs * dtFs);
+    const c2 = Math.sqrt(1 - c1 * c1);
+    const kT = KB * this.settings.temperatureK;
+    const v = state.velocitiesAPerFs;
+    const before = kineticEnergyKcalPerMol(v, state.massesAmu);
+    for (let i = 0; i < state.nAtoms; i++) {
+      const sigma = c2 * Math.sqrt((kT * ACCEL) / state.massesAmu[i]!);
+      v[3 * i] = c1 * v[3 * i]! + sigma * this.rng.normal();
+      v[3 * i + 1] = c1 * v[3 * i + 1]! + sigma * this.rng.normal();
+      v[3 * i + 2] = c1 * v[3 * i + 2]! + sigma * this.rng.normal();
+    }
+    removeRigidMotion(state.positionsA, v, state.massesAmu, this.settings.motionRemoval);
+    state.thermostat[0]! += before - kineticEnergyKcalPerMol(v, state.massesAmu);
+  }
+
+  private updateMasses(state: MdState): void {
+    const kT = KB * this.settings.temperatureK;
+    const tau2 = this.settings.tauFs * this.settings.tauFs;
+    this.q[0] = state.nDof * kT * tau2;
+    for (let j = 1; j < this.q.length; j++) this.q[j] = kT * tau2;
+  }
+
+  /**
+   * exp(iL_NHC dt/2): MTK's chain propagation, n_c substeps × Suzuki–Yoshida weights; the
+   * particle velocities are scaled once at the end by the accumulated factor.
+   */
+  private chainHalfStep(state: MdState): void {
+    const m = this.settings.chainLength;
+    const kT = KB * this.settings.temperatureK;
+    const nDof = state.nDof;
+    const xi = state.thermostat;
+    const q = this.q;
+    this.updateMasses(state);
+    let ekin2 = 2 * kineticEnergyKcalPerMol(state.velocitiesAPerFs, state.massesAmu);
+    let scale = 1;
+    const nc = this.settings.nhcSubsteps;
+    const half = 0.5 * this.settings.timestepFs;
+    const g = (j: number): number => {
+      if (j === 0) return (ekin2 - nDof * kT) / q[0]!;
+      const v = xi[m + j - 1]!;
+      return (q[j - 1]! * v * v - kT) / q[j]!;
+    };
+    for (let c = 0; c < nc; c++) {
+      for (const w of this.syWeights) {
+        const d = (w * half) / nc;
+        xi[2 * m - 1]! += 0.5 * d * g(m - 1);
+        for (let j = m - 2; j >= 0; j--) {
+          const aa = Math.exp(-0.25 * d * xi[m + j + 1]!);
+          xi[m + j] = xi[m + j]! * aa * aa + 0.5 * d * g(j) * aa;
+        }
+        const s = Math.exp(-d * xi[m]!);
+        scale *= s;
+        ekin2 *= s * s;
+        for (let j = 0; j < m; j++) xi[j]! += d * xi[m + j]!;
+        for (let j = 0; j < m - 1; j++) {
+          const aa = Math.exp(-0.25 * d * xi[m + j + 1]!);
+          xi[m + j] = xi[m + j]! * aa * aa + 0.5 * d * g(j) * aa;
+        }
+        xi[2 * m - 1]! += 0.5 * d * g(m - 1);
+      }
+    }
+    const v = state.velocitiesAPerFs;
+    for (let i = 0; i < v.length; i++) v[i]! *= scale;
+  }
+}

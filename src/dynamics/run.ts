@@ -1,0 +1,231 @@
+/**
+ * One complete MD run with its output folder: the function behind `atomgp md` and behind each
+ * replica of an ensemble. OUT/ holds
+ *   log.csv, trajectory.extxyz      (reporters.ts)
+ *   checkpoint.json                 (every `checkpointEvery` steps and at the end, when enabled)
+ *   failure-frames.extxyz           (the last frames before a monitor failure)
+ *   summary.json                    (settings, survival, time to failure, mean T, drift, speed)
+ * An existing output folder is never silently reused: `mode` must be 'overwrite' or 'resume'.
+ * A resume continues from checkpoint.json bit for bit: log and trajectory are cut back to the
+ * checkpoint's step and appended to, so they equal those of an uninterrupted run.
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { AtomgpError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import type { Potential } from '../potentials/potential.js';
+import { checkFingerprint, encodeFloat64, type Fingerprint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { type IntegratorSettings, thermostatLength, validateIntegratorSettings } from './integrators.js';
+import { MolecularDynamics } from './md.js';
+import { attachMonitor, DEFAULT_MONITOR_OPTIONS, type Failure, type MonitorOptions, StabilityMonitor } from './monitor.js';
+import { formatMdFrame, logReporter, type Reporter, trajectoryReporter, truncateLog, truncateTrajectory } from './reporters.js';
+
+export const OUTPUT_FILES = ['log.csv', 'trajectory.extxyz', 'checkpoint.json', 'failure-frames.extxyz', 'summary.json'] as const;
+
+export type OutputMode = 'new' | 'overwrite' | 'resume';
+
+export interface MdRunOptions {
+  potential: Potential;
+  /** Serialisable description of the potential (recorded in the summary and the fingerprint). */
+  potentialSpec?: unknown;
+  symbols: string[];
+  massesAmu: Float64Array;
+  startPositionsA: Float64Array;
+  settings: IntegratorSettings;
+  /** Total number of steps of the run (a resume continues up to this step). */
+  steps: number;
+  seed: number;
+  outDir: string;
+  mode: OutputMode;
+  /** Log every this many steps (default 1). */
+  logEvery?: number;
+  /** Trajectory frame every this many steps (default 10). */
+  trajStride?: number;
+  /** Checkpoint every this many steps (0: only at the end; default 0). */
+  checkpointEvery?: number;
+  /** Write checkpoints at all (default true). */
+  checkpoints?: boolean;
+  monitor?: Partial<MonitorOptions>;
+  continueOnFailure?: boolean;
+  /** Called every `progressEvery` steps (default 100) with the current step. */
+  onProgress?: (step: number) => void;
+  progressEvery?: number;
+  /** Free-form label (e.g. replica name) stored in the summary. */
+  label?: string;
+}
+
+export interface MdSummary {
+  label?: string;
+  potential: string;
+  potentialSpec?: unknown;
+  ensemble: string;
+  timestepFs: number;
+  temperatureK: number;
+  seed: number;
+  nAtoms: number;
+  nDof: number;
+  stepsRequested: number;
+  stepsCompleted: number;
+  simulatedTimeFs: number;
+  survived: boolean;
+  failure: Failure | null;
+  /** Time of the first monitor failure, fs (null when the run survived). */
+  timeToFailureFs: number | null;
+  meanTemperatureK: number;
+  meanEpotKcalPerMol: number;
+  /** Conserved quantity at the end minus at step 0, kcal/mol. */
+  conservedDriftKcalPerMol: number;
+  /** The same per picosecond of simulated time. */
+  conservedDriftKcalPerMolPerPs: number;
+  maxAbsConservedDriftKcalPerMol: number;
+  resumedFromStep: number | null;
+  wallSeconds: number;
+  stepsPerSecond: number;
+  nsPerDay: number;
+  monitor: MonitorOptions;
+}
+
+/** The settings a checkpoint must match (everything that changes the trajectory; not the length). */
+export function runFingerprint(o: MdRunOptions): Fingerprint {
+  return {
+    ...o.settings,
+    seed: o.seed,
+    symbols: o.symbols,
+    massesAmu: encodeFloat64(o.massesAmu),
+    startPositionsA: encodeFloat64(o.startPositionsA),
+    potential: o.potentialSpec ?? o.potential.description,
+    logEvery: o.logEvery ?? 1,
+    trajStride: o.trajStride ?? 10,
+    monitor: { ...DEFAULT_MONITOR_OPTIONS, ...o.monitor },
+    continueOnFailure: o.continueOnFailure ?? false,
+  };
+}
+
+function positiveInt(name: string, v: number, allowZero = false): void {
+  if (!Number.isInteger(v) || v < (allowZero ? 0 : 1)) throw new AtomgpError(`${name} must be an integer ≥ ${allowZero ? 0 : 1}, got ${v}`);
+}
+
+/** Prepare OUT/ for a run: refuse to reuse it silently; with overwrite, remove only atomgp's files. */
+export function prepareOutputDir(outDir: string, mode: OutputMode): void {
+  if (existsSync(outDir)) {
+    const present = readdirSync(outDir).filter((f) => (OUTPUT_FILES as readonly string[]).includes(f));
+    if (mode === 'new' && present.length > 0) {
+      throw new AtomgpError(`output folder ${outDir} already holds a run (${present.join(', ')}); pass --overwrite to replace it or --resume to continue it`);
+    }
+    if (mode === 'overwrite') for (const f of present) rmSync(join(outDir, f), { force: true });
+    if (mode === 'resume' && !present.includes('checkpoint.json')) {
+      throw new AtomgpError(`cannot resume: ${join(outDir, 'checkpoint.json')} does not exist (run with --checkpoint-every N to write checkpoints)`);
+    }
+  } else {
+    if (mode === 'resume') throw new AtomgpError(`cannot resume: output folder ${outDir} does not exist`);
+    mkdirSync(outDir, { recursive: true });
+  }
+}
+
+export function runMd(o: MdRunOptions): MdSummary {
+  validateIntegratorSettings(o.settings);
+  const n = o.symbols.length;
+  if (o.potential.nAtoms !== n) {
+    throw new AtomgpError(`the start geometry has ${n} atoms but the potential (${o.potential.description}) is for ${o.potential.nAtoms}`);
+  }
+  for (let i = 0; i < n; i++) {
+    if (o.potential.symbols[i]!.toLowerCase() !== o.symbols[i]!.toLowerCase()) {
+      throw new AtomgpError(`atom ${i + 1} of the start geometry is ${o.symbols[i]} but the potential expects ${o.potential.symbols[i]} there`);
+    }
+  }
+  positiveInt('number of steps', o.steps, true);
+  const logEvery = o.logEvery ?? 1;
+  const trajStride = o.trajStride ?? 10;
+  const checkpointEvery = o.checkpointEvery ?? 0;
+  positiveInt('log interval', logEvery);
+  positiveInt('trajectory stride', trajStride);
+  positiveInt('checkpoint interval', checkpointEvery, true);
+  const wantCheckpoints = o.checkpoints ?? true;
+  prepareOutputDir(o.outDir, o.mode);
+  const path = (f: string): string => join(o.outDir, f);
+  const fingerprint = runFingerprint(o);
+
+  let md: MolecularDynamics;
+  let resumedFromStep: number | null = null;
+  if (o.mode === 'resume') {
+    const cp = readCheckpoint(path('checkpoint.json'));
+    checkFingerprint(cp.fingerprint, fingerprint, path('checkpoint.json'));
+    if (cp.state.nAtoms !== n || cp.state.thermostat.length !== thermostatLength(o.settings)) {
+      throw new AtomgpError(`${path('checkpoint.json')} does not match this run (atoms or thermostat size differ)`);
+    }
+    md = MolecularDynamics.fromState(o.potential, o.settings, cp.state);
+    resumedFromStep = cp.state.step;
+    truncateLog(path('log.csv'), cp.state.step);
+    truncateTrajectory(path('trajectory.extxyz'), cp.state.step);
+  } else {
+    md = MolecularDynamics.create(o.potential, o.settings, o.startPositionsA, o.massesAmu, o.seed);
+  }
+
+  const stats = md.state.stats;
+  const monitor = new StabilityMonitor(o.symbols, o.startPositionsA, stats.epot0KcalPerMol, stats.conserved0KcalPerMol, o.monitor);
+  const failureOf = attachMonitor(md, monitor, {
+    continueOnFailure: o.continueOnFailure ?? false,
+    onFailure: (_f, frames) => {
+      writeFileAtomic(path('failure-frames.extxyz'), frames.map((fr) => formatMdFrame(o.symbols, fr)).join(''));
+    },
+  });
+  const reporters: Reporter[] = [logReporter(path('log.csv'), logEvery), trajectoryReporter(path('trajectory.extxyz'), o.symbols, trajStride)];
+  for (const r of reporters) md.attach(r.observer, r.interval);
+  const checkpoint = (): void => {
+    md.syncRngState();
+    for (const r of reporters) r.flush();
+    writeCheckpoint(path('checkpoint.json'), md.state, fingerprint);
+  };
+  if (wantCheckpoints && checkpointEvery > 0) {
+    md.attach((m) => {
+      if (m.state.step > 0 && m.stopReason === undefined) checkpoint();
+    }, checkpointEvery);
+  }
+  if (o.onProgress) md.attach((m) => o.onProgress!(m.state.step), o.progressEvery ?? 100);
+
+  const startStep = md.state.step;
+  const t0 = performance.now();
+  try {
+    md.run(o.steps);
+  } finally {
+    for (const r of reporters) r.close();
+  }
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const failure = failureOf() ?? null;
+  // A final checkpoint lets a finished run be extended with more steps (not after a failure).
+  if (wantCheckpoints && failure === null) checkpoint();
+
+  const s = md.state;
+  const taken = s.step - startStep;
+  const stepsPerSecond = wallSeconds > 0 ? taken / wallSeconds : 0;
+  const drift = md.conservedKcalPerMol - stats.conserved0KcalPerMol;
+  const summary: MdSummary = {
+    ...(o.label !== undefined ? { label: o.label } : {}),
+    potential: o.potential.description,
+    ...(o.potentialSpec !== undefined ? { potentialSpec: o.potentialSpec } : {}),
+    ensemble: o.settings.ensemble,
+    timestepFs: o.settings.timestepFs,
+    temperatureK: o.settings.temperatureK,
+    seed: o.seed,
+    nAtoms: n,
+    nDof: s.nDof,
+    stepsRequested: o.steps,
+    stepsCompleted: s.step,
+    simulatedTimeFs: s.timeFs,
+    survived: failure === null,
+    failure,
+    timeToFailureFs: failure ? failure.timeFs : null,
+    meanTemperatureK: stats.sumTemperatureK / Math.max(stats.samples, 1),
+    meanEpotKcalPerMol: stats.sumEpotKcalPerMol / Math.max(stats.samples, 1),
+    conservedDriftKcalPerMol: drift,
+    conservedDriftKcalPerMolPerPs: s.timeFs > 0 ? drift / (s.timeFs / 1000) : 0,
+    maxAbsConservedDriftKcalPerMol: stats.maxAbsDriftKcalPerMol,
+    resumedFromStep,
+    wallSeconds,
+    stepsPerSecond,
+    nsPerDay: (stepsPerSecond * o.settings.timestepFs * 86400) / 1e6,
+    monitor: monitor.options,
+  };
+  writeFileAtomic(path('summary.json'), JSON.stringify(summary, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
+  return summary;
+}

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { main } from '../../src/cli/main.js';
+import { waterLikeSpec } from '../../src/potentials/analytic.js';
+
+const root = mkdtempSync(join(tmpdir(), 'atomgp-cli-md-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+const { spec, minimumA } = waterLikeSpec();
+const specFile = join(root, 'water.json');
+writeFileSync(specFile, JSON.stringify({ kind: 'analytic', spec }));
+const xyz = (x: Float64Array, symbols = spec.symbols): string =>
+  `${symbols.length}\nstart\n` + symbols.map((s, i) => `${s} ${x[3 * i]} ${x[3 * i + 1]} ${x[3 * i + 2]}`).join('\n') + '\n';
+const start = join(root, 'start.xyz');
+writeFileSync(start, xyz(minimumA));
+
+/**
+ * Run the CLI capturing stderr (stdout belongs to the test runner here, so results are read from
+ * the files the commands write).
+ */
+async function cli(args: string[]): Promise<{ code: number; err: string }> {
+  const err: string[] = [];
+  const w2 = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((s: string) => err.push(String(s)) > 0) as typeof process.stderr.write;
+  try {
+    const code = await main(args);
+    return { code, err: err.join('') };
+  } finally {
+    process.stderr.write = w2;
+  }
+}
+
+const md = (out: string, ...more: string[]) => ['md', '--potential', specFile, '--start', start, '--steps', '200', '--out', out, '--seed', '4', ...more];
+
+test('atomgp md runs, refuses to overwrite, resumes', async () => {
+  const out = join(root, 'run1');
+  const r = await cli(md(out, '--ensemble', 'nve', '--timestep-fs', '0.25', '--checkpoint-every', '50'));
+  assert.equal(r.code, 0, r.err);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(summary.ensemble, 'nve');
+  assert.equal(summary.nDof, 3);
+  assert.equal(summary.stepsCompleted, 200);
+  const again = await cli(md(out, '--ensemble', 'nve', '--timestep-fs', '0.25'));
+  assert.equal(again.code, 2);
+  assert.match(again.err, /--overwrite/);
+  const resumed = await cli([...md(out, '--ensemble', 'nve', '--timestep-fs', '0.25', '--checkpoint-every', '50', '--resume'), '--steps', '300']);
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).stepsCompleted, 300);
+  const wrong = await cli([...md(out, '--ensemble', 'nvt', '--timestep-fs', '0.25', '--resume')]);
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.err, /does not match this run's settings \(ensemble: checkpoint "nve", now "nvt"/);
+});
+
+test('atomgp md: bad input is a clear error (exit 2), never a stack trace', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [md(join(root, 'b1'), '--timestep-fs=-1'), /time step -1 fs/],
+    [md(join(root, 'b2'), '--timestep-fs', '100'), /time step 100 fs/],
+    [md(join(root, 'b3'), '--temperature-K=-3'), /temperature -3 K/],
+    [md(join(root, 'b4'), '--temperature-K', 'hot'), /--temperature-K expects a number/],
+    [md(join(root, 'b5'), '--ensemble', 'npt'), /--ensemble must be one of/],
+    [['md', '--potential', specFile, '--start', join(root, 'missing.xyz'), '--steps', '5', '--out', join(root, 'b6')], /does not exist/],
+    [['md', '--start', start, '--steps', '5', '--out', join(root, 'b7')], /exactly one of --models/],
+  ];
+  const four = join(root, 'four.xyz');
+  writeFileSync(four, xyz(Float64Array.from([...minimumA, 0, 0, 3]), ['O', 'H', 'H', 'H']));
+  cases.push([['md', '--potential', specFile, '--start', four, '--steps', '5', '--out', join(root, 'b8')], /start geometry has 4 atoms but the potential/]);
+  for (const [args, re] of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.err, re);
+    assert.doesNotMatch(r.err, /\n\s+at /);
+  }
+});
+
+test('atomgp md with --replicas runs an ensemble and prints the table', async () => {
+  const out = join(root, 'ens');
+  const r = await cli(md(out, '--replicas', '2', '--temperature-K', '300,500', '--workers', '2', '--traj-stride', '50'));
+  assert.equal(r.code, 0, r.err);
+  const table = JSON.parse(readFileSync(join(out, 'ensemble.json'), 'utf8')) as Array<{ label: string; survived: boolean }>;
+  assert.deepEqual(
+    table.map((s) => s.label),
+    ['T300_r00', 'T300_r01', 'T500_r00', 'T500_r01'],
+  );
+  assert.ok(table.every((s) => s.survived));
+});
+
+test('atomgp opt finds the minimum of the analytic molecule', async () => {
+  const bent = join(root, 'bent.xyz');
+  writeFileSync(bent, xyz(Float64Array.from([0.1, -0.05, 0.02, 1.2, 0.3, 0.1, -0.5, 0.9, -0.2])));
+  for (const method of ['lbfgs', 'fire']) {
+    const out = join(root, `opt-${method}`);
+    const r = await cli(['opt', '--potential', specFile, '--start', bent, '--out', out, '--method', method, '--fmax', '0.05']);
+    assert.equal(r.code, 0, r.err);
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    assert.ok(s.fmaxKcalPerMolPerA <= 0.05);
+    assert.ok(Math.abs(s.energyKcalPerMol) < 1e-3);
+    assert.match(readFileSync(join(out, 'optimized.xyz'), 'utf8'), /energy_unit=kcal\/mol/);
+    const again = await cli(['opt', '--potential', specFile, '--start', bent, '--out', out]);
+    assert.equal(again.code, 2);
+  }
+});
