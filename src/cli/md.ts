@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { massesAmu } from '../chem/molecule.js';
-import { ENSEMBLES, type Ensemble, type IntegratorSettings, DEFAULT_INTEGRATOR_SETTINGS, validateIntegratorSettings } from '../dynamics/integrators.js';
+import { ENSEMBLES, type Ensemble, type NhcMode, type IntegratorSettings, DEFAULT_INTEGRATOR_SETTINGS, validateIntegratorSettings } from '../dynamics/integrators.js';
 import { formatEnsembleTable, runEnsemble } from '../dynamics/ensemble.js';
 import { DEFAULT_MONITOR_OPTIONS, type MonitorOptions } from '../dynamics/monitor.js';
 import { type MdSummary, type OutputMode, runMd } from '../dynamics/run.js';
@@ -34,6 +34,8 @@ dynamics:
   --seed S                      random seed, default 1
   --chain-length M              Nosé–Hoover chain length, default 3
   --tau-fs TAU                  Nosé–Hoover time constant, default 100 fs
+  --nhc global|massive          one chain on the total kinetic energy (DL_POLY style) or one chain
+                                per Cartesian dof (ergodic for small molecules; N_dof = 3N); default massive
   --nhc-substeps NC             chain substeps, default 1
   --friction-per-ps G           Langevin friction, default 1 /ps
   --remove-motion none|translation|translation+rotation
@@ -122,6 +124,7 @@ export async function run(argv: string[]): Promise<number> {
       seed: { type: 'string', default: '1' },
       'chain-length': { type: 'string' },
       'tau-fs': { type: 'string' },
+      nhc: { type: 'string', default: 'massive' },
       'nhc-substeps': { type: 'string' },
       'friction-per-ps': { type: 'string' },
       'remove-motion': { type: 'string', default: 'translation+rotation' },
@@ -163,6 +166,7 @@ export async function run(argv: string[]): Promise<number> {
     temperatureK: temperatures[0]!,
     chainLength: int('chain-length', values['chain-length'], DEFAULT_INTEGRATOR_SETTINGS.chainLength, 1),
     tauFs: num('tau-fs', values['tau-fs'], DEFAULT_INTEGRATOR_SETTINGS.tauFs),
+    nhcMode: values.nhc as NhcMode,
     nhcSubsteps: int('nhc-substeps', values['nhc-substeps'], DEFAULT_INTEGRATOR_SETTINGS.nhcSubsteps, 1),
     frictionPerPs: num('friction-per-ps', values['friction-per-ps'], DEFAULT_INTEGRATOR_SETTINGS.frictionPerPs),
     motionRemoval: removal,

@@ -5,7 +5,7 @@
  * are observers too (reporters.ts, monitor.ts), so the loop itself does nothing but physics.
  */
 import type { Potential } from '../potentials/potential.js';
-import { Integrator, type IntegratorSettings, thermostatLength } from './integrators.js';
+import { Integrator, type IntegratorSettings, thermostatLength, thermostattedDof } from './integrators.js';
 import { Rng } from '../util/rng.js';
 import {
   createState,
@@ -62,8 +62,8 @@ export class MolecularDynamics {
     seed: number,
     options: InitOptions = {},
   ): MolecularDynamics {
-    const state = createState(positionsA, massesAmu, thermostatLength(settings));
-    state.nDof = degreesOfFreedom(positionsA, massesAmu, settings.motionRemoval);
+    const state = createState(positionsA, massesAmu, thermostatLength(settings, massesAmu.length));
+    state.nDof = thermostattedDof(settings, massesAmu.length, degreesOfFreedom(positionsA, massesAmu, settings.motionRemoval));
     const rng = new Rng(seed);
     if (options.velocitiesAPerFs) state.velocitiesAPerFs.set(options.velocitiesAPerFs);
     else maxwellBoltzmannVelocities(positionsA, massesAmu, settings.temperatureK, rng, settings.motionRemoval, state.nDof, state.velocitiesAPerFs);

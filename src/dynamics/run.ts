@@ -150,7 +150,7 @@ export function runMd(o: MdRunOptions): MdSummary {
   if (o.mode === 'resume') {
     const cp = readCheckpoint(path('checkpoint.json'));
     checkFingerprint(cp.fingerprint, fingerprint, path('checkpoint.json'));
-    if (cp.state.nAtoms !== n || cp.state.thermostat.length !== thermostatLength(o.settings)) {
+    if (cp.state.nAtoms !== n || cp.state.thermostat.length !== thermostatLength(o.settings, n)) {
       throw new AtomgpError(`${path('checkpoint.json')} does not match this run (atoms or thermostat size differ)`);
     }
     md = MolecularDynamics.fromState(o.potential, o.settings, cp.state);

@@ -41,3 +41,29 @@ test('ammonia GP models: L-BFGS reaches forces below 0.01 kcal/mol/Å, then NVE 
   // done-when criterion of issue 4 is 0.02 kcal/mol over 2 ps; here 0.5 ps
   assert.ok(s.maxAbsConservedDriftKcalPerMol < 0.02, `max |ΔH| ${s.maxAbsConservedDriftKcalPerMol} kcal/mol`);
 });
+
+test('ammonia GP models: 20 ps of NVT at 300 K (massive Nosé–Hoover chains) average 300 ± 30 K for every seed tried', { skip: !models }, async () => {
+  const spec = { kind: 'gp-models' as const, dir: models! };
+  const potential = await createPotential(spec);
+  const start = lbfgs(potential, guess, { fmaxKcalPerMolPerA: 0.01 }).positionsA;
+  for (const seed of [1, 2]) {
+    const s = runMd({
+      potential,
+      symbols,
+      massesAmu: massesAmu(symbols),
+      startPositionsA: start,
+      settings: { ...DEFAULT_INTEGRATOR_SETTINGS, ensemble: 'nvt', timestepFs: 0.5, temperatureK: 300 },
+      steps: 40_000,
+      seed,
+      outDir: join(root, `nvt-${seed}`),
+      mode: 'new',
+      logEvery: 100,
+      trajStride: 10_000,
+      checkpoints: false,
+    });
+    assert.ok(s.survived);
+    assert.equal(s.nDof, 12);
+    // measured over seeds 1-8: 296-305 K (one global chain: 261-324 K)
+    assert.ok(Math.abs(s.meanTemperatureK - 300) < 30, `seed ${seed}: mean T ${s.meanTemperatureK} K`);
+  }
+});
