@@ -5,16 +5,24 @@
  *   { kind: 'gp-models', dir, periodicPrefactor? }   a GP model folder (src/potentials/gp.ts)
  *   { kind: 'analytic', spec }                       analytic terms (src/potentials/analytic.ts)
  *   { kind: 'broken', inner, broken }                a deliberately broken wrapper (monitor tests)
+ *   { kind: 'builtin-ff', spec }                     the built-in UFF-style reference (src/potentials/builtin-ff.ts)
+ *   { kind: 'xtb', spec }                            GFN2-xTB through libxtb or the xtb program (src/potentials/xtb.ts)
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { AtomgpError } from '../errors.js';
 import { AnalyticPotential, type AnalyticSpec, BrokenPotential, type BrokenSpec } from './analytic.js';
+import type { BuiltinForceFieldSpec } from './builtin-ff.js';
 import type { Potential } from './potential.js';
+import type { XtbSpec } from './xtb.js';
 
 export type PotentialSpec =
   | { kind: 'gp-models'; dir: string; periodicPrefactor?: 2 | 4 }
   | { kind: 'analytic'; spec: AnalyticSpec }
-  | { kind: 'broken'; inner: PotentialSpec; broken: BrokenSpec };
+  | { kind: 'broken'; inner: PotentialSpec; broken: BrokenSpec }
+  | { kind: 'builtin-ff'; spec: BuiltinForceFieldSpec }
+  | { kind: 'xtb'; spec: XtbSpec };
+
+export const POTENTIAL_KINDS = ['gp-models', 'analytic', 'broken', 'builtin-ff', 'xtb'] as const;
 
 type GpLoader = (dir: string, opts?: { periodicPrefactor?: 2 | 4 }) => Potential | Promise<Potential>;
 
@@ -25,6 +33,14 @@ export async function createPotential(spec: PotentialSpec): Promise<Potential> {
       return new AnalyticPotential(spec.spec);
     case 'broken':
       return new BrokenPotential(await createPotential(spec.inner), spec.broken);
+    case 'builtin-ff': {
+      const { BuiltinForceField } = await import('./builtin-ff.js');
+      return new BuiltinForceField(spec.spec);
+    }
+    case 'xtb': {
+      const { XtbPotential } = await import('./xtb.js');
+      return new XtbPotential(spec.spec);
+    }
     case 'gp-models': {
       const mod = (await import('./gp.js')) as unknown as Record<string, unknown>;
       const opts = spec.periodicPrefactor !== undefined ? { periodicPrefactor: spec.periodicPrefactor } : {};
@@ -38,7 +54,7 @@ export async function createPotential(spec: PotentialSpec): Promise<Potential> {
       return new GpPotential({ systemName: set.systemName, models: set.models, symbols: set.symbols, periodicPrefactors: set.periodicPrefactors });
     }
     default:
-      throw new AtomgpError(`unknown potential kind '${String((spec as { kind?: unknown })?.kind)}' (expected gp-models, analytic or broken)`);
+      throw new AtomgpError(`unknown potential kind '${String((spec as { kind?: unknown })?.kind)}' (expected ${POTENTIAL_KINDS.join(', ')})`);
   }
 }
 
@@ -57,8 +73,8 @@ export function readPotentialSpec(path: string): PotentialSpec {
     throw new AtomgpError(`${path}: not valid JSON (${(e as Error).message})`);
   }
   const kind = (spec as { kind?: unknown })?.kind;
-  if (kind !== 'analytic' && kind !== 'broken' && kind !== 'gp-models') {
-    throw new AtomgpError(`${path}: expected an object with "kind": "analytic", "broken" or "gp-models"`);
+  if (!(POTENTIAL_KINDS as readonly unknown[]).includes(kind)) {
+    throw new AtomgpError(`${path}: expected an object with "kind" one of ${POTENTIAL_KINDS.map((k) => `"${k}"`).join(', ')}`);
   }
   return spec as PotentialSpec;
 }
