@@ -1,0 +1,4 @@
+export * from './cv.js';
+export * from './wtmetad.js';
+export * from './select.js';
+export * from './export.js';
