@@ -13,9 +13,11 @@ export interface Command {
 
 /** Registered commands (keep alphabetical). Each module parses its own flags with node:util parseArgs. */
 export const COMMANDS: Record<string, Command> = {
+  demo: { summary: 'the whole pipeline on built-in defaults: sample, label, train (two prior means), validate, NVT at 1000 K, report', load: () => import('./demo.js') },
   inspect: { summary: 'summarise a .model file or a model folder (ALF, kernel, mean, consistency check)', load: () => import('./inspect.js') },
   md: { summary: 'molecular dynamics (NVE, Nosé–Hoover NVT, Langevin) with checkpoints, monitor, replica ensembles', load: () => import('./md.js') },
   opt: { summary: 'geometry optimisation (L-BFGS or FIRE) to a force threshold', load: () => import('./opt.js') },
+  pipeline: { summary: 'molecule → WTMetaD sampling on a reference (built-in or xtb) → GP training → validation → MD check', load: () => import('./pipeline.js') },
   predict: { summary: 'energies, atomic energies and forces of XYZ frames from a GP model set', load: () => import('./predict.js') },
   report: { summary: 'self-contained HTML report (SVG figures) of an MD run, ensemble, robustness study or demo', load: () => import('./report.js') },
   train: { summary: 'fit atomic GP models from a ferebus.toml or an ichor CSV (prior mean, likelihood, L-BFGS-B)', load: () => import('./train.js') },

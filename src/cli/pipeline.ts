@@ -1,0 +1,233 @@
+/**
+ * `atomgp pipeline` (sample → label → train → validate → MD check) and `atomgp demo` (the same on
+ * built-in defaults: malondialdehyde on the built-in force field, default prior and `min`, NVT at
+ * 1000 K). Thin: parses flags, calls src/pipeline, prints the summary.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AtomgpError } from '../errors.js';
+import { DEFAULT_PRIOR } from '../gp/priors.js';
+import { DEMO_DEFAULTS, type DemoSummary, type LabelMode, type PipelineSettings, type PriorMode, type ReferenceKind, runPipeline } from '../pipeline/pipeline.js';
+import type { SelectionRule } from '../sampling/select.js';
+
+const FLAGS = `
+  --molecule NAME            built-in molecule: water, ammonia, malondialdehyde, glycine, serine,
+                             aspirin, alanine-dipeptide (aliases: mal, gly, ser, asp, ala2, …)
+  --smiles S                 build the molecule from SMILES (OpenChemLib + MMFF94s)
+  --start FILE.xyz           start from a geometry (bonds from distances)
+  --reference builtin|xtb    reference potential: the built-in UFF-style force field (exact atomic
+                             energies) or GFN2-xTB (total energies → additive GP); default builtin
+  --out DIR                  output folder
+  --overwrite | --resume     replace an earlier run in DIR, or continue it (finished stages are reused)
+  --seed S                   seed of every random choice (default 1)
+  --sample-temperature-K T   WTMetaD temperature (default ${DEMO_DEFAULTS.sampleTemperatureK})
+  --sample-steps N           WTMetaD steps (default ${DEMO_DEFAULTS.sampleSteps}); --sample-timestep-fs (default ${DEMO_DEFAULTS.sampleTimestepFs})
+  --harvest-every N          keep a frame every N steps (default ${DEMO_DEFAULTS.harvestEvery})
+  --bias-factor G            well-tempered bias factor γ (default ${DEMO_DEFAULTS.biasFactor})
+  --hill-height KCAL         initial hill height w0, kcal/mol (default ${DEMO_DEFAULTS.hillHeightKcalPerMol})
+  --hill-width-deg D         hill width of angle/dihedral CVs, degrees (default ${DEMO_DEFAULTS.hillWidthDeg}); --hill-width-A for distances
+  --hill-stride N            deposit a hill every N steps (default ${DEMO_DEFAULTS.hillStrideSteps})
+  --n-train N, --n-valid N   training / validation frames (default ${DEMO_DEFAULTS.nTrain} / ${DEMO_DEFAULTS.nValid})
+  --selection farthest|random  training-set rule (farthest-point in inverse distances; default farthest)
+  --labels auto|atomic|total atomic energies (one GP per atom on its label) or totals (additive GP);
+                             auto: atomic for builtin, total for xtb
+  --priors LIST              prior means, the first is the default reported (default ${DEFAULT_PRIOR},min)
+  --prior-mode same-hyperparameters|retrain
+                             later priors keep the first prior's θ and noise and refit mean and weights
+                             (isolates the effect of the mean), or are trained from scratch (default)
+  --noise S2                 σ² on the kernel diagonal (default 1e-10); --optimise-noise fits it in [1e-10, 1e-4]
+  --theta-min T              lower bound of every θ, i.e. longest lengthscale 1/√(2T) (default ${DEMO_DEFAULTS.thetaMin})
+  --restarts N, --max-iterations N   optimiser starts and iterations per start (default ${DEMO_DEFAULTS.restarts}, ${DEMO_DEFAULTS.maxIterations})
+  --temperatures-K LIST      NVT check temperatures (default ${DEMO_DEFAULTS.mdTemperaturesK.join(',')})
+  --md-time-ps T             length of each NVT run, ps (default ${DEMO_DEFAULTS.mdTimePs}); --md-timestep-fs (default ${DEMO_DEFAULTS.mdTimestepFs})
+  --replicas R               runs per prior and temperature (default ${DEMO_DEFAULTS.replicas})
+  --workers N                worker threads for training and MD (default ${DEMO_DEFAULTS.workers})
+  --json                     print one JSON object (demo.json without the per-frame arrays)
+  --quiet                    no progress on stderr
+`;
+
+const HELP_PIPELINE = `usage: atomgp pipeline (--molecule NAME | --smiles S | --start FILE.xyz) --out DIR [options]
+
+Samples the molecule with well-tempered metadynamics on a reference potential, labels the frames,
+trains one GP per atom for each prior mean, validates against the reference and runs short NVT
+checks; writes DIR/demo.json and DIR/report.html.
+${FLAGS}`;
+
+const HELP_DEMO = `usage: atomgp demo [--reference builtin|xtb] [--molecule NAME] [--out DIR] [--json]
+
+The whole pipeline on built-in defaults (no data files, no network): malondialdehyde on the
+built-in force field, trained with the default prior mean (${DEFAULT_PRIOR}) and with min, NVT at 1000 K.
+Writes DIR (default ./atomgp-demo, replaced if it holds an earlier demo) with demo.json and report.html.
+Any pipeline option may be given.
+${FLAGS}`;
+
+function num(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const x = Number(v);
+  if (!Number.isFinite(x)) throw new AtomgpError(`--${name} expects a number, got '${v}'`);
+  return x;
+}
+
+function int(name: string, v: string | undefined, dflt: number): number {
+  const x = num(name, v, dflt);
+  if (!Number.isInteger(x)) throw new AtomgpError(`--${name} expects an integer, got '${v}'`);
+  return x;
+}
+
+/** Shortened summary for --json: drops the per-frame arrays (they stay in demo.json). */
+export function jsonSummary(s: DemoSummary): unknown {
+  return {
+    ...s,
+    validation: s.validation.map(({ abs_errors_kcal_per_mol: _drop, ...rest }) => rest),
+    sampling: { ...s.sampling, cv_values: undefined, n_frames: s.sampling.cv_values.length },
+  };
+}
+
+export async function pipelineCommand(argv: string[], demo: boolean): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      molecule: { type: 'string' },
+      smiles: { type: 'string' },
+      start: { type: 'string' },
+      reference: { type: 'string' },
+      out: { type: 'string' },
+      overwrite: { type: 'boolean', default: false },
+      resume: { type: 'boolean', default: false },
+      seed: { type: 'string' },
+      'sample-temperature-K': { type: 'string' },
+      'sample-steps': { type: 'string' },
+      'sample-timestep-fs': { type: 'string' },
+      'harvest-every': { type: 'string' },
+      'bias-factor': { type: 'string' },
+      'hill-height': { type: 'string' },
+      'hill-width-deg': { type: 'string' },
+      'hill-width-A': { type: 'string' },
+      'hill-stride': { type: 'string' },
+      'n-train': { type: 'string' },
+      'n-valid': { type: 'string' },
+      selection: { type: 'string' },
+      labels: { type: 'string' },
+      priors: { type: 'string' },
+      'prior-mode': { type: 'string' },
+      restarts: { type: 'string' },
+      noise: { type: 'string' },
+      'optimise-noise': { type: 'boolean' },
+      'theta-min': { type: 'string' },
+      'max-iterations': { type: 'string' },
+      'temperatures-K': { type: 'string' },
+      'md-time-ps': { type: 'string' },
+      'md-timestep-fs': { type: 'string' },
+      replicas: { type: 'string' },
+      workers: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(demo ? HELP_DEMO : HELP_PIPELINE);
+    return 0;
+  }
+  if (positionals.length > 0) throw new AtomgpError(`unexpected argument '${positionals[0]}' (see atomgp ${demo ? 'demo' : 'pipeline'} --help)`);
+  if (values.resume && values.overwrite) throw new AtomgpError('--resume and --overwrite exclude each other');
+  const d = DEMO_DEFAULTS;
+  const reference = (values.reference ?? 'builtin') as ReferenceKind;
+  if (reference !== 'builtin' && reference !== 'xtb') throw new AtomgpError(`--reference must be builtin or xtb, got '${values.reference}'`);
+  const sources = [values.molecule, values.smiles, values.start].filter((v) => v !== undefined).length;
+  if (sources > 1) throw new AtomgpError('give only one of --molecule, --smiles and --start');
+  if (!demo && sources === 0) throw new AtomgpError('give the molecule: --molecule NAME, --smiles S or --start FILE.xyz');
+  if (!demo && !values.out) throw new AtomgpError('--out DIR is required');
+  const settings: PipelineSettings = {
+    ...d,
+    molecule: sources === 0 ? d.molecule : values.molecule,
+    reference,
+    seed: int('seed', values.seed, d.seed),
+    sampleTemperatureK: num('sample-temperature-K', values['sample-temperature-K'], d.sampleTemperatureK),
+    sampleSteps: int('sample-steps', values['sample-steps'], d.sampleSteps),
+    sampleTimestepFs: num('sample-timestep-fs', values['sample-timestep-fs'], d.sampleTimestepFs),
+    harvestEvery: int('harvest-every', values['harvest-every'], d.harvestEvery),
+    biasFactor: num('bias-factor', values['bias-factor'], d.biasFactor),
+    hillHeightKcalPerMol: num('hill-height', values['hill-height'], d.hillHeightKcalPerMol),
+    hillWidthDeg: num('hill-width-deg', values['hill-width-deg'], d.hillWidthDeg),
+    hillWidthA: num('hill-width-A', values['hill-width-A'], d.hillWidthA),
+    hillStrideSteps: int('hill-stride', values['hill-stride'], d.hillStrideSteps),
+    nTrain: int('n-train', values['n-train'], d.nTrain),
+    nValid: int('n-valid', values['n-valid'], d.nValid),
+    selection: (values.selection ?? d.selection) as SelectionRule,
+    labels: (values.labels ?? d.labels) as LabelMode,
+    priors: values.priors ? values.priors.split(',').map((p) => p.trim()).filter((p) => p.length > 0) : d.priors,
+    priorMode: (values['prior-mode'] ?? d.priorMode) as PriorMode,
+    restarts: int('restarts', values.restarts, d.restarts),
+    maxIterations: int('max-iterations', values['max-iterations'], d.maxIterations),
+    noise: num('noise', values.noise, d.noise),
+    optimiseNoise: values['optimise-noise'] ?? d.optimiseNoise,
+    thetaMin: num('theta-min', values['theta-min'], d.thetaMin),
+    mdTemperaturesK: values['temperatures-K'] ? values['temperatures-K'].split(',').map((t) => num('temperatures-K', t, 0)) : d.mdTemperaturesK,
+    mdTimePs: num('md-time-ps', values['md-time-ps'], d.mdTimePs),
+    mdTimestepFs: num('md-timestep-fs', values['md-timestep-fs'], d.mdTimestepFs),
+    replicas: int('replicas', values.replicas, d.replicas),
+    workers: int('workers', values.workers, d.workers),
+  };
+  if (values.smiles !== undefined) settings.smiles = values.smiles;
+  if (values.start !== undefined) settings.startFile = values.start;
+  if (!['farthest', 'random'].includes(settings.selection)) throw new AtomgpError(`--selection must be farthest or random, got '${settings.selection}'`);
+  if (!['auto', 'atomic', 'total'].includes(settings.labels)) throw new AtomgpError(`--labels must be auto, atomic or total, got '${settings.labels}'`);
+  if (settings.labels === 'atomic' && reference === 'xtb') throw new AtomgpError('--labels atomic needs a reference with atomic energies (builtin); xtb gives total energies only');
+  if (!['same-hyperparameters', 'retrain'].includes(settings.priorMode)) throw new AtomgpError(`--prior-mode must be same-hyperparameters or retrain, got '${settings.priorMode}'`);
+  const out = resolve(values.out ?? 'atomgp-demo');
+  const mode = values.resume ? 'resume' : values.overwrite || demo ? 'overwrite' : 'new';
+
+  const quiet = values.quiet || values.json;
+  const tty = process.stderr.isTTY === true;
+  let lastPrint = 0;
+  let barShown = false;
+  const t0 = performance.now();
+  const clock = (): string => `${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s`;
+  const log = (line: string): void => {
+    if (quiet) return;
+    if (barShown && tty) process.stderr.write('\r\x1b[K');
+    barShown = false;
+    process.stderr.write(`[${clock()}] ${line}\n`);
+  };
+  const progress = (stage: string, fraction: number, text: string): void => {
+    if (quiet) return;
+    const now = performance.now();
+    if (now - lastPrint < (tty ? 200 : 15_000)) return;
+    lastPrint = now;
+    const width = 24;
+    const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
+    const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%`;
+    if (tty) {
+      process.stderr.write(`\r\x1b[K[${clock()}] ${stage} ${bar} ${text}`);
+      barShown = true;
+    } else process.stderr.write(`[${clock()}] ${stage} ${bar} ${text}\n`);
+  };
+  const summary = await runPipeline(settings, out, mode, { log, progress });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(jsonSummary(summary))}\n`);
+  } else {
+    const lines = [
+      '',
+      `${summary.molecule} (${summary.formula}) on ${summary.reference}`,
+      `  ${summary.n_train} training + ${summary.n_valid} validation frames of ${summary.n_frames} sampled; ${summary.labels} labels`,
+      ...summary.validation.map(
+        (v) => `  prior ${v.prior.padEnd(12)} validation MAE ${v.mae_kcal_per_mol.toFixed(3)} kcal/mol, RMSE ${v.rmse_kcal_per_mol.toFixed(3)}, max ${v.max_abs_kcal_per_mol.toFixed(2)}`,
+      ),
+      '  NVT runs:',
+      ...summary.runs.map(
+        (r) =>
+          `    ${r.prior.padEnd(12)} ${String(r.temperature_K).padStart(5)} K  r${r.replica}  ${r.survived ? 'survived' : 'FAILED  '} ${r.time_ps.toFixed(2)} ps${r.failure ? `  (${r.failure})` : ''}`,
+      ),
+      `  report: ${resolve(out, 'report.html')}`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n'));
+  }
+  return 0;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  return pipelineCommand(argv, false);
+}

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { AtomgpError } from '../../src/errors.js';
+import { DEMO_DEFAULTS, type DemoSummary, type PipelineSettings, runPipeline, validateSettings } from '../../src/pipeline/pipeline.js';
+import { runCli } from '../helpers/cli.js';
+
+const root = mkdtempSync(join(tmpdir(), 'atomgp-pipeline-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+// A small but complete run: water on the built-in force field, atomic labels, two priors.
+const small: PipelineSettings = {
+  ...DEMO_DEFAULTS,
+  molecule: 'water',
+  sampleSteps: 12_000,
+  harvestEvery: 20,
+  nTrain: 150,
+  nValid: 100,
+  restarts: 1,
+  maxIterations: 60,
+  thetaMin: 0.3,
+  priors: ['shift:0.05', 'min'],
+  priorMode: 'retrain',
+  mdTemperaturesK: [1000],
+  mdTimePs: 1,
+  replicas: 1,
+  workers: 1,
+};
+
+test('pipeline on water (built-in reference): sample, train two priors, validate below 0.5 kcal/mol, NVT check, report', async () => {
+  const out = join(root, 'water');
+  const s = await runPipeline(small, out, 'new');
+  assert.equal(s.kind, 'demo');
+  assert.equal(s.molecule, 'water');
+  assert.equal(s.labels, 'atomic');
+  assert.equal(s.n_train, 150);
+  assert.equal(s.n_valid, 100);
+  assert.equal(s.n_features, 3);
+  assert.equal(s.default_prior, 'shift:0.05');
+  // energies of water on the built-in force field near 500 K span several kcal/mol; the GP is far better
+  assert.ok(s.validation_mae_kcal_per_mol < 0.5, `MAE ${s.validation_mae_kcal_per_mol} kcal/mol`);
+  assert.equal(s.validation.length, 2);
+  assert.equal(s.validation[0]!.abs_errors_kcal_per_mol.length, 100);
+  assert.equal(s.runs.length, 2);
+  for (const r of s.runs) assert.equal(r.temperature_K, 1000);
+  assert.ok(s.runs.find((r) => r.prior === 'shift:0.05')!.survived, JSON.stringify(s.runs));
+  for (const f of ['molecule.xyz', 'sampling/frames.extxyz', 'data/train.extxyz', 'data/valid.extxyz', 'demo.json', 'report.html']) {
+    assert.ok(existsSync(join(out, f)), `${f} missing`);
+  }
+  assert.ok(existsSync(join(out, 'data/csv/WATER_O1_TRAINING_SET.csv')));
+  assert.ok(existsSync(join(out, 'models/shift_0.05/WATER_iqa_H2.model')));
+  const written = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as DemoSummary;
+  assert.equal(written.validation_mae_kcal_per_mol, s.validation_mae_kcal_per_mol);
+  assert.equal(written.sampling.cv_values.length, s.n_frames);
+
+  // resume reuses every finished stage and gives the same validation
+  const again = await runPipeline(small, out, 'resume');
+  assert.equal(again.validation_mae_kcal_per_mol, s.validation_mae_kcal_per_mol);
+  // a new run into the same folder is refused
+  await assert.rejects(runPipeline(small, out, 'new'), /already holds a pipeline run/);
+});
+
+test('pipeline from total energies (additive GP) recovers molecular energies of water', async () => {
+  const s = await runPipeline({ ...small, labels: 'total', priors: ['max'], mdTimePs: 0.2, sampleSteps: 8000, nTrain: 100, nValid: 60 }, join(root, 'total'), 'new');
+  assert.equal(s.labels, 'total');
+  assert.ok(s.validation_mae_kcal_per_mol < 1, `MAE ${s.validation_mae_kcal_per_mol} kcal/mol`);
+});
+
+test('pipeline settings: unknown molecule, two sources, too few frames and bad numbers are clear errors', () => {
+  assert.throws(() => validateSettings({ ...small, molecule: 'unobtainium' }), /unknown molecule 'unobtainium'.*malondialdehyde/);
+  assert.throws(() => validateSettings({ ...small, smiles: 'O' }), /exactly one of/);
+  assert.throws(() => validateSettings({ ...small, sampleSteps: 100 }), /gives 6 frames, fewer than 150 training \+ 100 validation/);
+  assert.throws(() => validateSettings({ ...small, priors: ['sideways'] }), AtomgpError);
+  assert.throws(() => validateSettings({ ...small, mdTemperaturesK: [-5] }), /temperatures-K/);
+});
+
+test('atomgp pipeline CLI: invalid SMILES and unknown molecule exit 2 with one line, no stack trace', () => {
+  const bad = runCli(['pipeline', '--smiles', 'C1CC(', '--out', join(root, 'bad')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /invalid SMILES/);
+  assert.doesNotMatch(bad.err, /\n\s+at /);
+  const unknown = runCli(['demo', '--molecule', 'unobtainium', '--out', join(root, 'bad2')]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /unknown molecule/);
+});
