@@ -4,8 +4,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { type Bond, unwrapMolecules } from '../chem/connectivity.js';
 import { AtomgpError } from '../errors.js';
 import type { PeriodicPrefactor } from '../gp/model.js';
+import { matchMoleculeCopies, moleculeCopies } from '../potentials/gp.js';
 import { type ModelSet, readModelSet } from '../gp/modelset.js';
 import { readConfig } from '../io/dlpoly.js';
 import { readXyz, validateGeometry } from '../io/xyz.js';
@@ -66,6 +68,70 @@ export function readGeometryFrames(file: string, format?: string): GeometryFrame
   if (frames.length === 0) throw new AtomgpError(`${file}: no frames`);
   for (const [i, f] of frames.entries()) validateGeometry(f.symbols, f.positionsA, frames.length > 1 ? `${file} frame ${i}` : file);
   return frames;
+}
+
+/** How `predict` maps a file's atoms to copies of the models' molecule (`--match`). */
+export type MatchMode = 'auto' | 'order' | 'bonds';
+
+/** `--match auto|order|bonds`. */
+export function parseMatchMode(value: string | undefined): MatchMode {
+  if (value === undefined || value === 'auto' || value === 'order' || value === 'bonds') return value ?? 'auto';
+  throw new AtomgpError(`--match must be auto, order or bonds, got '${value}'`);
+}
+
+export interface AssignedMolecules {
+  nMolecules: number;
+  /** Slot m·n + i (atom i of molecule m) → atom index in the file. */
+  atomOrder: Int32Array;
+  /** The frame's positions with every molecule whole (minimum image) when periodic, Å. */
+  positionsA: Float64Array;
+}
+
+/**
+ * Map a frame's atoms to copies of the models' molecule. 'order': molecule by molecule in the
+ * models' atom order (as DL_FFLUX expects). 'bonds': bonded fragments matched to the molecule's
+ * bond graph (matchMoleculeCopies). 'auto': order when the elements follow the pattern, else bonds;
+ * when both fail, the error states both reasons.
+ */
+export function assignMolecules(
+  moleculeSymbols: readonly string[],
+  moleculeBonds: readonly Bond[],
+  frame: GeometryFrame,
+  mode: MatchMode,
+  source: string,
+): AssignedMolecules {
+  const n = moleculeSymbols.length;
+  let orderError: AtomgpError | undefined;
+  if (mode !== 'bonds') {
+    try {
+      const copies = moleculeCopies(moleculeSymbols, frame.symbols, source);
+      return {
+        nMolecules: copies,
+        atomOrder: Int32Array.from({ length: copies * n }, (_, i) => i),
+        positionsA: frame.cellA ? unwrapCopies(frame.positionsA, frame.cellA, n) : frame.positionsA,
+      };
+    } catch (e) {
+      if (mode === 'order' || !(e instanceof AtomgpError)) throw e;
+      orderError = e;
+    }
+  }
+  try {
+    const m = matchMoleculeCopies(moleculeSymbols, moleculeBonds, frame.symbols, frame.positionsA, {
+      ...(frame.cellA ? { cellA: frame.cellA } : {}),
+      source,
+    });
+    return {
+      nMolecules: m.nMolecules,
+      atomOrder: m.atomOrder,
+      positionsA: frame.cellA ? unwrapMolecules(frame.positionsA, frame.cellA, { bonds: m.bonds }) : frame.positionsA,
+    };
+  } catch (e) {
+    if (orderError && e instanceof AtomgpError) {
+      const why = e.message.startsWith(`${source}: `) ? e.message.slice(source.length + 2) : e.message;
+      throw new AtomgpError(`${orderError.message}; matching bonded fragments instead: ${why}`);
+    }
+    throw e;
+  }
 }
 
 /**

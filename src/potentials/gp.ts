@@ -1,16 +1,20 @@
 /**
  * The GP model-set potential: one atomic GP per atom of a molecule, E = Σ_A E_A(f_A(r)), forces by
  * the chain rule through the ALF features (features/alf.ts). A system may hold several copies of
- * the molecule (e.g. a water box), atoms listed molecule by molecule in the model's atom order;
- * each molecule's atoms see only their own molecule, as in DL_FFLUX's intramolecular models.
+ * the molecule (e.g. a water box); each molecule's atoms see only their own molecule, as in
+ * DL_FFLUX's intramolecular models. Atoms are listed molecule by molecule in the models' atom
+ * order, or in any order with an `atomOrder` permutation (see `matchMoleculeCopies`, which finds
+ * it from the bonds).
  *
  * Units: positions Å in; energies Ha; forces Ha/bohr. No allocation per call.
  */
-import { BOHR_PER_ANGSTROM } from '../chem/units.js';
+import { type Bond, DEFAULT_BOND_SCALE, findBonds, fragments } from '../chem/connectivity.js';
+import { element } from '../chem/elements.js';
+import { ANGSTROM_PER_BOHR, BOHR_PER_ANGSTROM } from '../chem/units.js';
 import { AtomgpError } from '../errors.js';
 import { AlfFeaturizer, featureCount } from '../features/alf.js';
 import type { GpModel, PeriodicPrefactor } from '../gp/model.js';
-import { AtomGp } from '../gp/predictor.js';
+import { AtomGp, type AtomGpOptions } from '../gp/predictor.js';
 import type { Potential, PotentialResult } from './potential.js';
 
 export interface GpMoleculeModels {
@@ -51,6 +55,18 @@ export function moleculeCopies(moleculeSymbols: readonly string[], systemSymbols
   return total / n;
 }
 
+export interface GpPotentialOptions {
+  /** 'auto' (default): WebAssembly SIMD kernel where available; 'ts': the TypeScript pass. */
+  backend?: AtomGpOptions['backend'];
+  /** σ² per model (kernel units) for the predictive variance, e.g. the consistency check's fitted noise. */
+  noiseVariances?: readonly number[];
+  /**
+   * System atom of each model slot: atom i of molecule copy m is system atom atomOrder[m·n + i].
+   * Default: the identity (atoms listed molecule by molecule in the models' atom order).
+   */
+  atomOrder?: ArrayLike<number>;
+}
+
 export class GpPotential implements Potential {
   readonly nAtoms: number;
   readonly symbols: readonly string[];
@@ -67,7 +83,10 @@ export class GpPotential implements Potential {
    * @param mol the molecule's models
    * @param nMolecules copies of the molecule in the system (default 1)
    */
-  constructor(mol: GpMoleculeModels, nMolecules = 1) {
+  /** System atom of every model slot (slot m·n + i = atom i of molecule m). */
+  readonly atomOrder: Int32Array;
+
+  constructor(mol: GpMoleculeModels, nMolecules = 1, options: GpPotentialOptions = {}) {
     const n = mol.models.length;
     if (n !== mol.symbols.length) throw new AtomgpError(`${mol.systemName}: ${n} models for ${mol.symbols.length} atoms`);
     const K = featureCount(n);
@@ -78,14 +97,21 @@ export class GpPotential implements Potential {
     }
     this.nMolecules = nMolecules;
     this.nAtoms = n * nMolecules;
-    const symbols: string[] = [];
-    for (let m = 0; m < nMolecules; m++) symbols.push(...mol.symbols);
+    this.atomOrder = checkAtomOrder(options.atomOrder, this.nAtoms);
+    const symbols: string[] = new Array<string>(this.nAtoms);
+    for (let s = 0; s < this.nAtoms; s++) symbols[this.atomOrder[s]!] = mol.symbols[s % n]!;
     this.symbols = symbols;
     this.description = `GP models ${mol.systemName} (${n} atoms${nMolecules > 1 ? ` × ${nMolecules} molecules` : ''})`;
-    this.atomModels = mol.models.map((m, i) => new AtomGp(m, mol.periodicPrefactors[i] ?? 4));
+    this.atomModels = mol.models.map((m, i) => {
+      const noise = options.noiseVariances?.[i];
+      return new AtomGp(m, mol.periodicPrefactors[i] ?? 4, {
+        ...(options.backend ? { backend: options.backend } : {}),
+        ...(noise !== undefined ? { noiseVariance: noise } : {}),
+      });
+    });
     this.featurizers = [];
     for (let m = 0; m < nMolecules; m++) {
-      const idx = Array.from({ length: n }, (_, i) => m * n + i);
+      const idx = Array.from({ length: n }, (_, i) => this.atomOrder[m * n + i]!);
       for (let i = 0; i < n; i++) {
         const model = mol.models[i]!;
         const label = nMolecules > 1 ? `molecule ${m + 1} atom ${model.atom}` : `atom ${model.atom}`;
@@ -135,7 +161,7 @@ export class GpPotential implements Potential {
         } else {
           e = this.atomModels[i]!.predict(f);
         }
-        energies[m * n + i] = e;
+        energies[this.atomOrder[m * n + i]!] = e;
         total += e;
       }
     }
@@ -145,4 +171,194 @@ export class GpPotential implements Potential {
       for (let i = 0; i < 3 * N; i++) F[i] = -grad[i]!;
     }
   }
+
+  /**
+   * Predictive standard deviation of every atomic energy (Ha), in system atom order, into `out`
+   * (length nAtoms): √s²(x) of each atom's GP at its features (AtomGp.variance). The first call
+   * factorises each model's K + σ²I.
+   */
+  atomicStdHa(positionsA: Float64Array, out: Float64Array): Float64Array {
+    const N = this.nAtoms;
+    if (positionsA.length !== 3 * N) {
+      throw new AtomgpError(`positions have ${positionsA.length / 3} atoms, the potential ${N}`);
+    }
+    const pos = this.posBohr;
+    for (let i = 0; i < 3 * N; i++) pos[i] = positionsA[i]! * BOHR_PER_ANGSTROM;
+    const n = this.atomModels.length;
+    for (let s = 0; s < N; s++) {
+      const i = s % n;
+      const f = this.features[i]!;
+      this.featurizers[s]!.compute(pos, f);
+      out[this.atomOrder[s]!] = this.atomModels[i]!.std(f);
+    }
+    return out;
+  }
+}
+
+function checkAtomOrder(order: ArrayLike<number> | undefined, nAtoms: number): Int32Array {
+  if (!order) return Int32Array.from({ length: nAtoms }, (_, i) => i);
+  if (order.length !== nAtoms) throw new AtomgpError(`atom order has ${order.length} entries for ${nAtoms} atoms`);
+  const seen = new Uint8Array(nAtoms);
+  const out = Int32Array.from(order);
+  for (const a of out) {
+    if (!(a >= 0 && a < nAtoms) || seen[a]) throw new AtomgpError(`atom order is not a permutation of 0..${nAtoms - 1} (atom ${a})`);
+    seen[a] = 1;
+  }
+  return out;
+}
+
+/**
+ * Bonds of the models' molecule, from their training data: the mean over training points of each
+ * interatomic distance the features hold (f1, f2 and every R_n), averaged over the models that
+ * see the pair, under the covalent-radius rule d < s · (r_a + r_b) of chem/connectivity.ts.
+ */
+export function moleculeBondsFromModels(models: readonly GpModel[], symbols: readonly string[], scale = DEFAULT_BOND_SCALE): Bond[] {
+  const n = symbols.length;
+  const sum = new Float64Array(n * n);
+  const count = new Float64Array(n * n);
+  const add = (a: number, b: number, dBohr: number): void => {
+    sum[a * n + b] = sum[a * n + b]! + dBohr;
+    sum[b * n + a] = sum[b * n + a]! + dBohr;
+    count[a * n + b] = count[a * n + b]! + 1;
+    count[b * n + a] = count[b * n + a]! + 1;
+  };
+  for (const model of models) {
+    const K = model.nFeatures;
+    const nT = model.nTrain;
+    if (nT === 0) continue;
+    const alf = model.alf.map((a) => a - 1);
+    const mean = (f: number): number => {
+      let s = 0;
+      for (let j = 0; j < nT; j++) s += model.trainX[j * K + f]!;
+      return s / nT;
+    };
+    const a = alf[0]!;
+    if (alf.length >= 2 && K >= 1) add(a, alf[1]!, mean(0));
+    if (alf.length >= 3 && K >= 2) add(a, alf[2]!, mean(1));
+    let f = 3;
+    for (let other = 0; other < n && f < K; other++) {
+      if (alf.includes(other)) continue;
+      add(a, other, mean(f));
+      f += 3;
+    }
+  }
+  const bonds: Bond[] = [];
+  for (let a = 0; a < n; a++) {
+    for (let b = a + 1; b < n; b++) {
+      if (count[a * n + b] === 0) continue;
+      const dA = (sum[a * n + b]! / count[a * n + b]!) * ANGSTROM_PER_BOHR;
+      if (dA < scale * (element(symbols[a]!).covalentRadiusA + element(symbols[b]!).covalentRadiusA)) bonds.push([a, b]);
+    }
+  }
+  return bonds;
+}
+
+/**
+ * Assign the atoms of a system holding copies of one molecule, in any order, to model slots: bonded
+ * fragments (chem/connectivity.ts, minimum image under `cellA`) are matched to the molecule's bond
+ * graph (`moleculeBonds`, e.g. from `moleculeBondsFromModels`) by element and bonds. Equivalent
+ * atoms (the two H of water, the three H of ammonia) are assigned deterministically: model atoms
+ * are taken in breadth-first order from atom 1, and each takes the lowest-numbered unassigned
+ * fragment atom of its element whose bonds to the atoms already assigned match the model's
+ * (backtracking on a dead end). Returns atomOrder for GpPotential (slot m·n + i → system atom),
+ * molecules ordered by their lowest atom index, and the system bonds found.
+ * A fragment that matches no copy of the molecule is an error naming its atoms.
+ */
+export function matchMoleculeCopies(
+  moleculeSymbols: readonly string[],
+  moleculeBonds: readonly Bond[],
+  systemSymbols: readonly string[],
+  positionsA: Float64Array,
+  options: { cellA?: Float64Array; source?: string; scale?: number } = {},
+): { atomOrder: Int32Array; nMolecules: number; bonds: Bond[] } {
+  const n = moleculeSymbols.length;
+  const N = systemSymbols.length;
+  const source = options.source ?? 'geometry';
+  const bonds = findBonds(systemSymbols, positionsA, {
+    ...(options.cellA ? { cellA: options.cellA } : {}),
+    ...(options.scale !== undefined ? { scale: options.scale } : {}),
+  });
+  const frags = fragments(N, bonds);
+  const sysAdj: Set<number>[] = Array.from({ length: N }, () => new Set<number>());
+  for (const [i, j] of bonds) {
+    sysAdj[i]!.add(j);
+    sysAdj[j]!.add(i);
+  }
+  const molAdj: Set<number>[] = Array.from({ length: n }, () => new Set<number>());
+  for (const [i, j] of moleculeBonds) {
+    molAdj[i]!.add(j);
+    molAdj[j]!.add(i);
+  }
+  // Breadth-first order over the molecule graph from atom 0 (then any atom not reached).
+  const visitOrder: number[] = [];
+  const seen = new Uint8Array(n);
+  for (let start = 0; start < n; start++) {
+    if (seen[start]) continue;
+    seen[start] = 1;
+    visitOrder.push(start);
+    for (let h = visitOrder.length - 1; h < visitOrder.length; h++) {
+      for (const nb of [...molAdj[visitOrder[h]!]!].sort((p, q) => p - q)) {
+        if (!seen[nb]) {
+          seen[nb] = 1;
+          visitOrder.push(nb);
+        }
+      }
+    }
+  }
+  const norm = (s: string): string => s.toLowerCase();
+  const formula = (syms: readonly string[]): string => {
+    const c = new Map<string, number>();
+    for (const s of syms) c.set(s, (c.get(s) ?? 0) + 1);
+    return [...c.entries()]
+      .sort((p, q) => p[0].localeCompare(q[0]))
+      .map(([s, k]) => `${s}${k > 1 ? k : ''}`)
+      .join('');
+  };
+  const molFormula = formula(moleculeSymbols.map((s) => s[0]!.toUpperCase() + s.slice(1).toLowerCase()));
+  const describe = (frag: readonly number[]): string => {
+    const shown = frag.slice(0, 12).map((a) => `${systemSymbols[a]}${a + 1}`);
+    return `${shown.join(' ')}${frag.length > 12 ? ` … (${frag.length} atoms)` : ''}`;
+  };
+  const order = new Int32Array(N);
+  const sorted = [...frags].sort((p, q) => p[0]! - q[0]!);
+  for (let m = 0; m < sorted.length; m++) {
+    const frag = sorted[m]!;
+    const fail = (why: string): never => {
+      throw new AtomgpError(
+        `${source}: the bonded fragment of atoms ${describe(frag)} does not match the models' molecule ` +
+          `${molFormula} (${why}); expected every bonded fragment to be one copy of it ` +
+          `(bonds by the covalent-radius rule d < ${options.scale ?? DEFAULT_BOND_SCALE}·(r_a + r_b))`,
+      );
+    };
+    const fragSymbols = frag.map((a) => systemSymbols[a]!);
+    if (frag.length !== n) fail(`${frag.length} atom${frag.length === 1 ? '' : 's'}, ${formula(fragSymbols)}, instead of ${n}`);
+    let fragBonds = 0;
+    for (const a of frag) fragBonds += sysAdj[a]!.size;
+    if (fragBonds / 2 !== moleculeBonds.length) fail(`${fragBonds / 2} bonds instead of ${moleculeBonds.length}`);
+    const assigned = new Int32Array(n).fill(-1);
+    const used = new Set<number>();
+    const place = (k: number): boolean => {
+      if (k === n) return true;
+      const i = visitOrder[k]!;
+      for (const a of frag) {
+        if (used.has(a) || norm(systemSymbols[a]!) !== norm(moleculeSymbols[i]!)) continue;
+        if (sysAdj[a]!.size !== molAdj[i]!.size) continue;
+        let ok = true;
+        for (let q = 0; q < k && ok; q++) {
+          const iq = visitOrder[q]!;
+          if (molAdj[i]!.has(iq) !== sysAdj[a]!.has(assigned[iq]!)) ok = false;
+        }
+        if (!ok) continue;
+        assigned[i] = a;
+        used.add(a);
+        if (place(k + 1)) return true;
+        used.delete(a);
+        assigned[i] = -1;
+      }
+      return false;
+    };
+    if (!place(0)) fail(`elements or bonds differ: ${formula(fragSymbols)}`);
+    for (let i = 0; i < n; i++) order[m * n + i] = assigned[i]!;
+  }
+  return { atomOrder: order, nMolecules: sorted.length, bonds };
 }
