@@ -20,6 +20,7 @@ export const COMMANDS: Record<string, Command> = {
   pipeline: { summary: 'molecule → WTMetaD sampling on a reference (built-in or xtb) → GP training → validation → MD check', load: () => import('./pipeline.js') },
   predict: { summary: 'energies, atomic energies and forces of XYZ frames from a GP model set', load: () => import('./predict.js') },
   report: { summary: 'self-contained HTML report (SVG figures) of an MD run, ensemble, robustness study or demo', load: () => import('./report.js') },
+  robustness: { summary: 'prior-mean stability study: refit per prior, NVT from distorted starts, survival table + report', load: () => import('./robustness.js') },
   train: { summary: 'fit atomic GP models from a ferebus.toml or an ichor CSV (prior mean, likelihood, L-BFGS-B)', load: () => import('./train.js') },
   validate: { summary: 'errors of a .model on a labelled CSV set (MAE, RMSE, max, S-curve)', load: () => import('./validate.js') },
 };

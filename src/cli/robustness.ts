@@ -1,0 +1,171 @@
+/**
+ * `atomgp robustness`: the prior-mean stability study (src/study/robustness.ts). Thin: parses
+ * flags, prints progress on stderr and the stability table (or one JSON object) on stdout.
+ */
+import { parseArgs } from 'node:util';
+import { DISTORTION_GRAMMAR } from '../analysis/distort.js';
+import { AtomgpError } from '../errors.js';
+import { DEFAULT_PRIOR, PRIOR_NAMES } from '../gp/priors.js';
+import { formatStabilityTable, parseTemperatures, runRobustnessStudy } from '../study/robustness.js';
+
+const HELP = `usage: atomgp robustness --models DIR --priors LIST --temperatures-K LIST --replicas R
+                         --time-ps T --distort D --seed S --out DIR [options]
+
+Refits the model set with each prior mean (from the training data stored in its files), distorts
+the start geometry, checks whether the forces push the distorted bonds back, and runs Nosé–Hoover
+NVT for every prior × temperature × replica. Writes OUT/study.json (table, validation, restoring
+forces) and OUT/report.html; prints survivors / runs per prior and temperature.
+
+  --models DIR              model folder (one iqa .model per atom, with training data)
+  --priors LIST             comma-separated: default (the trainer's default, now ${DEFAULT_PRIOR}),
+                            ${PRIOR_NAMES.join(', ')}
+  --temperatures-K LIST     e.g. 300,500,1000 (each > 0)
+  --replicas R              runs per prior and temperature (seeds S + t·R + r, same for every prior)
+  --time-ps T               length of each run, ps
+  --distort D               distortion of the start geometry, e.g. bonds:X-H*1.3 or bond:1-2=1.5
+  --seed S                  seed of the distortion and of the velocities (default 1)
+  --out DIR                 output folder (new, or the folder of a study to --resume)
+options:
+  --start FILE.xyz          start geometry (default: the minimum of the original models, found by
+                            L-BFGS from the lowest-energy training geometry)
+  --validation CSV|DIR      validation sets (SYSTEM_ATOM_VALIDATION_SET.csv); default: report
+                            leave-one-out errors on the training set
+  --timestep-fs DT          default 0.5
+  --workers W               worker threads for refits and runs, default 2
+  --keep-hyperparameters    keep each model's θ and σ² (only the mean and weights change)
+  --refit-hyperparameters   re-optimise θ for each prior mean (default)
+  --traj-stride N           trajectory frame every N steps, default 20
+  --log-every N             log.csv line every N steps, default 10
+  --checkpoint-every N      checkpoint every N steps, default 2000
+  --resume                  continue the study in OUT: finished runs are kept, interrupted runs
+                            continue from their checkpoint, missing refits are redone; refused
+                            if the settings differ from the recorded ones
+  --json                    print one JSON object (table, summary, validation, restoring)
+  -h, --help                this help
+
+${DISTORTION_GRAMMAR}
+`;
+
+function num(name: string, v: string | undefined): number {
+  const x = Number(v);
+  if (v === undefined || v.trim() === '' || !Number.isFinite(x)) throw new AtomgpError(`--${name} expects a number, got '${v}'`);
+  return x;
+}
+
+function int(name: string, v: string, min: number): number {
+  const x = num(name, v);
+  if (!Number.isInteger(x) || x < min) throw new AtomgpError(`--${name} expects an integer ≥ ${min}, got '${v}'`);
+  return x;
+}
+
+function formatDuration(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${s.toFixed(0)} s`;
+  if (s < 3600) return `${(s / 60).toFixed(1)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      models: { type: 'string' },
+      priors: { type: 'string' },
+      'temperatures-K': { type: 'string' },
+      replicas: { type: 'string' },
+      'time-ps': { type: 'string' },
+      distort: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      out: { type: 'string' },
+      start: { type: 'string' },
+      validation: { type: 'string' },
+      'timestep-fs': { type: 'string', default: '0.5' },
+      workers: { type: 'string', default: '2' },
+      'keep-hyperparameters': { type: 'boolean', default: false },
+      'refit-hyperparameters': { type: 'boolean', default: false },
+      'traj-stride': { type: 'string', default: '20' },
+      'log-every': { type: 'string', default: '10' },
+      'checkpoint-every': { type: 'string', default: '2000' },
+      resume: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new AtomgpError(`unexpected argument '${positionals[0]}' (see atomgp robustness --help)`);
+  for (const flag of ['models', 'priors', 'temperatures-K', 'replicas', 'time-ps', 'distort', 'out'] as const) {
+    if (values[flag] === undefined) throw new AtomgpError(`--${flag} is required (see atomgp robustness --help)`);
+  }
+  if (values['keep-hyperparameters'] && values['refit-hyperparameters']) throw new AtomgpError('--keep-hyperparameters and --refit-hyperparameters exclude each other');
+  const temperaturesK = parseTemperatures(values['temperatures-K']!);
+  const tty = process.stderr.isTTY === true;
+  let last = 0;
+  const progressLine = (text: string, force: boolean): void => {
+    const now = performance.now();
+    if (!force && now - last < (tty ? 250 : 10000)) return;
+    last = now;
+    process.stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
+  };
+  const result = await runRobustnessStudy({
+    modelsDir: values.models!,
+    priors: values.priors!.split(','),
+    temperaturesK,
+    replicas: int('replicas', values.replicas!, 1),
+    timePs: num('time-ps', values['time-ps']),
+    distort: values.distort!,
+    seed: int('seed', values.seed!, 0),
+    outDir: values.out!,
+    resume: values.resume!,
+    timestepFs: num('timestep-fs', values['timestep-fs']),
+    workers: int('workers', values.workers!, 1),
+    keepHyperparameters: values['keep-hyperparameters']!,
+    ...(values.start !== undefined ? { startFile: values.start } : {}),
+    ...(values.validation !== undefined ? { validation: values.validation } : {}),
+    trajStride: int('traj-stride', values['traj-stride']!, 1),
+    logEvery: int('log-every', values['log-every']!, 1),
+    checkpointEvery: int('checkpoint-every', values['checkpoint-every']!, 0),
+    onMessage: (text) => process.stderr.write(`${tty && last > 0 ? '\n' : ''}robustness: ${text}\n`),
+    onProgress: (p) =>
+      progressLine(
+        `robustness: runs ${p.runsDone}/${p.runsTotal}${p.runsSkipped > 0 ? ` (${p.runsSkipped} already done)` : ''}, ` +
+          `steps ${p.stepsDone}/${p.stepsTotal}, ${p.stepsPerSecond.toFixed(0)} steps/s, ETA ${formatDuration(p.etaSeconds)}`,
+        p.runsDone === p.runsTotal,
+      ),
+  });
+  if (tty) process.stderr.write('\n');
+  const s = result.study;
+  if (values.json) {
+    process.stdout.write(
+      JSON.stringify({
+        study: result.studyFile,
+        report: result.reportFile ?? null,
+        molecule: s.molecule,
+        settings: s.settings,
+        table: s.table,
+        summary: s.summary,
+        validation: s.validation.map(({ abs_errors_kcal_per_mol: _e, ...rest }) => rest),
+        restoring: s.restoring,
+      }) + '\n',
+    );
+  } else {
+    const lines = [
+      `${s.molecule}: survivors / runs per prior mean and temperature (median time to failure of the others)`,
+      formatStabilityTable(s.table).trimEnd(),
+      '',
+      `errors (${s.settings.errors as string}):`,
+      ...s.validation.map((v) => `  ${v.prior.padEnd(24)} MAE ${v.mae_kcal_per_mol.toFixed(4)} kcal/mol  RMSE ${v.rmse_kcal_per_mol.toFixed(4)}  max ${v.max_abs_kcal_per_mol.toFixed(3)}  (n ${v.n})`),
+      'restoring forces at the distorted start:',
+      ...s.restoring.map((r) => `  ${r.prior.padEnd(24)} ${r.n_restoring}/${r.n_displaced} displaced bonds pushed back; distortion ${r.energy_rise_kcal_per_mol.toFixed(2)} kcal/mol uphill`),
+      '',
+      `study: ${result.studyFile}`,
+      ...(result.reportFile ? [`report: ${result.reportFile}`] : []),
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+  // Failed runs are results of the study, not errors of the command.
+  return 0;
+}

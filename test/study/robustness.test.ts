@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { BOHR_PER_ANGSTROM } from '../../src/chem/units.js';
+import { DEFAULT_INTEGRATOR_SETTINGS } from '../../src/dynamics/integrators.js';
+import { AtomgpError } from '../../src/errors.js';
+import { computeFeatures } from '../../src/features/alf.js';
+import { readModelSet } from '../../src/gp/modelset.js';
+import { DEFAULT_PRIOR } from '../../src/gp/priors.js';
+import { trainAtomModel } from '../../src/gp/train.js';
+import { predictRows } from '../../src/gp/validate.js';
+import { waterLikeSpec } from '../../src/potentials/analytic.js';
+import {
+  geometryFromAlfFeatures,
+  leaveOneOutResiduals,
+  lowestTrainingGeometry,
+  parseTemperatures,
+  resolvePriors,
+  runRobustnessStudy,
+  runStabilityMatrix,
+} from '../../src/study/robustness.js';
+import { Rng } from '../../src/util/rng.js';
+import { writeTinyWaterModels } from './water-models.js';
+
+const root = mkdtempSync(join(tmpdir(), 'atomgp-robustness-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+const models = join(root, 'models');
+writeTinyWaterModels(models, 20, 0.03);
+
+test('a geometry rebuilt from one atom’s ALF features has every atom’s features (4-atom molecule)', () => {
+  const rng = new Rng(3);
+  const pos = Float64Array.from({ length: 12 }, () => rng.uniformIn(-1.5, 1.5));
+  const alfs = [
+    [0, 1, 2],
+    [1, 0, 2],
+    [2, 1, 3],
+    [3, 1, 2],
+  ];
+  const bohr = (p: Float64Array) => p.map((v) => v * BOHR_PER_ANGSTROM);
+  const feats = computeFeatures(bohr(pos), alfs);
+  const rebuilt = geometryFromAlfFeatures(feats[0]!, alfs[0]!, 4);
+  const again = computeFeatures(bohr(rebuilt), alfs);
+  for (let a = 0; a < 4; a++) for (let k = 0; k < 6; k++) assert.ok(Math.abs(again[a]![k]! - feats[a]![k]!) < 1e-9, `atom ${a} feature ${k}`);
+});
+
+test('the lowest training geometry of the tiny water set is its first point, the analytic minimum (rows aligned across atoms)', () => {
+  const set = readModelSet(models, { check: true });
+  const t = lowestTrainingGeometry(set);
+  assert.equal(t.aligned, true);
+  assert.equal(t.index, 0);
+  const { minimumA } = waterLikeSpec();
+  const d = (p: Float64Array, i: number, j: number) => Math.hypot(p[3 * i]! - p[3 * j]!, p[3 * i + 1]! - p[3 * j + 1]!, p[3 * i + 2]! - p[3 * j + 2]!);
+  for (const [i, j] of [[0, 1], [0, 2], [1, 2]] as const) assert.ok(Math.abs(d(t.positionsA, i, j) - d(minimumA, i, j)) < 1e-9);
+});
+
+test('leave-one-out residuals equal predictions of the GP refit without that point (same θ and mean)', () => {
+  const set = readModelSet(models, { check: true });
+  const m = set.models[0]!;
+  const loo = leaveOneOutResiduals(m, 4);
+  const n = m.nTrain;
+  const theta = m.kernels[0]!.theta;
+  for (const i of [0, 7, n - 1]) {
+    const keep = [...Array(n).keys()].filter((k) => k !== i);
+    const x = new Float64Array(keep.length * 3);
+    keep.forEach((k, r) => {
+      x.set(m.trainX.subarray(3 * k, 3 * k + 3), 3 * r);
+    });
+    const y = Float64Array.from(keep, (k) => m.trainY[k]!);
+    const sub = trainAtomModel({ x, y, nFeatures: 3, kernel: 'rbf', meanSpec: m.mean, fixedHyperparameters: { theta, noise: 1e-10 } }).model;
+    const pred = predictRows(sub, m.trainX.subarray(3 * i, 3 * i + 3), 1)[0]!;
+    const direct = m.trainY[i]! - pred;
+    assert.ok(Math.abs(loo[i]! - direct) < 1e-6 * Math.max(1e-4, Math.abs(direct)) + 1e-9, `point ${i}: LOO ${loo[i]} vs refit ${direct}`);
+  }
+});
+
+test('bad input: unknown prior lists the known ones, default is named, duplicates, temperatures ≤ 0', () => {
+  assert.throws(() => resolvePriors(['min', 'nonsense']), (e: Error) => e instanceof AtomgpError && /nonsense/.test(e.message) && /shift:<Ha>/.test(e.message) && /quadratic/.test(e.message) && /default/.test(e.message));
+  assert.throws(() => resolvePriors(['max', 'max']), /repeats/);
+  const d = resolvePriors(['default', 'shift:0.05', 'shift:2sd']);
+  assert.deepEqual(
+    d.map((p) => [p.label, p.dirName]),
+    [[`default (${DEFAULT_PRIOR})`, 'default'], ['shift:0.05', 'shift_0.05'], ['shift:2sd', 'shift_2sd']],
+  );
+  assert.deepEqual(parseTemperatures('300, 1000'), [300, 1000]);
+  assert.throws(() => parseTemperatures('300,0'), (e: Error) => e instanceof AtomgpError && /0 K is not usable/.test(e.message));
+  assert.throws(() => parseTemperatures('-5'), /above 0 K/);
+  assert.throws(() => parseTemperatures('300,abc'), /'abc' is not a number/);
+});
+
+test('a model set without stored training data cannot be refit: the message says so', async () => {
+  const dir = join(root, 'no-training');
+  writeTinyWaterModels(dir, 6, 0.03);
+  const file = join(dir, 'WATER_iqa_H2.model');
+  const text = readFileSync(file, 'utf8');
+  // Drop the [training_data.x] and [training_data.y] sections (a model written without its data).
+  writeFileSync(file, text.replace(/\[training_data\.x\][\s\S]*?(?=\[weights\])/, ''));
+  await assert.rejects(
+    runRobustnessStudy({ modelsDir: dir, priors: ['max'], temperaturesK: [300], replicas: 1, timePs: 0.01, distort: 'none', seed: 1, outDir: join(root, 'x') }),
+    (e: Error) => e instanceof AtomgpError && /cannot refit/.test(e.message) && /training_data/.test(e.message),
+  );
+  await assert.rejects(
+    runRobustnessStudy({ modelsDir: models, priors: ['max'], temperaturesK: [0], replicas: 1, timePs: 0.01, distort: 'none', seed: 1, outDir: join(root, 'x') }),
+    /above 0 K/,
+  );
+});
+
+test('the stability matrix passes a stable potential and flags a deliberately broken one; resume reruns nothing', async () => {
+  const { spec, minimumA } = waterLikeSpec();
+  const stable = { kind: 'analytic' as const, spec };
+  const broken = { kind: 'broken' as const, inner: stable, broken: { mode: 'stretch' as const, fromCall: 50, atom: 1, forceKcalPerMolPerA: 3000 } };
+  const runsDir = join(root, 'matrix', 'runs');
+  const opts = {
+    entries: [
+      { prior: 'stable', dirName: 'stable', potentialSpec: stable },
+      { prior: 'broken', dirName: 'broken', potentialSpec: broken },
+    ],
+    symbols: ['O', 'H', 'H'],
+    startPositionsA: minimumA,
+    temperaturesK: [300, 1000],
+    replicas: 2,
+    steps: 400,
+    seed: 5,
+    settings: { ...DEFAULT_INTEGRATOR_SETTINGS, ensemble: 'nvt' as const, timestepFs: 0.5, temperatureK: 300 },
+    runsDir,
+    workers: 2,
+    logEvery: 10,
+  };
+  const rows = await runStabilityMatrix(opts);
+  assert.equal(rows.length, 8);
+  assert.deepEqual(
+    rows.map((r) => [r.prior, r.temperature_K, r.replica, r.run_dir]),
+    [
+      ['stable', 300, 0, 'runs/stable/T300_r00'],
+      ['stable', 300, 1, 'runs/stable/T300_r01'],
+      ['stable', 1000, 0, 'runs/stable/T1000_r00'],
+      ['stable', 1000, 1, 'runs/stable/T1000_r01'],
+      ['broken', 300, 0, 'runs/broken/T300_r00'],
+      ['broken', 300, 1, 'runs/broken/T300_r01'],
+      ['broken', 1000, 0, 'runs/broken/T1000_r00'],
+      ['broken', 1000, 1, 'runs/broken/T1000_r01'],
+    ],
+  );
+  // Same seeds for both entries: seed + t·R + r.
+  assert.deepEqual(rows.map((r) => r.seed), [5, 6, 7, 8, 5, 6, 7, 8]);
+  for (const r of rows.slice(0, 4)) {
+    assert.equal(r.survived, true);
+    assert.equal(r.time_to_failure_ps, null);
+    assert.equal(r.simulated_ps, 0.2);
+  }
+  for (const r of rows.slice(4)) {
+    assert.equal(r.survived, false, JSON.stringify(r));
+    // The pull starts at call 50 (step 49); a 3000 kcal/mol/Å force on H breaks a bond within ~0.1 ps.
+    assert.ok(r.time_to_failure_ps! > 0.0245 && r.time_to_failure_ps! < 0.15, `time to failure ${r.time_to_failure_ps}`);
+    // An external pull is not conservative: the integrator’s conserved quantity drifts first.
+    assert.match(r.failure!, /conserved-drift|bond-stretched|fragments-apart|energy-runaway/);
+  }
+  const summaryFile = join(root, 'matrix', rows[0]!.run_dir, 'summary.json');
+  const mtime = statSync(summaryFile).mtimeMs;
+  let progressed = -1;
+  const again = await runStabilityMatrix({ ...opts, resume: true, onProgress: (p) => (progressed = p.runsSkipped) });
+  assert.deepEqual(again, rows);
+  assert.equal(progressed, 8);
+  assert.equal(statSync(summaryFile).mtimeMs, mtime);
+});
+
+test('the whole study on a tiny GP water set: study.json in the report schema, restoring forces, resume, refusal of changed settings', async () => {
+  const out = join(root, 'study');
+  const o = {
+    modelsDir: models,
+    priors: ['min', 'default'],
+    temperaturesK: [300],
+    replicas: 2,
+    timePs: 0.1,
+    distort: 'bonds:X-H*1.2',
+    seed: 3,
+    outDir: out,
+    workers: 2,
+    keepHyperparameters: true,
+  };
+  const r = await runRobustnessStudy(o);
+  const study = JSON.parse(readFileSync(join(out, 'study.json'), 'utf8'));
+  assert.equal(study.kind, 'robustness');
+  assert.equal(study.molecule, 'WATER');
+  assert.equal(study.table.length, 4);
+  for (const row of study.table) {
+    for (const k of ['prior', 'temperature_K', 'replica', 'survived', 'time_to_failure_ps', 'mean_temperature_K', 'run_dir']) assert.ok(k in row, k);
+    assert.equal(typeof row.survived, 'boolean');
+  }
+  assert.deepEqual([...new Set(study.table.map((x: { prior: string }) => x.prior))], ['min', `default (${DEFAULT_PRIOR})`]);
+  assert.ok(statSync(join(out, 'report.html')).size > 1000);
+  assert.ok(statSync(join(out, 'start-distorted.extxyz')).size > 0);
+  // The distortion stretches both O-H bonds of the analytic minimum (0.9572 Å) by 1.2, and every
+  // prior's forces pull them back (the GP interpolates the Morse bonds' slope at 1.149 Å).
+  for (const entry of study.restoring) {
+    assert.equal(entry.n_displaced, 2);
+    assert.equal(entry.n_restoring, 2);
+    for (const b of entry.bonds.filter((x: { restoring: boolean | null }) => x.restoring !== null)) {
+      assert.ok(Math.abs(b.length_A - 1.2 * b.reference_A) < 1e-9);
+      assert.ok(b.force_kcal_per_mol_per_A < 0);
+    }
+    assert.ok(entry.energy_rise_kcal_per_mol > 10, `the distortion is uphill: ${entry.energy_rise_kcal_per_mol}`);
+  }
+  // No validation set: leave-one-out errors of the molecular energy (rows aligned), labelled.
+  assert.equal(study.validation.length, 2);
+  assert.equal(study.validation[0].set, 'training set, leave-one-out');
+  assert.equal(study.validation[0].target, 'molecule');
+  assert.equal(study.validation[0].n, 20);
+
+  const summary = join(out, study.table[0].run_dir, 'summary.json');
+  const mtime = statSync(summary).mtimeMs;
+  const modelMtime = statSync(join(out, 'models', 'min', 'WATER_iqa_O1.model')).mtimeMs;
+  const resumed = await runRobustnessStudy({ ...o, resume: true });
+  assert.deepEqual(resumed.study.table, r.study.table);
+  assert.equal(statSync(summary).mtimeMs, mtime, 'finished runs are not rerun');
+  assert.equal(statSync(join(out, 'models', 'min', 'WATER_iqa_O1.model')).mtimeMs, modelMtime, 'refits are not redone');
+  await assert.rejects(runRobustnessStudy({ ...o, resume: true, timePs: 0.2 }), (e: Error) => /settings differ/.test(e.message) && /time_ps/.test(e.message));
+  await assert.rejects(runRobustnessStudy(o), /pass --resume/);
+});
