@@ -1,34 +1,48 @@
 /**
- * `atomgp train`: fit atomic GP models from a FEREBUS config or an ichor CSV and write `.model`
- * files. Prints the prior mean used, the optimised likelihood, the wall time and, when a
- * validation set is given or found beside the training set, its errors.
+ * `atomgp train`: fit atomic GP models from a FEREBUS config, an ichor CSV or the training data
+ * embedded in existing `.model` files (`--from-model`, to refit with another prior mean), and
+ * write `.model` files. Atoms run in parallel worker threads with `--jobs N` (results do not depend
+ * on N). Prints the prior mean used, the optimised likelihood, the wall time and, when a
+ * validation set is given or found beside the training set, its errors. A progress line (atom,
+ * start, iteration, likelihood, ETA) goes to stderr unless `--quiet`.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
-import type { KernelChoice } from '../gp/train.js';
-import { trainAtomModel } from '../gp/train.js';
+import { DEFAULT_PRIOR } from '../gp/priors.js';
+import { PSO_DEFAULTS } from '../gp/pso.js';
+import type { KernelChoice, OptimiserKind, TrainProgress, TrainResult } from '../gp/train.js';
+import { modelFiles, readModelForRefit, runTrainTasks, type TrainTask } from '../gp/train-parallel.js';
 import { formatReport, validateModel } from '../gp/validate.js';
 import { readPropertyCsv } from '../io/csv.js';
 import { readFerebusConfig } from '../io/ferebus-toml.js';
 import { writeModel } from '../io/model.js';
-import { DEFAULT_PRIOR } from '../gp/priors.js';
 
 const HELP = `usage: atomgp train --config ferebus.toml [options]
        atomgp train --csv FILE --atom O1 [--alf 1,2,3] [--system NAME] [--natoms N] [options]
+       atomgp train --from-model FILE|DIR --out DIR [--prior P] [--keep-hyperparameters] [options]
 options:
   --prior P          zero | mean | min | max | shift:<Ha> | shift:<k>sd | linear | quadratic
-                     (default ${DEFAULT_PRIOR}; with --config the config's mean unless given)
-  --kernel K         rbf | rbf-cyclic | periodic (default rbf-cyclic; with --config the config's)
-  --likelihood L     marginal | concentrated (default marginal)
-  --noise S2         σ² on the diagonal (default 1e-10)   --optimise-noise
-  --restarts N       optimiser starts (default 4)          --seed N (default 1)
+                     (default ${DEFAULT_PRIOR}; with --config the config's mean unless given;
+                     with --from-model the model's own mean unless given)
+  --kernel K         rbf | rbf-cyclic | periodic (default rbf-cyclic; with --config the config's;
+                     with --from-model the model's)
+  --likelihood L     marginal | concentrated (default marginal; with --from-model the model's)
+  --noise S2         σ² on the diagonal (default 1e-10; with --from-model the model's)
+  --optimise-noise   optimise σ² too
+  --optimiser O      lbfgsb (default; analytic gradients, restarts) | pso (FEREBUS's swarm)
+  --restarts N       L-BFGS-B starts (default 4)          --seed N (default 1)
+  --swarm-size N     PSO particles (default ${PSO_DEFAULTS.swarmSize})     --pso-iterations N (default ${PSO_DEFAULTS.iterations})
+  --keep-hyperparameters
+                     with --from-model: keep θ and σ², recompute only the mean and weights
+                     (one Cholesky; compares priors at identical lengthscales). Default: θ is
+                     re-optimised for the new prior, starting from the model's θ.
   --property NAME    CSV column to fit (default iqa; with --config every listed property)
   --valid CSV        validation set (single atom; with --config *_VALIDATION_SET.csv is used if present)
-  --out DIR          output folder (default .)
-  --jobs N           accepted; atoms are currently trained one after another
-  --quiet            no progress lines`;
+  --out DIR          output folder (default .; with --from-model required and not the input folder)
+  --jobs N           atoms trained in parallel worker threads (default 1); results do not depend on N
+  --quiet            no progress line`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -36,6 +50,8 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       config: { type: 'string' },
       csv: { type: 'string' },
+      'from-model': { type: 'string' },
+      'keep-hyperparameters': { type: 'boolean', default: false },
       atom: { type: 'string' },
       alf: { type: 'string' },
       system: { type: 'string' },
@@ -45,11 +61,14 @@ export async function run(argv: string[]): Promise<number> {
       likelihood: { type: 'string' },
       noise: { type: 'string' },
       'optimise-noise': { type: 'boolean', default: false },
+      optimiser: { type: 'string', default: 'lbfgsb' },
       restarts: { type: 'string', default: '4' },
       seed: { type: 'string', default: '1' },
+      'swarm-size': { type: 'string' },
+      'pso-iterations': { type: 'string' },
       property: { type: 'string' },
       valid: { type: 'string' },
-      out: { type: 'string', default: '.' },
+      out: { type: 'string' },
       jobs: { type: 'string', default: '1' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -59,139 +78,317 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  const int = (v: string, flag: string) => {
+  const int = (v: string, flag: string, min = 0) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new AtomgpError(`--${flag} must be a non-negative integer, got '${v}'`);
+    if (!Number.isInteger(n) || n < min) throw new AtomgpError(`--${flag} must be an integer ≥ ${min}, got '${v}'`);
     return n;
   };
   const restarts = Math.max(1, int(values.restarts!, 'restarts'));
   const seed = int(values.seed!, 'seed');
+  const nJobs = int(values.jobs!, 'jobs', 1);
+  const optimiser = values.optimiser as OptimiserKind;
+  if (optimiser !== 'lbfgsb' && optimiser !== 'pso') throw new AtomgpError(`--optimiser must be lbfgsb or pso, got '${values.optimiser}'`);
+  const pso = {
+    ...(values['swarm-size'] !== undefined ? { swarmSize: int(values['swarm-size'], 'swarm-size', 1) } : {}),
+    ...(values['pso-iterations'] !== undefined ? { iterations: int(values['pso-iterations'], 'pso-iterations', 1) } : {}),
+  };
   const likelihoodFlag = values.likelihood;
   if (likelihoodFlag !== undefined && likelihoodFlag !== 'marginal' && likelihoodFlag !== 'concentrated') {
     throw new AtomgpError(`--likelihood must be marginal or concentrated, got '${likelihoodFlag}'`);
   }
   const noiseFlag = values.noise === undefined ? undefined : Number(values.noise);
   if (noiseFlag !== undefined && !(noiseFlag >= 0)) throw new AtomgpError(`--noise must be a number ≥ 0, got '${values.noise}'`);
-  const out = values.out!;
-  mkdirSync(out, { recursive: true });
+  if (values['keep-hyperparameters'] && !values['from-model']) throw new AtomgpError('--keep-hyperparameters needs --from-model');
+  const sources = [values.config, values.csv, values['from-model']].filter((v) => v !== undefined).length;
+  if (sources > 1) throw new AtomgpError('give only one of --config, --csv and --from-model');
 
   interface Job {
-    system: string;
-    atom: string;
-    alf: number[];
-    nAtoms: number;
-    property: string;
-    csv: string;
+    label: string;
+    task: TrainTask;
+    outPath: string;
     valid?: string;
-    prior: string;
-    kernel: KernelChoice;
-    likelihood: 'marginal' | 'concentrated';
-    gls: boolean;
-    noise: number;
-    optimiseNoise: boolean;
-    notes: string[];
+    property: string;
+    header: string;
   }
   const jobs: Job[] = [];
-  if (values.config) {
-    const cfg = readFerebusConfig(values.config);
-    const likelihood = (likelihoodFlag as Job['likelihood']) ?? cfg.likelihood;
-    const prior = values.prior ?? cfg.prior;
-    for (const atom of cfg.atoms) {
-      for (const property of values.property ? [values.property] : cfg.properties) {
-        const validGuess = join(dirname(atom.trainingSet), basename(atom.trainingSet).replace('_TRAINING_SET', '_VALIDATION_SET'));
-        jobs.push({
-          system: cfg.systemName,
-          atom: atom.name,
-          alf: atom.alf,
-          nAtoms: cfg.nAtoms,
-          property,
-          csv: atom.trainingSet,
-          ...(existsSync(validGuess) ? { valid: validGuess } : {}),
-          prior,
-          kernel: (values.kernel as KernelChoice) ?? { kernels: cfg.kernels.map((k) => ({ name: k.name, type: k.type, activeDims: k.activeDims ?? [] })), composition: cfg.composition },
-          likelihood,
-          // FEREBUS's concentrated likelihood re-estimates its constant mean by GLS.
-          gls: likelihood === 'concentrated' && prior === 'mean',
-          noise: noiseFlag ?? cfg.noise,
-          optimiseNoise: values['optimise-noise'] || cfg.optimiseNoise,
-          notes: cfg.notes.map(([k, v]) => `${k} = ${v}`),
-        });
+  const common = {
+    restarts,
+    seed,
+    optimiser,
+    ...(optimiser === 'pso' && Object.keys(pso).length > 0 ? { pso } : {}),
+  };
+  if (values['from-model']) {
+    const src = values['from-model'];
+    const files = modelFiles(src);
+    if (!values.out) throw new AtomgpError('--out DIR is required with --from-model (the refit models keep their file names)');
+    const out = values.out;
+    for (const file of files) {
+      if (resolve(dirname(file)) === resolve(out)) {
+        throw new AtomgpError(`--out ${out} is the folder of ${file}: the refit would overwrite the input models; choose another --out`);
       }
     }
-  } else if (values.csv) {
-    if (!values.atom) throw new AtomgpError('--atom is required with --csv (e.g. --atom O1)');
-    const alf = values.alf ? values.alf.split(',').map((s) => Number(s.trim())) : [];
-    if (alf.some((a) => !Number.isInteger(a) || a < 1)) throw new AtomgpError(`--alf must be 1-based atom indices like 1,2,3, got '${values.alf}'`);
-    jobs.push({
-      system: values.system ?? basename(values.csv).split('_')[0] ?? 'SYSTEM',
-      atom: values.atom,
-      alf,
-      nAtoms: values.natoms ? int(values.natoms, 'natoms') : 0,
-      property: values.property ?? 'iqa',
-      csv: values.csv,
-      ...(values.valid ? { valid: values.valid } : {}),
-      prior: values.prior ?? DEFAULT_PRIOR,
-      kernel: (values.kernel as KernelChoice) ?? 'rbf-cyclic',
-      likelihood: (likelihoodFlag as Job['likelihood']) ?? 'marginal',
-      gls: false,
-      noise: noiseFlag ?? 1e-10,
-      optimiseNoise: values['optimise-noise']!,
-      notes: [],
-    });
-  } else {
-    throw new AtomgpError(`give --config ferebus.toml or --csv FILE\n${HELP}`);
-  }
-
-  for (const job of jobs) {
-    const set = readPropertyCsv(job.csv, { property: job.property, requireMorePointsThanFeatures: true });
-    let kernel = job.kernel;
-    if (typeof kernel !== 'string') {
-      const all = Array.from({ length: set.nFeatures }, (_, i) => i + 1);
-      kernel = { ...kernel, kernels: kernel.kernels.map((k) => ({ ...k, activeDims: k.activeDims.length > 0 ? k.activeDims : all })) };
-    }
-    process.stdout.write(
-      `${job.system} ${job.atom} ${job.property}: ${set.n} points × ${set.nFeatures} features, prior mean ${job.prior}, ` +
-        `${job.likelihood} likelihood${job.gls ? ' (GLS constant mean, as FEREBUS)' : ''}\n`,
-    );
-    const t0 = Date.now();
-    const r = trainAtomModel({
-      x: set.x,
-      y: set.y,
-      nFeatures: set.nFeatures,
-      kernel,
-      prior: job.prior,
-      likelihood: job.likelihood,
-      glsConstantMean: job.gls,
-      noise: job.noise,
-      optimiseNoise: job.optimiseNoise,
-      restarts,
-      seed,
-      systemName: job.system,
-      atom: job.atom,
-      property: job.property,
-      alf: job.alf,
-      nAtoms: job.nAtoms,
-      notes: job.notes,
-      onProgress: values.quiet
-        ? undefined
-        : (p) => {
-            if (p.iteration % 5 === 0) {
-              const s = ((Date.now() - t0) / 1000).toFixed(1);
-              process.stderr.write(`\r  ${p.phase} ${p.start}/${p.starts}  iteration ${p.iteration}  log L ${p.logLikelihood.toFixed(4)}  ${s} s   `);
-            }
+    if (values['keep-hyperparameters'] && values.kernel) throw new AtomgpError('--keep-hyperparameters keeps the model kernel; do not give --kernel');
+    for (const file of files) {
+      const model = readModelForRefit(file);
+      if (values.property && model.property !== values.property) continue;
+      jobs.push({
+        label: model.atom,
+        property: model.property,
+        outPath: join(out, basename(file)),
+        ...(values.valid ? { valid: values.valid } : {}),
+        header:
+          `${model.systemName} ${model.atom} ${model.property}: refit of ${file} (${model.nTrain} points × ${model.nFeatures} features), ` +
+          `prior mean ${values.prior ?? `kept (${model.mean.type})`}${values['keep-hyperparameters'] ? ', hyperparameters kept' : ''}`,
+        task: {
+          kind: 'refit',
+          model,
+          opts: {
+            ...common,
+            keepHyperparameters: values['keep-hyperparameters']!,
+            ...(values.prior !== undefined ? { prior: values.prior } : {}),
+            ...(values.kernel !== undefined ? { kernel: values.kernel as KernelChoice } : {}),
+            ...(likelihoodFlag !== undefined ? { likelihood: likelihoodFlag as 'marginal' | 'concentrated' } : {}),
+            ...(noiseFlag !== undefined ? { noise: noiseFlag } : {}),
+            ...(values['optimise-noise'] ? { optimiseNoise: true } : {}),
           },
-    });
-    if (!values.quiet) process.stderr.write('\n');
-    const path = join(out, `${job.system}_${job.property}_${job.atom}.model`);
-    writeModel(path, r.model);
+        },
+      });
+    }
+    if (jobs.length === 0) throw new AtomgpError(`${src}: no '${values.property}' models to refit`);
+    if (values.valid && jobs.length > 1) throw new AtomgpError('--valid applies to a single model; give --from-model FILE');
+  } else {
+    const out = values.out ?? '.';
+    interface Spec {
+      system: string;
+      atom: string;
+      alf: number[];
+      nAtoms: number;
+      property: string;
+      csv: string;
+      valid?: string;
+      prior: string;
+      kernel: KernelChoice;
+      likelihood: 'marginal' | 'concentrated';
+      gls: boolean;
+      noise: number;
+      optimiseNoise: boolean;
+      notes: string[];
+    }
+    const specs: Spec[] = [];
+    if (values.config) {
+      const cfg = readFerebusConfig(values.config);
+      const likelihood = (likelihoodFlag as Spec['likelihood']) ?? cfg.likelihood;
+      const prior = values.prior ?? cfg.prior;
+      for (const atom of cfg.atoms) {
+        for (const property of values.property ? [values.property] : cfg.properties) {
+          const validGuess = join(dirname(atom.trainingSet), basename(atom.trainingSet).replace('_TRAINING_SET', '_VALIDATION_SET'));
+          specs.push({
+            system: cfg.systemName,
+            atom: atom.name,
+            alf: atom.alf,
+            nAtoms: cfg.nAtoms,
+            property,
+            csv: atom.trainingSet,
+            ...(existsSync(validGuess) ? { valid: validGuess } : {}),
+            prior,
+            kernel:
+              (values.kernel as KernelChoice) ??
+              { kernels: cfg.kernels.map((k) => ({ name: k.name, type: k.type, activeDims: k.activeDims ?? [] })), composition: cfg.composition },
+            likelihood,
+            // FEREBUS's concentrated likelihood re-estimates its constant mean by GLS.
+            gls: likelihood === 'concentrated' && prior === 'mean',
+            noise: noiseFlag ?? cfg.noise,
+            optimiseNoise: values['optimise-noise'] || cfg.optimiseNoise,
+            notes: cfg.notes.map(([k, v]) => `${k} = ${v}`),
+          });
+        }
+      }
+    } else if (values.csv) {
+      if (!values.atom) throw new AtomgpError('--atom is required with --csv (e.g. --atom O1)');
+      const alf = values.alf ? values.alf.split(',').map((s) => Number(s.trim())) : [];
+      if (alf.some((a) => !Number.isInteger(a) || a < 1)) throw new AtomgpError(`--alf must be 1-based atom indices like 1,2,3, got '${values.alf}'`);
+      specs.push({
+        system: values.system ?? basename(values.csv).split('_')[0] ?? 'SYSTEM',
+        atom: values.atom,
+        alf,
+        nAtoms: values.natoms ? int(values.natoms, 'natoms') : 0,
+        property: values.property ?? 'iqa',
+        csv: values.csv,
+        ...(values.valid ? { valid: values.valid } : {}),
+        prior: values.prior ?? DEFAULT_PRIOR,
+        kernel: (values.kernel as KernelChoice) ?? 'rbf-cyclic',
+        likelihood: (likelihoodFlag as Spec['likelihood']) ?? 'marginal',
+        gls: false,
+        noise: noiseFlag ?? 1e-10,
+        optimiseNoise: values['optimise-noise']!,
+        notes: [],
+      });
+    } else {
+      throw new AtomgpError(`give --config ferebus.toml, --csv FILE or --from-model FILE|DIR\n${HELP}`);
+    }
+    for (const s of specs) {
+      const set = readPropertyCsv(s.csv, { property: s.property, requireMorePointsThanFeatures: true });
+      let kernel = s.kernel;
+      if (typeof kernel !== 'string') {
+        const all = Array.from({ length: set.nFeatures }, (_, i) => i + 1);
+        kernel = { ...kernel, kernels: kernel.kernels.map((k) => ({ ...k, activeDims: k.activeDims.length > 0 ? k.activeDims : all })) };
+      }
+      jobs.push({
+        label: s.atom,
+        property: s.property,
+        outPath: join(out, `${s.system}_${s.property}_${s.atom}.model`),
+        ...(s.valid ? { valid: s.valid } : {}),
+        header:
+          `${s.system} ${s.atom} ${s.property}: ${set.n} points × ${set.nFeatures} features, prior mean ${s.prior}, ` +
+          `${s.likelihood} likelihood${s.gls ? ' (GLS constant mean, as FEREBUS)' : ''}, optimiser ${optimiser}`,
+        task: {
+          kind: 'train',
+          input: {
+            x: set.x,
+            y: set.y,
+            nFeatures: set.nFeatures,
+            kernel,
+            prior: s.prior,
+            likelihood: s.likelihood,
+            glsConstantMean: s.gls,
+            noise: s.noise,
+            optimiseNoise: s.optimiseNoise,
+            ...common,
+            systemName: s.system,
+            atom: s.atom,
+            property: s.property,
+            alf: s.alf,
+            nAtoms: s.nAtoms,
+            notes: s.notes,
+          },
+        },
+      });
+    }
+  }
+  mkdirSync(values['from-model'] ? values.out! : (values.out ?? '.'), { recursive: true });
+
+  for (const job of jobs) process.stdout.write(job.header + '\n');
+  if (nJobs > 1 && jobs.length > 1) process.stdout.write(`training ${jobs.length} models on ${Math.min(nJobs, jobs.length)} worker threads\n`);
+  const bar = values.quiet ? undefined : new ProgressBar(jobs.map((j) => (jobs.some((k) => k !== j && k.label === j.label) ? `${j.label}/${j.property}` : j.label)));
+  let results: TrainResult[];
+  try {
+    results = await runTrainTasks(
+      jobs.map((j) => j.task),
+      {
+        jobs: nJobs,
+        ...(bar ? { onProgress: (i: number, p: TrainProgress) => bar.update(i, p), onDone: (i: number) => bar.done(i) } : {}),
+      },
+    );
+  } finally {
+    bar?.finish();
+  }
+  results.forEach((r, i) => {
+    const job = jobs[i]!;
+    writeModel(job.outPath, r.model);
     process.stdout.write(
-      `  log likelihood ${r.logLikelihood.toFixed(6)}  θ ${Array.from(r.theta, (t) => t.toPrecision(4)).join(' ')}  ` +
-        `${r.evaluations} evaluations  ${r.wallTimeS.toFixed(2)} s\n  wrote ${path}\n`,
+      `${job.label} ${job.property}: prior mean ${r.prior}, log likelihood ${r.logLikelihood.toFixed(6)}  θ ${Array.from(r.theta, (t) => t.toPrecision(4)).join(' ')}  ` +
+        `${r.evaluations} evaluations  ${r.wallTimeS.toFixed(2)} s\n  wrote ${job.outPath}\n`,
     );
     if (job.valid) {
       const vs = readPropertyCsv(job.valid, { property: job.property, rejectDuplicates: false });
       process.stdout.write(formatReport(validateModel(r.model, vs.x, vs.y), `  validation ${job.valid}: `) + '\n');
     }
-  }
+  });
   return 0;
+}
+
+/**
+ * One status line on stderr: models done, then per running model its phase, start, iteration and
+ * log-likelihood, and the elapsed time and ETA. On a terminal the line is rewritten in place (at
+ * most 10 times a second); otherwise a new line is printed every 5 s.
+ */
+class ProgressBar {
+  private readonly state: Array<{ p?: TrainProgress; done: boolean }>;
+  private readonly t0 = performance.now();
+  private last = Number.NEGATIVE_INFINITY;
+  private readonly tty = process.stderr.isTTY === true;
+  private wrote = false;
+
+  constructor(private readonly labels: string[]) {
+    this.state = labels.map(() => ({ done: false }));
+  }
+
+  update(i: number, p: TrainProgress): void {
+    this.state[i]!.p = p;
+    this.render(false);
+  }
+
+  done(i: number): void {
+    this.state[i]!.done = true;
+    this.render(true);
+  }
+
+  finish(): void {
+    if (this.tty && this.wrote) process.stderr.write('\r\x1b[K');
+  }
+
+  /** Fraction of one model's work done, from its phase (rough: iterations to convergence vary). */
+  private static fraction(p: TrainProgress | undefined): number {
+    if (!p) return 0;
+    const iterFrac = (cap: number) => Math.min(p.iteration / cap, 0.95);
+    switch (p.phase) {
+      case 'restart':
+        return ((p.start - 1 + iterFrac(Math.min(p.maxIterations ?? 60, 60))) / p.starts) * 0.6;
+      case 'refine':
+        return 0.6 + 0.4 * iterFrac(p.maxIterations ?? 25);
+      case 'pso':
+        return iterFrac(Math.min(p.maxIterations ?? 1000, 300));
+      case 'fixed':
+        return 1;
+    }
+  }
+
+  private render(force: boolean): void {
+    const now = performance.now();
+    const every = this.tty ? 100 : 5000;
+    if (!force && now - this.last < every) return;
+    if (!this.tty && force && now - this.last < every) return;
+    this.last = now;
+    const elapsed = (now - this.t0) / 1000;
+    let doneWork = 0;
+    let nDone = 0;
+    const running: string[] = [];
+    this.state.forEach((s, i) => {
+      if (s.done) {
+        doneWork += 1;
+        nDone++;
+        return;
+      }
+      doneWork += ProgressBar.fraction(s.p);
+      if (s.p) {
+        const p = s.p;
+        const where =
+          p.phase === 'pso'
+            ? 'pso'
+            : p.phase === 'refine'
+              ? `refine on ${p.points ?? 'all'} points`
+              : p.phase === 'fixed'
+                ? 'fixed θ'
+                : `start ${p.start}/${p.starts}${p.points ? ` (${p.points} points)` : ''}`;
+        running.push(`${this.labels[i]} ${where} it ${p.iteration} log L ${p.logLikelihood.toFixed(4)}`);
+      }
+    });
+    const total = this.state.length;
+    const eta = doneWork > 0.02 ? (elapsed * (total - doneWork)) / doneWork : Number.NaN;
+    const etaText = Number.isFinite(eta) ? `ETA ${formatSeconds(eta)}` : 'ETA —';
+    const line = `[${nDone}/${total}] ${running.join(' | ')}  ${formatSeconds(elapsed)} elapsed, ${etaText}`;
+    if (this.tty) {
+      const width = process.stderr.columns ?? 120;
+      process.stderr.write(`\r\x1b[K${line.length > width - 1 ? `${line.slice(0, width - 2)}…` : line}`);
+    } else {
+      process.stderr.write(`${line}\n`);
+    }
+    this.wrote = true;
+  }
+}
+
+function formatSeconds(s: number): string {
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.round(s - 60 * m)} s`;
 }

@@ -4,20 +4,34 @@
  * bounded quasi-Newton optimiser (lbfgsb.ts) from several seeded starts, and return a GpModel in
  * the FFLUX format with weights w = (R + σ²I)⁻¹ (y − m(X)), so that E = m + k*ᵀ w.
  *
- * Large sets (n above `subsample`, default 700): the restarts run on a seeded random subset, and
- * only the best start is refined on the full set (each full evaluation of glycine's 2130 points
- * costs an O(n³) Cholesky plus inverse, ~2 s); the reported likelihood is always the full-set value.
+ * Large sets (n above `subsample`, default 700): the restarts run on a seeded random subset, the
+ * best start is refined on nested subsets twice as large (700 → 1400 for glycine's 2130 points),
+ * and finally on the full set (each full evaluation costs an O(n³) Cholesky plus inverse); the
+ * reported likelihood is always the full-set value.
+ *
+ * Optimisers: `lbfgsb` (default; analytic gradients, seeded restarts) or `pso` (a seeded particle
+ * swarm over log θ within the bounds, gradient-free, for parity with FEREBUS; pso.ts).
+ *
+ * Refitting (`refitFromModel`): a model file carries its training x and y, so it can be refit with
+ * another prior mean. Default: the hyperparameters are re-optimised for the new prior (warm-started
+ * from the model's θ), because the prior changes the residual y − m and hence the likelihood-optimal
+ * θ: the result is what training from the same data with that prior gives. `keepHyperparameters`
+ * keeps θ and σ² and only recomputes the mean and the weights (one Cholesky): the controlled
+ * comparison of priors with identical lengthscales.
  */
 import { VERSION } from '../version.js';
 import { AtomgpError } from '../errors.js';
 import { compositionNames, parseComposition } from './composition.js';
 import { compileLeaf, TERM_PERIODIC } from './kernel.js';
 import { minimizeBounded } from './lbfgsb.js';
+import { minimizePso, type PsoOptions } from './pso.js';
 import { LikelihoodEvaluator, type LikelihoodKind, type LikelihoodProblem } from './likelihood.js';
 import { evaluateMeanRows } from './mean.js';
 import type { Composition, GpModel, KernelSpec, KernelType, MeanSpec, PeriodicPrefactor } from './model.js';
-import { KERNEL_TYPES } from './model.js';
-import { fitPrior, formatPrior, parsePrior, type PriorSpec } from './priors.js';
+import { KERNEL_TYPES, metadataValue } from './model.js';
+import { checkConsistency } from './consistency.js';
+import { hasPeriodicKernel } from './kernel.js';
+import { fitPrior, formatPrior, DEFAULT_PRIOR, parsePrior, type PriorSpec } from './priors.js';
 import { Rng } from '../util/rng.js';
 
 /** A kernel by name (one kernel over all features) or an explicit composition of leaves. */
@@ -52,6 +66,15 @@ export interface TrainInput {
   ftol?: number;
   /** Subset size for the restarts on large sets (0: never subsample). Default 700. */
   subsample?: number;
+  /**
+   * Growth factor of the intermediate refinement stages between the restart subset and the full
+   * set (default 2: 700 → 1400 → all for glycine's 2130; 0 or 1: refine on the full set directly).
+   */
+  stageGrowth?: number;
+  /** L-BFGS-B iterations per intermediate stage (default 40). */
+  stageIterations?: number;
+  /** L-BFGS-B iterations on the full set after subset restarts (default 25). */
+  refineIterations?: number;
   systemName?: string;
   atom?: string;
   property?: string;
@@ -60,14 +83,32 @@ export interface TrainInput {
   /** Extra `#` metadata lines (e.g. `method = B3LYP`). */
   notes?: string[];
   onProgress?: (p: TrainProgress) => void;
+  /** `lbfgsb` (default) or `pso` (gradient-free swarm, FEREBUS's optimiser). */
+  optimiser?: OptimiserKind;
+  /** Swarm settings for `optimiser: 'pso'` (FEREBUS-like defaults, see pso.ts); its seed is `seed`. */
+  pso?: Omit<PsoOptions, 'seed' | 'onIteration'>;
+  /** Use this mean as it is instead of fitting `prior` (refits that keep a model's mean). */
+  meanSpec?: MeanSpec;
+  /** `#` lines describing `meanSpec` (default `prior_mean kept`). */
+  meanMetadata?: string[];
+  /** θ per flat kernel term (composition order) for the first start instead of the data-based guess. */
+  initialTheta?: ArrayLike<number>;
+  /** Skip the optimisation: use these θ (per flat term) and σ² as they are (one Cholesky). */
+  fixedHyperparameters?: { theta: ArrayLike<number>; noise: number };
 }
 
+export type OptimiserKind = 'lbfgsb' | 'pso';
+
 export interface TrainProgress {
-  phase: 'restart' | 'refine';
+  phase: 'restart' | 'refine' | 'pso' | 'fixed';
   start: number;
   starts: number;
   iteration: number;
   logLikelihood: number;
+  /** Iteration limit of the current phase (for ETA estimates). */
+  maxIterations?: number;
+  /** Training points used in this phase (subset stages of large sets). */
+  points?: number;
 }
 
 export interface TrainResult {
@@ -174,15 +215,18 @@ export function trainAtomModel(input: TrainInput): TrainResult {
   if (n < 2) throw new AtomgpError('training data: at least 2 points are needed');
   const pf = input.periodicPrefactor ?? 4;
   const kind = input.likelihood ?? 'marginal';
-  const prior = typeof input.prior === 'string' ? parsePrior(input.prior) : (input.prior ?? parsePrior('max'));
+  const prior = typeof input.prior === 'string' ? parsePrior(input.prior) : (input.prior ?? parsePrior(DEFAULT_PRIOR));
   const gls = input.glsConstantMean ?? false;
-  if (gls && (kind !== 'concentrated' || prior.kind !== 'mean')) {
+  if (gls && (kind !== 'concentrated' || (input.meanSpec === undefined && prior.kind !== 'mean'))) {
     throw new AtomgpError('the GLS constant mean (FEREBUS concentrated) needs likelihood concentrated and prior mean');
   }
-  const noise = input.noise ?? 1e-10;
-  const optimiseNoise = input.optimiseNoise ?? false;
+  const fixed = input.fixedHyperparameters;
+  const noise = fixed ? fixed.noise : (input.noise ?? 1e-10);
+  const optimiseNoise = fixed ? false : (input.optimiseNoise ?? false);
   const ks = setupKernel(input.kernel ?? 'rbf-cyclic', K, pf);
-  const fitted = fitPrior(prior, input.x, input.y, n, K);
+  const fitted = input.meanSpec
+    ? { mean: input.meanSpec, metadata: input.meanMetadata ?? ['prior_mean kept'] }
+    : fitPrior(prior, input.x, input.y, n, K);
   const nt = ks.problemTerms.dim.length;
   const nParams = nt + (optimiseNoise ? 1 : 0);
   const [thMin, thMax] = input.thetaBounds ?? [1e-6, 1e3];
@@ -208,90 +252,140 @@ export function trainAtomModel(input: TrainInput): TrainResult {
     optimiseNoise,
   });
 
-  // Data-based first guess: Σ_d θ_d E[Δ_d²] ≈ 1, i.e. θ_d = 1 / (2 · nTerms · var_d).
-  const guess = new Float64Array(nParams);
-  for (let t = 0; t < nt; t++) {
-    const d = ks.problemTerms.dim[t]!;
-    let s = 0;
-    let s2 = 0;
-    for (let i = 0; i < n; i++) {
-      const v = input.x[i * K + d]!;
-      s += v;
-      s2 += v * v;
-    }
-    const variance = Math.max(s2 / n - (s / n) ** 2, 1e-12);
-    guess[t] = clampLog(Math.log(1 / (2 * nt * variance)), lower[t]!, upper[t]!);
-  }
-  if (optimiseNoise) guess[nt] = clampLog(Math.log(Math.max(noise, nzMin)), lower[nt]!, upper[nt]!);
-
-  const rng = new Rng(input.seed ?? 1);
-  const starts = Math.max(1, input.restarts ?? 4);
-  const subsampleSize = input.subsample ?? 700;
-  const useSubset = subsampleSize > 0 && n > subsampleSize;
-  let restartEval: LikelihoodEvaluator;
-  if (useSubset) {
-    const idx = rng.permutation(n).slice(0, subsampleSize).sort();
-    const s = subset(input.x, input.y, K, idx);
-    restartEval = new LikelihoodEvaluator(makeProblem(s.x, s.y));
-  } else {
-    restartEval = new LikelihoodEvaluator(makeProblem(input.x, input.y));
-  }
-  const objective = (ev: LikelihoodEvaluator) => (p: Float64Array, g: Float64Array): number => {
-    try {
-      const r = ev.evaluate(p, g);
-      for (let i = 0; i < g.length; i++) g[i] = -g[i]!;
-      return -r.value;
-    } catch (err) {
-      if (err instanceof AtomgpError) return Number.POSITIVE_INFINITY;
-      throw err;
-    }
-  };
-  const maxIter = input.maxIterations ?? 200;
-  let best: { x: Float64Array; f: number } | null = null;
+  const seed = input.seed ?? 1;
+  let params: Float64Array;
+  let full: LikelihoodEvaluator;
+  let evaluations = 0;
+  /** Evaluations weighted by (size / n)³: the cost in units of one full-set evaluation. */
+  let fullEquivalent = 0;
   const startValues: number[] = [];
-  for (let s = 0; s < starts; s++) {
-    const x0 = guess.slice();
-    if (s > 0) {
-      // Random starts: the guess scaled by 10^U(−1.5, 1.5) per parameter.
-      for (let i = 0; i < nt; i++) x0[i] = clampLog(guess[i]! + Math.LN10 * rng.uniformIn(-1.5, 1.5), lower[i]!, upper[i]!);
+  let optimiserLine: string;
+  if (fixed) {
+    if (fixed.theta.length !== nt) throw new AtomgpError(`fixed hyperparameters: ${fixed.theta.length} θ values for ${nt} kernel terms`);
+    params = Float64Array.from(fixed.theta, (t) => Math.log(t));
+    full = new LikelihoodEvaluator(makeProblem(input.x, input.y));
+    optimiserLine = 'optimiser none (hyperparameters kept)';
+  } else {
+    const guess = dataGuess(input.x, n, K, ks.problemTerms.dim, lower, upper);
+    if (optimiseNoise) guess[nt] = clampLog(Math.log(Math.max(noise, nzMin)), lower[nt]!, upper[nt]!);
+    const first = guess.slice();
+    if (input.initialTheta) {
+      if (input.initialTheta.length !== nt) throw new AtomgpError(`initial θ: ${input.initialTheta.length} values for ${nt} kernel terms`);
+      for (let t = 0; t < nt; t++) {
+        const v = input.initialTheta[t]!;
+        if (v > 0 && Number.isFinite(v)) first[t] = clampLog(Math.log(v), lower[t]!, upper[t]!);
+      }
     }
-    // Wrapped and periodic kernels with long lengthscales need not be positive definite: if the
-    // start cannot be factorised, shorten every lengthscale (θ × 10) until it can.
-    const probe = new Float64Array(nParams);
-    for (let tries = 0; tries < 8 && !Number.isFinite(objective(restartEval)(x0, probe)); tries++) {
-      for (let i = 0; i < nt; i++) x0[i] = clampLog(x0[i]! + Math.LN10, lower[i]!, upper[i]!);
+    const rng = new Rng(seed);
+    const starts = Math.max(1, input.restarts ?? 4);
+    const subsampleSize = input.subsample ?? 700;
+    const optimiser = input.optimiser ?? 'lbfgsb';
+    if (optimiser !== 'lbfgsb' && optimiser !== 'pso') throw new AtomgpError(`unknown optimiser '${optimiser as string}' (expected lbfgsb or pso)`);
+    const useSubset = optimiser === 'lbfgsb' && subsampleSize > 0 && n > subsampleSize;
+    let restartEval: LikelihoodEvaluator;
+    // Nested subsets for the staged refinement: the restarts run on the first `subsample` points of
+    // a seeded permutation, then the best start is refined on ×growth larger prefixes, then on all.
+    let order: Int32Array | undefined;
+    const stageSizes: number[] = [];
+    const evaluatorOf = (size: number): LikelihoodEvaluator => {
+      const s = subset(input.x, input.y, K, order!.slice(0, size).sort());
+      return new LikelihoodEvaluator(makeProblem(s.x, s.y));
+    };
+    if (useSubset) {
+      order = rng.permutation(n);
+      const growth = input.stageGrowth ?? 2;
+      if (growth > 1) for (let size = Math.round(subsampleSize * growth); size < n * 0.9; size = Math.round(size * growth)) stageSizes.push(size);
+      restartEval = evaluatorOf(subsampleSize);
+    } else {
+      restartEval = new LikelihoodEvaluator(makeProblem(input.x, input.y));
     }
-    const r = minimizeBounded(objective(restartEval), x0, lower, upper, {
-      ftol: input.ftol ?? 1e-9,
-      maxIterations: maxIter,
-      onIteration: (it, f) => {
-        input.onProgress?.({ phase: 'restart', start: s + 1, starts, iteration: it, logLikelihood: -f });
-        return false;
-      },
-    });
-    startValues.push(-r.f);
-    if (Number.isFinite(r.f) && (!best || r.f < best.f)) best = { x: r.x, f: r.f };
+    const maxIter = input.maxIterations ?? 200;
+    let best: { x: Float64Array; f: number } | null = null;
+    if (optimiser === 'pso') {
+      const ps = minimizePso(valueObjective(restartEval), lower, upper, {
+        ...input.pso,
+        seed,
+        initial: [first],
+        onIteration: (it, f) => {
+          input.onProgress?.({ phase: 'pso', start: 1, starts: 1, iteration: it, logLikelihood: -f, maxIterations: input.pso?.iterations ?? 1000 });
+        },
+      });
+      startValues.push(-ps.f);
+      if (Number.isFinite(ps.f)) best = { x: ps.x, f: ps.f };
+      optimiserLine = `optimiser pso swarm=${ps.swarmSize} iterations=${ps.iterations} seed=${seed} evaluations=${ps.evaluations} stop=${ps.message.replace(/\s+/g, '_')}`;
+    } else {
+      for (let s = 0; s < starts; s++) {
+        const x0 = s === 0 ? first.slice() : guess.slice();
+        if (s > 0) {
+          // Random starts: the guess scaled by 10^U(−1.5, 1.5) per parameter.
+          for (let i = 0; i < nt; i++) x0[i] = clampLog(guess[i]! + Math.LN10 * rng.uniformIn(-1.5, 1.5), lower[i]!, upper[i]!);
+        }
+        // Wrapped and periodic kernels with long lengthscales need not be positive definite: if the
+        // start cannot be factorised, shorten every lengthscale (θ × 10) until it can.
+        const probe = new Float64Array(nParams);
+        for (let tries = 0; tries < 8 && !Number.isFinite(gradientObjective(restartEval)(x0, probe)); tries++) {
+          for (let i = 0; i < nt; i++) x0[i] = clampLog(x0[i]! + Math.LN10, lower[i]!, upper[i]!);
+        }
+        const r = minimizeBounded(gradientObjective(restartEval), x0, lower, upper, {
+          ftol: input.ftol ?? 1e-9,
+          maxIterations: maxIter,
+          onIteration: (it, f) => {
+            input.onProgress?.({ phase: 'restart', start: s + 1, starts, iteration: it, logLikelihood: -f, maxIterations: maxIter, ...(useSubset ? { points: subsampleSize } : {}) });
+            return false;
+          },
+        });
+        startValues.push(-r.f);
+        if (Number.isFinite(r.f) && (!best || r.f < best.f)) best = { x: r.x, f: r.f };
+      }
+      optimiserLine = `optimiser lbfgsb starts=${starts} seed=${seed}${useSubset ? ` subsample=${subsampleSize}` : ''}`;
+    }
+    if (!best) throw new AtomgpError('training failed: the likelihood could not be evaluated from any start (kernel matrix singular?)');
+    evaluations = restartEval.evaluations;
+    fullEquivalent = restartEval.evaluations * (restartEval.problem.n / n) ** 3;
+    params = best.x;
+    for (const size of stageSizes) {
+      const ev = evaluatorOf(size);
+      const stageIter = Math.min(maxIter, input.stageIterations ?? 40);
+      const r = minimizeBounded(gradientObjective(ev), params, lower, upper, {
+        ftol: input.ftol ?? 1e-9,
+        maxIterations: stageIter,
+        onIteration: (it, f) => {
+          input.onProgress?.({ phase: 'refine', start: starts, starts, iteration: it, logLikelihood: -f, maxIterations: stageIter, points: size });
+          return false;
+        },
+      });
+      if (Number.isFinite(r.f)) params = r.x;
+      evaluations += ev.evaluations;
+      fullEquivalent += ev.evaluations * (size / n) ** 3;
+    }
+    if (useSubset) optimiserLine += ` stages=${[subsampleSize, ...stageSizes, n].join(',')}`;
+    full = useSubset ? new LikelihoodEvaluator(makeProblem(input.x, input.y)) : restartEval;
+    if (useSubset) {
+      const refineIter = Math.min(maxIter, input.refineIterations ?? 25);
+      const r = minimizeBounded(gradientObjective(full), params, lower, upper, {
+        maxIterations: refineIter,
+        onIteration: (it, f) => {
+          input.onProgress?.({ phase: 'refine', start: starts, starts, iteration: it, logLikelihood: -f, maxIterations: refineIter, points: n });
+          return false;
+        },
+      });
+      if (Number.isFinite(r.f)) params = r.x;
+      evaluations += full.evaluations;
+      fullEquivalent += full.evaluations;
+    }
+    if (optimiser === 'lbfgsb') optimiserLine += ` evaluations=${evaluations}${useSubset ? ` full_equivalent=${fullEquivalent.toFixed(1)}` : ''}`;
   }
-  if (!best) throw new AtomgpError('training failed: the likelihood could not be evaluated from any start (kernel matrix singular?)');
-  let evaluations = restartEval.evaluations;
-  let params = best.x;
-  const full = useSubset ? new LikelihoodEvaluator(makeProblem(input.x, input.y)) : restartEval;
-  if (useSubset) {
-    const r = minimizeBounded(objective(full), params, lower, upper, {
-      maxIterations: Math.min(maxIter, 25),
-      onIteration: (it, f) => {
-        input.onProgress?.({ phase: 'refine', start: starts, starts, iteration: it, logLikelihood: -f });
-        return false;
-      },
-    });
-    if (Number.isFinite(r.f)) params = r.x;
-    evaluations += full.evaluations;
-  }
-  const final = full.evaluate(params);
-  const weights = full.alpha.slice();
-  const sigma2 = full.noiseOf(params);
+  // The final evaluation uses the θ written to the file (not exp of the optimiser's log θ), so that
+  // the stored weights are exactly those of the stored θ and a kept-θ refit reproduces them.
   const theta = new Float64Array(nt);
-  for (let t = 0; t < nt; t++) theta[t] = Math.exp(params[t]!);
+  for (let t = 0; t < nt; t++) theta[t] = fixed ? fixed.theta[t]! : Math.exp(params[t]!);
+  const sigma2 = full.noiseOf(params);
+  const final = full.evaluateTheta(theta, sigma2);
+  if (fixed) {
+    evaluations = 1;
+    input.onProgress?.({ phase: 'fixed', start: 1, starts: 1, iteration: 1, logLikelihood: final.value, maxIterations: 1 });
+  }
+  const weights = full.alpha.slice();
   const specs = ks.specs.map((k) => ({ ...k, theta: [...k.theta] }));
   ks.owner.forEach(([ki, pos], t) => {
     specs[ki]!.theta[pos] = theta[t]!;
@@ -299,7 +393,6 @@ export function trainAtomModel(input: TrainInput): TrainResult {
   let mean: MeanSpec = fitted.mean;
   if (gls) mean = { type: 'constant', value: final.glsMean };
   const wallTimeS = (performance.now() - t0) / 1000;
-  const optimiserLine = `optimiser lbfgsb starts=${starts} seed=${input.seed ?? 1}${useSubset ? ` subsample=${subsampleSize}` : ''} evaluations=${evaluations}`;
   const metadata = [
     'program atomgp',
     `version ${VERSION}`,
@@ -345,11 +438,173 @@ export function trainAtomModel(input: TrainInput): TrainResult {
     jitter: final.jitter,
     evaluations,
     wallTimeS,
-    prior: formatPrior(prior),
+    prior: input.meanSpec ? (metadataValue({ metadata: fitted.metadata }, 'prior_mean') ?? 'kept') : formatPrior(prior),
     startValues,
+  };
+}
+
+/** Data-based first guess: Σ_d θ_d E[Δ_d²] ≈ 1, i.e. θ_d = 1 / (2 · nTerms · var_d). */
+function dataGuess(x: Float64Array, n: number, K: number, dims: Int32Array, lower: Float64Array, upper: Float64Array): Float64Array {
+  const nt = dims.length;
+  const guess = new Float64Array(lower.length);
+  for (let t = 0; t < nt; t++) {
+    const d = dims[t]!;
+    let s = 0;
+    let s2 = 0;
+    for (let i = 0; i < n; i++) {
+      const v = x[i * K + d]!;
+      s += v;
+      s2 += v * v;
+    }
+    const variance = Math.max(s2 / n - (s / n) ** 2, 1e-12);
+    guess[t] = clampLog(Math.log(1 / (2 * nt * variance)), lower[t]!, upper[t]!);
+  }
+  return guess;
+}
+
+/** −log L and its gradient for the minimisers; a failed factorisation is +∞ (the line search backs off). */
+function gradientObjective(ev: LikelihoodEvaluator) {
+  return (p: Float64Array, g: Float64Array): number => {
+    try {
+      const r = ev.evaluate(p, g);
+      for (let i = 0; i < g.length; i++) g[i] = -g[i]!;
+      return -r.value;
+    } catch (err) {
+      if (err instanceof AtomgpError) return Number.POSITIVE_INFINITY;
+      throw err;
+    }
+  };
+}
+
+/** −log L without the gradient (no inverse needed: the swarm only compares values). */
+function valueObjective(ev: LikelihoodEvaluator) {
+  return (p: Float64Array): number => {
+    try {
+      return -ev.evaluate(p).value;
+    } catch (err) {
+      if (err instanceof AtomgpError) return Number.POSITIVE_INFINITY;
+      throw err;
+    }
   };
 }
 
 function clampLog(v: number, lo: number, hi: number): number {
   return Math.min(Math.max(v, lo), hi);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refitting a model from the training data it carries.
+
+export interface RefitOptions {
+  /** New prior mean (default: keep the model's stored mean exactly). */
+  prior?: PriorSpec | string;
+  /** Kernel (default: the model's kernels and composition). Not allowed with keepHyperparameters. */
+  kernel?: KernelChoice;
+  /** Default: the model's `# likelihood_type`, else marginal. */
+  likelihood?: LikelihoodKind;
+  restarts?: number;
+  seed?: number;
+  /**
+   * Keep θ and σ² (from `# noise`, else `# nugget`, else 1e-10) and only recompute the mean and the
+   * weights. Default false: θ is re-optimised for the new prior, warm-started from the model's θ.
+   */
+  keepHyperparameters?: boolean;
+  /** σ² when re-optimising (default: the model's, as for keepHyperparameters). */
+  noise?: number;
+  optimiseNoise?: boolean;
+  optimiser?: OptimiserKind;
+  pso?: TrainInput['pso'];
+  maxIterations?: number;
+  subsample?: number;
+  /**
+   * Periodic convention of the input model; default detected by the self-consistency check. The
+   * refit is always written in DL_FFLUX's convention (4θ), periodic θ rescaled accordingly.
+   */
+  periodicPrefactor?: PeriodicPrefactor;
+  onProgress?: (p: TrainProgress) => void;
+}
+
+function modelLabel(model: GpModel): string {
+  return model.source ?? `${model.systemName} ${model.atom} ${model.property} model`;
+}
+
+/** σ² a model states: `# noise`, else `# nugget`, else 1e-10 (FEREBUS's default nugget). */
+export function statedNoise(model: Pick<GpModel, 'metadata'>): number {
+  for (const key of ['noise', 'nugget']) {
+    const v = metadataValue(model, key);
+    if (v !== undefined) {
+      const x = Number(v.split(/\s+/)[0]);
+      if (Number.isFinite(x) && x >= 0) return x;
+    }
+  }
+  return 1e-10;
+}
+
+/**
+ * Refit `model` from its embedded training x/y with another prior mean (or kernel, likelihood),
+ * keeping its system, atom, ALF and property. See the module comment for the two modes.
+ */
+export function refitFromModel(model: GpModel, opts: RefitOptions = {}): TrainResult {
+  const label = modelLabel(model);
+  if (!(model.nTrain > 0) || model.trainX.length !== model.nTrain * model.nFeatures || model.trainY.length !== model.nTrain) {
+    throw new AtomgpError(`cannot refit: ${label} has no [training_data.x]`);
+  }
+  if (opts.keepHyperparameters && opts.kernel !== undefined) {
+    throw new AtomgpError(`refit of ${label}: keepHyperparameters keeps the model's kernel; do not give another kernel`);
+  }
+  const kernel: KernelChoice = opts.kernel ?? {
+    kernels: model.kernels.map((k) => ({ name: k.name, type: k.type, activeDims: [...k.activeDims] })),
+    composition: model.compositionText,
+  };
+  // The model's periodic convention (GPyTorch files use 2θ); the refit is written in DL_FFLUX's
+  // 4θ convention, with periodic θ rescaled by p/4 so that the kernel itself is unchanged.
+  const periodicPrefactor =
+    opts.periodicPrefactor ?? (hasPeriodicKernel(model) ? checkConsistency(model).periodicPrefactor : 4);
+  const stated = metadataValue(model, 'likelihood_type')?.split(/\s+/)[0];
+  const likelihood: LikelihoodKind = opts.likelihood ?? (stated === 'concentrated' ? 'concentrated' : 'marginal');
+  const noise = opts.noise ?? statedNoise(model);
+  // θ of the model per flat term, in the trainer's term order (composition order of the leaves).
+  let modelTheta: number[] | undefined;
+  if (opts.kernel === undefined) {
+    const byName = new Map(model.kernels.map((k) => [k.name, k]));
+    modelTheta = [];
+    for (const name of compositionNames(parseComposition(model.compositionText))) {
+      const leaf = byName.get(name)!;
+      const scale = leaf.type === 'periodic' ? periodicPrefactor / 4 : 1;
+      modelTheta.push(...leaf.theta.map((t) => t * scale));
+    }
+  }
+  const keptPrior = metadataValue(model, 'prior_mean');
+  const input: TrainInput = {
+    x: model.trainX,
+    y: model.trainY,
+    nFeatures: model.nFeatures,
+    kernel,
+    likelihood,
+    noise,
+    periodicPrefactor: 4,
+    systemName: model.systemName,
+    atom: model.atom,
+    property: model.property,
+    alf: [...model.alf],
+    nAtoms: model.nAtoms,
+    notes: [`refit_from ${model.source ?? 'model'}${opts.keepHyperparameters ? ' hyperparameters_kept' : ''}`],
+    ...(opts.prior !== undefined
+      ? { prior: opts.prior }
+      : { meanSpec: model.mean, meanMetadata: [`prior_mean ${keptPrior ?? `kept (${model.mean.type})`}`] }),
+    ...(opts.restarts !== undefined ? { restarts: opts.restarts } : {}),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.optimiseNoise !== undefined ? { optimiseNoise: opts.optimiseNoise } : {}),
+    ...(opts.optimiser !== undefined ? { optimiser: opts.optimiser } : {}),
+    ...(opts.pso !== undefined ? { pso: opts.pso } : {}),
+    ...(opts.maxIterations !== undefined ? { maxIterations: opts.maxIterations } : {}),
+    ...(opts.subsample !== undefined ? { subsample: opts.subsample } : {}),
+    ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {}),
+  };
+  if (opts.keepHyperparameters) {
+    input.fixedHyperparameters = { theta: modelTheta!, noise };
+  } else if (modelTheta) {
+    input.initialTheta = modelTheta;
+  }
+  return trainAtomModel(input);
 }

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { LikelihoodEvaluator } from '../../src/gp/likelihood.js';
 import { choleskyInPlace } from '../../src/gp/linalg.js';
+import type { GpModel } from '../../src/gp/model.js';
 import { trainAtomModel } from '../../src/gp/train.js';
 import { predictRows, validateModel } from '../../src/gp/validate.js';
 import { readPropertyCsv } from '../../src/io/csv.js';
@@ -65,13 +67,30 @@ test('training is deterministic for a seed, and a trained model written, read ba
 });
 
 const water = sharedData('ferebus-benchmark/water');
+
+/** Our objective at the θ (and constant mean) of a FEREBUS model, nugget 1e-10. */
+function objectiveAt(ts: { x: Float64Array; y: Float64Array; n: number; nFeatures: number }, m: GpModel, kind: 'marginal' | 'concentrated'): number {
+  const K = ts.nFeatures;
+  const mean = m.mean.type === 'constant' ? m.mean.value : 0;
+  return new LikelihoodEvaluator({
+    x: ts.x, y: ts.y, n: ts.n, nFeatures: K,
+    terms: { dim: Int32Array.from({ length: K }, (_, i) => i), kind: new Uint8Array(K) },
+    prefactor: new Float64Array(K).fill(1), kind, meanValues: new Float64Array(ts.n).fill(mean),
+    glsConstantMean: kind === 'concentrated', noise: 1e-10, optimiseNoise: false,
+  }).evaluateTheta(m.kernels[0]!.theta).value;
+}
 test('water O1: likelihood ≥ FEREBUS-v7 and validation MAE ≤ FEREBUS-v7 (marginal, constant mean, rbf)', { skip: !water }, () => {
   const ts = readPropertyCsv(join(water!, 'WATER_O1_TRAINING_SET.csv'));
   const vs = readPropertyCsv(join(water!, 'WATER_O1_VALIDATION_SET.csv'));
   const ferebus = readModel(join(water!, 'marginal', 'WATER_iqa_O1.model'));
   const r = trainAtomModel({ x: ts.x, y: ts.y, nFeatures: ts.nFeatures, kernel: 'rbf', prior: 'mean', likelihood: 'marginal', restarts: 3, seed: 1 });
-  // FEREBUS's `# likelihood 348.9145663746718` (best cost −348.91).
-  assert.ok(r.logLikelihood >= 348.9145663746718 - 1e-6, `ours ${r.logLikelihood}`);
+  // Like with like: our optimum against our objective at FEREBUS's θ. The kernel matrix is so
+  // ill-conditioned (weights ~1e5) that the objective itself is only defined to ~2e-5 here: at
+  // FEREBUS's θ its file says 348.9145664, our unblocked JS code gave 348.9145463 and the blocked
+  // / SIMD code 348.9145533 (summation order only).
+  const atTheirs = objectiveAt(ts, ferebus, 'marginal');
+  assert.ok(r.logLikelihood >= atTheirs - 1e-9, `ours ${r.logLikelihood} vs ours at FEREBUS θ ${atTheirs}`);
+  assert.ok(r.logLikelihood >= 348.9145663746718 - 5e-5, `ours ${r.logLikelihood}`);
   const ours = validateModel(r.model, vs.x, vs.y);
   const theirs = validateModel(ferebus, vs.x, vs.y);
   assert.equal(ours.n, 500);
@@ -81,5 +100,7 @@ test('water O1: likelihood ≥ FEREBUS-v7 and validation MAE ≤ FEREBUS-v7 (mar
 test('water O1 concentrated (GLS mean as FEREBUS): likelihood ≥ FEREBUS-v7 453.36', { skip: !water }, () => {
   const ts = readPropertyCsv(join(water!, 'WATER_O1_TRAINING_SET.csv'));
   const r = trainAtomModel({ x: ts.x, y: ts.y, nFeatures: 3, kernel: 'rbf', prior: 'mean', likelihood: 'concentrated', glsConstantMean: true, restarts: 3, seed: 1 });
-  assert.ok(r.logLikelihood >= 453.3619290147578 - 1e-6, `ours ${r.logLikelihood}`);
+  const atTheirs = objectiveAt(ts, readModel(join(water!, 'concentrated', 'WATER_iqa_O1.model')), 'concentrated');
+  assert.ok(r.logLikelihood >= atTheirs - 1e-9, `ours ${r.logLikelihood} vs ours at FEREBUS θ ${atTheirs}`);
+  assert.ok(r.logLikelihood >= 453.3619290147578 - 5e-5, `ours ${r.logLikelihood}`);
 });
