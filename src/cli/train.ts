@@ -333,9 +333,10 @@ class ProgressBar {
     const iterFrac = (cap: number) => Math.min(p.iteration / cap, 0.95);
     switch (p.phase) {
       case 'restart':
-        return ((p.start - 1 + iterFrac(Math.min(p.maxIterations ?? 60, 60))) / p.starts) * 0.6;
+        // Subset restarts are the cheap part of a large set; on small sets they are all the work.
+        return ((p.start - 1 + iterFrac(Math.min(p.maxIterations ?? 60, 60))) / p.starts) * (p.points ? 0.3 : 1);
       case 'refine':
-        return 0.6 + 0.4 * iterFrac(p.maxIterations ?? 25);
+        return 0.3 + 0.7 * iterFrac(Math.min(p.maxIterations ?? 60, 60));
       case 'pso':
         return iterFrac(Math.min(p.maxIterations ?? 1000, 300));
       case 'fixed':
