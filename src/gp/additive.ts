@@ -41,15 +41,13 @@ import { BOHR_PER_ANGSTROM } from '../chem/units.js';
 import { AtomgpError } from '../errors.js';
 import { AlfFeaturizer, featureCount } from '../features/alf.js';
 import { Rng } from '../util/rng.js';
-import { compositionNames, parseComposition } from './composition.js';
-import { CompiledKernel, compileLeaf, TERM_PERIODIC, TERM_SQUARE, TERM_WRAPPED } from './kernel.js';
+import { CompiledKernel, TERM_PERIODIC, TERM_SQUARE, TERM_WRAPPED } from './kernel.js';
 import { minimizeBounded } from './lbfgsb.js';
 import { choleskySolve, choleskyWithJitter, inverseFromCholesky, logDetFromCholesky } from './linalg.js';
 import { evaluateMean } from './mean.js';
-import type { Composition, GpModel, KernelSpec, KernelType, PeriodicPrefactor } from './model.js';
-import { KERNEL_TYPES } from './model.js';
+import type { GpModel, PeriodicPrefactor } from './model.js';
 import { fitPrior, formatPrior, DEFAULT_PRIOR, parsePrior, type PriorSpec } from './priors.js';
-import { alfFeatureUnits, type KernelChoice } from './train.js';
+import { alfFeatureUnits, type KernelChoice, setupKernel } from './train.js';
 
 const PI = Math.PI;
 const TWO_PI = 2 * Math.PI;
@@ -124,62 +122,6 @@ export interface AdditiveTrainResult {
   wallTimeS: number;
   prior: string;
   startValues: number[];
-}
-
-/** Kernel terms of one atom (every atom has the same structure). */
-interface AtomKernelSetup {
-  specs: KernelSpec[];
-  composition: Composition;
-  compositionText: string;
-  dim: Int32Array;
-  kind: Uint8Array;
-  prefactor: Float64Array;
-  owner: Array<[number, number]>;
-}
-
-function setupAtomKernel(choice: KernelChoice, nFeatures: number, pf: PeriodicPrefactor): AtomKernelSetup {
-  let leaves: Array<{ name: string; type: KernelType; activeDims: number[] }>;
-  let compositionText: string;
-  if (typeof choice === 'string') {
-    if (!KERNEL_TYPES.includes(choice)) {
-      throw new AtomgpError(`unknown kernel '${choice}' (expected ${KERNEL_TYPES.join(', ')} or a composition)`);
-    }
-    leaves = [{ name: 'k1', type: choice, activeDims: Array.from({ length: nFeatures }, (_, i) => i + 1) }];
-    compositionText = 'k1';
-  } else {
-    leaves = choice.kernels;
-    compositionText = choice.composition;
-  }
-  if (/\+/.test(compositionText)) {
-    throw new AtomgpError(`kernel composition '${compositionText}': additive training supports products of kernels only (no '+')`);
-  }
-  const composition = parseComposition(compositionText);
-  const names = compositionNames(composition);
-  const countUses = (c: Composition): number => (c.op === 'kernel' ? 1 : countUses(c.left) + countUses(c.right));
-  if (countUses(composition) !== names.length) {
-    throw new AtomgpError(`kernel composition '${compositionText}': each kernel may appear only once`);
-  }
-  const byName = new Map(leaves.map((l) => [l.name, l]));
-  const specs: KernelSpec[] = [];
-  const dims: number[] = [];
-  const kinds: number[] = [];
-  const pre: number[] = [];
-  const owner: Array<[number, number]> = [];
-  for (const name of names) {
-    const leaf = byName.get(name);
-    if (!leaf) throw new AtomgpError(`kernel composition names '${name}', which is not defined`);
-    if (!KERNEL_TYPES.includes(leaf.type)) throw new AtomgpError(`kernel ${name}: unknown type '${leaf.type}' (expected ${KERNEL_TYPES.join(', ')})`);
-    const spec: KernelSpec = { name, type: leaf.type, activeDims: [...leaf.activeDims], theta: leaf.activeDims.map(() => 1), extra: [] };
-    const t = compileLeaf(spec, nFeatures, pf);
-    for (let i = 0; i < t.dim.length; i++) {
-      dims.push(t.dim[i]!);
-      kinds.push(t.kind[i]!);
-      pre.push(t.kind[i] === TERM_PERIODIC ? pf : 1);
-      owner.push([specs.length, i]);
-    }
-    specs.push(spec);
-  }
-  return { specs, composition, compositionText, dim: Int32Array.from(dims), kind: Uint8Array.from(kinds), prefactor: Float64Array.from(pre), owner };
 }
 
 /** The additive likelihood problem: every atom's features side by side, one row per total. */
@@ -480,8 +422,8 @@ export function trainAdditive(input: AdditiveTrainInput): AdditiveTrainResult {
   const noise = input.noise ?? 1e-10;
   if (!(noise >= 0) || !Number.isFinite(noise)) throw new AtomgpError(`additive training: noise ${noise} must be a finite number ≥ 0`);
   const optimiseNoise = input.optimiseNoise ?? false;
-  const ks = setupAtomKernel(input.kernel ?? 'rbf-cyclic', K, pf);
-  const nt = ks.dim.length;
+  const ks = setupKernel(input.kernel ?? 'rbf-cyclic', K, pf);
+  const nt = ks.problemTerms.dim.length;
 
   // Prior of the totals (the trainer's family), split per atom.
   const fitted = fitPrior(prior, new Float64Array(0), input.yTotalHa, n, 0);
@@ -512,7 +454,7 @@ export function trainAdditive(input: AdditiveTrainInput): AdditiveTrainResult {
   const guess = new Float64Array(nParams);
   input.atoms.forEach((atom, A) => {
     for (let t = 0; t < nt; t++) {
-      const d = ks.dim[t]!;
+      const d = ks.problemTerms.dim[t]!;
       let s = 0;
       let s2 = 0;
       for (let i = 0; i < n; i++) {
@@ -531,8 +473,8 @@ export function trainAdditive(input: AdditiveTrainInput): AdditiveTrainResult {
     n: resid.length,
     nAtoms: N,
     nFeatures: K,
-    dim: ks.dim,
-    kind: ks.kind,
+    dim: ks.problemTerms.dim,
+    kind: ks.problemTerms.kind,
     prefactor: ks.prefactor,
     resid,
     noise,

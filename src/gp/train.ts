@@ -130,7 +130,7 @@ export interface TrainResult {
   startValues: number[];
 }
 
-interface KernelSetup {
+export interface KernelSetup {
   specs: KernelSpec[];
   composition: Composition;
   compositionText: string;
@@ -140,7 +140,8 @@ interface KernelSetup {
   owner: Array<[number, number]>;
 }
 
-function setupKernel(choice: KernelChoice, nFeatures: number, pf: PeriodicPrefactor): KernelSetup {
+/** Compile a kernel choice into its leaves and the flat product of exponential terms (shared with additive.ts). */
+export function setupKernel(choice: KernelChoice, nFeatures: number, pf: PeriodicPrefactor): KernelSetup {
   let leaves: Array<{ name: string; type: KernelType; activeDims: number[] }>;
   let compositionText: string;
   if (typeof choice === 'string') {
