@@ -5,6 +5,15 @@
  * on N). Prints the prior mean used, the optimised likelihood, the wall time and, when a
  * validation set is given or found beside the training set, its errors. A progress line (atom,
  * start, iteration, likelihood, ETA) goes to stderr unless `--quiet`.
+ *
+ * FEREBUS configs ask for its particle swarm (`[model] optimiser = "pso"`, also its default). We
+ * still use L-BFGS-B with analytic gradients unless `--optimiser pso` is given (it reaches
+ * FEREBUS's likelihood far faster, docs/benchmarks.md) and say so in one line. With
+ * `--optimiser pso` the config's swarm size, iterations, weights, stopping rule and search box
+ * are used (FEREBUS searches θ in [search_min, search_max]; our swarm searches log θ, so the box
+ * becomes θ ∈ [max(search_min, 1e-6), search_max], and σ² ∈ [1e-12, 1e-6] as FEREBUS when
+ * optimise_noise); explicit flags override them. The settings used are written to the model as a
+ * `# pso_settings …` metadata line.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -12,11 +21,11 @@ import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
 import { DEFAULT_PRIOR } from '../gp/priors.js';
 import { PSO_DEFAULTS } from '../gp/pso.js';
-import type { KernelChoice, OptimiserKind, TrainProgress, TrainResult } from '../gp/train.js';
+import type { KernelChoice, OptimiserKind, TrainInput, TrainProgress, TrainResult } from '../gp/train.js';
 import { modelFiles, readModelForRefit, runTrainTasks, type TrainTask } from '../gp/train-parallel.js';
 import { formatReport, validateModel } from '../gp/validate.js';
 import { readPropertyCsv } from '../io/csv.js';
-import { readFerebusConfig } from '../io/ferebus-toml.js';
+import { type FerebusConfig, readFerebusConfig } from '../io/ferebus-toml.js';
 import { writeModel } from '../io/model.js';
 
 const HELP = `usage: atomgp train --config ferebus.toml [options]
@@ -31,9 +40,15 @@ options:
   --likelihood L     marginal | concentrated (default marginal; with --from-model the model's)
   --noise S2         σ² on the diagonal (default 1e-10; with --from-model the model's)
   --optimise-noise   optimise σ² too
-  --optimiser O      lbfgsb (default; analytic gradients, restarts) | pso (FEREBUS's swarm)
+  --optimiser O      lbfgsb (default; analytic gradients, restarts) | pso (FEREBUS's swarm).
+                     A config's optimiser = "pso" is noted but not followed unless --optimiser pso
+                     is given; then its [optimiser.pso] settings and search box are used
   --restarts N       L-BFGS-B starts (default 4)          --seed N (default 1)
-  --swarm-size N     PSO particles (default ${PSO_DEFAULTS.swarmSize})     --pso-iterations N (default ${PSO_DEFAULTS.iterations})
+  --swarm-size N     PSO particles (default ${PSO_DEFAULTS.swarmSize}; with --config the config's)
+  --pso-iterations N PSO iteration limit (default ${PSO_DEFAULTS.iterations}; with --config the config's)
+  --pso-tolerance X  PSO stops when the best value changed by a relative amount ≤ X ...
+  --pso-stall N      ... for N iterations in a row (default ${PSO_DEFAULTS.tolerance} and ${PSO_DEFAULTS.stallIterations}; with --config
+                     the config's relative_change, or no early stop for stopping_criteria = "none")
   --keep-hyperparameters
                      with --from-model: keep θ and σ², recompute only the mean and weights
                      (one Cholesky; compares priors at identical lengthscales). Default: θ is
@@ -61,11 +76,13 @@ export async function run(argv: string[]): Promise<number> {
       likelihood: { type: 'string' },
       noise: { type: 'string' },
       'optimise-noise': { type: 'boolean', default: false },
-      optimiser: { type: 'string', default: 'lbfgsb' },
+      optimiser: { type: 'string' },
       restarts: { type: 'string', default: '4' },
       seed: { type: 'string', default: '1' },
       'swarm-size': { type: 'string' },
       'pso-iterations': { type: 'string' },
+      'pso-tolerance': { type: 'string' },
+      'pso-stall': { type: 'string' },
       property: { type: 'string' },
       valid: { type: 'string' },
       out: { type: 'string' },
@@ -86,12 +103,22 @@ export async function run(argv: string[]): Promise<number> {
   const restarts = Math.max(1, int(values.restarts!, 'restarts'));
   const seed = int(values.seed!, 'seed');
   const nJobs = int(values.jobs!, 'jobs', 1);
-  const optimiser = values.optimiser as OptimiserKind;
+  const optimiser = (values.optimiser ?? 'lbfgsb') as OptimiserKind;
   if (optimiser !== 'lbfgsb' && optimiser !== 'pso') throw new AtomgpError(`--optimiser must be lbfgsb or pso, got '${values.optimiser}'`);
-  const pso = {
+  // PSO settings given as flags; they override a config's.
+  const psoFlags: PsoSettings = {
     ...(values['swarm-size'] !== undefined ? { swarmSize: int(values['swarm-size'], 'swarm-size', 1) } : {}),
     ...(values['pso-iterations'] !== undefined ? { iterations: int(values['pso-iterations'], 'pso-iterations', 1) } : {}),
+    ...(values['pso-stall'] !== undefined ? { stallIterations: int(values['pso-stall'], 'pso-stall', 1) } : {}),
   };
+  if (values['pso-tolerance'] !== undefined) {
+    const tol = Number(values['pso-tolerance']);
+    if (!(tol >= 0) || !Number.isFinite(tol)) throw new AtomgpError(`--pso-tolerance must be a number ≥ 0, got '${values['pso-tolerance']}'`);
+    psoFlags.tolerance = tol;
+  }
+  const psoFlagNames = ['swarm-size', 'pso-iterations', 'pso-tolerance', 'pso-stall'].filter((f) => values[f as 'swarm-size'] !== undefined);
+  if (psoFlagNames.length > 0 && optimiser !== 'pso') throw new AtomgpError(`--${psoFlagNames[0]} applies to --optimiser pso`);
+  const pso = psoFlags;
   const likelihoodFlag = values.likelihood;
   if (likelihoodFlag !== undefined && likelihoodFlag !== 'marginal' && likelihoodFlag !== 'concentrated') {
     throw new AtomgpError(`--likelihood must be marginal or concentrated, got '${likelihoodFlag}'`);
@@ -117,6 +144,8 @@ export async function run(argv: string[]): Promise<number> {
     optimiser,
     ...(optimiser === 'pso' && Object.keys(pso).length > 0 ? { pso } : {}),
   };
+  // With --optimiser pso and no config: our defaults and the flags, recorded in the model.
+  const psoPlain = optimiser === 'pso' ? resolvePso(undefined, psoFlags) : undefined;
   if (values['from-model']) {
     const src = values['from-model'];
     const files = modelFiles(src);
@@ -175,8 +204,16 @@ export async function run(argv: string[]): Promise<number> {
       notes: string[];
     }
     const specs: Spec[] = [];
+    let psoFromConfig: ResolvedPso | undefined;
     if (values.config) {
       const cfg = readFerebusConfig(values.config);
+      if (values.optimiser === undefined) {
+        process.stdout.write(
+          `config asks for optimiser = "${cfg.optimiser.name}"${cfg.optimiser.explicit ? '' : ' (FEREBUS\'s default)'}; using lbfgsb (analytic gradients); --optimiser pso follows the config\n`,
+        );
+      } else if (optimiser === 'pso') {
+        psoFromConfig = resolvePso(cfg, psoFlags);
+      }
       const likelihood = (likelihoodFlag as Spec['likelihood']) ?? cfg.likelihood;
       const prior = values.prior ?? cfg.prior;
       for (const atom of cfg.atoms) {
@@ -226,6 +263,7 @@ export async function run(argv: string[]): Promise<number> {
     } else {
       throw new AtomgpError(`give --config ferebus.toml, --csv FILE or --from-model FILE|DIR\n${HELP}`);
     }
+    const psoUsed = psoFromConfig ?? psoPlain;
     for (const s of specs) {
       const set = readPropertyCsv(s.csv, { property: s.property, requireMorePointsThanFeatures: true });
       let kernel = s.kernel;
@@ -240,7 +278,8 @@ export async function run(argv: string[]): Promise<number> {
         ...(s.valid ? { valid: s.valid } : {}),
         header:
           `${s.system} ${s.atom} ${s.property}: ${set.n} points × ${set.nFeatures} features, prior mean ${s.prior}, ` +
-          `${s.likelihood} likelihood${s.gls ? ' (GLS constant mean, as FEREBUS)' : ''}, optimiser ${optimiser}`,
+          `${s.likelihood} likelihood${s.gls ? ' (GLS constant mean, as FEREBUS)' : ''}, optimiser ${optimiser}` +
+          (psoUsed ? ` (${describePso(psoUsed)})` : ''),
         task: {
           kind: 'train',
           input: {
@@ -254,12 +293,19 @@ export async function run(argv: string[]): Promise<number> {
             noise: s.noise,
             optimiseNoise: s.optimiseNoise,
             ...common,
+            ...(psoUsed
+              ? {
+                  pso: psoUsed.options,
+                  ...(psoUsed.thetaBounds ? { thetaBounds: psoUsed.thetaBounds } : {}),
+                  ...(psoUsed.noiseBounds && s.optimiseNoise ? { noiseBounds: psoUsed.noiseBounds } : {}),
+                }
+              : {}),
             systemName: s.system,
             atom: s.atom,
             property: s.property,
             alf: s.alf,
             nAtoms: s.nAtoms,
-            notes: s.notes,
+            notes: psoUsed ? [...s.notes, psoSettingsLine(psoUsed, s.optimiseNoise)] : s.notes,
           },
         },
       });
@@ -296,6 +342,73 @@ export async function run(argv: string[]): Promise<number> {
   });
   return 0;
 }
+
+type PsoSettings = NonNullable<TrainInput['pso']>;
+
+/** Swarm settings actually used, and the search box when it comes from a config. */
+interface ResolvedPso {
+  options: Required<Pick<PsoSettings, 'swarmSize' | 'iterations' | 'inertia' | 'cognitive' | 'social' | 'tolerance' | 'stallIterations'>>;
+  /** stopping_criteria = "none" (FEREBUS): no early stop (stallIterations = ∞). */
+  stopping: 'relative_change' | 'none';
+  source: string;
+  thetaBounds?: [number, number];
+  noiseBounds?: [number, number];
+}
+
+/** Lower bound of θ in src/gp/train.ts (its default thetaBounds[0]); FEREBUS's search_min 0 maps to it. */
+const THETA_MIN = 1e-6;
+/** FEREBUS's σ² search box when optimise_noise (src/model/gpr/gpr.f90 search_min/max). */
+const FEREBUS_NOISE_BOUNDS: [number, number] = [1e-12, 1e-6];
+
+/**
+ * The swarm settings for a run: a config's [optimiser.pso] (or our defaults without one), each
+ * overridden by the flag given. FEREBUS's box on θ becomes thetaBounds (our swarm works in log θ).
+ */
+function resolvePso(cfg: FerebusConfig | undefined, flags: PsoSettings): ResolvedPso {
+  const base = cfg
+    ? {
+        swarmSize: cfg.optimiser.pso.swarmSize,
+        iterations: cfg.optimiser.pso.iterations,
+        inertia: cfg.optimiser.pso.inertiaWeight,
+        cognitive: cfg.optimiser.pso.cognitiveLearningRate,
+        social: cfg.optimiser.pso.socialLearningRate,
+        ...(cfg.optimiser.pso.stopping.kind === 'relative_change'
+          ? { tolerance: cfg.optimiser.pso.stopping.tolerance, stallIterations: cfg.optimiser.pso.stopping.stallIterations }
+          : { tolerance: 0, stallIterations: Number.POSITIVE_INFINITY }),
+      }
+    : { ...PSO_DEFAULTS };
+  const options = { ...base, ...flags };
+  const stopping = Number.isFinite(options.stallIterations) ? 'relative_change' : 'none';
+  const withFlags = Object.keys(flags).length > 0 ? '+flags' : '';
+  if (!cfg) return { options, stopping, source: `defaults${withFlags}` };
+  const lo = Math.max(cfg.optimiser.searchMin, THETA_MIN);
+  const hi = cfg.optimiser.searchMax;
+  if (!(hi > lo)) throw new AtomgpError(`${cfg.path}: search_max = ${hi} leaves no room above our lower bound on θ (${THETA_MIN})`);
+  return { options, stopping, source: `config${withFlags}`, thetaBounds: [lo, hi], noiseBounds: FEREBUS_NOISE_BOUNDS };
+}
+
+function describePso(p: ResolvedPso): string {
+  const o = p.options;
+  const stop = p.stopping === 'none' ? 'no early stop' : `stop at relative change ≤ ${o.tolerance} for ${o.stallIterations} iterations`;
+  const box = p.thetaBounds ? `, θ in [${num(p.thetaBounds[0])}, ${num(p.thetaBounds[1])}]` : '';
+  return `swarm ${o.swarmSize}, ≤ ${o.iterations} iterations, w ${o.inertia}, c1 ${o.cognitive}, c2 ${o.social}, ${stop}${box}, from ${p.source.replace('+', ' and ')}`;
+}
+
+/** `# pso_settings …` metadata: what the swarm ran with (the `# optimiser pso` line has what it did). */
+function psoSettingsLine(p: ResolvedPso, optimiseNoise: boolean): string {
+  const o = p.options;
+  return (
+    `pso_settings swarm_size=${o.swarmSize} iterations=${o.iterations} inertia_weight=${o.inertia} ` +
+    `cognitive_learning_rate=${o.cognitive} social_learning_rate=${o.social} stopping_criteria=${p.stopping}` +
+    (p.stopping === 'relative_change' ? ` tolerance=${o.tolerance} stall_iterations=${o.stallIterations}` : '') +
+    (p.thetaBounds ? ` theta_bounds=${num(p.thetaBounds[0])},${num(p.thetaBounds[1])}` : '') +
+    (p.noiseBounds && optimiseNoise ? ` noise_bounds=${num(p.noiseBounds[0])},${num(p.noiseBounds[1])}` : '') +
+    ` source=${p.source}`
+  );
+}
+
+/** Bounds as written in configs: 1e-6 rather than 0.000001. */
+const num = (x: number) => (x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential() : String(x));
 
 /**
  * One status line on stderr: models done, then per running model its phase, start, iteration and
