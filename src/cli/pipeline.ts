@@ -27,8 +27,14 @@ const FLAGS = `
   --hill-height KCAL         initial hill height w0, kcal/mol (default ${DEMO_DEFAULTS.hillHeightKcalPerMol})
   --hill-width-deg D         hill width of angle/dihedral CVs, degrees (default ${DEMO_DEFAULTS.hillWidthDeg}); --hill-width-A for distances
   --hill-stride N            deposit a hill every N steps (default ${DEMO_DEFAULTS.hillStrideSteps})
+  --bond-wall F              upper walls (200 kcal/mol/Å²) on every start bond beyond F × its length
+                             while sampling, so the reference cannot react (default ${DEMO_DEFAULTS.bondWallFactor}; 0: none)
   --n-train N, --n-valid N   training / validation frames (default ${DEMO_DEFAULTS.nTrain} / ${DEMO_DEFAULTS.nValid})
   --selection farthest|random  training-set rule (farthest-point in inverse distances; default farthest)
+                             (atomic labels also write ichor/FEREBUS CSV sets to DIR/data/csv)
+  --gaussian                 also write Gaussian inputs of the selected frames (output=wfn, for the
+                             AIMAll IQA route) to DIR/data/gaussian/{train,valid}; --gaussian-method M
+                             and --gaussian-basis B (default ${DEMO_DEFAULTS.gaussianMethod}, ${DEMO_DEFAULTS.gaussianBasis})
   --labels auto|atomic|total atomic energies (one GP per atom on its label) or totals (additive GP);
                              auto: atomic for builtin, total for xtb
   --priors LIST              prior means, the first is the default reported (default ${DEFAULT_PRIOR},min)
@@ -105,8 +111,12 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
       'hill-width-deg': { type: 'string' },
       'hill-width-A': { type: 'string' },
       'hill-stride': { type: 'string' },
+      'bond-wall': { type: 'string' },
       'n-train': { type: 'string' },
       'n-valid': { type: 'string' },
+      gaussian: { type: 'boolean', default: false },
+      'gaussian-method': { type: 'string' },
+      'gaussian-basis': { type: 'string' },
       selection: { type: 'string' },
       labels: { type: 'string' },
       priors: { type: 'string' },
@@ -153,8 +163,12 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
     hillWidthDeg: num('hill-width-deg', values['hill-width-deg'], d.hillWidthDeg),
     hillWidthA: num('hill-width-A', values['hill-width-A'], d.hillWidthA),
     hillStrideSteps: int('hill-stride', values['hill-stride'], d.hillStrideSteps),
+    bondWallFactor: num('bond-wall', values['bond-wall'], d.bondWallFactor),
     nTrain: int('n-train', values['n-train'], d.nTrain),
     nValid: int('n-valid', values['n-valid'], d.nValid),
+    gaussian: values.gaussian! || values['gaussian-method'] !== undefined || values['gaussian-basis'] !== undefined,
+    gaussianMethod: values['gaussian-method'] ?? d.gaussianMethod,
+    gaussianBasis: values['gaussian-basis'] ?? d.gaussianBasis,
     selection: (values.selection ?? d.selection) as SelectionRule,
     labels: (values.labels ?? d.labels) as LabelMode,
     priors: values.priors ? values.priors.split(',').map((p) => p.trim()).filter((p) => p.length > 0) : d.priors,

@@ -38,9 +38,9 @@ import { builtinForceFieldSpec } from '../potentials/builtin-ff.js';
 import { createPotential, type PotentialSpec } from '../potentials/factory.js';
 import { createResult, type Potential } from '../potentials/potential.js';
 import { type CvSpec, cvUnit } from '../sampling/cv.js';
-import { atomNames, type LabelledFrame, readLabelledExtxyz, writeFerebusCsvSets, writeLabelledExtxyz } from '../sampling/export.js';
+import { atomNames, type LabelledFrame, readLabelledExtxyz, writeFerebusCsvSets, writeGaussianInputs, writeLabelledExtxyz } from '../sampling/export.js';
 import { type SelectionRule, selectTrainingSets } from '../sampling/select.js';
-import { type HarvestedFrame, runWtmetad } from '../sampling/wtmetad.js';
+import { DEFAULT_BOND_WALL, type HarvestedFrame, runWtmetad } from '../sampling/wtmetad.js';
 
 export type ReferenceKind = 'builtin' | 'xtb';
 export type LabelMode = 'atomic' | 'total' | 'auto';
@@ -64,11 +64,18 @@ export interface PipelineSettings {
   hillWidthDeg: number;
   hillWidthA: number;
   hillStrideSteps: number;
+  /** Upper walls on the start bonds during sampling at this multiple of their length (0: none). */
+  bondWallFactor: number;
   /** Collective variables; default: the preset's (for SMILES/XYZ: up to 3 heavy-atom torsions). */
   cvs?: CvSpec[];
   nTrain: number;
   nValid: number;
   selection: SelectionRule;
+  /** Also write Gaussian inputs (`.gjf`, output=wfn for AIMAll) of the selected frames under data/gaussian/. */
+  gaussian: boolean;
+  /** Method and basis of those inputs (default B3LYP, 6-31+G(d,p), as the FFLUX data sets). */
+  gaussianMethod: string;
+  gaussianBasis: string;
   /** `atomic`: one GP per atom on the reference's atomic energies; `total`: additive GP on totals. */
   labels: LabelMode;
   /** Prior means to train; the first is the one the summary reports as default. */
@@ -108,9 +115,13 @@ export const DEMO_DEFAULTS: PipelineSettings = {
   hillWidthDeg: 15,
   hillWidthA: 0.1,
   hillStrideSteps: 200,
+  bondWallFactor: DEFAULT_BOND_WALL.factor,
   nTrain: 1000,
   nValid: 500,
   selection: 'farthest',
+  gaussian: false,
+  gaussianMethod: 'B3LYP',
+  gaussianBasis: '6-31+G(d,p)',
   labels: 'auto',
   priors: [DEFAULT_PRIOR, 'min'],
   priorMode: 'retrain',
@@ -214,6 +225,9 @@ export function validateSettings(s: PipelineSettings): void {
   posNum('--sample-temperature-K', s.sampleTemperatureK);
   posNum('--bias-factor', s.biasFactor - 1);
   posNum('--hill-height', s.hillHeightKcalPerMol);
+  if (!(s.bondWallFactor === 0 || (Number.isFinite(s.bondWallFactor) && s.bondWallFactor > 1))) {
+    throw new AtomgpError(`--bond-wall must be 0 (no walls) or a factor > 1 (e.g. 1.3), got ${s.bondWallFactor}`);
+  }
   posNum('--md-time-ps', s.mdTimePs);
   for (const t of s.mdTemperaturesK) posNum('--temperatures-K', t);
   if (s.priors.length === 0) throw new AtomgpError('no prior means given');
@@ -361,6 +375,7 @@ export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'ne
       steps: s.sampleSteps,
       harvestEvery: s.harvestEvery,
       seed: s.seed,
+      ...(s.bondWallFactor > 0 ? { bondWalls: { factor: s.bondWallFactor } } : {}),
       onProgress: (step, nFrames) => hooks.progress?.('sampling', step / s.sampleSteps, `${nFrames} frames`),
       progressEvery: 500,
     });
@@ -370,7 +385,7 @@ export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'ne
     writeLabelledExtxyz(framesFile, symbols, frames, { reference: reference.description });
     if (!r.completed) {
       throw new AtomgpError(
-        `sampling stopped at step ${r.stepsCompleted} of ${s.sampleSteps}: ${r.error?.message ?? r.failure?.kind ?? 'failure'}; the ${frames.length} frames harvested so far are in ${framesFile} (lower the temperature or the hill height)`,
+        `${r.error?.message ?? `sampling stopped at step ${r.stepsCompleted} of ${s.sampleSteps} (${r.failure?.kind ?? 'failure'})`} Frames so far: ${framesFile}.`,
       );
     }
     log(`sampling: ${frames.length} frames, ${nHills} hills, mean T ${r.meanTemperatureK.toFixed(0)} K, ${r.wallSeconds.toFixed(1)} s`);
@@ -390,6 +405,15 @@ export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'ne
     const idx = (k: number): number[] => Array.from({ length: k }, (_, i) => i);
     mkdirSync(join(outDir, 'data', 'csv'), { recursive: true });
     writeFerebusCsvSets(join(outDir, 'data', 'csv'), system, symbols, alfs, [...train, ...valid], idx(train.length), idx(valid.length).map((i) => i + train.length));
+  }
+  if (s.gaussian) {
+    const g = { method: s.gaussianMethod, basisSet: s.gaussianBasis };
+    for (const [what, set] of [['train', train], ['valid', valid]] as const) {
+      const dir = join(outDir, 'data', 'gaussian', what);
+      mkdirSync(dir, { recursive: true });
+      writeGaussianInputs(dir, system, symbols, set, g);
+    }
+    log(`data: Gaussian inputs (${s.gaussianMethod}/${s.gaussianBasis}, output=wfn) in ${join(outDir, 'data', 'gaussian')}`);
   }
   log(`data: ${train.length} training + ${valid.length} validation frames (${sel.rule}: ${sel.descriptor})`);
   timings['selection_s'] = elapsed(t0);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -63,9 +63,24 @@ test('pipeline on water (built-in reference): sample, train two priors, validate
 });
 
 test('pipeline from total energies (additive GP) recovers molecular energies of water', async () => {
-  const s = await runPipeline({ ...small, labels: 'total', priors: ['max'], mdTimePs: 0.2, sampleSteps: 8000, nTrain: 100, nValid: 60 }, join(root, 'total'), 'new');
+  const out = join(root, 'total');
+  const s = await runPipeline(
+    { ...small, labels: 'total', priors: ['max'], mdTimePs: 0.2, sampleSteps: 8000, nTrain: 100, nValid: 60, gaussian: true, gaussianMethod: 'PBE0', gaussianBasis: 'def2-TZVP' },
+    out,
+    'new',
+  );
   assert.equal(s.labels, 'total');
   assert.ok(s.validation_mae_kcal_per_mol < 1, `MAE ${s.validation_mae_kcal_per_mol} kcal/mol`);
+  // --gaussian: one single-point input per selected frame, geometry identical to the training set's
+  const gjf = readdirSync(join(out, 'data/gaussian/train')).filter((f) => f.endsWith('.gjf')).sort();
+  assert.equal(gjf.length, 100);
+  assert.equal(readdirSync(join(out, 'data/gaussian/valid')).length, 60);
+  const first = readFileSync(join(out, 'data/gaussian/train', gjf[0]!), 'utf8').split('\n');
+  assert.equal(first[0], '#p PBE0/def2-TZVP nosymm output=wfn');
+  const train = readFileSync(join(out, 'data/train.extxyz'), 'utf8').split('\n');
+  const xyzO = train[2]!.trim().split(/\s+/).slice(1, 4).map(Number);
+  const gjfO = first[5]!.trim().split(/\s+/).slice(1, 4).map(Number);
+  for (let d = 0; d < 3; d++) assert.ok(Math.abs(xyzO[d]! - gjfO[d]!) < 1e-7, `O coordinate ${d}: ${xyzO[d]} vs ${gjfO[d]}`);
 });
 
 test('pipeline settings: unknown molecule, two sources, too few frames and bad numbers are clear errors', () => {
@@ -74,6 +89,7 @@ test('pipeline settings: unknown molecule, two sources, too few frames and bad n
   assert.throws(() => validateSettings({ ...small, sampleSteps: 100 }), /gives 6 frames, fewer than 150 training \+ 100 validation/);
   assert.throws(() => validateSettings({ ...small, priors: ['sideways'] }), AtomgpError);
   assert.throws(() => validateSettings({ ...small, mdTemperaturesK: [-5] }), /temperatures-K/);
+  assert.throws(() => validateSettings({ ...small, bondWallFactor: 0.9 }), /--bond-wall must be 0/);
 });
 
 test('atomgp pipeline CLI: invalid SMILES and unknown molecule exit 2 with one line, no stack trace', () => {

@@ -8,7 +8,7 @@ import { AtomgpError } from '../../src/errors.js';
 import { AnalyticPotential, BrokenPotential } from '../../src/potentials/analytic.js';
 import { createResult, type Potential, type PotentialResult } from '../../src/potentials/potential.js';
 import { type CvSpec, evaluateCv } from '../../src/sampling/cv.js';
-import { BiasedPotential, biasOnGrid, MetadynamicsBias, runWtmetad, WtmetadFailure, type WtmetadOptions } from '../../src/sampling/wtmetad.js';
+import { BiasedPotential, biasOnGrid, bondWallsFromStart, evaluateBondWalls, MetadynamicsBias, runWtmetad, WtmetadFailure, type WtmetadOptions } from '../../src/sampling/wtmetad.js';
 
 const BARRIER_KCAL = 9;
 const THETA0 = (112 * Math.PI) / 180;
@@ -311,4 +311,69 @@ test('bias snapshots round-trip through JSON; biasOnGrid projects a 2-CV bias', 
   const dv = proj.biasKcalPerMol[0]! - proj.biasKcalPerMol[1]!;
   assert.equal(Math.min(...proj.freeEnergyKcalPerMol), 0);
   assert.ok(Math.abs(df - (6 / 5) * dv) < 1e-12, `ΔF ${df} vs 6/5 ΔV ${(6 / 5) * dv}`);
+});
+
+test('bond walls: zero inside, k (d − f d0)² beyond, forces equal minus the finite-difference gradient', () => {
+  const x0 = chain(2.0);
+  const walls = bondWallsFromStart(['C', 'C', 'C', 'C'], x0, 1.3, 200);
+  assert.equal(walls.maxA.length, 3, 'three C-C bonds');
+  for (const m of walls.maxA) assert.ok(Math.abs(m - 1.3 * BOND_A) < 1e-12);
+  assert.equal(evaluateBondWalls(walls, x0), 0);
+  // Stretch bond 2-3 (atom 2 at the origin, atom 3 at (L, 0, 0)) to 2.2 Å along x, moving atom 4
+  // with it: E = 200 (2.2 − 1.3 L)².
+  const x = Float64Array.from(x0);
+  x[6] = 2.2;
+  x[9] += 2.2 - BOND_A;
+  const expected = 200 * (2.2 - 1.3 * BOND_A) ** 2;
+  assert.ok(Math.abs(evaluateBondWalls(walls, x) - expected) < 1e-9, `${evaluateBondWalls(walls, x)} vs ${expected}`);
+  // Through BiasedPotential: energy = inner + wall (no hills), forces = −∇ (FD).
+  const bias = new MetadynamicsBias([DIHEDRAL], { temperatureK: 300, biasFactor: 10, initialHeightKcalPerMol: 1, widths: [0.3] });
+  const inner = new TorsionChain();
+  const biased = new BiasedPotential(inner, bias, walls);
+  const out = createResult(4);
+  const ref = createResult(4);
+  x[1] += 0.9; // stretch bond 1-2 beyond its wall too
+  biased.compute(x, out);
+  inner.compute(x, ref);
+  assert.ok(biased.lastWallKcalPerMol > expected, 'two walls active');
+  assert.ok(Math.abs(out.energyHa - ref.energyHa - biased.lastWallKcalPerMol / KCAL_PER_MOL_PER_HARTREE) < 1e-14);
+  assert.deepEqual(Array.from(out.atomicEnergiesHa), Array.from(ref.atomicEnergiesHa), 'labels exclude the wall');
+  const tmp = createResult(4);
+  const y = Float64Array.from(x);
+  let maxErr = 0;
+  for (let i = 0; i < 12; i++) {
+    y[i] = x[i]! + 1e-5;
+    biased.compute(y, tmp, false);
+    const ep = tmp.energyHa;
+    y[i] = x[i]! - 1e-5;
+    biased.compute(y, tmp, false);
+    y[i] = x[i]!;
+    const fd = -((ep - tmp.energyHa) / 2e-5) / BOHR_PER_ANGSTROM;
+    maxErr = Math.max(maxErr, Math.abs(out.forcesHaPerBohr[i]! - fd));
+  }
+  assert.ok(maxErr < 1e-9, `max |F − (−FD)| = ${maxErr} Ha/bohr`);
+  assert.throws(() => bondWallsFromStart(['C', 'C', 'C', 'C'], x0, 1), /factor must be > 1/);
+});
+
+test('bond walls keep a weakly bound molecule intact where plain WTMetaD dissociates it', () => {
+  // A C4 chain held by shallow Morse bonds (D = 6 kcal/mol) at 600 K falls apart within a few ps.
+  const morse = new AnalyticPotential({
+    symbols: ['C', 'C', 'C', 'C'],
+    morseBonds: [0, 1, 2].map((i) => ({ i, j: i + 1, depthKcalPerMol: 6, alphaPerA: 2, r0A: BOND_A })),
+    harmonicAngles: [0, 1].map((i) => ({ i, j: i + 1, k: i + 2, kKcalPerMolPerRad2: 60, theta0Rad: THETA0 })),
+  });
+  const base = options({ potential: morse, temperatureK: 600, steps: 6000, timestepFs: 0.5, monitor: { bondStretchFactor: 2 } });
+  const free = runWtmetad(base);
+  assert.equal(free.completed, false, 'without walls a bond breaks');
+  assert.equal(free.failure?.kind, 'bond-stretched');
+  const walled = runWtmetad({ ...base, bondWalls: { factor: 1.3, kKcalPerMolPerA2: 200 } });
+  assert.equal(walled.completed, true, `with walls the chain survives (${walled.failure?.reason ?? ''})`);
+  let maxRatio = 0;
+  for (const f of walled.frames) {
+    for (let b = 0; b < 3; b++) {
+      const d = Math.hypot(f.positionsA[3 * b]! - f.positionsA[3 * b + 3]!, f.positionsA[3 * b + 1]! - f.positionsA[3 * b + 4]!, f.positionsA[3 * b + 2]! - f.positionsA[3 * b + 5]!);
+      maxRatio = Math.max(maxRatio, d / BOND_A);
+    }
+  }
+  assert.ok(maxRatio > 1.15 && maxRatio < 1.5, `bonds explore up to the wall but not beyond it: max d/d0 = ${maxRatio.toFixed(3)}`);
 });
