@@ -5,6 +5,7 @@
  * 21 atoms × 1000 points × 57 features).
  */
 import { BOHR_PER_ANGSTROM } from '../chem/units.js';
+import { AtomgpError } from '../errors.js';
 import { AlfFeaturizer, featureCount } from '../features/alf.js';
 import { parseComposition } from './composition.js';
 import type { GpModel, KernelSpec, MeanSpec } from './model.js';
@@ -35,6 +36,11 @@ export interface SyntheticOptions {
   /** θ drawn log-uniformly in [thetaMin, thetaMax]. */
   thetaMin?: number;
   thetaMax?: number;
+  /**
+   * A given molecule instead of the random one (e.g. a preset): symbols, reference geometry (Å)
+   * and ALFs (0-based); `nAtoms` must match. Training inputs are then its displaced copies.
+   */
+  geometry?: { symbols: readonly string[]; positionsA: Float64Array; alfs: readonly (readonly number[])[] };
 }
 
 export interface SyntheticMolecule {
@@ -101,10 +107,16 @@ export function syntheticMolecule(opts: SyntheticOptions): SyntheticMolecule {
   const nTrain = opts.nTrain;
   const rnd = seededUniform(opts.seed ?? 1);
   const K = featureCount(n);
-  const symbols = Array.from({ length: n }, (_, i) => ELEMENTS[i % ELEMENTS.length]!);
-  const ref = randomGeometry(n, rnd);
+  const given = opts.geometry;
+  if (given && (given.symbols.length !== n || given.positionsA.length !== 3 * n || given.alfs.length !== n)) {
+    throw new AtomgpError(`synthetic molecule: nAtoms ${n}, but the given geometry has ${given.symbols.length} symbols, ${given.positionsA.length / 3} positions, ${given.alfs.length} ALFs`);
+  }
+  const symbols = given ? [...given.symbols] : Array.from({ length: n }, (_, i) => ELEMENTS[i % ELEMENTS.length]!);
+  const ref = given ? Float64Array.from(given.positionsA) : randomGeometry(n, rnd);
   const disp = opts.displacementA ?? 0.15;
-  const alfs = Array.from({ length: n }, (_, i) => (n === 2 ? [i, 1 - i] : [i, (i + 1) % n, (i + 2) % n]));
+  const alfs = given
+    ? given.alfs.map((alf) => [...alf])
+    : Array.from({ length: n }, (_, i) => (n === 2 ? [i, 1 - i] : [i, (i + 1) % n, (i + 2) % n]));
   const idx = Array.from({ length: n }, (_, i) => i);
   const fzs = alfs.map((alf) => new AlfFeaturizer(idx, alf));
   const X = alfs.map(() => new Float64Array(nTrain * K));
