@@ -202,7 +202,7 @@ test('the written model set loads with the consistency check, and GpPotential re
   }
 });
 
-test('far from the data the energy tends to the prior total: max, and shift above it', () => {
+test('far from the data the energy tends to the prior total: max, and a per-atom shift above it', () => {
   // θ bounded below so that every feature's lengthscale is finite: blown apart ×50, the kernels vanish
   const small = { ...baseInput, atoms: additiveFeatures(SYMBOLS, data.frames.slice(0, 60), ALFS), yTotalHa: yTrain.slice(0, 60), thetaBounds: [1e-2, 1e3] as [number, number], maxIterations: 60 };
   let max = Number.NEGATIVE_INFINITY;
@@ -210,7 +210,8 @@ test('far from the data the energy tends to the prior total: max, and shift abov
   const far = Float64Array.from(MINIMUM_A, (v) => 50 * v);
   for (const [prior, total] of [
     ['max', max],
-    ['shift:0.02', max + 0.02],
+    // shift is per atom, as with atomic labels: 4 atoms × 0.02 Ha above the highest total
+    ['shift:0.02', max + 4 * 0.02],
   ] as const) {
     const r = trainAdditive({ ...small, prior });
     assert.ok(Math.abs(r.priorTotalHa - total) < 1e-12);
