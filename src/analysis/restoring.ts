@@ -129,3 +129,17 @@ export function bondRelaxationTime(timesFs: ArrayLike<number>, lengthsA: ArrayLi
   while (k > 0 && Math.abs(lengthsA[k - 1]! - targetA) <= tolA) k--;
   return k === lengthsA.length ? null : timesFs[k]!;
 }
+
+/**
+ * First time (fs) the bond length comes within `tolA` of `targetA` — the relaxation time of a bond
+ * released from a distorted start (the robustness study's `relaxation_time_ps`, recorded during
+ * the run by dynamics/monitor.ts `BondReturnWatch` with the same rule). `null` when it never does.
+ * Unlike `bondRelaxationTime` it does not ask the bond to stay there: thermal vibration at high
+ * temperature may carry it out of a tight band again. Non-finite lengths count as outside.
+ */
+export function bondFirstReturnTime(timesFs: ArrayLike<number>, lengthsA: ArrayLike<number>, targetA: number, tolA: number): number | null {
+  if (timesFs.length !== lengthsA.length) throw new AtomgpError(`return time: ${timesFs.length} times but ${lengthsA.length} lengths`);
+  if (!(tolA >= 0)) throw new AtomgpError(`return time: tolerance must be ≥ 0 Å, got ${tolA}`);
+  for (let k = 0; k < lengthsA.length; k++) if (Math.abs(lengthsA[k]! - targetA) <= tolA) return timesFs[k]!;
+  return null;
+}

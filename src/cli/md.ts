@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { massesAmu } from '../chem/molecule.js';
 import { ENSEMBLES, type Ensemble, type NhcMode, type IntegratorSettings, DEFAULT_INTEGRATOR_SETTINGS, validateIntegratorSettings } from '../dynamics/integrators.js';
 import { formatEnsembleTable, runEnsemble } from '../dynamics/ensemble.js';
-import { DEFAULT_MONITOR_OPTIONS, type MonitorOptions } from '../dynamics/monitor.js';
+import { DEFAULT_MONITOR_OPTIONS, ENERGY_RUNAWAY_DIRECTIONS, type EnergyRunawayDirection, type MonitorOptions, type MonitorReference } from '../dynamics/monitor.js';
 import { type MdSummary, type OutputMode, runMd } from '../dynamics/run.js';
 import type { MotionRemoval } from '../dynamics/state.js';
 import { AtomgpError } from '../errors.js';
@@ -48,10 +48,17 @@ output:
   --resume                      continue OUT from its checkpoint (bit-for-bit)
   --overwrite                   replace the run in OUT
 stability monitor (0 switches a check off):
-  --bond-stretch-factor F       default 2 (× start length of any start bond)
+  --bond-stretch-factor F       default 2 (× reference length of any reference bond; the reference
+                                is the start unless --reference-geometry)
   --min-nonbonded-A D           default 0.5
   --fragment-separation-A D     default 10
   --energy-runaway-per-atom E   default 50 kcal/mol per atom
+  --energy-runaway-direction both|up
+                                both (default): |E_pot − E_ref| counts; up: only rises (a start
+                                above the minimum that falls towards it never fails)
+  --reference-geometry FILE     bonds, their reference lengths, fragments and E_ref for the monitor
+                                from FILE (first frame, same atoms in the same order) instead of the
+                                start: for a deliberately distorted start, give the undistorted one
   --continue-on-failure         record the first failure but keep running
 ensembles:
   --replicas R                  replicas per temperature (different seeds), default 1
@@ -90,6 +97,17 @@ export function readStart(file: string | undefined): { symbols: string[]; positi
   return { symbols: frame.symbols, positionsA: frame.positionsA };
 }
 
+/** `--reference-geometry`: the first frame, with the start's atoms in the same order. */
+export function readReferenceGeometry(file: string, startSymbols: readonly string[]): MonitorReference {
+  const ref = readStart(file);
+  if (ref.symbols.length !== startSymbols.length || ref.symbols.some((s, i) => s.toLowerCase() !== startSymbols[i]!.toLowerCase())) {
+    const at = ref.symbols.findIndex((s, i) => s.toLowerCase() !== startSymbols[i]?.toLowerCase());
+    const what = ref.symbols.length !== startSymbols.length ? `${ref.symbols.length} atoms, the start has ${startSymbols.length}` : `atom ${at + 1} is ${ref.symbols[at]}, the start has ${startSymbols[at]} there`;
+    throw new AtomgpError(`--reference-geometry ${file}: ${what} (same atoms in the same order needed)`);
+  }
+  return { positionsA: Array.from(ref.positionsA) };
+}
+
 function formatDuration(s: number): string {
   if (!Number.isFinite(s)) return '?';
   if (s < 60) return `${s.toFixed(0)} s`;
@@ -101,6 +119,9 @@ function printSummary(s: MdSummary): void {
   const lines = [
     `${s.survived ? 'survived' : 'FAILED'}: ${s.stepsCompleted}/${s.stepsRequested} steps (${(s.simulatedTimeFs / 1000).toFixed(3)} ps), ${s.ensemble} at ${s.temperatureK} K, dt ${s.timestepFs} fs`,
     s.failure ? `failure at step ${s.failure.step} (${(s.failure.timeFs / 1000).toFixed(4)} ps): ${s.failure.kind}: ${s.failure.reason}` : '',
+    s.monitorReference
+      ? `monitor reference (--reference-geometry): ${s.monitorReference.bonds.length} bonds, E_ref ${s.monitorReference.epotKcalPerMol.toFixed(4)} kcal/mol`
+      : '',
     `mean T ${s.meanTemperatureK.toFixed(2)} K (N_dof ${s.nDof}), mean Epot ${s.meanEpotKcalPerMol.toFixed(4)} kcal/mol`,
     `conserved quantity: drift ${s.conservedDriftKcalPerMol.toExponential(3)} kcal/mol, max |drift| ${s.maxAbsConservedDriftKcalPerMol.toExponential(3)} kcal/mol`,
     `speed ${s.stepsPerSecond.toFixed(0)} steps/s, ${s.nsPerDay.toFixed(2)} ns/day`,
@@ -138,6 +159,8 @@ export async function run(argv: string[]): Promise<number> {
       'min-nonbonded-A': { type: 'string' },
       'fragment-separation-A': { type: 'string' },
       'energy-runaway-per-atom': { type: 'string' },
+      'energy-runaway-direction': { type: 'string' },
+      'reference-geometry': { type: 'string' },
       'continue-on-failure': { type: 'boolean', default: false },
       replicas: { type: 'string', default: '1' },
       workers: { type: 'string', default: '2' },
@@ -178,6 +201,11 @@ export async function run(argv: string[]): Promise<number> {
     fragmentSeparationA: num('fragment-separation-A', values['fragment-separation-A'], DEFAULT_MONITOR_OPTIONS.fragmentSeparationA),
     energyRunawayKcalPerMolPerAtom: num('energy-runaway-per-atom', values['energy-runaway-per-atom'], DEFAULT_MONITOR_OPTIONS.energyRunawayKcalPerMolPerAtom),
   };
+  if (values['energy-runaway-direction'] !== undefined) {
+    const d = values['energy-runaway-direction'] as EnergyRunawayDirection;
+    if (!ENERGY_RUNAWAY_DIRECTIONS.includes(d)) throw new AtomgpError(`--energy-runaway-direction must be ${ENERGY_RUNAWAY_DIRECTIONS.join(' or ')}, got '${d}'`);
+    monitor.energyRunawayDirection = d;
+  }
   const steps = int('steps', values.steps, 0, 0);
   const seed = int('seed', values.seed, 1, 0);
   const replicas = int('replicas', values.replicas, 1, 1);
@@ -186,6 +214,7 @@ export async function run(argv: string[]): Promise<number> {
   const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention']);
   const start = readStart(values.start);
   const masses = massesAmu(start.symbols);
+  const monitorReference = values['reference-geometry'] !== undefined ? readReferenceGeometry(values['reference-geometry'], start.symbols) : undefined;
   const common = {
     symbols: start.symbols,
     startPositionsA: start.positionsA,
@@ -197,6 +226,7 @@ export async function run(argv: string[]): Promise<number> {
     trajStride: int('traj-stride', values['traj-stride'], 10, 1),
     checkpointEvery: int('checkpoint-every', values['checkpoint-every'], 0, 0),
     monitor,
+    ...(monitorReference !== undefined ? { monitorReference } : {}),
     continueOnFailure: values['continue-on-failure']!,
   };
   const tty = process.stderr.isTTY === true;

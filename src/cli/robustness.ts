@@ -6,7 +6,8 @@ import { parseArgs } from 'node:util';
 import { DISTORTION_GRAMMAR } from '../analysis/distort.js';
 import { AtomgpError } from '../errors.js';
 import { DEFAULT_PRIOR, PRIOR_NAMES } from '../gp/priors.js';
-import { formatStabilityTable, parseTemperatures, runRobustnessStudy } from '../study/robustness.js';
+import { ENERGY_RUNAWAY_DIRECTIONS, type EnergyRunawayDirection } from '../dynamics/monitor.js';
+import { formatRelaxationTable, formatStabilityTable, parseTemperatures, runRobustnessStudy } from '../study/robustness.js';
 
 const HELP = `usage: atomgp robustness --models DIR --priors LIST --temperatures-K LIST --replicas R
                          --time-ps T --distort D --seed S --out DIR [options]
@@ -37,6 +38,11 @@ options:
   --traj-stride N           trajectory frame every N steps, default 20
   --log-every N             log.csv line every N steps, default 10
   --checkpoint-every N      checkpoint every N steps, default 2000
+  --relaxation-tol-A D      a distorted bond has relaxed when within D Å of its undistorted
+                            length (first time, per run: relaxation_time_ps), default 0.1
+  --energy-runaway-direction both|up
+                            energy runaway measured from E_pot of the undistorted start: both
+                            (default; a fall far below it is a hole of the model) or up (rises only)
   --resume                  continue the study in OUT: finished runs are kept, interrupted runs
                             continue from their checkpoint, missing refits are redone; refused
                             if the settings differ from the recorded ones
@@ -87,6 +93,8 @@ export async function run(argv: string[]): Promise<number> {
       'traj-stride': { type: 'string', default: '20' },
       'log-every': { type: 'string', default: '10' },
       'checkpoint-every': { type: 'string', default: '2000' },
+      'relaxation-tol-A': { type: 'string', default: '0.1' },
+      'energy-runaway-direction': { type: 'string', default: 'both' },
       resume: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -102,6 +110,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (values['keep-hyperparameters'] && values['refit-hyperparameters']) throw new AtomgpError('--keep-hyperparameters and --refit-hyperparameters exclude each other');
   const temperaturesK = parseTemperatures(values['temperatures-K']!);
+  const direction = values['energy-runaway-direction'] as EnergyRunawayDirection;
+  if (!ENERGY_RUNAWAY_DIRECTIONS.includes(direction)) throw new AtomgpError(`--energy-runaway-direction must be ${ENERGY_RUNAWAY_DIRECTIONS.join(' or ')}, got '${direction}'`);
+  const relaxationTolA = num('relaxation-tol-A', values['relaxation-tol-A']);
+  if (!(relaxationTolA > 0)) throw new AtomgpError(`--relaxation-tol-A expects a positive number of Å, got '${values['relaxation-tol-A']}'`);
   const tty = process.stderr.isTTY === true;
   let last = 0;
   const progressLine = (text: string, force: boolean): void => {
@@ -128,6 +140,8 @@ export async function run(argv: string[]): Promise<number> {
     trajStride: int('traj-stride', values['traj-stride']!, 1),
     logEvery: int('log-every', values['log-every']!, 1),
     checkpointEvery: int('checkpoint-every', values['checkpoint-every']!, 0),
+    relaxationTolA,
+    monitor: { energyRunawayDirection: direction },
     onMessage: (text) => process.stderr.write(`${tty && last > 0 ? '\n' : ''}robustness: ${text}\n`),
     onProgress: (p) =>
       progressLine(
@@ -145,6 +159,7 @@ export async function run(argv: string[]): Promise<number> {
         report: result.reportFile ?? null,
         molecule: s.molecule,
         settings: s.settings,
+        distorted_bonds: s.start.distorted_bonds,
         table: s.table,
         summary: s.summary,
         validation: s.validation.map(({ abs_errors_kcal_per_mol: _e, ...rest }) => rest),
@@ -156,6 +171,13 @@ export async function run(argv: string[]): Promise<number> {
       `${s.molecule}: survivors / runs per prior mean and temperature (median time to failure of the others)`,
       formatStabilityTable(s.table).trimEnd(),
       '',
+      ...(s.start.distorted_bonds.length > 0
+        ? [
+            `bond relaxation: runs in which the distorted bond came back within ${s.settings.relaxation_tol_A as number} Å of its undistorted length / runs (median first-return time)`,
+            formatRelaxationTable(s.table).trimEnd(),
+            '',
+          ]
+        : []),
       `errors (${s.settings.errors as string}):`,
       ...s.validation.map((v) => `  ${v.prior.padEnd(24)} MAE ${v.mae_kcal_per_mol.toFixed(4)} kcal/mol  RMSE ${v.rmse_kcal_per_mol.toFixed(4)}  max ${v.max_abs_kcal_per_mol.toFixed(3)}  (n ${v.n})`),
       'restoring forces at the distorted start:',

@@ -1,7 +1,9 @@
 /**
  * Ensembles of MD runs: R replicas × temperatures, each with its own seed and output folder
  * (OUT/T<temperature>_r<replica>/), run in `node:worker_threads` workers (default 2). Workers build
- * the potential themselves from a serialisable `PotentialSpec`. Progress (steps/s, ETA) goes to a
+ * the potential themselves from a serialisable `PotentialSpec`. `runJobs` is the pool itself: it
+ * takes any list of jobs, each with its own potential, start, seed and monitor settings (the
+ * robustness study runs prior × temperature × replica through it). Progress (steps/s, ETA) goes to a
  * callback; the result is one `MdSummary` per run, plus OUT/ensemble.json and a text table.
  *
  * Seeds: run (temperature index t, replica r) uses seed + t·R + r, so every run differs and a
@@ -9,10 +11,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { AtomgpError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import type { PotentialSpec } from '../potentials/factory.js';
+import { startSiblingWorker } from '../util/worker.js';
 import type { IntegratorSettings } from './integrators.js';
 import type { MdRunOptions, MdSummary, OutputMode } from './run.js';
 
@@ -48,6 +51,10 @@ export interface EnsembleOptions {
   trajStride?: number;
   checkpointEvery?: number;
   monitor?: MdRunOptions['monitor'];
+  /** The monitor's reference for every run (e.g. the undistorted geometry). */
+  monitorReference?: MdRunOptions['monitorReference'];
+  /** Bond return times recorded in every run. */
+  bondReturn?: MdRunOptions['bondReturn'];
   continueOnFailure?: boolean;
   progressEvery?: number;
   /** Called on every progress report with totals over all runs. */
@@ -65,19 +72,6 @@ export interface EnsembleProgress {
 
 export function runLabel(temperatureK: number, replica: number): string {
   return `T${temperatureK}_r${String(replica).padStart(2, '0')}`;
-}
-
-/**
- * Worker script next to this module: .js when compiled; under tsx (tests, development) the .ts
- * source, with the tsx loader passed on (workers do not always inherit it).
- */
-function createWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./ensemble-worker.js', import.meta.url));
-  // Worker threads do not get tsx's module hooks from --import: register them inside the worker.
-  const api = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./ensemble-worker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true });
 }
 
 export function buildJobs(o: EnsembleOptions): EnsembleJob[] {
@@ -104,6 +98,8 @@ export function buildJobs(o: EnsembleOptions): EnsembleJob[] {
           ...(o.trajStride !== undefined ? { trajStride: o.trajStride } : {}),
           ...(o.checkpointEvery !== undefined ? { checkpointEvery: o.checkpointEvery } : {}),
           ...(o.monitor !== undefined ? { monitor: o.monitor } : {}),
+          ...(o.monitorReference !== undefined ? { monitorReference: o.monitorReference } : {}),
+          ...(o.bondReturn !== undefined ? { bondReturn: o.bondReturn } : {}),
           ...(o.continueOnFailure !== undefined ? { continueOnFailure: o.continueOnFailure } : {}),
           progressEvery: o.progressEvery ?? 100,
         },
@@ -113,14 +109,77 @@ export function buildJobs(o: EnsembleOptions): EnsembleJob[] {
   return jobs;
 }
 
+export interface JobPoolOptions {
+  /** Worker threads (default 2; never more than jobs). */
+  workers?: number;
+  /** A run's progress report (its current step, every `progressEvery` steps of its settings). */
+  onStep?: (job: EnsembleJob, step: number) => void;
+  /** A run finished (survived or failed). */
+  onDone?: (job: EnsembleJob, summary: MdSummary) => void;
+}
+
+/**
+ * Run any list of jobs — each with its own potential spec, start, seed, monitor settings and
+ * output folder — on a pool of worker threads; resolves with the summaries in the order of `jobs`.
+ * Job ids must be distinct (messages are matched by id). The first error (a run's AtomgpError or a
+ * crash) stops the pool: no new job starts, and it is thrown once the running ones are ended.
+ */
+export async function runJobs(jobs: readonly EnsembleJob[], o: JobPoolOptions = {}): Promise<MdSummary[]> {
+  const index = new Map<number, number>();
+  jobs.forEach((j, k) => {
+    if (index.has(j.id)) throw new AtomgpError(`ensemble: two jobs share the id ${j.id}`);
+    index.set(j.id, k);
+  });
+  const summaries: (MdSummary | undefined)[] = new Array(jobs.length);
+  if (jobs.length === 0) return [];
+  const nWorkers = Math.max(1, Math.min(o.workers ?? 2, jobs.length));
+  let next = 0;
+  let failed: Error | undefined;
+  await new Promise<void>((resolve) => {
+    let active = 0;
+    const feed = (w: Worker): void => {
+      if (failed || next >= jobs.length) {
+        void w.terminate();
+        active--;
+        if (active === 0) resolve();
+        return;
+      }
+      w.postMessage({ type: 'job', job: jobs[next++]! });
+    };
+    for (let k = 0; k < nWorkers; k++) {
+      const w = startSiblingWorker(import.meta.url, 'ensemble-worker');
+      active++;
+      w.on('message', (m: WorkerMessage) => {
+        const at = index.get(m.id)!;
+        const job = jobs[at]!;
+        if (m.type === 'progress') o.onStep?.(job, m.step);
+        else if (m.type === 'done') {
+          summaries[at] = m.summary;
+          o.onDone?.(job, m.summary);
+          feed(w);
+        } else {
+          failed ??= m.userError ? new AtomgpError(`run ${job.run.label}: ${m.message}`) : new Error(`run ${job.run.label}: ${m.stack}`);
+          feed(w);
+        }
+      });
+      w.on('error', (e) => {
+        failed ??= e;
+        active--;
+        if (active === 0) resolve();
+      });
+      feed(w);
+    }
+  });
+  if (failed) throw failed;
+  return summaries as MdSummary[];
+}
+
 /** Run every job of the ensemble on a pool of worker threads; resolves with the summaries in job order. */
 export async function runEnsemble(o: EnsembleOptions): Promise<MdSummary[]> {
   const jobs = buildJobs(o);
   mkdirSync(o.outDir, { recursive: true });
-  const nWorkers = Math.max(1, Math.min(o.workers ?? 2, jobs.length));
   const stepsDone = new Float64Array(jobs.length);
   const startStep = new Float64Array(jobs.length).fill(-1);
-  const summaries: (MdSummary | undefined)[] = new Array(jobs.length);
   const stepsTotal = jobs.length * o.steps;
   const t0 = performance.now();
   let runsDone = 0;
@@ -136,52 +195,19 @@ export async function runEnsemble(o: EnsembleOptions): Promise<MdSummary[]> {
     const rate = elapsed > 0 ? fresh / elapsed : 0;
     o.onProgress({ stepsDone: done, stepsTotal, runsDone, runsTotal: jobs.length, stepsPerSecond: rate, etaSeconds: rate > 0 ? (stepsTotal - done) / rate : Number.POSITIVE_INFINITY });
   };
-
-  let next = 0;
-  let failed: Error | undefined;
-  const workers: Worker[] = [];
-  await new Promise<void>((resolve) => {
-    let active = 0;
-    const feed = (w: Worker): void => {
-      if (failed || next >= jobs.length) {
-        void w.terminate();
-        active--;
-        if (active === 0) resolve();
-        return;
-      }
-      const job = jobs[next++]!;
-      w.postMessage({ type: 'job', job });
-    };
-    for (let k = 0; k < nWorkers; k++) {
-      const w = createWorker();
-      workers.push(w);
-      active++;
-      w.on('message', (m: WorkerMessage) => {
-        if (m.type === 'progress') {
-          if (startStep[m.id]! < 0) startStep[m.id] = m.step;
-          stepsDone[m.id] = m.step;
-          report();
-        } else if (m.type === 'done') {
-          summaries[m.id] = m.summary;
-          stepsDone[m.id] = m.summary.stepsCompleted;
-          runsDone++;
-          report();
-          feed(w);
-        } else {
-          failed ??= m.userError ? new AtomgpError(`run ${jobs[m.id]!.run.label}: ${m.message}`) : new Error(`run ${jobs[m.id]!.run.label}: ${m.stack}`);
-          feed(w);
-        }
-      });
-      w.on('error', (e) => {
-        failed ??= e;
-        active--;
-        if (active === 0) resolve();
-      });
-      feed(w);
-    }
+  const out = await runJobs(jobs, {
+    ...(o.workers !== undefined ? { workers: o.workers } : {}),
+    onStep: (job, step) => {
+      if (startStep[job.id]! < 0) startStep[job.id] = step;
+      stepsDone[job.id] = step;
+      report();
+    },
+    onDone: (job, summary) => {
+      stepsDone[job.id] = summary.stepsCompleted;
+      runsDone++;
+      report();
+    },
   });
-  if (failed) throw failed;
-  const out = summaries as MdSummary[];
   writeFileAtomic(join(o.outDir, 'ensemble.json'), JSON.stringify(out, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
   return out;
 }

@@ -1,27 +1,62 @@
 /**
- * Stability monitor: the explicit definition of a "crashed" simulation (science.md §5). A step
- * fails, with the first reason found in this order, when
+ * Stability monitor: the explicit definition of a "crashed" simulation (science.md §5). The bonds,
+ * their reference lengths, the fragments and the energy baseline come from the *reference*: the
+ * start geometry by default, or an explicit `MonitorReference` (an undistorted geometry and/or a
+ * bond list with lengths, and its potential energy) when the start is deliberately distorted. A
+ * step fails, with the first reason found in this order, when
  *
  *  1. `non-finite`     any position, velocity, force or the potential energy is NaN or ±∞;
- *  2. `bond-stretched` a bond of the start geometry (covalent radii, d < 1.2 (r_a + r_b)) is longer
- *                      than `bondStretchFactor` (default 2) × its start length;
- *  3. `close-contact`  two atoms not bonded at the start are closer than `minNonBondedA`
+ *  2. `bond-stretched` a reference bond (given, or found in the reference geometry by covalent
+ *                      radii, d < 1.2 (r_a + r_b)) is longer than `bondStretchFactor` (default 2)
+ *                      × its reference length;
+ *  3. `close-contact`  two atoms not bonded in the reference are closer than `minNonBondedA`
  *                      (default 0.5 Å);
- *  4. `fragments-apart` a fragment (connected component of the start bonds; only when there are
- *                      several) is further from every other fragment (closest atom pair) than its
- *                      start separation + `fragmentSeparationA` (default 10 Å);
- *  5. `energy-runaway` |E_pot − E_pot(start)| > `energyRunawayKcalPerMolPerAtom` (default 50) × N;
+ *  4. `fragments-apart` a fragment (connected component of the reference bonds; only when there
+ *                      are several) is further from every other fragment (closest atom pair) than
+ *                      its separation in the reference geometry + `fragmentSeparationA` (default 10 Å);
+ *  5. `energy-runaway` E_pot > max(E_start, E_ref) + L, or, with `energyRunawayDirection` 'both'
+ *                      (the default), E_pot < min(E_start, E_ref) − L (a hole of the model);
+ *                      with 'up' only the rise counts. L = `energyRunawayKcalPerMolPerAtom`
+ *                      (default 50) × N; E_start = E_pot(start); E_ref = the reference energy
+ *                      (E_start when none is given, which makes this |E_pot − E_start| > L). A
+ *                      distorted start begins above the undistorted E_ref and falls towards it:
+ *                      never a failure; rising L above its own start, or falling L below the
+ *                      undistorted geometry, is;
  *  6. `conserved-drift` |H − H(start)| > `conservedDriftKcalPerMolPerAtom` (default 10) × N, where H
  *                      is the integrator's conserved quantity (a failing integration).
  *
  * A threshold of 0 or Infinity switches that check off (not for non-finite values). Checks cost
  * O(N² + bonds) per checked step and allocate nothing unless a failure is found.
+ *
+ * `BondReturnWatch` (below) is the companion observer for distorted starts: the first time each
+ * distorted bond comes back within a tolerance of its reference length.
  */
 import { type Bond, findBonds, fragments } from '../chem/connectivity.js';
+import { AtomgpError } from '../errors.js';
 import type { MolecularDynamics } from './md.js';
 import type { MdState } from './state.js';
 
 export type FailureKind = 'non-finite' | 'bond-stretched' | 'close-contact' | 'fragments-apart' | 'energy-runaway' | 'conserved-drift';
+
+export type EnergyRunawayDirection = 'both' | 'up';
+export const ENERGY_RUNAWAY_DIRECTIONS: readonly EnergyRunawayDirection[] = ['both', 'up'];
+
+/**
+ * What the monitor measures against, instead of the start geometry (plain data: it travels to
+ * worker threads and into summaries). Bonds: `bonds`, else those found in `positionsA`, else in the
+ * start. Lengths: `lengthsA`, else measured in `positionsA`, else in the start. Fragment
+ * separations: in `positionsA`, else in the start. Energy baseline: `epotKcalPerMol`, else E_pot(start).
+ */
+export interface MonitorReference {
+  /** Reference (e.g. undistorted) geometry, Å, 3N numbers in the order of the start's atoms. */
+  positionsA?: ArrayLike<number>;
+  /** Bonds to watch (0-based atom pairs). */
+  bonds?: Bond[];
+  /** Reference length of each bond, Å. */
+  lengthsA?: ArrayLike<number>;
+  /** Potential energy of the reference geometry, kcal/mol. */
+  epotKcalPerMol?: number;
+}
 
 export interface MonitorOptions {
   bondStretchFactor: number;
@@ -29,6 +64,8 @@ export interface MonitorOptions {
   fragmentSeparationA: number;
   energyRunawayKcalPerMolPerAtom: number;
   conservedDriftKcalPerMolPerAtom: number;
+  /** 'both': a rise and a fall beyond the limit count; 'up': only a rise (a falling energy never fails). */
+  energyRunawayDirection: EnergyRunawayDirection;
   /** Check every this many steps (default 1). */
   checkEvery: number;
   /** Frames kept for the failure report (default 10). */
@@ -41,6 +78,7 @@ export const DEFAULT_MONITOR_OPTIONS: MonitorOptions = {
   fragmentSeparationA: 10,
   energyRunawayKcalPerMolPerAtom: 50,
   conservedDriftKcalPerMolPerAtom: 10,
+  energyRunawayDirection: 'both',
   checkEvery: 1,
   keepFrames: 10,
 };
@@ -70,12 +108,17 @@ export class StabilityMonitor {
   readonly symbols: readonly string[];
   readonly bonds: Bond[];
   readonly fragments: number[][];
-  private readonly bondStartA: Float64Array;
+  /** Reference length of each bond, Å. */
+  readonly bondReferenceA: Float64Array;
   private readonly bonded: Uint8Array;
   private readonly fragmentOf: Int32Array;
   private readonly fragmentStartSeparationA: Float64Array;
   private readonly fragmentSeparation: Float64Array;
-  private readonly epot0: number;
+  /** Reference energy E_ref, kcal/mol (E_pot(start) unless given). */
+  readonly epotReferenceKcalPerMol: number;
+  /** The energy band that is no runaway: [min(E_start, E_ref), max(E_start, E_ref)], kcal/mol. */
+  private readonly epotLow: number;
+  private readonly epotHigh: number;
   private readonly conserved0: number;
   /** Ring buffer of the last frames. */
   private readonly ring: SavedFrame[] = [];
@@ -87,15 +130,25 @@ export class StabilityMonitor {
     epot0KcalPerMol: number,
     conserved0KcalPerMol: number,
     options: Partial<MonitorOptions> = {},
+    reference: MonitorReference = {},
   ) {
     this.options = { ...DEFAULT_MONITOR_OPTIONS, ...options };
+    if (!ENERGY_RUNAWAY_DIRECTIONS.includes(this.options.energyRunawayDirection)) {
+      throw new AtomgpError(`monitor: energy-runaway direction must be ${ENERGY_RUNAWAY_DIRECTIONS.join(' or ')}, got '${String(this.options.energyRunawayDirection)}'`);
+    }
     this.symbols = symbols;
     const n = symbols.length;
-    this.bonds = findBonds(symbols, startPositionsA);
-    this.bondStartA = new Float64Array(this.bonds.length);
+    const refA = referencePositions(n, startPositionsA, reference.positionsA);
+    this.bonds = reference.bonds ? checkedBonds(n, reference.bonds) : findBonds(symbols, refA);
+    this.bondReferenceA = new Float64Array(this.bonds.length);
     this.bonded = new Uint8Array(n * n);
+    if (reference.lengthsA && reference.lengthsA.length !== this.bonds.length) {
+      throw new AtomgpError(`monitor reference: ${this.bonds.length} bonds but ${reference.lengthsA.length} reference lengths`);
+    }
     this.bonds.forEach(([i, j], k) => {
-      this.bondStartA[k] = dist(startPositionsA, i, j);
+      const len = reference.lengthsA ? reference.lengthsA[k]! : dist(refA, i, j);
+      if (!(len > 0 && Number.isFinite(len))) throw new AtomgpError(`monitor reference: bond ${symbols[i]}${i + 1}-${symbols[j]}${j + 1} has reference length ${len} Å (expected a positive number)`);
+      this.bondReferenceA[k] = len;
       this.bonded[i * n + j] = 1;
       this.bonded[j * n + i] = 1;
     });
@@ -106,9 +159,13 @@ export class StabilityMonitor {
     });
     this.fragmentSeparation = new Float64Array(this.fragments.length);
     this.fragmentStartSeparationA = new Float64Array(this.fragments.length);
-    this.fragmentSeparations(startPositionsA);
+    this.fragmentSeparations(refA);
     this.fragmentStartSeparationA.set(this.fragmentSeparation);
-    this.epot0 = epot0KcalPerMol;
+    const e = reference.epotKcalPerMol;
+    if (e !== undefined && !Number.isFinite(e)) throw new AtomgpError(`monitor reference: energy ${e} kcal/mol is not a finite number`);
+    this.epotReferenceKcalPerMol = e ?? epot0KcalPerMol;
+    this.epotLow = Math.min(epot0KcalPerMol, this.epotReferenceKcalPerMol);
+    this.epotHigh = Math.max(epot0KcalPerMol, this.epotReferenceKcalPerMol);
     this.conserved0 = conserved0KcalPerMol;
     for (let k = 0; k < this.options.keepFrames; k++) {
       this.ring.push({
@@ -183,10 +240,10 @@ export class StabilityMonitor {
       for (let k = 0; k < this.bonds.length; k++) {
         const [i, j] = this.bonds[k]!;
         const d = dist(x, i, j);
-        if (d > o.bondStretchFactor * this.bondStartA[k]!) {
+        if (d > o.bondStretchFactor * this.bondReferenceA[k]!) {
           return fail(
             'bond-stretched',
-            `bond ${this.label(i)}-${this.label(j)} is ${d.toFixed(3)} Å, more than ${o.bondStretchFactor}× its start length ${this.bondStartA[k]!.toFixed(3)} Å`,
+            `bond ${this.label(i)}-${this.label(j)} is ${d.toFixed(3)} Å, more than ${o.bondStretchFactor}× its reference length ${this.bondReferenceA[k]!.toFixed(3)} Å`,
           );
         }
       }
@@ -213,15 +270,22 @@ export class StabilityMonitor {
           const atoms = this.fragments[k]!.map((a) => this.label(a)).join(' ');
           return fail(
             'fragments-apart',
-            `fragment [${atoms}] is ${this.fragmentSeparation[k]!.toFixed(2)} Å from the rest (start ${this.fragmentStartSeparationA[k]!.toFixed(2)} Å, limit +${o.fragmentSeparationA} Å)`,
+            `fragment [${atoms}] is ${this.fragmentSeparation[k]!.toFixed(2)} Å from the rest (reference ${this.fragmentStartSeparationA[k]!.toFixed(2)} Å, limit +${o.fragmentSeparationA} Å)`,
           );
         }
       }
     }
     if (on(o.energyRunawayKcalPerMolPerAtom)) {
-      const de = state.epotKcalPerMol - this.epot0;
-      if (Math.abs(de) > o.energyRunawayKcalPerMolPerAtom * n) {
-        return fail('energy-runaway', `potential energy moved ${de.toFixed(2)} kcal/mol from its start value (limit ±${o.energyRunawayKcalPerMolPerAtom} kcal/mol per atom × ${n})`);
+      const e = state.epotKcalPerMol;
+      const limit = o.energyRunawayKcalPerMolPerAtom * n;
+      const per = `${o.energyRunawayKcalPerMolPerAtom} kcal/mol per atom × ${n}`;
+      if (e > this.epotHigh + limit) {
+        const from = this.epotHigh === this.epotReferenceKcalPerMol && this.epotLow !== this.epotHigh ? 'the reference geometry' : 'the start';
+        return fail('energy-runaway', `potential energy rose ${(e - this.epotHigh).toFixed(2)} kcal/mol above that of ${from} (${this.epotHigh.toFixed(2)} kcal/mol; limit ${per})`);
+      }
+      if (o.energyRunawayDirection === 'both' && e < this.epotLow - limit) {
+        const from = this.epotLow === this.epotReferenceKcalPerMol && this.epotLow !== this.epotHigh ? 'the reference geometry' : 'the start';
+        return fail('energy-runaway', `potential energy fell ${(this.epotLow - e).toFixed(2)} kcal/mol below that of ${from} (${this.epotLow.toFixed(2)} kcal/mol; limit ${per})`);
       }
     }
     if (on(o.conservedDriftKcalPerMolPerAtom)) {
@@ -239,6 +303,71 @@ function dist(x: Float64Array, i: number, j: number): number {
   const dy = x[3 * i + 1]! - x[3 * j + 1]!;
   const dz = x[3 * i + 2]! - x[3 * j + 2]!;
   return Math.sqrt(dx * dx + dy * dy + dz * dz);
+}
+
+/** The reference geometry as a Float64Array (the start when none is given), checked for size and finiteness. */
+function referencePositions(n: number, startA: Float64Array, refA: ArrayLike<number> | undefined): Float64Array {
+  if (refA === undefined) return startA;
+  if (refA.length !== 3 * n) throw new AtomgpError(`monitor reference geometry has ${refA.length / 3} atoms, the start has ${n}`);
+  const out = Float64Array.from(refA);
+  for (let k = 0; k < out.length; k++) {
+    if (!Number.isFinite(out[k]!)) throw new AtomgpError(`monitor reference geometry: atom ${Math.floor(k / 3) + 1} has a non-finite coordinate`);
+  }
+  return out;
+}
+
+/** Bonds given explicitly: 0-based, distinct atoms inside 0..n−1, each stored as [min, max]. */
+function checkedBonds(n: number, bonds: readonly Bond[]): Bond[] {
+  return bonds.map(([i, j]) => {
+    if (!Number.isInteger(i) || !Number.isInteger(j) || i < 0 || j < 0 || i >= n || j >= n || i === j) {
+      throw new AtomgpError(`monitor reference: bond (${i + 1}, ${j + 1}) is not a pair of two different atoms within 1..${n}`);
+    }
+    return i < j ? ([i, j] as const) : ([j, i] as const);
+  });
+}
+
+export interface BondReturnSettings {
+  bonds: Bond[];
+  referenceLengthsA: number[];
+  /** Tolerance, Å (e.g. 0.1). */
+  tolA: number;
+}
+
+/**
+ * The first time each watched bond comes back within `tolA` of its reference length (a bond
+ * released from a stretched start: how fast the potential pulls it back). Observe every step;
+ * allocation-free. A bond within the tolerance at the first observed step gets that step's time.
+ */
+export class BondReturnWatch {
+  readonly settings: BondReturnSettings;
+  /** First return time per bond, fs; null while the bond has not come back. */
+  readonly timesFs: (number | null)[];
+  private pending: number;
+
+  constructor(nAtoms: number, settings: BondReturnSettings, earlierTimesFs?: readonly (number | null)[]) {
+    checkedBonds(nAtoms, settings.bonds);
+    if (settings.referenceLengthsA.length !== settings.bonds.length) {
+      throw new AtomgpError(`bond return times: ${settings.bonds.length} bonds but ${settings.referenceLengthsA.length} reference lengths`);
+    }
+    if (!(settings.tolA >= 0 && Number.isFinite(settings.tolA))) throw new AtomgpError(`bond return times: tolerance must be a number ≥ 0 Å, got ${settings.tolA}`);
+    if (earlierTimesFs && earlierTimesFs.length !== settings.bonds.length) throw new AtomgpError('bond return times: the saved times do not match the bonds');
+    this.settings = settings;
+    this.timesFs = earlierTimesFs ? [...earlierTimesFs] : settings.bonds.map(() => null);
+    this.pending = this.timesFs.filter((t) => t === null).length;
+  }
+
+  observe(positionsA: Float64Array, timeFs: number): void {
+    if (this.pending === 0) return;
+    const { bonds, referenceLengthsA, tolA } = this.settings;
+    for (let k = 0; k < bonds.length; k++) {
+      if (this.timesFs[k] !== null) continue;
+      const [i, j] = bonds[k]!;
+      if (Math.abs(dist(positionsA, i, j) - referenceLengthsA[k]!) <= tolA) {
+        this.timesFs[k] = timeFs;
+        this.pending--;
+      }
+    }
+  }
 }
 
 export interface MonitorAttachOptions {

@@ -4,23 +4,39 @@
  *   log.csv, trajectory.extxyz      (reporters.ts)
  *   checkpoint.json                 (every `checkpointEvery` steps and at the end, when enabled)
  *   failure-frames.extxyz           (the last frames before a monitor failure)
+ *   bond-returns.json               (with `bondReturn`: return times so far, saved with each checkpoint)
  *   summary.json                    (settings, survival, time to failure, mean T, drift, speed)
  * An existing output folder is never silently reused: `mode` must be 'overwrite' or 'resume'.
  * A resume continues from checkpoint.json bit for bit: log and trajectory are cut back to the
  * checkpoint's step and appended to, so they equal those of an uninterrupted run.
+ *
+ * `monitorReference` makes the stability monitor measure against another geometry than the start
+ * (monitor.ts); given a reference geometry without an energy, its E_pot is computed here with the
+ * run's potential. `bondReturn` records when each distorted bond first comes back to its reference
+ * length (summary `bondReturnTimesFs`).
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { KCAL_PER_MOL_PER_HARTREE } from '../chem/units.js';
 import { AtomgpError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import type { Potential } from '../potentials/potential.js';
+import { createResult, type Potential } from '../potentials/potential.js';
 import { checkFingerprint, encodeFloat64, type Fingerprint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { type IntegratorSettings, thermostatLength, validateIntegratorSettings } from './integrators.js';
 import { MolecularDynamics } from './md.js';
-import { attachMonitor, DEFAULT_MONITOR_OPTIONS, type Failure, type MonitorOptions, StabilityMonitor } from './monitor.js';
+import {
+  attachMonitor,
+  type BondReturnSettings,
+  BondReturnWatch,
+  DEFAULT_MONITOR_OPTIONS,
+  type Failure,
+  type MonitorOptions,
+  type MonitorReference,
+  StabilityMonitor,
+} from './monitor.js';
 import { formatMdFrame, logReporter, type Reporter, trajectoryReporter, truncateLog, truncateTrajectory } from './reporters.js';
 
-export const OUTPUT_FILES = ['log.csv', 'trajectory.extxyz', 'checkpoint.json', 'failure-frames.extxyz', 'summary.json'] as const;
+export const OUTPUT_FILES = ['log.csv', 'trajectory.extxyz', 'checkpoint.json', 'failure-frames.extxyz', 'summary.json', 'bond-returns.json'] as const;
 
 export type OutputMode = 'new' | 'overwrite' | 'resume';
 
@@ -46,6 +62,10 @@ export interface MdRunOptions {
   /** Write checkpoints at all (default true). */
   checkpoints?: boolean;
   monitor?: Partial<MonitorOptions>;
+  /** What the monitor measures against instead of the start (e.g. the undistorted geometry). */
+  monitorReference?: MonitorReference;
+  /** Record the first return of these bonds to their reference lengths. */
+  bondReturn?: BondReturnSettings;
   continueOnFailure?: boolean;
   /** Called every `progressEvery` steps (default 100) with the current step. */
   onProgress?: (step: number) => void;
@@ -83,6 +103,10 @@ export interface MdSummary {
   stepsPerSecond: number;
   nsPerDay: number;
   monitor: MonitorOptions;
+  /** The monitor's reference when not the start: bonds (0-based), lengths Å, energy kcal/mol. */
+  monitorReference?: { bonds: Array<[number, number]>; lengthsA: number[]; epotKcalPerMol: number };
+  /** With `bondReturn`: first return time of each of its bonds, fs (null: never came back). */
+  bondReturnTimesFs?: (number | null)[];
 }
 
 /** The settings a checkpoint must match (everything that changes the trajectory; not the length). */
@@ -96,9 +120,42 @@ export function runFingerprint(o: MdRunOptions): Fingerprint {
     potential: o.potentialSpec ?? o.potential.description,
     logEvery: o.logEvery ?? 1,
     trajStride: o.trajStride ?? 10,
-    monitor: { ...DEFAULT_MONITOR_OPTIONS, ...o.monitor },
+    monitor: monitorFingerprint(o.monitor),
     continueOnFailure: o.continueOnFailure ?? false,
+    ...(o.monitorReference !== undefined ? { monitorReference: plainReference(o.monitorReference) } : {}),
+    ...(o.bondReturn !== undefined ? { bondReturn: o.bondReturn } : {}),
   };
+}
+
+/** Monitor options as fingerprinted; the default runaway direction is left out so older checkpoints still match. */
+function monitorFingerprint(m: Partial<MonitorOptions> | undefined): Record<string, unknown> {
+  const { energyRunawayDirection, ...rest } = { ...DEFAULT_MONITOR_OPTIONS, ...m };
+  return energyRunawayDirection === DEFAULT_MONITOR_OPTIONS.energyRunawayDirection ? rest : { ...rest, energyRunawayDirection };
+}
+
+function plainReference(r: MonitorReference): Record<string, unknown> {
+  return {
+    ...(r.positionsA !== undefined ? { positionsA: encodeFloat64(Float64Array.from(r.positionsA)) } : {}),
+    ...(r.bonds !== undefined ? { bonds: r.bonds } : {}),
+    ...(r.lengthsA !== undefined ? { lengthsA: encodeFloat64(Float64Array.from(r.lengthsA)) } : {}),
+    ...(r.epotKcalPerMol !== undefined ? { epotKcalPerMol: r.epotKcalPerMol } : {}),
+  };
+}
+
+/**
+ * The reference with its energy filled in: E_pot of the reference geometry under the run's
+ * potential (one extra `compute` call, after the start's: a `BrokenPotential`'s step k is then call k + 1).
+ */
+function resolveReference(o: MdRunOptions): MonitorReference | undefined {
+  const r = o.monitorReference;
+  if (r === undefined || r.epotKcalPerMol !== undefined || r.positionsA === undefined) return r;
+  const n = o.symbols.length;
+  if (r.positionsA.length !== 3 * n) throw new AtomgpError(`the monitor's reference geometry has ${r.positionsA.length / 3} atoms, the start has ${n}`);
+  const res = createResult(n);
+  o.potential.compute(Float64Array.from(r.positionsA), res, false);
+  const e = res.energyHa * KCAL_PER_MOL_PER_HARTREE;
+  if (!Number.isFinite(e)) throw new AtomgpError(`the potential (${o.potential.description}) gives a non-finite energy at the monitor's reference geometry`);
+  return { ...r, epotKcalPerMol: e };
 }
 
 function positiveInt(name: string, v: number, allowZero = false): void {
@@ -162,7 +219,15 @@ export function runMd(o: MdRunOptions): MdSummary {
   }
 
   const stats = md.state.stats;
-  const monitor = new StabilityMonitor(o.symbols, o.startPositionsA, stats.epot0KcalPerMol, stats.conserved0KcalPerMol, o.monitor);
+  const monitor = new StabilityMonitor(o.symbols, o.startPositionsA, stats.epot0KcalPerMol, stats.conserved0KcalPerMol, o.monitor, resolveReference(o));
+  let returns: BondReturnWatch | undefined;
+  if (o.bondReturn) {
+    // A resumed run continues from the return times saved with its checkpoint.
+    const saved = o.mode === 'resume' && existsSync(path('bond-returns.json')) ? (JSON.parse(readFileSync(path('bond-returns.json'), 'utf8')) as { timesFs: (number | null)[] }).timesFs : undefined;
+    const watch = new BondReturnWatch(n, o.bondReturn, saved);
+    md.attach((m) => watch.observe(m.state.positionsA, m.state.timeFs), 1);
+    returns = watch;
+  }
   const failureOf = attachMonitor(md, monitor, {
     continueOnFailure: o.continueOnFailure ?? false,
     onFailure: (_f, frames) => {
@@ -175,6 +240,7 @@ export function runMd(o: MdRunOptions): MdSummary {
     md.syncRngState();
     for (const r of reporters) r.flush();
     writeCheckpoint(path('checkpoint.json'), md.state, fingerprint);
+    if (returns) writeFileAtomic(path('bond-returns.json'), JSON.stringify({ step: md.state.step, timesFs: returns.timesFs }) + '\n');
   };
   if (wantCheckpoints && checkpointEvery > 0) {
     md.attach((m) => {
@@ -225,6 +291,16 @@ export function runMd(o: MdRunOptions): MdSummary {
     stepsPerSecond,
     nsPerDay: (stepsPerSecond * o.settings.timestepFs * 86400) / 1e6,
     monitor: monitor.options,
+    ...(o.monitorReference !== undefined
+      ? {
+          monitorReference: {
+            bonds: monitor.bonds.map(([i, j]) => [i, j] as [number, number]),
+            lengthsA: Array.from(monitor.bondReferenceA),
+            epotKcalPerMol: monitor.epotReferenceKcalPerMol,
+          },
+        }
+      : {}),
+    ...(returns ? { bondReturnTimesFs: returns.timesFs } : {}),
   };
   writeFileAtomic(path('summary.json'), JSON.stringify(summary, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
   return summary;

@@ -13,8 +13,18 @@
  *  4. errors per prior mean: on validation sets when given, otherwise leave-one-out errors on the
  *     training set (labelled as such);
  *  5. run every prior × temperature × replica with Nosé–Hoover NVT on a pool of worker threads
- *     (the ensemble worker of dynamics/), record survival and time to failure (the monitor's
- *     definition, dynamics/monitor.ts) and write OUT/study.json and OUT/report.html.
+ *     (`runJobs` of dynamics/ensemble.ts), record survival and time to failure (the monitor's
+ *     definition, dynamics/monitor.ts) and write OUT/study.json and OUT/report.html. The monitor
+ *     measures against the *undistorted* start: its bonds and their lengths (a bond fails beyond
+ *     2× its undistorted length, whatever the distortion did to it), its fragments, and the
+ *     energy reference E_ref = E_pot(undistorted) of each prior's model: a runaway is E_pot above
+ *     E_pot(distorted start) + L or below E_ref − L, L = 50 kcal/mol per atom. Both directions by
+ *     default: a fall far below the minimum is a hole of the model (the dominant high-temperature
+ *     failure of the ammonia study), while the distorted start falling back towards E_ref is not a
+ *     failure. `monitor.energyRunawayDirection: 'up'` counts only rises;
+ *  6. per run and distorted bond (moved > 0.01 Å by the distortion): the relaxation time, the first
+ *     time the bond comes back within `relaxationTolA` (default 0.1 Å) of its undistorted length
+ *     (rows' `relaxation_time_ps`, null if never; medians per cell in the summary).
  *
  * Layout of OUT: study-settings.json (what a resume must match), models/<prior>/ (refit sets),
  * start.extxyz, start-distorted.extxyz, runs/<prior>/T<temp>_r<rep>/ (one MD run each),
@@ -23,15 +33,14 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { Worker } from 'node:worker_threads';
-import { restoringForces } from '../analysis/restoring.js';
+import { bondLengthsA, restoringForces } from '../analysis/restoring.js';
 import { distortFromText, parseDistortion } from '../analysis/distort.js';
 import { type Bond, findBonds } from '../chem/connectivity.js';
 import { massesAmu } from '../chem/molecule.js';
 import { ANGSTROM_PER_BOHR, KCAL_PER_MOL_PER_HARTREE } from '../chem/units.js';
-import { buildJobs, type EnsembleJob, runLabel, type WorkerMessage } from '../dynamics/ensemble.js';
+import { buildJobs, type EnsembleJob, runJobs, runLabel } from '../dynamics/ensemble.js';
 import { DEFAULT_INTEGRATOR_SETTINGS, type IntegratorSettings } from '../dynamics/integrators.js';
-import { DEFAULT_MONITOR_OPTIONS, type MonitorOptions } from '../dynamics/monitor.js';
+import { type BondReturnSettings, DEFAULT_MONITOR_OPTIONS, type MonitorOptions, type MonitorReference } from '../dynamics/monitor.js';
 import type { MdSummary, OutputMode } from '../dynamics/run.js';
 import { AtomgpError } from '../errors.js';
 import { computeFeatures } from '../features/alf.js';
@@ -54,7 +63,6 @@ import type { PotentialSpec } from '../potentials/factory.js';
 import { GpPotential } from '../potentials/gp.js';
 import { createResult, type Potential } from '../potentials/potential.js';
 import { writeReport } from '../report/report.js';
-import { startSiblingWorker } from '../util/worker.js';
 import { VERSION } from '../version.js';
 
 // ───────────────────────────── inputs ─────────────────────────────
@@ -452,6 +460,11 @@ export interface StudyRow {
   simulated_ps: number;
   failure: string | null;
   steps_per_second: number;
+  /**
+   * Per distorted bond (`O1-H2`), the first time, ps, it came back within the relaxation
+   * tolerance of its undistorted length; null if it never did (in the simulated time).
+   */
+  relaxation_time_ps?: Record<string, number | null>;
 }
 
 export interface MatrixEntry {
@@ -493,6 +506,10 @@ export interface MatrixOptions {
   trajStride?: number;
   checkpointEvery?: number;
   monitor?: Partial<MonitorOptions>;
+  /** What the monitor measures against (the undistorted geometry) instead of the start. */
+  monitorReference?: MonitorReference;
+  /** Bonds whose first return to their reference length each run records (`relaxation_time_ps`). */
+  bondReturn?: BondReturnSettings;
   onProgress?: (p: MatrixProgress) => void;
 }
 
@@ -501,7 +518,14 @@ function readSummary(file: string): MdSummary {
   return raw;
 }
 
+/** `O1-H2`: the bond's atoms, 1-based, with their symbols. */
+export function bondLabel(symbols: readonly string[], [i, j]: Bond): string {
+  return `${symbols[i]}${i + 1}-${symbols[j]}${j + 1}`;
+}
+
 function rowOf(entry: MatrixEntry, job: EnsembleJob, replica: number, s: MdSummary, baseDir: string): StudyRow {
+  const watched = job.run.bondReturn;
+  const times = s.bondReturnTimesFs;
   return {
     prior: entry.prior,
     temperature_K: s.temperatureK,
@@ -514,6 +538,9 @@ function rowOf(entry: MatrixEntry, job: EnsembleJob, replica: number, s: MdSumma
     simulated_ps: s.simulatedTimeFs / 1000,
     failure: s.failure ? `${s.failure.kind}: ${s.failure.reason}` : null,
     steps_per_second: s.stepsPerSecond,
+    ...(watched && times
+      ? { relaxation_time_ps: Object.fromEntries(watched.bonds.map((b, k) => [bondLabel(job.run.symbols, b), times[k] === null || times[k] === undefined ? null : times[k]! / 1000])) }
+      : {}),
   };
 }
 
@@ -555,6 +582,8 @@ export async function runStabilityMatrix(o: MatrixOptions): Promise<StudyRow[]> 
       ...(o.trajStride !== undefined ? { trajStride: o.trajStride } : {}),
       ...(o.checkpointEvery !== undefined ? { checkpointEvery: o.checkpointEvery } : {}),
       ...(o.monitor !== undefined ? { monitor: o.monitor } : {}),
+      ...(o.monitorReference !== undefined ? { monitorReference: o.monitorReference } : {}),
+      ...(o.bondReturn !== undefined ? { bondReturn: o.bondReturn } : {}),
     });
     jobs.forEach((job, k) => {
       const replica = k % o.replicas;
@@ -598,54 +627,25 @@ export async function runStabilityMatrix(o: MatrixOptions): Promise<StudyRow[]> 
   report();
   if (todo.length > 0) {
     mkdirSync(o.runsDir, { recursive: true });
-    const nWorkers = Math.max(1, Math.min(o.workers ?? 2, todo.length));
-    let next = 0;
-    let failed: Error | undefined;
-    const workers: Worker[] = [];
-    const dynamicsUrl = new URL(`../dynamics/ensemble${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
-    await new Promise<void>((done) => {
-      let active = 0;
-      const feed = (w: Worker): void => {
-        if (failed || next >= todo.length) {
-          void w.terminate();
-          active--;
-          if (active === 0) done();
-          return;
-        }
-        w.postMessage({ type: 'job', job: todo[next++]!.job });
-      };
-      for (let k = 0; k < nWorkers; k++) {
-        const w = startSiblingWorker(dynamicsUrl, 'ensemble-worker');
-        workers.push(w);
-        active++;
-        w.on('message', (m: WorkerMessage) => {
-          if (m.type === 'progress') {
-            if (firstSeen[m.id]! < 0) firstSeen[m.id] = m.step;
-            stepsDone[m.id] = m.step;
-            fresh[m.id] = m.step - firstSeen[m.id]!;
-            report();
-          } else if (m.type === 'done') {
-            planned[m.id]!.summary = m.summary;
-            stepsDone[m.id] = o.steps;
-            fresh[m.id] = m.summary.stepsCompleted - (m.summary.resumedFromStep ?? 0);
-            runsDone++;
-            report();
-            feed(w);
-          } else {
-            const label = planned[m.id]!.job.run.label;
-            failed ??= m.userError ? new AtomgpError(`run ${label}: ${m.message}`) : new Error(`run ${label}: ${m.stack}`);
-            feed(w);
-          }
-        });
-        w.on('error', (e) => {
-          failed ??= e;
-          active--;
-          if (active === 0) done();
-        });
-        feed(w);
-      }
-    });
-    if (failed) throw failed;
+    await runJobs(
+      todo.map((p) => p.job),
+      {
+        workers: o.workers ?? 2,
+        onStep: (job, step) => {
+          if (firstSeen[job.id]! < 0) firstSeen[job.id] = step;
+          stepsDone[job.id] = step;
+          fresh[job.id] = step - firstSeen[job.id]!;
+          report();
+        },
+        onDone: (job, summary) => {
+          planned[job.id]!.summary = summary;
+          stepsDone[job.id] = o.steps;
+          fresh[job.id] = summary.stepsCompleted - (summary.resumedFromStep ?? 0);
+          runsDone++;
+          report();
+        },
+      },
+    );
   }
   return planned.map((p) => rowOf(p.entry, p.job, p.replica, p.summary!, baseDir));
 }
@@ -677,7 +677,13 @@ export interface RobustnessOptions {
   logEvery?: number;
   /** Checkpoint every N steps (default 2000) so an interrupted run can resume. */
   checkpointEvery?: number;
+  /**
+   * Monitor thresholds. The study always measures bonds, lengths, fragments and the energy
+   * baseline against the undistorted start (see the module comment).
+   */
   monitor?: Partial<MonitorOptions>;
+  /** A distorted bond counts as relaxed when within this of its undistorted length, Å (default 0.1). */
+  relaxationTolA?: number;
   /** Human-readable progress lines (refits, runs, steps/s, ETA). */
   onMessage?: (text: string) => void;
   onProgress?: (p: MatrixProgress) => void;
@@ -705,6 +711,8 @@ export interface RecordedSettings {
   validation: string | null;
   thermostat: Omit<IntegratorSettings, 'temperatureK'>;
   monitor: MonitorOptions;
+  monitor_reference: string;
+  relaxation_tol_A: number;
   log_every: number;
   traj_stride: number;
   checkpoint_every: number;
@@ -721,10 +729,17 @@ export interface StudyJson {
   molecule: string;
   atomgp_version: string;
   settings: Record<string, unknown>;
-  start: { source: string; file: string; distorted_file: string; bonds: Array<[number, number]> };
+  start: {
+    source: string;
+    file: string;
+    distorted_file: string;
+    bonds: Array<[number, number]>;
+    /** Bonds the distortion moved by more than 0.01 Å: atoms 1-based, undistorted and distorted lengths. */
+    distorted_bonds: Array<{ bond: string; atoms: [number, number]; reference_A: number; distorted_A: number }>;
+  };
   refits: Array<{ prior: string; atom: string; log_likelihood: number; mean: string; theta_kept: boolean }>;
   table: StudyRow[];
-  summary: Array<{ prior: string; temperature_K: number; survived: number; runs: number; median_time_to_failure_ps: number | null }>;
+  summary: SummaryCell[];
   validation: ErrorEntry[];
   leave_one_out: ErrorEntry[];
   restoring: RestoringEntry[];
@@ -751,9 +766,19 @@ function median(xs: number[]): number | null {
   return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
 }
 
-/** Survivors per prior and temperature (the stability matrix as numbers). */
-export function summariseTable(rows: readonly StudyRow[]): StudyJson['summary'] {
-  const out: StudyJson['summary'] = [];
+export interface SummaryCell {
+  prior: string;
+  temperature_K: number;
+  survived: number;
+  runs: number;
+  median_time_to_failure_ps: number | null;
+  /** Per distorted bond: runs in which it came back, and the median of their relaxation times, ps. */
+  relaxation?: Array<{ bond: string; returned: number; runs: number; median_time_ps: number | null }>;
+}
+
+/** Survivors per prior and temperature (the stability matrix as numbers), with bond relaxation. */
+export function summariseTable(rows: readonly StudyRow[]): SummaryCell[] {
+  const out: SummaryCell[] = [];
   for (const r of rows) {
     let cell = out.find((c) => c.prior === r.prior && c.temperature_K === r.temperature_K);
     if (!cell) {
@@ -763,8 +788,53 @@ export function summariseTable(rows: readonly StudyRow[]): StudyJson['summary'] 
     cell.runs++;
     if (r.survived) cell.survived++;
   }
-  for (const c of out) c.median_time_to_failure_ps = median(rows.filter((r) => r.prior === c.prior && r.temperature_K === c.temperature_K && !r.survived).map((r) => r.time_to_failure_ps!));
+  for (const c of out) {
+    const mine = rows.filter((r) => r.prior === c.prior && r.temperature_K === c.temperature_K);
+    c.median_time_to_failure_ps = median(mine.filter((r) => !r.survived).map((r) => r.time_to_failure_ps!));
+    const bonds = [...new Set(mine.flatMap((r) => Object.keys(r.relaxation_time_ps ?? {})))];
+    if (bonds.length > 0) {
+      c.relaxation = bonds.map((bond) => {
+        const times = mine.map((r) => r.relaxation_time_ps?.[bond]).filter((t): t is number => typeof t === 'number');
+        return { bond, returned: times.length, runs: mine.length, median_time_ps: median(times) };
+      });
+    }
+  }
   return out;
+}
+
+/**
+ * Text table of bond relaxation: one line per prior mean and distorted bond, one column per
+ * temperature, each cell "returned/runs (median time, ps)". Empty when no bond was distorted.
+ */
+export function formatRelaxationTable(rows: readonly StudyRow[]): string {
+  const cells = summariseTable(rows);
+  const priors = [...new Set(cells.map((c) => c.prior))];
+  const temps = [...new Set(cells.map((c) => c.temperature_K))].sort((a, b) => a - b);
+  const bonds = [...new Set(cells.flatMap((c) => (c.relaxation ?? []).map((x) => x.bond)))];
+  if (bonds.length === 0) return '';
+  const head = ['prior mean', 'bond', ...temps.map((t) => `${t} K`)];
+  const body: string[][] = [];
+  for (const p of priors) {
+    for (const b of bonds) {
+      body.push([
+        p,
+        b,
+        ...temps.map((t) => {
+          const x = cells.find((c) => c.prior === p && c.temperature_K === t)?.relaxation?.find((y) => y.bond === b);
+          if (!x) return '-';
+          return `${x.returned}/${x.runs}${x.median_time_ps !== null ? ` (${formatPs(x.median_time_ps)} ps)` : ''}`;
+        }),
+      ]);
+    }
+  }
+  const widths = head.map((h, k) => Math.max(h.length, ...body.map((r) => r[k]!.length)));
+  const line = (r: string[]): string => r.map((c, k) => c.padEnd(widths[k]!)).join('  ').trimEnd();
+  return [line(head), ...body.map(line)].join('\n') + '\n';
+}
+
+/** Relaxation times are fs to ps: 0.1 fs resolution below 0.01 ps, 1 fs above. */
+function formatPs(t: number): string {
+  return t >= 0.01 ? t.toFixed(3) : t.toFixed(4);
 }
 
 /** Text table: survivors / runs per prior (rows) and temperature (columns). */
@@ -817,6 +887,18 @@ export async function runRobustnessStudy(o: RobustnessOptions): Promise<StudyRes
   }
   const bonds = findBonds(start.symbols, start.positionsA);
   const distorted = distortFromText(start.symbols, start.positionsA, o.distort, o.seed, bonds);
+  const relaxationTolA = o.relaxationTolA ?? 0.1;
+  if (!(relaxationTolA > 0 && Number.isFinite(relaxationTolA))) throw new AtomgpError(`--relaxation-tol-A must be a positive number of Å, got ${relaxationTolA}`);
+  // The monitor and the relaxation times measure against the undistorted start, never the distorted one.
+  const referenceLengths = bondLengthsA(start.positionsA, bonds);
+  const distortedLengths = bondLengthsA(distorted, bonds);
+  const distortedBonds = bonds.filter((_b, k) => Math.abs(distortedLengths[k]! - referenceLengths[k]!) > 0.01);
+  const monitorReference: MonitorReference = { positionsA: Array.from(start.positionsA), bonds: [...bonds], lengthsA: Array.from(referenceLengths) };
+  const bondReturn: BondReturnSettings = {
+    bonds: distortedBonds,
+    referenceLengthsA: distortedBonds.map((b) => referenceLengths[bonds.indexOf(b)]!),
+    tolA: relaxationTolA,
+  };
 
   const settings: IntegratorSettings = { ...DEFAULT_INTEGRATOR_SETTINGS, ensemble: 'nvt', timestepFs, temperatureK: o.temperaturesK[0]! };
   const { temperatureK: _t, ...thermostat } = settings;
@@ -840,6 +922,8 @@ export async function runRobustnessStudy(o: RobustnessOptions): Promise<StudyRes
     validation: o.validation ? resolve(o.validation) : null,
     thermostat,
     monitor,
+    monitor_reference: 'undistorted start: bonds, lengths, fragments and E_pot of each prior',
+    relaxation_tol_A: relaxationTolA,
     log_every: o.logEvery ?? 10,
     traj_stride: o.trajStride ?? 20,
     checkpoint_every: o.checkpointEvery ?? 2000,
@@ -935,6 +1019,8 @@ export async function runRobustnessStudy(o: RobustnessOptions): Promise<StudyRes
     trajStride: recorded.traj_stride,
     checkpointEvery: recorded.checkpoint_every,
     monitor,
+    monitorReference,
+    bondReturn,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
 
@@ -956,9 +1042,20 @@ export async function runRobustnessStudy(o: RobustnessOptions): Promise<StudyRes
       seed: o.seed,
       start: start.source,
       monitor,
+      monitor_reference: recorded.monitor_reference,
+      relaxation_tol_A: relaxationTolA,
       errors: validationSets ? 'validation set' : 'training set, leave-one-out (no validation set given)',
     },
-    start: { source: start.source, file: 'start.extxyz', distorted_file: 'start-distorted.extxyz', bonds: bonds.map(([i, j]) => [i + 1, j + 1]) },
+    start: {
+      source: start.source,
+      file: 'start.extxyz',
+      distorted_file: 'start-distorted.extxyz',
+      bonds: bonds.map(([i, j]) => [i + 1, j + 1]),
+      distorted_bonds: distortedBonds.map((b) => {
+        const k = bonds.indexOf(b);
+        return { bond: bondLabel(start.symbols, b), atoms: [b[0] + 1, b[1] + 1] as [number, number], reference_A: referenceLengths[k]!, distorted_A: distortedLengths[k]! };
+      }),
+    },
     refits,
     table: rows,
     summary: summariseTable(rows),

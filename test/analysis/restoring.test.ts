@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setBondLength } from '../../src/analysis/distort.js';
-import { bondLengthsA, bondRelaxationTime, restoringForces } from '../../src/analysis/restoring.js';
+import { bondFirstReturnTime, bondLengthsA, bondRelaxationTime, restoringForces } from '../../src/analysis/restoring.js';
 import type { Bond } from '../../src/chem/connectivity.js';
 import { AtomgpError } from '../../src/errors.js';
 import { AnalyticPotential, waterLikeSpec } from '../../src/potentials/analytic.js';
@@ -104,4 +104,21 @@ test('bond relaxation time of a damped oscillation matches its envelope', () => 
   assert.equal(bondRelaxationTime([0, 1, 2], [0.98, 0.99, 0.97], 0.98, tol), 0);
   assert.equal(bondRelaxationTime([0, 1, 2], [0.98, 0.99, Number.NaN], 0.98, tol), null);
   assert.throws(() => bondRelaxationTime([0, 1], [1], 1, 0.1), AtomgpError);
+});
+
+test('first return time: the first sample within the band, even if the bond leaves it again', () => {
+  // L(t) = 0.98 + 0.52 cos(2π t / 10): enters |L − 0.98| ≤ 0.1 at t = 10·acos(0.1/0.52)/(2π) = 2.1916 fs.
+  const dt = 0.01;
+  const times = Float64Array.from({ length: 1001 }, (_, k) => k * dt);
+  const lengths = times.map((t) => 0.98 + 0.52 * Math.cos((2 * Math.PI * t) / 10));
+  const exact = (10 * Math.acos(0.1 / 0.52)) / (2 * Math.PI);
+  const t = bondFirstReturnTime(times, lengths, 0.98, 0.1)!;
+  assert.ok(t >= exact && t < exact + dt, `t = ${t}, exact ${exact}`);
+  // It leaves the band again (undamped), so the "stays there" relaxation time does not exist.
+  assert.equal(bondRelaxationTime(times, lengths, 0.98, 0.1), null);
+  assert.equal(bondFirstReturnTime([0, 1], [1.5, 1.4], 0.98, 0.1), null);
+  assert.equal(bondFirstReturnTime([0, 1], [Number.NaN, 1.0], 0.98, 0.1), 1);
+  assert.equal(bondFirstReturnTime([3], [0.98], 0.98, 0), 3);
+  assert.throws(() => bondFirstReturnTime([0, 1], [1], 1, 0.1), AtomgpError);
+  assert.throws(() => bondFirstReturnTime([0], [1], 1, -0.1), AtomgpError);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -62,4 +62,25 @@ test('robustness: bad input exits 2 with a message (unknown prior, temperature 0
   const changed = robustness([...base(join(root, 'run')), '--priors', 'min,max', '--resume']);
   assert.equal(changed.code, 2);
   assert.match(changed.err, /settings differ/);
+});
+
+test('robustness text output: the bond relaxation table; --relaxation-tol-A and --energy-runaway-direction reach study.json', () => {
+  const out = join(root, 'relax');
+  const r = robustness([...base(out), '--priors', 'max', '--relaxation-tol-A', '0.05', '--energy-runaway-direction', 'up']);
+  assert.equal(r.code, 0, r.err);
+  // bond:1-2*1.15 stretches O1-H2 only; both replicas see it come back within 0.05 Å.
+  assert.match(r.out, /bond relaxation: runs in which the distorted bond came back within 0\.05 Å/);
+  assert.match(r.out, /\nmax\s+O1-H2\s+2\/2 \(0\.00\d\d ps\)\n/);
+  const study = JSON.parse(readFileSync(join(out, 'study.json'), 'utf8'));
+  assert.equal(study.settings.relaxation_tol_A, 0.05);
+  assert.equal(study.settings.monitor.energyRunawayDirection, 'up');
+  assert.deepEqual(study.start.distorted_bonds.map((b: { bond: string }) => b.bond), ['O1-H2']);
+  for (const [flag, value, re] of [
+    ['--energy-runaway-direction', 'sideways', /--energy-runaway-direction must be both or up, got 'sideways'/],
+    ['--relaxation-tol-A', '0', /--relaxation-tol-A expects a positive number of Å, got '0'/],
+  ] as const) {
+    const bad = robustness([...base(join(root, 'relax-bad')), '--priors', 'max', flag, value]);
+    assert.equal(bad.code, 2, `${flag} ${value}`);
+    assert.match(bad.err, re);
+  }
 });

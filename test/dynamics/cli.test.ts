@@ -74,6 +74,43 @@ test('atomgp md: bad input is a clear error (exit 2), never a stack trace', asyn
   }
 });
 
+test('atomgp md --reference-geometry: a distorted start is monitored against the undistorted geometry', async () => {
+  // O1-H2 stretched 0.9572 → 1.5 Å along the bond (H2 moved): 61.0 kcal/mol above the minimum.
+  const x = Float64Array.from(minimumA);
+  const scale = 1.5 / 0.9572;
+  for (const k of [0, 1, 2]) x[3 + k] = x[3 + k]! * scale;
+  const distorted = join(root, 'distorted.xyz');
+  writeFileSync(distorted, xyz(x));
+  const run = (out: string, ...more: string[]) =>
+    cli(['md', '--potential', specFile, '--start', distorted, '--steps', '200', '--out', join(root, out), '--ensemble', 'nve', '--temperature-K', '0', '--energy-runaway-per-atom', '10', ...more]);
+  // L = 10 × 3 = 30 kcal/mol: falling from 61 kcal/mol towards the minimum exceeds it when measured from the start.
+  const legacy = await run('ref0');
+  assert.equal(legacy.code, 1, legacy.err);
+  assert.match(JSON.parse(readFileSync(join(root, 'ref0', 'summary.json'), 'utf8')).failure.reason, /fell .* below that of the start/);
+  const withRef = await run('ref1', '--reference-geometry', start);
+  assert.equal(withRef.code, 0, withRef.err);
+  const summary = JSON.parse(readFileSync(join(root, 'ref1', 'summary.json'), 'utf8'));
+  assert.deepEqual(summary.monitorReference.bonds, [
+    [0, 1],
+    [0, 2],
+  ]);
+  assert.ok(Math.abs(summary.monitorReference.lengthsA[0] - 0.9572) < 1e-9, `reference length ${summary.monitorReference.lengthsA[0]}`);
+  const up = await run('ref2', '--energy-runaway-direction', 'up');
+  assert.equal(up.code, 0, up.err);
+  assert.equal(JSON.parse(readFileSync(join(root, 'ref2', 'summary.json'), 'utf8')).monitor.energyRunawayDirection, 'up');
+  const four = join(root, 'four-ref.xyz');
+  writeFileSync(four, xyz(minimumA, ['O', 'H', 'O']));
+  for (const [args, re] of [
+    [['--reference-geometry', four], /--reference-geometry .*four-ref\.xyz: atom 3 is O, the start has H there/],
+    [['--reference-geometry', join(root, 'nope.xyz')], /does not exist/],
+    [['--energy-runaway-direction', 'down'], /--energy-runaway-direction must be both or up, got 'down'/],
+  ] as const) {
+    const r = await run('ref-bad', ...args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.err, re);
+  }
+});
+
 test('atomgp md with --replicas runs an ensemble and prints the table', async () => {
   const out = join(root, 'ens');
   const r = await cli(md(out, '--replicas', '2', '--temperature-K', '300,500', '--workers', '2', '--traj-stride', '50'));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { massesAmu } from '../../src/chem/molecule.js';
-import { buildJobs, type EnsembleOptions, formatEnsembleTable, runEnsemble } from '../../src/dynamics/ensemble.js';
+import { buildJobs, type EnsembleJob, type EnsembleOptions, formatEnsembleTable, runEnsemble, runJobs } from '../../src/dynamics/ensemble.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../src/dynamics/integrators.js';
 import { runMd } from '../../src/dynamics/run.js';
 import { AnalyticPotential, waterLikeSpec } from '../../src/potentials/analytic.js';
@@ -73,4 +73,41 @@ test('replicas run in 2 worker threads and equal the same runs done in-process',
   assert.equal(JSON.parse(readFileSync(join(out, 'ensemble.json'), 'utf8')).length, 4);
   // the replicas' folders exist now: a second ensemble into OUT is refused
   await assert.rejects(runEnsemble({ ...base(out), workers: 2 }), /already holds a run/);
+});
+
+test('runJobs: jobs with their own potential, start, seed and monitor run in the pool; summaries in job order', async () => {
+  const settings = { ...DEFAULT_INTEGRATOR_SETTINGS, ensemble: 'nve' as const, timestepFs: 0.5, temperatureK: 200 };
+  const stretched = Float64Array.from(minimumA);
+  stretched[3] = stretched[3]! * 1.3; // H2 moved out: O1-H2 longer
+  stretched[4] = stretched[4]! * 1.3;
+  const job = (id: number, label: string, extra: Partial<EnsembleJob['run']>, potentialSpec: EnsembleJob['potentialSpec'] = { kind: 'analytic', spec }, start = minimumA): EnsembleJob => ({
+    id,
+    potentialSpec,
+    massesAmu: Array.from(massesAmu(spec.symbols)),
+    startPositionsA: Array.from(start),
+    run: { symbols: spec.symbols, settings, steps: 300, seed: 1, outDir: join(root, 'jobs', label), mode: 'new', label, ...extra },
+  });
+  const jobs = [
+    job(7, 'plain', { seed: 11 }),
+    job(3, 'broken', {}, { kind: 'broken', inner: { kind: 'analytic', spec }, broken: { mode: 'nan', fromCall: 40 } }),
+    job(5, 'relax', { monitorReference: { positionsA: Array.from(minimumA) }, bondReturn: { bonds: [[0, 1]], referenceLengthsA: [0.9572], tolA: 0.05 } }, undefined, stretched),
+  ];
+  const done: string[] = [];
+  const out = await runJobs(jobs, { workers: 2, onDone: (j) => done.push(j.run.label!) });
+  assert.deepEqual(out.map((s) => s.label), ['plain', 'broken', 'relax']);
+  assert.deepEqual([...done].sort(), ['broken', 'plain', 'relax']);
+  assert.equal(out[0]!.seed, 11);
+  assert.equal(out[0]!.survived, true);
+  assert.equal(out[1]!.failure?.kind, 'non-finite');
+  assert.equal(out[1]!.failure?.step, 40);
+  const t = out[2]!.bondReturnTimesFs![0]!;
+  assert.ok(t > 0 && t < 5, `O1-H2 back within 0.05 Å after ${t} fs`);
+  assert.deepEqual(out[2]!.monitorReference!.bonds, [
+    [0, 1],
+    [0, 2],
+  ]);
+  assert.deepEqual(await runJobs([]), []);
+  await assert.rejects(runJobs([job(1, 'a', {}), job(1, 'b', {})]), /two jobs share the id 1/);
+  // A run's user error names the run and stops the pool.
+  await assert.rejects(runJobs([job(9, 'plain', {})]), /run plain: .*already holds a run/);
 });

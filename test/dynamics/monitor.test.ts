@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { massesAmu } from '../../src/chem/molecule.js';
+import { setBondLength } from '../../src/analysis/distort.js';
 import { StabilityMonitor } from '../../src/dynamics/monitor.js';
 import { createState } from '../../src/dynamics/state.js';
+import { AtomgpError } from '../../src/errors.js';
+import { waterLikeSpec } from '../../src/potentials/analytic.js';
 
 // water dimer: O1 H2 H3 and O4 H5 H6, 2.9 Å apart
 const symbols = ['O', 'H', 'H', 'O', 'H', 'H'];
@@ -57,4 +60,88 @@ test('a check switched off (0) is skipped', () => {
   assert.equal(m.check(stateAt(x), 0), undefined);
   const strict = new StabilityMonitor(symbols, start, 0, 0);
   assert.equal(strict.check(stateAt(x), 0)?.kind, 'bond-stretched');
+});
+
+// water monomer at the analytic minimum (O-H 0.9572 Å), and the same with O1-H2 stretched to 1.8×
+const water = ['O', 'H', 'H'];
+const { minimumA: waterMin } = waterLikeSpec();
+const waterBonds: [number, number][] = [
+  [0, 1],
+  [0, 2],
+];
+const stretched = setBondLength(Float64Array.from(waterMin), waterBonds, 0, 1, 1.8 * 0.9572);
+const withOH2 = (lengthA: number) => setBondLength(Float64Array.from(waterMin), waterBonds, 0, 1, lengthA);
+function waterState(x: Float64Array, epot = 0) {
+  const s = createState(x, massesAmu(water), 0);
+  s.epotKcalPerMol = epot;
+  return s;
+}
+
+test('a start with O1-H2 stretched to 1.8× is monitored against the undistorted length when a reference is given', () => {
+  // From the distorted start alone, 1.723 Å is no O-H bond (1.2 × (0.66 + 0.31) = 1.164 Å): H2 is a fragment of its own.
+  const fromStart = new StabilityMonitor(water, stretched, 0, 0);
+  assert.deepEqual(fromStart.bonds, [[0, 2]]);
+  assert.equal(fromStart.fragments.length, 2);
+  assert.equal(fromStart.check(waterState(withOH2(1.92)), 0), undefined, 'not even watched');
+
+  // Reference geometry: both bonds, 0.9572 Å each, one fragment; fails beyond 2 × 0.9572 = 1.9144 Å.
+  const ref = new StabilityMonitor(water, stretched, 0, 0, {}, { positionsA: waterMin });
+  assert.deepEqual(ref.bonds, waterBonds);
+  assert.equal(ref.fragments.length, 1);
+  for (const l of ref.bondReferenceA) assert.ok(Math.abs(l - 0.9572) < 1e-12, `reference length ${l}`);
+  assert.equal(ref.check(waterState(stretched), 0), undefined, 'the distorted start itself (1.80×) is fine');
+  assert.equal(ref.check(waterState(withOH2(1.91)), 0), undefined);
+  const f = ref.check(waterState(withOH2(1.92)), 0);
+  assert.equal(f?.kind, 'bond-stretched');
+  assert.match(f!.reason, /bond O1-H2 is 1\.920 Å, more than 2× its reference length 0\.957 Å/);
+
+  // Explicit bonds with explicit lengths: the same criterion.
+  const explicit = new StabilityMonitor(water, stretched, 0, 0, {}, { bonds: [[1, 0], [0, 2]], lengthsA: [0.9572, 0.9572] });
+  assert.deepEqual(explicit.bonds, waterBonds, 'stored as [min, max]');
+  assert.equal(explicit.check(waterState(withOH2(1.91)), 0), undefined);
+  assert.equal(explicit.check(waterState(withOH2(1.92)), 0)?.kind, 'bond-stretched');
+
+  // Explicit bonds but lengths from the distorted start: 2 × 1.7230 = 3.4459 Å, the wrong criterion.
+  const wrong = new StabilityMonitor(water, stretched, 0, 0, {}, { bonds: waterBonds });
+  assert.ok(Math.abs(wrong.bondReferenceA[0]! - 1.72296) < 1e-9, `start length ${wrong.bondReferenceA[0]}`);
+  assert.equal(wrong.check(waterState(withOH2(1.92)), 0), undefined);
+  assert.equal(wrong.check(waterState(withOH2(3.44)), 0), undefined);
+  assert.equal(wrong.check(waterState(withOH2(3.45)), 0)?.kind, 'bond-stretched');
+});
+
+test('a bad monitor reference is an AtomgpError naming what is wrong', () => {
+  const make = (r: object) => () => new StabilityMonitor(water, waterMin, 0, 0, {}, r);
+  assert.throws(make({ positionsA: [0, 0, 0] }), (e: Error) => e instanceof AtomgpError && /1 atoms, the start has 3/.test(e.message));
+  assert.throws(make({ positionsA: [0, 0, 0, 1, 0, 0, Number.NaN, 0, 0] }), /atom 3 has a non-finite coordinate/);
+  assert.throws(make({ bonds: [[0, 0]] }), /bond \(1, 1\) is not a pair of two different atoms within 1\.\.3/);
+  assert.throws(make({ bonds: [[0, 3]] }), /bond \(1, 4\)/);
+  assert.throws(make({ bonds: waterBonds, lengthsA: [1] }), /2 bonds but 1 reference lengths/);
+  assert.throws(make({ bonds: waterBonds, lengthsA: [1, -1] }), /bond O1-H3 has reference length -1/);
+  assert.throws(make({ epotKcalPerMol: Number.NaN }), /not a finite number/);
+  assert.throws(() => new StabilityMonitor(water, waterMin, 0, 0, { energyRunawayDirection: 'down' as 'up' }), /both or up, got 'down'/);
+});
+
+test('energy runaway: the band [min(E_start, E_ref) − L, max(E_start, E_ref) + L], upward-only on request', () => {
+  // E_start 60 kcal/mol (distorted), E_ref 0 (undistorted), L = 10 × 3 = 30 kcal/mol.
+  const o = { energyRunawayKcalPerMolPerAtom: 10 };
+  const legacy = new StabilityMonitor(water, waterMin, 60, 0, o);
+  assert.equal(legacy.check(waterState(waterMin, 31), 0), undefined);
+  const fell = legacy.check(waterState(waterMin, 29), 0);
+  assert.equal(fell?.kind, 'energy-runaway', 'without a reference, relaxing from a high start is a "runaway"');
+  assert.match(fell!.reason, /fell 31\.00 kcal\/mol below that of the start \(60\.00 kcal\/mol; limit 10 kcal\/mol per atom × 3\)/);
+
+  const both = new StabilityMonitor(water, waterMin, 60, 0, o, { epotKcalPerMol: 0 });
+  for (const e of [60, 29, 0, -29.9, 89.9]) assert.equal(both.check(waterState(waterMin, e), 0), undefined, `E_pot ${e}`);
+  assert.match(both.check(waterState(waterMin, -30.1), 0)!.reason, /fell 30\.10 kcal\/mol below that of the reference geometry \(0\.00/);
+  assert.match(both.check(waterState(waterMin, 90.1), 0)!.reason, /rose 30\.10 kcal\/mol above that of the start \(60\.00/);
+
+  const up = new StabilityMonitor(water, waterMin, 60, 0, { ...o, energyRunawayDirection: 'up' }, { epotKcalPerMol: 0 });
+  assert.equal(up.check(waterState(waterMin, -1e4), 0), undefined, 'a fall never fails upward-only');
+  assert.equal(up.check(waterState(waterMin, 90.1), 0)?.kind, 'energy-runaway');
+
+  // A reference above the start (a start below the reference energy): the band widens upwards.
+  const low = new StabilityMonitor(water, waterMin, 60, 0, o, { epotKcalPerMol: 100 });
+  assert.equal(low.check(waterState(waterMin, 129.9), 0), undefined);
+  assert.match(low.check(waterState(waterMin, 130.1), 0)!.reason, /above that of the reference geometry/);
+  assert.match(low.check(waterState(waterMin, 29.9), 0)!.reason, /below that of the start/);
 });

@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { setBondLength } from '../../src/analysis/distort.js';
+import { massesAmu } from '../../src/chem/molecule.js';
 import { BOHR_PER_ANGSTROM } from '../../src/chem/units.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../src/dynamics/integrators.js';
 import { AtomgpError } from '../../src/errors.js';
@@ -13,6 +15,7 @@ import { trainAtomModel } from '../../src/gp/train.js';
 import { predictRows } from '../../src/gp/validate.js';
 import { waterLikeSpec } from '../../src/potentials/analytic.js';
 import {
+  formatRelaxationTable,
   geometryFromAlfFeatures,
   leaveOneOutResiduals,
   lowestTrainingGeometry,
@@ -165,6 +168,50 @@ test('the stability matrix passes a stable potential and flags a deliberately br
   assert.equal(statSync(summaryFile).mtimeMs, mtime);
 });
 
+test('matrix from a distorted start: the monitor uses the undistorted bonds, and each run records when O1-H2 relaxes', async () => {
+  const { spec, minimumA } = waterLikeSpec();
+  const bonds: [number, number][] = [
+    [0, 1],
+    [0, 2],
+  ];
+  // O1-H2 stretched 0.9572 → 1.5 Å (61.0 kcal/mol uphill): not a bond by the covalent rule (< 1.164 Å), so
+  // a monitor built from this start would not watch it at all.
+  const distorted = setBondLength(Float64Array.from(minimumA), bonds, 0, 1, 1.5);
+  const rows = await runStabilityMatrix({
+    entries: [{ prior: 'morse', dirName: 'morse', potentialSpec: { kind: 'analytic', spec } }],
+    symbols: ['O', 'H', 'H'],
+    startPositionsA: distorted,
+    temperaturesK: [300, 1000],
+    replicas: 2,
+    steps: 100,
+    seed: 1,
+    settings: { ...DEFAULT_INTEGRATOR_SETTINGS, ensemble: 'nvt' as const, timestepFs: 0.5, temperatureK: 300 },
+    runsDir: join(root, 'relax', 'runs'),
+    workers: 2,
+    logEvery: 10,
+    monitorReference: { positionsA: Array.from(minimumA) },
+    bondReturn: { bonds: [[0, 1]], referenceLengthsA: [0.9572], tolA: 0.1 },
+  });
+  // Morse O-H (D 120 kcal/mol, a 2.3/Å) at the start energy E = 0.508 D: period 2π/(ω0 √(1 − E/D)) = 11.97 fs
+  // (ω0 = a √(2D/μ_OH)); the bond swings in within half of it (a lone O-H pair: 4.07 fs to reach r0 + 0.1 Å).
+  const mu = (massesAmu(['O'])[0]! * massesAmu(['H'])[0]!) / (massesAmu(['O'])[0]! + massesAmu(['H'])[0]!);
+  const omega0 = 2.3 * Math.sqrt((2 * 120 * 4.184e-4) / mu);
+  const e = 120 * (1 - Math.exp(-2.3 * (1.5 - 0.9572))) ** 2;
+  const halfPeriodPs = Math.PI / (omega0 * Math.sqrt(1 - e / 120)) / 1000;
+  assert.ok(Math.abs(halfPeriodPs - 0.005985) < 2e-5, `half period ${halfPeriodPs}`);
+  for (const r of rows) {
+    assert.equal(r.survived, true, r.failure ?? '');
+    assert.deepEqual(Object.keys(r.relaxation_time_ps!), ['O1-H2']);
+    const t = r.relaxation_time_ps!['O1-H2']!;
+    assert.ok(t > 0.002 && t <= halfPeriodPs, `relaxation ${t} ps`);
+    const summary = JSON.parse(readFileSync(join(root, 'relax', r.run_dir, 'summary.json'), 'utf8'));
+    assert.deepEqual(summary.monitorReference.bonds, bonds);
+    assert.ok(Math.abs(summary.monitorReference.epotKcalPerMol) < 1e-9, `E_ref ${summary.monitorReference.epotKcalPerMol}`);
+  }
+  const table = formatRelaxationTable(rows);
+  assert.match(table, /^prior mean\s+bond\s+300 K\s+1000 K\nmorse\s+O1-H2\s+2\/2 \(0\.00\d\d ps\)\s+2\/2 \(0\.00\d\d ps\)\n$/);
+});
+
 test('the whole study on a tiny GP water set: study.json in the report schema, restoring forces, resume, refusal of changed settings', async () => {
   const out = join(root, 'study');
   const o = {
@@ -189,6 +236,21 @@ test('the whole study on a tiny GP water set: study.json in the report schema, r
     assert.equal(typeof row.survived, 'boolean');
   }
   assert.deepEqual([...new Set(study.table.map((x: { prior: string }) => x.prior))], ['min', `default (${DEFAULT_PRIOR})`]);
+  // Both O-H bonds are distorted 0.9572 → 1.1486 Å; each run records when they come back within 0.1 Å
+  // (harmonic estimate acos(0.1/0.19)/ω = 1.4 fs, ω = 0.75 /fs; half a period is 4.2 fs).
+  assert.deepEqual(
+    study.start.distorted_bonds.map((b: { bond: string }) => b.bond),
+    ['O1-H2', 'O1-H3'],
+  );
+  for (const b of study.start.distorted_bonds) assert.ok(Math.abs(b.distorted_A - 1.2 * b.reference_A) < 1e-9 && Math.abs(b.reference_A - 0.9572) < 1e-3, JSON.stringify(b));
+  assert.equal(study.settings.relaxation_tol_A, 0.1);
+  for (const row of study.table) {
+    for (const bond of ['O1-H2', 'O1-H3']) {
+      const t = row.relaxation_time_ps[bond];
+      assert.ok(typeof t === 'number' && t > 0 && t < 0.0042, `${row.prior} ${row.replica} ${bond}: ${t} ps`);
+    }
+  }
+  for (const cell of study.summary) assert.deepEqual(cell.relaxation.map((x: { returned: number }) => x.returned), [2, 2]);
   assert.ok(statSync(join(out, 'report.html')).size > 1000);
   assert.ok(statSync(join(out, 'start-distorted.extxyz')).size > 0);
   // The distortion stretches both O-H bonds of the analytic minimum (0.9572 Å) by 1.2, and every
