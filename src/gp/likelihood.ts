@@ -22,7 +22,8 @@
  */
 import { AtomgpError } from '../errors.js';
 import { type ExpTerms, TERM_PERIODIC, TERM_SQUARE, TERM_WRAPPED } from './kernel.js';
-import { allocateMatrices, type Dot42Kernel, kernelFor } from './linalg-wasm.js';
+import { type Crew, defaultThreads, JOB_GRADIENT_ROWS, JOB_KERNEL_ROWS, type LinalgTeam, linalgTeam, registerJob, soloCrew } from './linalg-team.js';
+import { allocateMatrices, type Dot42Kernel, kernelFor, sharedWasmAvailable } from './linalg-wasm.js';
 import { choleskySolve, choleskyWithJitter, inverseLowerFromCholesky, logDetFromCholesky } from './linalg.js';
 
 export type LikelihoodKind = 'marginal' | 'concentrated';
@@ -69,8 +70,27 @@ export function parameterCount(p: Pick<LikelihoodProblem, 'terms' | 'optimiseNoi
 }
 
 /**
+ * Smallest n for which an evaluation is shared between threads: below it the synchronisation
+ * (about 3 n/64 barriers per Cholesky) eats the gain. Measured with bench/likelihood.ts on 2 cores:
+ * 0.8× at n = 150, 1.6× at 250, 1.7× at 400 (docs/benchmarks.md); 300 leaves a margin for load.
+ */
+export const MIN_THREADED_N = 300;
+
+export interface EvaluatorOptions {
+  /**
+   * Threads per evaluation (default ATOMGP_THREADS, else 2 on the main thread of a multi-core
+   * machine and 1 in worker threads). Results are bit-identical for any number of threads.
+   */
+  threads?: number;
+  /** Smallest n that uses the threads (default MIN_THREADED_N). */
+  minThreadedN?: number;
+}
+
+/**
  * Reusable evaluator of one problem: preallocates the n × n buffers (four of them: R, its factor,
  * the inverse and a work matrix) so repeated evaluations during optimisation do not allocate.
+ * For large n the buffers live in a shared wasm memory and each evaluation is shared with the
+ * worker threads of linalg-team.ts (bit-identical results).
  */
 export class LikelihoodEvaluator {
   readonly problem: LikelihoodProblem;
@@ -88,12 +108,19 @@ export class LikelihoodEvaluator {
   private readonly tmp: Float64Array;
   /** Inputs of each term, transposed: xt[t·n + a] = x[a·K + dim[t]] (contiguous per term). */
   private readonly xt: Float64Array;
-  /** SIMD kernels bound to the memory of the buffers above (undefined: JavaScript loops). */
-  private readonly kern: Dot42Kernel | undefined;
+  /** Term kinds as doubles, α (copy) and per-row gradient sums rowSums[a·nt + t], next to the matrices. */
+  private readonly kinds: Float64Array;
+  private readonly alphaShared: Float64Array;
+  private readonly rowSums: Float64Array;
+  private readonly acc: Float64Array;
+  /** Threads sharing each evaluation (undefined: this thread alone). */
+  readonly team: LinalgTeam | undefined;
   /** Number of evaluations so far (for reports). */
   evaluations = 0;
+  /** Wall time (ms) spent so far in: building R, the Cholesky, the inverse, the gradient rows. */
+  readonly phaseMs = new Float64Array(4);
 
-  constructor(problem: LikelihoodProblem) {
+  constructor(problem: LikelihoodProblem, opts: EvaluatorOptions = {}) {
     const { n, x, y, nFeatures, terms, prefactor } = problem;
     if (x.length !== n * nFeatures) throw new AtomgpError(`likelihood: x has ${x.length} values, expected ${n} × ${nFeatures}`);
     if (y.length !== n) throw new AtomgpError(`likelihood: y has ${y.length} values, expected ${n}`);
@@ -101,22 +128,36 @@ export class LikelihoodEvaluator {
     if (!problem.glsConstantMean && problem.meanValues.length !== n) {
       throw new AtomgpError(`likelihood: ${problem.meanValues.length} mean values for ${n} training points`);
     }
+    for (const k of terms.kind) {
+      if (k !== TERM_SQUARE && k !== TERM_WRAPPED && k !== TERM_PERIODIC) throw new AtomgpError(`likelihood: unknown kernel term kind ${k}`);
+    }
     this.problem = problem;
     this.nParams = parameterCount(problem);
-    // The n × n buffers live in one wasm memory so the linear algebra takes the SIMD path.
+    const threads = opts.threads ?? defaultThreads();
+    const threaded = threads > 1 && n >= (opts.minThreadedN ?? MIN_THREADED_N) && sharedWasmAvailable();
+    // The buffers live in one wasm memory so the linear algebra takes the SIMD path (shared with
+    // the team's workers when threaded).
     const nt = terms.dim.length;
-    const [r, factor, inv, work, xt] = allocateMatrices([n * n, n * n, n * n, n * n, nt * n]);
+    const [r, factor, inv, work, xt, kinds, coef, alphaShared, rowSums] = allocateMatrices(
+      [n * n, n * n, n * n, n * n, nt * n, nt, nt, n, n * nt],
+      { shared: threaded },
+    );
     this.r = r!;
     this.factor = factor!;
     this.inv = inv!;
     this.work = work!;
     this.xt = xt!;
-    this.kern = kernelFor(r!, work!, xt!);
+    this.kinds = kinds!;
+    this.coef = coef!;
+    this.alphaShared = alphaShared!;
+    this.rowSums = rowSums!;
+    this.team = threaded && kernelFor(r!)?.shared ? linalgTeam(threads) : undefined;
     this.alpha = new Float64Array(n);
-    this.coef = new Float64Array(terms.dim.length);
+    this.acc = new Float64Array(nt);
     this.resid = new Float64Array(n);
     this.tmp = new Float64Array(n);
     for (let t = 0; t < nt; t++) {
+      this.kinds[t] = terms.kind[t]!;
       const d = terms.dim[t]!;
       for (let a = 0; a < n; a++) this.xt[t * n + a] = x[a * nFeatures + d]!;
     }
@@ -155,12 +196,17 @@ export class LikelihoodEvaluator {
     const p = this.problem;
     const { n, kind } = p;
     this.evaluations++;
-
+    const phase = this.phaseMs;
+    let t0 = performance.now();
     this.buildR();
+    const t1 = performance.now();
+    phase[0] = phase[0]! + (t1 - t0);
     const r = this.r;
     const f = this.factor;
     for (let a = 0; a < n; a++) r[a * n + a] = 1 + noise;
-    const jitter = choleskyWithJitter(r, n, f, { what: 'kernel matrix', initial: Math.max(1e-10, noise * 10) });
+    const jitter = choleskyWithJitter(r, n, f, { what: 'kernel matrix', initial: Math.max(1e-10, noise * 10), ...(this.team ? { team: this.team } : {}) });
+    t0 = performance.now();
+    phase[1] = phase[1]! + (t0 - t1);
     for (let a = 0; a < n; a++) r[a * n + a] = 1;
     const logDet = logDetFromCholesky(f, n);
 
@@ -201,127 +247,215 @@ export class LikelihoodEvaluator {
     return { value, jitter, glsMean, signalVariance: s };
   }
 
-  /**
-   * R_ab for a > b (lower triangle) from the current coefficients. Row a is accumulated term by
-   * term over contiguous columns of the transposed inputs (one tight loop per term kind), which
-   * is several times faster than gathering x[b·K + dim[t]] per pair; the arithmetic per pair is
-   * the same as `coef[t] · termValue(…)` summed in term order.
-   */
+  /** R_ab for a > b (lower triangle) from the current coefficients (see `kernelRows`). */
   private buildR(): void {
-    const { n, terms } = this.problem;
-    const { kind } = terms;
-    const coef = this.coef;
-    const nt = kind.length;
-    const r = this.r;
-    const xt = this.xt;
-    const kern = this.kern;
-    for (let a = 1; a < n; a++) {
-      const ra = a * n;
-      r.fill(0, ra, ra + a);
-      for (let t = 0; t < nt; t++) {
-        const c = coef[t]!;
-        const col = t * n;
-        const xa = xt[col + a]!;
-        const k = kind[t]!;
-        if (k === TERM_SQUARE) {
-          let b = 0;
-          if (kern) {
-            // Same arithmetic per element, two lanes at a time.
-            const pairs = a >> 1;
-            kern.sqAccumulate(r.byteOffset + 8 * ra, xt.byteOffset + 8 * col, pairs, xa, c);
-            b = 2 * pairs;
-          }
-          for (; b < a; b++) {
-            const d = xa - xt[col + b]!;
-            r[ra + b] = r[ra + b]! + c * d * d;
-          }
-        } else if (k === TERM_WRAPPED) {
-          for (let b = 0; b < a; b++) {
-            let d = xa - xt[col + b]!;
-            if (d > PI || d < -PI) {
-              const w = d + PI;
-              d = w - TWO_PI * Math.floor(w / TWO_PI) - PI;
-            }
-            r[ra + b] = r[ra + b]! + c * (d * d);
-          }
-        } else if (k === TERM_PERIODIC) {
-          for (let b = 0; b < a; b++) {
-            const sn = Math.sin(0.5 * (xa - xt[col + b]!));
-            r[ra + b] = r[ra + b]! + c * (sn * sn);
-          }
-        } else {
-          throw new AtomgpError(`likelihood: unknown kernel term kind ${k}`);
-        }
-      }
-      for (let b = 0; b < a; b++) r[ra + b] = Math.exp(-r[ra + b]!);
+    const { n } = this.problem;
+    const nt = this.kinds.length;
+    if (this.team) {
+      const p = this.team.params;
+      p[0] = n;
+      p[1] = nt;
+      p[2] = this.r.byteOffset;
+      p[3] = this.xt.byteOffset;
+      p[4] = this.coef.byteOffset;
+      p[5] = this.kinds.byteOffset;
+      this.team.run(JOB_KERNEL_ROWS, this.r.buffer);
+      return;
     }
+    kernelRowsCrew(soloCrew(), this.r, this.xt, this.coef, this.kinds, n, nt);
   }
 
   /** grad_t = −c_t Σ_{a>b} W_ab R_ab h_t(Δ_ab), W = ααᵀ/s − K⁻¹; noise: ½ σ² tr(W) (scaled for K). */
   private gradient(s: number, noise: number, grad: Float64Array): void {
     const p = this.problem;
-    const { n, terms } = p;
-    const { kind } = terms;
-    const nt = kind.length;
+    const { n } = p;
+    const nt = this.kinds.length;
     const inv = this.inv;
-    inverseLowerFromCholesky(this.factor, n, inv, this.work);
-    const alpha = this.alpha;
-    const r = this.r;
+    const t0 = performance.now();
+    inverseLowerFromCholesky(this.factor, n, inv, this.work, this.team);
+    const t1 = performance.now();
+    this.phaseMs[2] = this.phaseMs[2]! + (t1 - t0);
+    const alpha = this.alphaShared;
+    alpha.set(this.alpha);
     const invS = 1 / s;
-    // M_ab = W_ab R_ab (a > b) into the work buffer's lower triangle.
-    const m = this.work;
+    // Per row a: M_ab = W_ab R_ab (a > b) into the work buffer, then Σ_b M_ab h_t(Δ_ab) per term.
+    if (this.team) {
+      const q = this.team.params;
+      q[0] = n;
+      q[1] = nt;
+      q[2] = this.work.byteOffset;
+      q[3] = inv.byteOffset;
+      q[4] = this.r.byteOffset;
+      q[5] = alpha.byteOffset;
+      q[6] = this.xt.byteOffset;
+      q[7] = this.kinds.byteOffset;
+      q[8] = this.rowSums.byteOffset;
+      q[9] = invS;
+      this.team.run(JOB_GRADIENT_ROWS, this.r.buffer);
+    } else {
+      gradientRowsCrew(soloCrew(), this.work, inv, this.r, alpha, invS, this.xt, this.kinds, this.rowSums, n, nt);
+    }
     let traceW = 0;
     for (let a = 0; a < n; a++) {
-      const ra = a * n;
       const aa = alpha[a]! * invS;
-      for (let b = 0; b < a; b++) m[ra + b] = (aa * alpha[b]! - inv[ra + b]!) * r[ra + b]!;
-      traceW += aa * alpha[a]! - inv[ra + a]!;
+      traceW += aa * alpha[a]! - inv[a * n + a]!;
     }
+    this.phaseMs[3] = this.phaseMs[3]! + (performance.now() - t1);
+    // Row sums added in row order: the same sums for any number of threads.
+    const acc = this.acc;
+    const rowSums = this.rowSums;
+    acc.fill(0);
+    for (let a = 1; a < n; a++) for (let t = 0; t < nt; t++) acc[t] = acc[t]! + rowSums[a * nt + t]!;
     grad.fill(0);
-    // acc_t = Σ_{a>b} M_ab h_t(Δ_ab), row a of M against column t of the transposed inputs.
-    const acc = this.coef.slice().fill(0); // one small allocation per gradient, not per pair
-    const xt = this.xt;
-    const kern = this.kern;
-    for (let a = 1; a < n; a++) {
-      const ra = a * n;
-      for (let t = 0; t < nt; t++) {
-        const col = t * n;
-        const xa = xt[col + a]!;
-        const k = kind[t]!;
-        let s = 0;
-        if (k === TERM_SQUARE) {
-          let b = 0;
-          if (kern) {
-            const pairs = a >> 1;
-            s = kern.weightedSquares(m.byteOffset + 8 * ra, xt.byteOffset + 8 * col, pairs, xa);
-            b = 2 * pairs;
-          }
-          for (; b < a; b++) {
-            const d = xa - xt[col + b]!;
-            s += m[ra + b]! * d * d;
-          }
-        } else if (k === TERM_WRAPPED) {
-          for (let b = 0; b < a; b++) {
-            let d = xa - xt[col + b]!;
-            if (d > PI || d < -PI) {
-              const w = d + PI;
-              d = w - TWO_PI * Math.floor(w / TWO_PI) - PI;
-            }
-            s += m[ra + b]! * (d * d);
-          }
-        } else {
-          for (let b = 0; b < a; b++) {
-            const sn = Math.sin(0.5 * (xa - xt[col + b]!));
-            s += m[ra + b]! * (sn * sn);
-          }
-        }
-        acc[t] = acc[t]! + s;
-      }
-    }
     for (let t = 0; t < nt; t++) grad[t] = -this.coef[t]! * acc[t]!;
     // ∂K/∂log σ² = σ² I (a Cholesky jitter, if one was needed, is held fixed).
     if (p.optimiseNoise) grad[nt] = 0.5 * noise * traceW;
   }
+}
+
+/** Rows per work unit of the row loops below (cost ∝ a: units handed out from the last rows). */
+const ROWS_PER_UNIT = 16;
+
+/**
+ * Strict lower triangle of R, rows handed out in units from the bottom. Row a is accumulated term
+ * by term over contiguous columns of the transposed inputs (one tight loop per term kind), which
+ * is several times faster than gathering x[b·K + dim[t]] per pair; the arithmetic per pair is the
+ * same as `coef[t] · termValue(…)` summed in term order.
+ */
+function kernelRowsCrew(crew: Crew, r: Float64Array, xt: Float64Array, coef: Float64Array, kind: Float64Array, n: number, nt: number): void {
+  const kern = kernelFor(r, xt);
+  for (let u = crew.next(); n - u * ROWS_PER_UNIT > 1; u = crew.next()) {
+    const aEnd = n - u * ROWS_PER_UNIT;
+    const aStart = Math.max(1, aEnd - ROWS_PER_UNIT);
+    for (let a = aStart; a < aEnd; a++) kernelRow(r, xt, coef, kind, n, nt, a, kern);
+  }
+}
+
+registerJob(JOB_KERNEL_ROWS, (crew, p, buffer) => {
+  const n = p[0]!;
+  const nt = p[1]!;
+  kernelRowsCrew(
+    crew,
+    new Float64Array(buffer, p[2]!, n * n),
+    new Float64Array(buffer, p[3]!, nt * n),
+    new Float64Array(buffer, p[4]!, nt),
+    new Float64Array(buffer, p[5]!, nt),
+    n,
+    nt,
+  );
+});
+
+function kernelRow(r: Float64Array, xt: Float64Array, coef: Float64Array, kind: Float64Array, n: number, nt: number, a: number, kern: Dot42Kernel | undefined): void {
+  const ra = a * n;
+  r.fill(0, ra, ra + a);
+  for (let t = 0; t < nt; t++) {
+    const c = coef[t]!;
+    const col = t * n;
+    const xa = xt[col + a]!;
+    const k = kind[t]!;
+    if (k === TERM_SQUARE) {
+      let b = 0;
+      if (kern) {
+        // Same arithmetic per element, two lanes at a time.
+        const pairs = a >> 1;
+        kern.sqAccumulate(r.byteOffset + 8 * ra, xt.byteOffset + 8 * col, pairs, xa, c);
+        b = 2 * pairs;
+      }
+      for (; b < a; b++) {
+        const d = xa - xt[col + b]!;
+        r[ra + b] = r[ra + b]! + c * d * d;
+      }
+    } else if (k === TERM_WRAPPED) {
+      for (let b = 0; b < a; b++) {
+        let d = xa - xt[col + b]!;
+        if (d > PI || d < -PI) {
+          const w = d + PI;
+          d = w - TWO_PI * Math.floor(w / TWO_PI) - PI;
+        }
+        r[ra + b] = r[ra + b]! + c * (d * d);
+      }
+    } else if (k === TERM_PERIODIC) {
+      for (let b = 0; b < a; b++) {
+        const sn = Math.sin(0.5 * (xa - xt[col + b]!));
+        r[ra + b] = r[ra + b]! + c * (sn * sn);
+      }
+    } else {
+      throw new AtomgpError(`likelihood: unknown kernel term kind ${k}`);
+    }
+  }
+  for (let b = 0; b < a; b++) r[ra + b] = Math.exp(-r[ra + b]!);
+}
+
+/**
+ * Gradient rows, handed out in units from the bottom: M_ab = (α_a α_b / s − K⁻¹_ab) R_ab into row a
+ * of `m`, then rowSums[a·nt + t] = Σ_{b<a} M_ab h_t(Δ_ab) against column t of the transposed inputs.
+ */
+function gradientRowsCrew(
+  crew: Crew,
+  m: Float64Array,
+  inv: Float64Array,
+  r: Float64Array,
+  alpha: Float64Array,
+  invS: number,
+  xt: Float64Array,
+  kind: Float64Array,
+  rowSums: Float64Array,
+  n: number,
+  nt: number,
+): void {
+  const kern = kernelFor(m, xt);
+  for (let u = crew.next(); n - u * ROWS_PER_UNIT > 1; u = crew.next()) {
+    const aEnd = n - u * ROWS_PER_UNIT;
+    const aStart = Math.max(1, aEnd - ROWS_PER_UNIT);
+    for (let a = aStart; a < aEnd; a++) {
+      const ra = a * n;
+      const aa = alpha[a]! * invS;
+      for (let b = 0; b < a; b++) m[ra + b] = (aa * alpha[b]! - inv[ra + b]!) * r[ra + b]!;
+      for (let t = 0; t < nt; t++) rowSums[a * nt + t] = gradientTerm(m, xt, kind[t]!, n, t, a, kern);
+    }
+  }
+}
+
+registerJob(JOB_GRADIENT_ROWS, (crew, p, buffer) => {
+  const n = p[0]!;
+  const nt = p[1]!;
+  const view = (offset: number, length: number) => new Float64Array(buffer, offset, length);
+  gradientRowsCrew(crew, view(p[2]!, n * n), view(p[3]!, n * n), view(p[4]!, n * n), view(p[5]!, n), p[9]!, view(p[6]!, nt * n), view(p[7]!, nt), view(p[8]!, n * nt), n, nt);
+});
+
+/** Σ_{b<a} M_ab h_t(Δ_ab) for row a and term t. */
+function gradientTerm(m: Float64Array, xt: Float64Array, k: number, n: number, t: number, a: number, kern: Dot42Kernel | undefined): number {
+  const ra = a * n;
+  const col = t * n;
+  const xa = xt[col + a]!;
+  let s = 0;
+  if (k === TERM_SQUARE) {
+    let b = 0;
+    if (kern) {
+      const pairs = a >> 1;
+      s = kern.weightedSquares(m.byteOffset + 8 * ra, xt.byteOffset + 8 * col, pairs, xa);
+      b = 2 * pairs;
+    }
+    for (; b < a; b++) {
+      const d = xa - xt[col + b]!;
+      s += m[ra + b]! * d * d;
+    }
+  } else if (k === TERM_WRAPPED) {
+    for (let b = 0; b < a; b++) {
+      let d = xa - xt[col + b]!;
+      if (d > PI || d < -PI) {
+        const w = d + PI;
+        d = w - TWO_PI * Math.floor(w / TWO_PI) - PI;
+      }
+      s += m[ra + b]! * (d * d);
+    }
+  } else {
+    for (let b = 0; b < a; b++) {
+      const sn = Math.sin(0.5 * (xa - xt[col + b]!));
+      s += m[ra + b]! * (sn * sn);
+    }
+  }
+  return s;
 }
 
 /** h(Δ) of one term kind. */

@@ -11,6 +11,10 @@
  * fast path are allocated with `allocateMatrices`, as views into one memory sized up front (a
  * memory that grows would detach the views). Plain Float64Arrays take the JavaScript path.
  * Set ATOMGP_NO_WASM=1 to disable the kernel (for comparisons).
+ *
+ * With `{ shared: true }` the memory is a shared one (its buffer is a SharedArrayBuffer) so that
+ * the worker threads of linalg-team.ts can instantiate the same module on it: each thread has its
+ * own 8-double result slot (`out`) at the start of the memory, before the matrices.
  */
 
 /** The 4 × 2 dot kernel bound to one memory. */
@@ -21,6 +25,10 @@ export interface Dot42Kernel {
   out: Float64Array;
   /** Byte offset of `out` in the memory. */
   outOffset: number;
+  /** The memory the kernel is bound to (for handing it to other threads). */
+  memory: WasmMemory;
+  /** Whether `memory` is shared (a SharedArrayBuffer that worker threads can use). */
+  shared: boolean;
   /** row[b] += (c·(xa − col[b]))·(xa − col[b]) for b < 2·pairs (byte offsets): a kernel-matrix row update. */
   sqAccumulate: (row: number, col: number, pairs: number, xa: number, c: number) => void;
   /** Σ_{b < 2·pairs} (w[b]·(xa − col[b]))·(xa − col[b]) (byte offsets): a gradient trace term. */
@@ -31,12 +39,12 @@ export interface Dot42Kernel {
 interface WasmModule {
   readonly __wasmModule?: never;
 }
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+export interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
 }
 interface WasmApi {
   Module: new (bytes: Uint8Array) => WasmModule;
-  Memory: new (d: { initial: number; maximum?: number }) => WasmMemory;
+  Memory: new (d: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   Instance: new (m: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
 }
 const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
@@ -62,7 +70,7 @@ const name = (s: string): number[] => [...leb(s.length), ...Array.from(s, (c) =>
  * d(p0, p1, p2, p3, q0, q1, pairs, out): for k < 2·pairs, s_rc = Σ_k P_r[k] Q_c[k] over f64 at
  * byte offsets p_r, q_c; stores s00 s01 s10 s11 s20 s21 s30 s31 as f64 at `out`.
  */
-function moduleBytes(): Uint8Array {
+function moduleBytes(shared: boolean): Uint8Array {
   const lg = (i: number) => [0x20, ...leb(i)];
   const ls = (i: number) => [0x21, ...leb(i)];
   const lt = (i: number) => [0x22, ...leb(i)];
@@ -121,23 +129,62 @@ function moduleBytes(): Uint8Array {
       [0x60, ...vec([I32, I32, I32, F64, F64]), 0],
       [0x60, ...vec([I32, I32, I32, F64]), ...vec([F64])],
     ])),
-    ...section(2, vec([[...name('e'), ...name('m'), 0x02, 0x00, 0x00]])),
+    // Memory import: limits {min 0} or, shared, {min 0, max MAX_PAGES} (flag 3: shared with max).
+    ...section(2, vec([[...name('e'), ...name('m'), 0x02, ...(shared ? [0x03, 0x00, ...leb(MAX_PAGES)] : [0x00, 0x00])]])),
     ...section(3, vec([[0], [1], [2]])),
     ...section(7, vec([[...name('d'), 0x00, 0], [...name('s'), 0x00, 1], [...name('w'), 0x00, 2]])),
     ...section(10, vec([[...leb(body.length), ...body], [...leb(sBody.length), ...sBody], [...leb(wBody.length), ...wBody]])),
   ]);
 }
 
-let compiled: WasmModule | null | undefined;
+/** Largest memory asked for: 2 GiB (≈ 8000 × 8000 × 4 doubles); beyond that, plain arrays. */
+const MAX_PAGES = 32768;
+/** Result slots (8 doubles each) at the start of every memory: one per thread of a team. */
+export const MAX_THREADS = 8;
+const SLOTS_BYTES = MAX_THREADS * 64;
 
-function wasmModule(): WasmModule | null {
-  if (compiled !== undefined) return compiled;
+const compiled: Array<WasmModule | null | undefined> = [undefined, undefined];
+
+function wasmModule(shared = false): WasmModule | null {
+  const key = shared ? 1 : 0;
+  const have = compiled[key];
+  if (have !== undefined) return have;
+  let mod: WasmModule | null;
   try {
-    compiled = process.env.ATOMGP_NO_WASM === '1' || !WA ? null : new WA.Module(moduleBytes());
+    mod = process.env.ATOMGP_NO_WASM === '1' || !WA ? null : new WA.Module(moduleBytes(shared));
   } catch {
-    compiled = null; // no SIMD support: the JavaScript path is used
+    mod = null; // no SIMD (or no shared memory) support: the JavaScript path is used
   }
-  return compiled;
+  compiled[key] = mod;
+  return mod;
+}
+
+/** Instantiates the module on `memory` and registers the kernel of thread `slot` for its buffer. */
+function bindKernel(mod: WasmModule, memory: WasmMemory, slot: number, shared: boolean): Dot42Kernel {
+  const instance = new WA!.Instance(mod, { e: { m: memory } });
+  const outOffset = slot * 64;
+  const kernel: Dot42Kernel = {
+    run: instance.exports.d as Dot42Kernel['run'],
+    out: new Float64Array(memory.buffer, outOffset, 8),
+    outOffset,
+    sqAccumulate: instance.exports.s as Dot42Kernel['sqAccumulate'],
+    weightedSquares: instance.exports.w as Dot42Kernel['weightedSquares'],
+    memory,
+    shared,
+  };
+  kernels.set(memory.buffer, kernel);
+  return kernel;
+}
+
+/**
+ * In a worker thread of a team: binds the kernel (with the result slot of thread `slot`) to a
+ * shared memory received from the thread that allocated it, and returns the memory's buffer.
+ */
+export function attachSharedMemory(memory: WasmMemory, slot: number): ArrayBufferLike {
+  const mod = wasmModule(true);
+  if (!mod) throw new Error('linalg-wasm: a shared memory was handed to a thread without wasm SIMD');
+  if (!(slot >= 0 && slot < MAX_THREADS)) throw new Error(`linalg-wasm: no result slot ${slot}`);
+  return bindKernel(mod, memory, slot, true).memory.buffer;
 }
 
 /** Whether the SIMD kernel is available (and not disabled). */
@@ -145,39 +192,43 @@ export function wasmAvailable(): boolean {
   return wasmModule() !== null;
 }
 
+/** Whether shared wasm memories (for multi-threaded linear algebra) are available. */
+export function sharedWasmAvailable(): boolean {
+  return wasmModule(true) !== null;
+}
+
 /**
  * `count` Float64Arrays of the given lengths, as views into one wasm memory with the SIMD kernel
  * bound to it (plain Float64Arrays when wasm SIMD is unavailable). Views stay valid for the life
- * of the arrays: the memory never grows.
+ * of the arrays: the memory never grows. `shared`: a shared memory that linalg-team.ts can hand
+ * to its worker threads (falls back to an unshared one, then to plain arrays).
  */
-export function allocateMatrices(lengths: number[]): Float64Array[] {
-  const mod = wasmModule();
+export function allocateMatrices(lengths: number[], opts: { shared?: boolean } = {}): Float64Array[] {
   const total = lengths.reduce((s, l) => s + l, 0);
-  // 2 GiB is the largest memory we ask for (≈ 8000 × 8000 × 4 doubles); beyond that, plain arrays.
-  if (!mod || (total + 16) * 8 > 2 ** 31) return lengths.map((l) => new Float64Array(l));
-  const pages = Math.ceil(((total + 16) * 8) / 65536);
-  let memory: WasmMemory;
-  try {
-    memory = new WA!.Memory({ initial: pages, maximum: pages });
-  } catch {
-    return lengths.map((l) => new Float64Array(l));
+  const bytes = SLOTS_BYTES + total * 8;
+  const plain = () => lengths.map((l) => new Float64Array(l));
+  if (bytes > MAX_PAGES * 65536) return plain();
+  const pages = Math.max(1, Math.ceil(bytes / 65536));
+  let kernel: Dot42Kernel | undefined;
+  for (const shared of opts.shared ? [true, false] : [false]) {
+    const mod = wasmModule(shared);
+    if (!mod) continue;
+    try {
+      const memory = new WA!.Memory(shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages, maximum: pages });
+      kernel = bindKernel(mod, memory, 0, shared);
+      break;
+    } catch {
+      // out of memory or no shared memories: try the next option
+    }
   }
-  const instance = new WA!.Instance(mod, { e: { m: memory } });
-  const buffer = memory.buffer;
+  if (!kernel) return plain();
+  const buffer = kernel.memory.buffer;
   const views: Float64Array[] = [];
-  let offset = 0;
+  let offset = SLOTS_BYTES;
   for (const l of lengths) {
-    views.push(new Float64Array(buffer, offset * 8, l));
-    offset += l;
+    views.push(new Float64Array(buffer, offset, l));
+    offset += l * 8;
   }
-  const outOffset = offset * 8;
-  kernels.set(buffer, {
-    run: instance.exports.d as Dot42Kernel['run'],
-    out: new Float64Array(buffer, outOffset, 8),
-    outOffset,
-    sqAccumulate: instance.exports.s as Dot42Kernel['sqAccumulate'],
-    weightedSquares: instance.exports.w as Dot42Kernel['weightedSquares'],
-  });
   return views;
 }
 

@@ -6,6 +6,7 @@
  * n = 2130 (glycine) is the hot path of the trainer.
  */
 import { AtomgpError } from '../errors.js';
+import { type Crew, JOB_CHOLESKY, JOB_INVERSE_LOWER, type LinalgTeam, registerJob, soloCrew } from './linalg-team.js';
 import { type Dot42Kernel, kernelFor } from './linalg-wasm.js';
 
 const acc = new Float64Array(8);
@@ -69,6 +70,9 @@ function block42(
 /** Block size of the blocked Cholesky (columns per panel) and of its trailing-update tiles. */
 const NB = 64;
 const JB = 48;
+/** Rows per work unit when copying and when solving the panel below a diagonal block. */
+const COPY_ROWS = 32;
+const PANEL_ROWS = 8;
 
 /**
  * In-place Cholesky A = L Lᵀ of the lower triangle of `a`. Returns 0 on success, or the 1-based
@@ -78,46 +82,111 @@ const JB = 48;
  * contribution from the trailing lower triangle in tiles of 48 rows, so that the rows being dotted
  * stay in cache (the unblocked form streams all previous rows from memory for every row; for
  * glycine's n = 2130 that is ~6 GB of traffic per factorisation).
+ *
+ * With a `team` (linalg-team.ts) and `a` in a shared wasm memory, the panel rows and the trailing
+ * tiles are shared between its threads; the result is bit-identical.
  */
-export function choleskyInPlace(a: Float64Array, n: number): number {
+export function choleskyInPlace(a: Float64Array, n: number, team?: LinalgTeam): number {
+  if (team) return choleskyTeam(team, a, n, a, 0);
+  return choleskyCrew(soloCrew(), a, n, null, 0);
+}
+
+function choleskyTeam(team: LinalgTeam, a: Float64Array, n: number, source: Float64Array, jitter: number): number {
+  if (source.buffer !== a.buffer) {
+    copyLower(source, a, n);
+    source = a;
+  }
+  const p = team.params;
+  p[0] = n;
+  p[1] = a.byteOffset;
+  p[2] = source === a ? -1 : source.byteOffset;
+  p[3] = jitter;
+  return team.run(JOB_CHOLESKY, a.buffer);
+}
+
+registerJob(JOB_CHOLESKY, (crew, p, buffer) => {
+  const n = p[0]!;
+  const a = new Float64Array(buffer, p[1]!, n * n);
+  const source = p[2]! >= 0 ? new Float64Array(buffer, p[2]!, n * n) : null;
+  const info = choleskyCrew(crew, a, n, source, p[3]!);
+  if (crew.tid === 0) crew.setResult(info);
+});
+
+/**
+ * The blocked Cholesky as run by each thread of a crew: the diagonal blocks by thread 0, the rest
+ * in work units. First, when `source` is given, its lower triangle is copied into `a` with
+ * `jitter` added to the diagonal (only when jitter > 0, as choleskyWithJitter does).
+ */
+function choleskyCrew(crew: Crew, a: Float64Array, n: number, source: Float64Array | null, jitter: number): number {
   const kern = kernelFor(a);
+  if (source || jitter > 0) {
+    for (let u = crew.next(); u * COPY_ROWS < n; u = crew.next()) {
+      const i1 = Math.min(n, (u + 1) * COPY_ROWS);
+      for (let i = u * COPY_ROWS; i < i1; i++) {
+        const r = i * n;
+        if (source) a.set(source.subarray(r, r + i + 1), r);
+        if (jitter > 0) a[r + i] = a[r + i]! + jitter;
+      }
+    }
+    crew.sync();
+  }
   for (let k0 = 0; k0 < n; k0 += NB) {
     const k1 = Math.min(k0 + NB, n);
-    // Diagonal block: columns < k0 were subtracted by the earlier trailing updates.
-    for (let i = k0; i < k1; i++) {
-      const ri = i * n;
-      for (let j = k0; j < i; j++) {
-        const rj = j * n;
-        let s = a[ri + j]!;
-        for (let k = k0; k < j; k++) s -= a[ri + k]! * a[rj + k]!;
-        a[ri + j] = s / a[rj + j]!;
-      }
-      let d = a[ri + i]!;
-      for (let k = k0; k < i; k++) d -= a[ri + k]! * a[ri + k]!;
-      if (!(d > 0) || !Number.isFinite(d)) return i + 1;
-      a[ri + i] = Math.sqrt(d);
+    if (crew.tid === 0) crew.setResult(choleskyDiagonalBlock(a, n, k0, k1));
+    crew.sync();
+    const info = crew.result();
+    if (info !== 0) return info;
+    if (k1 >= n) break;
+    // Panel below the diagonal block: L21 = A21 L11⁻ᵀ, row by row (rows are independent).
+    for (let u = crew.next(); k1 + u * PANEL_ROWS < n; u = crew.next()) {
+      const i0 = k1 + u * PANEL_ROWS;
+      choleskyPanelRows(a, n, k0, k1, i0, Math.min(n, i0 + PANEL_ROWS));
     }
-    // Panel below the diagonal block: L21 = A21 L11⁻ᵀ, row by row.
-    for (let i = k1; i < n; i++) {
-      const ri = i * n;
-      for (let j = k0; j < k1; j++) {
-        const rj = j * n;
-        let s = a[ri + j]!;
-        for (let k = k0; k < j; k++) s -= a[ri + k]! * a[rj + k]!;
-        a[ri + j] = s / a[rj + j]!;
-      }
-    }
-    if (k1 < n) syrkLowerUpdate(a, n, k1, k0, k1, kern);
+    crew.sync();
+    // Trailing update, one 48-column tile per unit (tiles write disjoint columns).
+    for (let u = crew.next(); k1 + u * JB < n; u = crew.next()) syrkLowerTile(a, n, k1 + u * JB, k0, k1, kern);
+    crew.sync();
   }
   return 0;
 }
 
+/** Unblocked Cholesky of the diagonal block (columns < k0 already subtracted); info or 0. */
+function choleskyDiagonalBlock(a: Float64Array, n: number, k0: number, k1: number): number {
+  for (let i = k0; i < k1; i++) {
+    const ri = i * n;
+    for (let j = k0; j < i; j++) {
+      const rj = j * n;
+      let s = a[ri + j]!;
+      for (let k = k0; k < j; k++) s -= a[ri + k]! * a[rj + k]!;
+      a[ri + j] = s / a[rj + j]!;
+    }
+    let d = a[ri + i]!;
+    for (let k = k0; k < i; k++) d -= a[ri + k]! * a[ri + k]!;
+    if (!(d > 0) || !Number.isFinite(d)) return i + 1;
+    a[ri + i] = Math.sqrt(d);
+  }
+  return 0;
+}
+
+function choleskyPanelRows(a: Float64Array, n: number, k0: number, k1: number, i0: number, i1: number): void {
+  for (let i = i0; i < i1; i++) {
+    const ri = i * n;
+    for (let j = k0; j < k1; j++) {
+      const rj = j * n;
+      let s = a[ri + j]!;
+      for (let k = k0; k < j; k++) s -= a[ri + k]! * a[rj + k]!;
+      a[ri + j] = s / a[rj + j]!;
+    }
+  }
+}
+
 /**
- * a_ij −= Σ_{k0 ≤ k < k1} a_ik a_jk for start ≤ j ≤ i < n (lower triangle only), tiled over j so
- * the 48 rows j of a tile stay in cache while every row i below streams past; 4 × 2 register block.
+ * a_ij −= Σ_{k0 ≤ k < k1} a_ik a_jk for j0 ≤ j < j0 + 48, j ≤ i < n (lower triangle only): one tile
+ * of the trailing update, whose 48 rows j stay in cache while every row i below streams past;
+ * 4 × 2 register block.
  */
-function syrkLowerUpdate(a: Float64Array, n: number, start: number, k0: number, k1: number, kern: Dot42Kernel | undefined): void {
-  for (let j0 = start; j0 < n; j0 += JB) {
+function syrkLowerTile(a: Float64Array, n: number, j0: number, k0: number, k1: number, kern: Dot42Kernel | undefined): void {
+  {
     const j1 = Math.min(j0 + JB, n);
     let i = j0;
     for (; i + 4 <= n; i += 4) {
@@ -175,6 +244,8 @@ export interface JitterOptions {
   max?: number;
   /** What is being factorised, for the error message (e.g. `kernel matrix of O1`). */
   what?: string;
+  /** Threads to share the work (bit-identical result); see choleskyInPlace. */
+  team?: LinalgTeam;
 }
 
 /**
@@ -197,9 +268,8 @@ export function choleskyWithJitter(
   const max = opts.max ?? 1e-4 * meanDiag;
   let jitter = 0;
   for (;;) {
-    copyLower(source, factor, n);
-    if (jitter > 0) for (let i = 0; i < n; i++) factor[i * n + i] = factor[i * n + i]! + jitter;
-    const info = choleskyInPlace(factor, n);
+    // The copy (and jitter) is part of the threaded job; the single-thread path does the same.
+    const info = opts.team ? choleskyTeam(opts.team, factor, n, source, jitter) : choleskyCrew(soloCrew(), factor, n, source === factor ? null : source, jitter);
     if (info === 0) return jitter;
     const next = jitter === 0 ? first : jitter * 10;
     if (next > max * (1 + 1e-12)) {
@@ -307,20 +377,47 @@ export function inverseFromCholesky(l: Float64Array, n: number, out: Float64Arra
  * gradient reads only the lower triangle. `work` (n × n) receives U = L⁻ᵀ.
  * (A⁻¹)_ab = Σ_{k ≥ a} U_ak U_bk for b ≤ a; rows of U are zero left of the diagonal, so a block of
  * four rows a0..a0+3 can sum from k = a0.
+ * With a `team` and all three arrays in one shared wasm memory, the rows of U and the row blocks
+ * of the product are shared between its threads; the result is bit-identical.
  */
-export function inverseLowerFromCholesky(l: Float64Array, n: number, out: Float64Array, work?: Float64Array): void {
+export function inverseLowerFromCholesky(l: Float64Array, n: number, out: Float64Array, work?: Float64Array, team?: LinalgTeam): void {
   const u = work ?? new Float64Array(n * n);
-  invertLowerTransposed(l, n, u);
+  if (team && u.buffer === l.buffer && out.buffer === l.buffer) {
+    const p = team.params;
+    p[0] = n;
+    p[1] = l.byteOffset;
+    p[2] = u.byteOffset;
+    p[3] = out.byteOffset;
+    team.run(JOB_INVERSE_LOWER, l.buffer);
+    return;
+  }
+  inverseLowerCrew(soloCrew(), l, n, out, u);
+}
+
+registerJob(JOB_INVERSE_LOWER, (crew, p, buffer) => {
+  const n = p[0]!;
+  const view = (offset: number) => new Float64Array(buffer, offset, n * n);
+  inverseLowerCrew(crew, view(p[1]!), n, view(p[3]!), view(p[2]!));
+});
+
+function inverseLowerCrew(crew: Crew, l: Float64Array, n: number, out: Float64Array, u: Float64Array): void {
+  invertLowerTransposedCrew(crew, l, n, u);
+  crew.sync();
   const kern = kernelFor(u);
-  let a0 = 0;
-  for (; a0 + 4 <= n; a0 += 4) {
+  // One unit per block of four rows (cost ∝ a0 (n − a0): handed out in order), then the last rows.
+  const blocks = n >> 2;
+  for (let unit = crew.next(); unit <= blocks; unit = crew.next()) {
+    if (unit === blocks) {
+      for (let a = 4 * blocks; a < n; a++) for (let b = 0; b <= a; b++) out[a * n + b] = dotFrom(u, a * n, b * n, a, n);
+      continue;
+    }
+    const a0 = 4 * unit;
     const p0 = a0 * n;
     const p1 = p0 + n;
     const p2 = p1 + n;
     const p3 = p2 + n;
     const bEnd = a0 + 4;
-    let b = 0;
-    for (; b + 2 <= bEnd; b += 2) {
+    for (let b = 0; b + 2 <= bEnd; b += 2) {
       const q0 = b * n;
       const s = block42(kern, u, p0, p1, p2, p3, u, q0, q0 + n, a0, n);
       const s00 = s[0]!, s01 = s[1]!, s10 = s[2]!, s11 = s[3]!;
@@ -336,7 +433,6 @@ export function inverseLowerFromCholesky(l: Float64Array, n: number, out: Float6
       out[p3 + b + 1] = s31;
     }
   }
-  for (let a = a0; a < n; a++) for (let b = 0; b <= a; b++) out[a * n + b] = dotFrom(u, a * n, b * n, a, n);
 }
 
 function dotFrom(v: Float64Array, ra: number, rb: number, k0: number, n: number): number {
@@ -351,8 +447,23 @@ function dotFrom(v: Float64Array, ra: number, rb: number, k0: number, n: number)
  * is a dot product of row i of L with row j of U, both contiguous.
  */
 export function invertLowerTransposed(l: Float64Array, n: number, u: Float64Array): void {
-  u.fill(0);
+  invertLowerTransposedCrew(soloCrew(), l, n, u);
+}
+
+/**
+ * `invertLowerTransposed` for one thread of a crew. Row j of U needs only earlier entries of row j
+ * (and L), so the rows are split statically: row pair j/2 belongs to thread (j/2) mod threads,
+ * interleaved for balance (row j costs ∝ (n − j)²). Each thread keeps the loop order of one thread
+ * (four rows of L in cache against all its rows of U), and no barrier is needed until the end.
+ */
+function invertLowerTransposedCrew(crew: Crew, l: Float64Array, n: number, u: Float64Array): void {
+  const { tid, threads } = crew;
+  const mine = (j: number) => (j >> 1) % threads === tid;
+  for (let j = 0; j < n; j++) if (mine(j)) u.fill(0, j * n, j * n + j);
   const kern = kernelFor(l, u);
+  // First pair of this thread, and the stride between its pairs (in rows).
+  const first = 2 * tid;
+  const stride = 2 * threads;
   let i0 = 0;
   for (; i0 + 4 <= n; i0 += 4) {
     const r0 = i0 * n;
@@ -360,8 +471,8 @@ export function invertLowerTransposed(l: Float64Array, n: number, u: Float64Arra
     const r2 = r1 + n;
     const r3 = r2 + n;
     // Rows j < i0 of U: dot products over k < i0 for the four columns i0..i0+3 (k < j terms are 0).
-    let j = 0;
-    for (; j + 2 <= i0; j += 2) {
+    // i0 is a multiple of 4, so the pairs (j, j + 1) cover every j < i0.
+    for (let j = first; j + 2 <= i0; j += stride) {
       const q0 = j * n;
       const q1 = q0 + n;
       const s = block42(kern, l, r0, r1, r2, r3, u, q0, q1, j, i0);
@@ -370,17 +481,9 @@ export function invertLowerTransposed(l: Float64Array, n: number, u: Float64Arra
       finishU(l, n, u, q0, i0, s00, s10, s20, s30);
       finishU(l, n, u, q1, i0, s01, s11, s21, s31);
     }
-    for (; j < i0; j++) {
-      const q = j * n;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (let k = j; k < i0; k++) {
-        const v = u[q + k]!;
-        s0 += l[r0 + k]! * v; s1 += l[r1 + k]! * v; s2 += l[r2 + k]! * v; s3 += l[r3 + k]! * v;
-      }
-      finishU(l, n, u, q, i0, s0, s1, s2, s3);
-    }
     // Rows j = i0..i0+3 (the diagonal block).
     for (let jj = i0; jj < i0 + 4; jj++) {
+      if (!mine(jj)) continue;
       const q = jj * n;
       for (let i = jj; i < i0 + 4; i++) {
         const ri = i * n;
@@ -397,12 +500,13 @@ export function invertLowerTransposed(l: Float64Array, n: number, u: Float64Arra
   for (let i = i0; i < n; i++) {
     const ri = i * n;
     for (let jj = 0; jj < i; jj++) {
+      if (!mine(jj)) continue;
       const q = jj * n;
       let s = 0;
       for (let k = jj; k < i; k++) s += l[ri + k]! * u[q + k]!;
       u[q + i] = -s / l[ri + i]!;
     }
-    u[ri + i] = 1 / l[ri + i]!;
+    if (mine(i)) u[ri + i] = 1 / l[ri + i]!;
   }
 }
 
