@@ -714,13 +714,41 @@ function buildRobustness(b: ReportBuilder, dir: string, file: string, study: Rec
     );
     b.html(stabilityTable(cells));
   } else b.para('The study table is empty.', 'missing');
+  // Bond relaxation (robustness studies since session 3): first return of each distorted bond.
+  const relax = (r: StabilityRow): Record<string, unknown> | undefined => {
+    const v = (r as unknown as Record<string, unknown>).relaxation_time_ps;
+    return isObj(v) ? v : undefined;
+  };
+  const bondLabels = [...new Set(rows.flatMap((r) => Object.keys(relax(r) ?? {})))];
+  const relaxCell = (r: StabilityRow, bond: string): Cell => {
+    const v = relax(r)?.[bond];
+    return typeof v === 'number' && Number.isFinite(v) ? v : v === null ? 'never' : null;
+  };
   b.html(
     table(
-      ['prior mean', 'temperature / K', 'replica', 'survived', 'time to failure / ps', 'mean T / K'],
-      rows.map((r) => [r.prior, r.temperature_K, r.replica ?? null, r.survived, r.time_to_failure_ps, r.mean_temperature_K ?? null]),
-      'Every run',
+      ['prior mean', 'temperature / K', 'replica', 'survived', 'time to failure / ps', 'mean T / K', ...bondLabels.map((l) => `${l} relaxed at / ps`)],
+      rows.map((r) => [r.prior, r.temperature_K, r.replica ?? null, r.survived, r.time_to_failure_ps, r.mean_temperature_K ?? null, ...bondLabels.map((l) => relaxCell(r, l))]),
+      bondLabels.length > 0
+        ? 'Every run; "relaxed at": first time the distorted bond came back within the study\'s tolerance of its undistorted length'
+        : 'Every run',
     ),
   );
+  if (bondLabels.length > 0) {
+    const groups = new Map<string, StabilityRow[]>();
+    for (const r of rows) {
+      const k = `${r.prior}\u0000${r.temperature_K}`;
+      if (!groups.has(k)) groups.set(k, []);
+      groups.get(k)!.push(r);
+    }
+    const srows: Cell[][] = [];
+    for (const g of groups.values()) {
+      for (const l of bondLabels) {
+        const times = g.map((r) => relax(r)?.[l]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+        srows.push([g[0]!.prior, g[0]!.temperature_K, l, `${times.length}/${g.length}`, median(times)]);
+      }
+    }
+    b.html(table(['prior mean', 'temperature / K', 'bond', 'relaxed / runs', 'median time / ps'], srows, 'Relaxation of the distorted bonds'));
+  }
 
   if (study.validation !== undefined) validationSection(b, checkValidation(study.validation, file), file);
   else b.missing.push(`${file}: no 'validation' (errors per prior mean)`);

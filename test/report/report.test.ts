@@ -139,6 +139,23 @@ describe('report of a robustness study', () => {
     assert.deepEqual(r.missing, []);
   });
 
+  it('shows per-run bond relaxation times and their per-cell summary', () => {
+    const d = join(root, 'study-relax');
+    mkdirSync(d, { recursive: true });
+    const t = [
+      { prior: 'max', temperature_K: 1000, replica: 0, survived: true, time_to_failure_ps: null, relaxation_time_ps: { 'O1-H2': 0.004, 'O1-H3': 0.006 } },
+      { prior: 'max', temperature_K: 1000, replica: 1, survived: true, time_to_failure_ps: null, relaxation_time_ps: { 'O1-H2': 0.002, 'O1-H3': null } },
+      { prior: 'max', temperature_K: 1000, replica: 2, survived: false, time_to_failure_ps: 0.5, relaxation_time_ps: { 'O1-H2': 0.003, 'O1-H3': 0.01 } },
+    ];
+    writeFileSync(join(d, 'study.json'), JSON.stringify({ kind: 'robustness', molecule: 'water', table: t }));
+    const r = buildReport(d);
+    assert.match(r.html, /<th>O1-H2 relaxed at \/ ps<\/th><th>O1-H3 relaxed at \/ ps<\/th>/);
+    assert.match(r.html, /<td class="num">0\.002<\/td><td>never<\/td>/, 'replica 1: O1-H3 never came back');
+    // summary: O1-H2 back in 3/3 runs, median 0.003 ps; O1-H3 in 2/3, median (0.006 + 0.01)/2 = 0.008
+    assert.match(r.html, /<td>O1-H2<\/td><td>3\/3<\/td><td class="num">0\.003<\/td>/);
+    assert.match(r.html, /<td>O1-H3<\/td><td>2\/3<\/td><td class="num">0\.008<\/td>/);
+  });
+
   it('names the file and the bad field of a malformed study', () => {
     const bad = join(root, 'bad-study');
     mkdirSync(bad);
