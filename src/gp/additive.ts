@@ -425,35 +425,19 @@ export function trainAdditive(input: AdditiveTrainInput): AdditiveTrainResult {
   const ks = setupKernel(input.kernel ?? 'rbf-cyclic', K, pf);
   const nt = ks.problemTerms.dim.length;
 
-  // Prior of the totals (the trainer's family), split per atom.
-  // A shift is per atom, as in atomic-label training: each atomic prior sits `shift` above its
-  // share of the highest total, so the total prior is max(y) + N·shift. (A single total shift
-  // split N ways would give each atom a wall N times lower than the same prior name gives with
-  // atomic labels: on malondialdehyde from xtb totals, shift:0.05 read that way let every 1000 K
-  // run break a bond within 0.25 ps.) For `shift:<k>sd` the per-atom sd is sd(totals)/√N.
-  let fitted = fitPrior(prior, new Float64Array(0), input.yTotalHa, n, 0);
-  let priorTotal = fitted.mean.type === 'constant' ? fitted.mean.value : 0;
+  // Prior of the totals (the trainer's family), split per atom. A shift is per atom, as in
+  // atomic-label training: each atomic prior sits `shift` above its share of the highest total,
+  // so fitPrior gets the total shift N·v Ha, or k·√N·sd(totals) = N·k·(sd/√N) for `shift:<k>sd`.
+  // (One total shift split N ways gives each atom a wall N times lower than the same prior name
+  // with atomic labels: on malondialdehyde from xtb totals, shift:0.05 read that way let every
+  // 1000 K run break a bond within 0.25 ps.)
+  const totalSpec: PriorSpec = prior.kind === 'shift' ? { ...prior, amount: prior.amount * (prior.unit === 'sd' ? Math.sqrt(N) : N) } : prior;
+  const fitted = fitPrior(totalSpec, new Float64Array(0), input.yTotalHa, n, 0);
+  const priorTotal = fitted.mean.type === 'constant' ? fitted.mean.value : 0;
   if (prior.kind === 'shift') {
-    const base = fitPrior({ kind: 'max' }, new Float64Array(0), input.yTotalHa, n, 0);
-    const yMax = base.mean.type === 'constant' ? base.mean.value : 0;
-    let yMean = 0;
-    for (let i = 0; i < n; i++) yMean += input.yTotalHa[i]!;
-    yMean /= n;
-    let sd = 0;
-    for (let i = 0; i < n; i++) sd += (input.yTotalHa[i]! - yMean) ** 2;
-    sd = Math.sqrt(sd / n);
-    const perAtomSd = sd / Math.sqrt(N);
-    const perAtomOffset = prior.unit === 'sd' ? prior.amount * perAtomSd : prior.amount;
-    priorTotal = yMax + N * perAtomOffset;
-    fitted = {
-      mean: { type: 'constant', value: priorTotal },
-      metadata: [
-        `prior_mean ${formatPrior(prior)}`,
-        `prior_mean_offset_Ha ${perAtomOffset}`,
-        `prior_mean_sd_Ha ${perAtomSd}`,
-        'prior_mean_offset_per_atom yes (total prior = max(totals) + atoms × offset)',
-      ],
-    };
+    const totalOffset = priorTotal - input.yTotalHa.reduce((m, v) => Math.max(m, v), Number.NEGATIVE_INFINITY);
+    const sdLine = fitted.metadata[2]!.replace('prior_mean_sd_Ha', 'prior_mean_sd_of_totals_Ha');
+    fitted.metadata.splice(0, 3, `prior_mean ${formatPrior(prior)}`, `prior_mean_offset_Ha ${totalOffset / N} per atom (total ${totalOffset})`, sdLine);
   }
   const ref = Float64Array.from({ length: N }, (_, A) => Number(input.atomReferenceHa?.[A] ?? 0));
   let refSum = 0;

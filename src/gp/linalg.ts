@@ -333,6 +333,7 @@ export function choleskySolve(l: Float64Array, n: number, b: Float64Array): void
 export function inverseFromCholesky(l: Float64Array, n: number, out: Float64Array, work?: Float64Array): void {
   const u = work ?? new Float64Array(n * n);
   invertLowerTransposed(l, n, u);
+  const kern = kernelFor(u);
   // out_ab = Σ_{k ≥ max(a,b)} U_ak U_bk; U_bk = 0 for k < b, so for b ≥ a the sum starts at k = b.
   let a0 = 0;
   for (; a0 + 4 <= n; a0 += 4) {
@@ -343,21 +344,11 @@ export function inverseFromCholesky(l: Float64Array, n: number, out: Float64Arra
     let b = a0;
     for (; b + 2 <= n; b += 2) {
       const q0 = b * n;
-      const q1 = q0 + n;
-      let s00 = 0, s10 = 0, s20 = 0, s30 = 0;
-      let s01 = 0, s11 = 0, s21 = 0, s31 = 0;
-      for (let k = b; k < n; k++) {
-        const v0 = u[q0 + k]!;
-        const v1 = u[q1 + k]!;
-        const x0 = u[p0 + k]!;
-        const x1 = u[p1 + k]!;
-        const x2 = u[p2 + k]!;
-        const x3 = u[p3 + k]!;
-        s00 += x0 * v0; s10 += x1 * v0; s20 += x2 * v0; s30 += x3 * v0;
-        s01 += x0 * v1; s11 += x1 * v1; s21 += x2 * v1; s31 += x3 * v1;
-      }
-      out[p0 + b] = s00; out[p1 + b] = s10; out[p2 + b] = s20; out[p3 + b] = s30;
-      out[p0 + b + 1] = s01; out[p1 + b + 1] = s11; out[p2 + b + 1] = s21; out[p3 + b + 1] = s31;
+      const s = block42(kern, u, p0, p1, p2, p3, u, q0, q0 + n, b, n);
+      out[p0 + b] = s[0]!; out[p0 + b + 1] = s[1]!;
+      out[p1 + b] = s[2]!; out[p1 + b + 1] = s[3]!;
+      out[p2 + b] = s[4]!; out[p2 + b + 1] = s[5]!;
+      out[p3 + b] = s[6]!; out[p3 + b + 1] = s[7]!;
     }
     for (; b < n; b++) {
       for (let a = a0; a < a0 + 4; a++) out[a * n + b] = dotFrom(u, a * n, b * n, b, n);
