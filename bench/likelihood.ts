@@ -3,16 +3,18 @@
  * inner step) on glycine C1 subsets (the first n points of the FEREBUS benchmark training set,
  * 51 features, rbf, concentrated likelihood with the GLS mean and optimised noise), with one
  * thread and with the linear-algebra team (linalg-team.ts), plus the split into building R, the
- * Cholesky, the inverse and the gradient rows. The two evaluators are timed alternately so that a
- * change in machine load hits both; CPU time (all threads of this process) is given beside wall
- * time, and the results of both are checked to be bit-identical.
+ * Cholesky, the inverse and the gradient rows, and with the native LAPACK (OpenBLAS through
+ * native-lapack.ts) when installed. The evaluators are timed alternately so that a change in
+ * machine load hits all; CPU time (all threads of this process) is given beside wall time; the
+ * threaded result is checked to be bit-identical and the native one to agree to rounding.
  * Usage: npm run bench:likelihood   (or: node dist/bench/likelihood.js [700,1400,2130] [repeats] [threads])
  */
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { linalgTeam } from '../src/gp/linalg-team.js';
-import { LikelihoodEvaluator, type LikelihoodProblem } from '../src/gp/likelihood.js';
+import { type EvaluatorOptions, LikelihoodEvaluator, type LikelihoodProblem } from '../src/gp/likelihood.js';
+import { nativeLapack, nativeLapackStatus } from '../src/gp/native-lapack.js';
 import { readPropertyCsv } from '../src/io/csv.js';
 
 const root = process.env.ATOMGP_DATA ? resolve(process.env.ATOMGP_DATA) : resolve(process.cwd(), '..', 'shared', 'data');
@@ -69,31 +71,46 @@ const median = (v: number[]) => {
 
 const team = linalgTeam(threads);
 if (!team?.waitReady(60000)) throw new Error('the linear-algebra team did not start');
+const lapack = nativeLapack();
 console.log(`${cpus().length} × ${cpus()[0]?.model ?? '?'}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-console.log(`glycine C1 subsets, ${K} features, concentrated likelihood + gradient; median of ${repeats} (alternating 1 / ${threads} threads)\n`);
-console.log(`| n | 1 thread: wall / CPU (ms) | ${threads} threads: wall / CPU (ms) | speed-up (wall) | breakdown 1 thread: R / Cholesky / inverse / gradient rows (ms) | breakdown ${threads} threads (ms) | identical |`);
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log(`native LAPACK: ${nativeLapackStatus().reason}`);
+console.log(`glycine C1 subsets, ${K} features, concentrated likelihood + gradient; median of ${repeats} (the evaluators alternate)\n`);
+const configs: Array<{ label: string; opts: EvaluatorOptions }> = [
+  { label: '1 thread', opts: { threads: 1, lapack: false } },
+  { label: `${threads} threads`, opts: { threads, minThreadedN: 0, lapack: false } },
+  ...(lapack ? [{ label: `${threads} threads + native LAPACK`, opts: { threads, minThreadedN: 0, lapack } }] : []),
+];
+console.log(`| n | evaluator | wall / CPU (ms) | speed-up (wall) vs 1 thread | R / Cholesky / inverse / gradient rows (ms) | agreement with 1 thread |`);
+console.log('| --- | --- | --- | --- | --- | --- |');
 for (const n of sizes) {
-  const one = new LikelihoodEvaluator(problem(n), { threads: 1 });
-  const many = new LikelihoodEvaluator(problem(n), { threads, minThreadedN: 0 });
-  if (!many.team) throw new Error('the threaded evaluator has no team (no shared wasm memory?)');
-  const t1: Timing = { wallMs: [], cpuMs: [], phaseMs: one.phaseMs, value: 0, grad: new Float64Array(0) };
-  const t2: Timing = { wallMs: [], cpuMs: [], phaseMs: many.phaseMs, value: 0, grad: new Float64Array(0) };
-  // Warm-up (JIT in both threads), then reset the phase clocks.
-  once(one, { ...t1, wallMs: [], cpuMs: [] });
-  once(many, { ...t2, wallMs: [], cpuMs: [] });
-  one.phaseMs.fill(0);
-  many.phaseMs.fill(0);
+  const evs = configs.map((c) => new LikelihoodEvaluator(problem(n), c.opts));
+  if (!evs[1]!.team) throw new Error('the threaded evaluator has no team (no shared wasm memory?)');
+  const ts: Timing[] = evs.map((ev) => ({ wallMs: [], cpuMs: [], phaseMs: ev.phaseMs, value: 0, grad: new Float64Array(0) }));
+  // Warm-up (JIT in all threads), then reset the phase clocks.
+  evs.forEach((ev, i) => {
+    once(ev, { ...ts[i]!, wallMs: [], cpuMs: [] });
+  });
+  for (const ev of evs) ev.phaseMs.fill(0);
   for (let r = 0; r < repeats; r++) {
-    once(one, t1);
-    once(many, t2);
+    evs.forEach((ev, i) => {
+      once(ev, ts[i]!);
+    });
   }
-  const identical = t1.value === t2.value && t1.grad.every((g, i) => Object.is(g, t2.grad[i]));
   const phases = (p: Float64Array) => Array.from(p, (v) => (v / repeats).toFixed(0)).join(' / ');
-  const w1 = median(t1.wallMs);
-  const w2 = median(t2.wallMs);
-  console.log(
-    `| ${n} | ${w1.toFixed(0)} / ${median(t1.cpuMs).toFixed(0)} | ${w2.toFixed(0)} / ${median(t2.cpuMs).toFixed(0)} | ${(w1 / w2).toFixed(2)} | ${phases(t1.phaseMs)} | ${phases(t2.phaseMs)} | ${identical ? 'yes' : 'NO'} |`,
-  );
+  const ref = ts[0]!;
+  const w1 = median(ref.wallMs);
+  ts.forEach((t, i) => {
+    let agreement: string;
+    if (i === 0) agreement = '(reference)';
+    else if (t.value === ref.value && t.grad.every((g, j) => Object.is(g, ref.grad[j]))) agreement = 'bit-identical';
+    else {
+      // Largest gradient difference relative to the gradient's largest component.
+      const gMax = ref.grad.reduce((m, g) => Math.max(m, Math.abs(g)), 0);
+      const dg = t.grad.reduce((m, g, j) => Math.max(m, Math.abs(g - ref.grad[j]!)), 0);
+      agreement = `Δlog L ${(t.value - ref.value).toExponential(1)}, max Δgrad / max |grad| ${(dg / gMax).toExponential(1)}`;
+    }
+    const w = median(t.wallMs);
+    console.log(`| ${n} | ${configs[i]!.label} | ${w.toFixed(0)} / ${median(t.cpuMs).toFixed(0)} | ${(w1 / w).toFixed(2)} | ${phases(t.phaseMs)} | ${agreement} |`);
+  });
 }
 console.log(`\nload average after: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);

@@ -25,6 +25,7 @@ import { type ExpTerms, TERM_PERIODIC, TERM_SQUARE, TERM_WRAPPED } from './kerne
 import { type Crew, defaultThreads, JOB_GRADIENT_ROWS, JOB_KERNEL_ROWS, type LinalgTeam, linalgTeam, registerJob, soloCrew } from './linalg-team.js';
 import { allocateMatrices, type Dot42Kernel, kernelFor, sharedWasmAvailable } from './linalg-wasm.js';
 import { choleskySolve, choleskyWithJitter, inverseLowerFromCholesky, logDetFromCholesky } from './linalg.js';
+import { type NativeLapack, nativeLapack } from './native-lapack.js';
 
 export type LikelihoodKind = 'marginal' | 'concentrated';
 
@@ -84,6 +85,11 @@ export interface EvaluatorOptions {
   threads?: number;
   /** Smallest n that uses the threads (default MIN_THREADED_N). */
   minThreadedN?: number;
+  /**
+   * Native LAPACK for the Cholesky and the inverse (default: `nativeLapack()`, i.e. OpenBLAS when
+   * installed unless ATOMGP_LAPACK=off); false: always the built-in kernels.
+   */
+  lapack?: NativeLapack | false;
 }
 
 /**
@@ -115,6 +121,8 @@ export class LikelihoodEvaluator {
   private readonly acc: Float64Array;
   /** Threads sharing each evaluation (undefined: this thread alone). */
   readonly team: LinalgTeam | undefined;
+  /** Native LAPACK doing the Cholesky and the inverse, with its thread count (undefined: built-in kernels). */
+  readonly native: { lapack: NativeLapack; threads: number } | undefined;
   /** Number of evaluations so far (for reports). */
   evaluations = 0;
   /** Wall time (ms) spent so far in: building R, the Cholesky, the inverse, the gradient rows. */
@@ -152,6 +160,8 @@ export class LikelihoodEvaluator {
     this.alphaShared = alphaShared!;
     this.rowSums = rowSums!;
     this.team = threaded && kernelFor(r!)?.shared ? linalgTeam(threads) : undefined;
+    const lapack = opts.lapack === undefined ? nativeLapack() : opts.lapack || undefined;
+    this.native = lapack ? { lapack, threads: threaded ? threads : 1 } : undefined;
     this.alpha = new Float64Array(n);
     this.acc = new Float64Array(nt);
     this.resid = new Float64Array(n);
@@ -161,6 +171,12 @@ export class LikelihoodEvaluator {
       const d = terms.dim[t]!;
       for (let a = 0; a < n; a++) this.xt[t * n + a] = x[a * nFeatures + d]!;
     }
+  }
+
+  /** Which kernels do the linear algebra, for model metadata: `openblas … threads=2` or `builtin-wasm threads=2`. */
+  get linalgDescription(): string {
+    if (this.native) return `native ${this.native.lapack.description.replace(/\s+/g, '_')} threads=${this.native.threads}`;
+    return `builtin${kernelFor(this.r) ? '-wasm-simd' : '-js'} threads=${this.team ? this.team.threads : 1}`;
   }
 
   /** σ² implied by the parameters. */
@@ -204,7 +220,11 @@ export class LikelihoodEvaluator {
     const r = this.r;
     const f = this.factor;
     for (let a = 0; a < n; a++) r[a * n + a] = 1 + noise;
-    const jitter = choleskyWithJitter(r, n, f, { what: 'kernel matrix', initial: Math.max(1e-10, noise * 10), ...(this.team ? { team: this.team } : {}) });
+    const jitter = choleskyWithJitter(r, n, f, {
+      what: 'kernel matrix',
+      initial: Math.max(1e-10, noise * 10),
+      ...(this.native ? { lapack: this.native.lapack, threads: this.native.threads } : this.team ? { team: this.team } : {}),
+    });
     t0 = performance.now();
     phase[1] = phase[1]! + (t0 - t1);
     for (let a = 0; a < n; a++) r[a * n + a] = 1;
@@ -272,7 +292,7 @@ export class LikelihoodEvaluator {
     const nt = this.kinds.length;
     const inv = this.inv;
     const t0 = performance.now();
-    inverseLowerFromCholesky(this.factor, n, inv, this.work, this.team);
+    inverseLowerFromCholesky(this.factor, n, inv, this.work, this.team, this.native);
     const t1 = performance.now();
     this.phaseMs[2] = this.phaseMs[2]! + (t1 - t0);
     const alpha = this.alphaShared;

@@ -8,6 +8,7 @@
 import { AtomgpError } from '../errors.js';
 import { type Crew, JOB_CHOLESKY, JOB_INVERSE_LOWER, type LinalgTeam, registerJob, soloCrew } from './linalg-team.js';
 import { type Dot42Kernel, kernelFor } from './linalg-wasm.js';
+import type { NativeLapack } from './native-lapack.js';
 
 const acc = new Float64Array(8);
 
@@ -246,6 +247,10 @@ export interface JitterOptions {
   what?: string;
   /** Threads to share the work (bit-identical result); see choleskyInPlace. */
   team?: LinalgTeam;
+  /** Factorise with this native LAPACK (dpotrf) instead of the built-in kernels (native-lapack.ts). */
+  lapack?: NativeLapack;
+  /** Threads for the native LAPACK (default 1). */
+  threads?: number;
 }
 
 /**
@@ -269,7 +274,10 @@ export function choleskyWithJitter(
   let jitter = 0;
   for (;;) {
     // The copy (and jitter) is part of the threaded job; the single-thread path does the same.
-    const info = opts.team ? choleskyTeam(opts.team, factor, n, source, jitter) : choleskyCrew(soloCrew(), factor, n, source === factor ? null : source, jitter);
+    const info = opts.lapack
+      ? nativeCholesky(opts.lapack, source, n, factor, jitter, opts.threads ?? 1)
+      : opts.team
+        ? choleskyTeam(opts.team, factor, n, source, jitter) : choleskyCrew(soloCrew(), factor, n, source === factor ? null : source, jitter);
     if (info === 0) return jitter;
     const next = jitter === 0 ? first : jitter * 10;
     if (next > max * (1 + 1e-12)) {
@@ -281,6 +289,14 @@ export function choleskyWithJitter(
     }
     jitter = next;
   }
+}
+
+/** Copy the lower triangle (+ jitter on the diagonal) and factorise it with the native LAPACK. */
+function nativeCholesky(lapack: NativeLapack, source: Float64Array, n: number, factor: Float64Array, jitter: number, threads: number): number {
+  if (source === factor && jitter !== 0) throw new AtomgpError('choleskyWithJitter: an in-place factorisation cannot be retried with jitter');
+  copyLower(source, factor, n);
+  if (jitter !== 0) for (let i = 0; i < n; i++) factor[i * n + i] = factor[i * n + i]! + jitter;
+  return lapack.choleskyLower(factor, n, threads);
 }
 
 function copyLower(src: Float64Array, dst: Float64Array, n: number): void {
@@ -370,8 +386,23 @@ export function inverseFromCholesky(l: Float64Array, n: number, out: Float64Arra
  * four rows a0..a0+3 can sum from k = a0.
  * With a `team` and all three arrays in one shared wasm memory, the rows of U and the row blocks
  * of the product are shared between its threads; the result is bit-identical.
+ * With `native`, LAPACK's dpotri computes it in `out` instead (`work` and `team` unused).
  */
-export function inverseLowerFromCholesky(l: Float64Array, n: number, out: Float64Array, work?: Float64Array, team?: LinalgTeam): void {
+export function inverseLowerFromCholesky(
+  l: Float64Array,
+  n: number,
+  out: Float64Array,
+  work?: Float64Array,
+  team?: LinalgTeam,
+  native?: { lapack: NativeLapack; threads: number },
+): void {
+  if (native) {
+    // dpotri works in place: copy the factor's lower triangle, invert it there.
+    copyLower(l, out, n);
+    const info = native.lapack.inverseLowerFromFactor(out, n, native.threads);
+    if (info !== 0) throw new AtomgpError(`inverse from the Cholesky factor (${n} × ${n}): zero diagonal element ${info} in the factor`);
+    return;
+  }
   const u = work ?? new Float64Array(n * n);
   if (team && u.buffer === l.buffer && out.buffer === l.buffer) {
     const p = team.params;

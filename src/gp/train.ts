@@ -433,6 +433,7 @@ export function trainAtomModel(input: TrainInput): TrainResult {
     `likelihood_type ${kind}${gls ? ' gls_mean' : ''}`,
     ...fitted.metadata,
     optimiserLine,
+    `linalg ${full.linalgDescription}`,
     `wall_time_s ${wallTimeS.toFixed(3)}`,
     ...(input.notes ?? []),
   ];

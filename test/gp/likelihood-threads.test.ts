@@ -32,8 +32,8 @@ function randomProblem(n: number, kinds: number[], kind: 'marginal' | 'concentra
 
 /** Value and gradient with one thread and with two; asserts that they are bit-identical. */
 function assertSameInBothModes(p: LikelihoodProblem, params: Float64Array, what: string): void {
-  const one = new LikelihoodEvaluator(p, { threads: 1 });
-  const two = new LikelihoodEvaluator(p, { threads: 2, minThreadedN: 0 });
+  const one = new LikelihoodEvaluator(p, { threads: 1, lapack: false });
+  const two = new LikelihoodEvaluator(p, { threads: 2, minThreadedN: 0, lapack: false });
   assert.equal(one.team, undefined);
   assert.ok(two.team?.ready(), `${what}: the evaluator uses the (started) team`);
   const g1 = new Float64Array(params.length);
@@ -91,7 +91,7 @@ test('glycine C1 (first 600 points, 51 features): two-thread likelihood and grad
 test('two-thread gradient equals central finite differences (rbf-cyclic, optimised noise, n = 60)', { skip: noShared }, () => {
   assert.ok(linalgTeam(2)?.waitReady(60000), 'the worker started');
   const p = randomProblem(60, [TERM_SQUARE, TERM_WRAPPED, TERM_SQUARE], 'marginal', 3);
-  const ev = new LikelihoodEvaluator(p, { threads: 2, minThreadedN: 0 });
+  const ev = new LikelihoodEvaluator(p, { threads: 2, minThreadedN: 0, lapack: false });
   assert.ok(ev.team);
   const params = Float64Array.of(Math.log(0.4), Math.log(1.5), Math.log(0.7), Math.log(1e-5));
   const g = new Float64Array(params.length);
