@@ -19,10 +19,31 @@
  * are recomputed from X in the pair loop (a subtraction and a square are cheaper than streaming a
  * stored n(n−1)/2 tensor per dimension, which for glycine would be 0.9 GB). For the GLS mean the
  * gradient needs no extra term: μ maximises ℓ, so ∂ℓ/∂μ = 0.
+ *
+ * With the native LAPACK (native-lapack.ts) the square (rbf) terms go through level-3 BLAS as well:
+ * with the inputs of the square terms centred (X̃, column means removed: differences unchanged,
+ * much less cancellation) and scaled, S = X̃ C X̃ᵀ (dsyrk) gives Σ_t c_t (x_at − x_bt)² =
+ * S_aa + S_bb − 2 S_ab, clamped at ≥ 0; the wrapped and periodic terms keep their pair loops in the
+ * same accumulator before the exp. For the gradient, with M = W ∘ R (zero diagonal) and m = M·1,
+ * Σ_{a>b} M_ab (x_a − x_b)² = Σ_a x_a (x_a m_a − (M x)_a), so one dsymm of M with [X̃ | 1]
+ * gives every square term at once. The kernel matrix is built straight into the factor's buffer
+ * (no copy before dpotrf), the inverse overwrites the factor (dpotri in place) and the solves use
+ * dpotrs. Results agree with the built-in path to rounding (test/gp/native-lapack.test.ts).
  */
 import { AtomgpError } from '../errors.js';
 import { type ExpTerms, TERM_PERIODIC, TERM_SQUARE, TERM_WRAPPED } from './kernel.js';
-import { type Crew, defaultThreads, JOB_GRADIENT_ROWS, JOB_KERNEL_ROWS, type LinalgTeam, linalgTeam, registerJob, soloCrew } from './linalg-team.js';
+import {
+  type Crew,
+  defaultThreads,
+  JOB_GRADIENT_ROWS,
+  JOB_GRADIENT_WEIGHTS,
+  JOB_KERNEL_EXP,
+  JOB_KERNEL_ROWS,
+  type LinalgTeam,
+  linalgTeam,
+  registerJob,
+  soloCrew,
+} from './linalg-team.js';
 import { allocateMatrices, type Dot42Kernel, kernelFor, sharedWasmAvailable } from './linalg-wasm.js';
 import { choleskySolve, choleskyWithJitter, inverseLowerFromCholesky, logDetFromCholesky } from './linalg.js';
 import { type NativeLapack, nativeLapack } from './native-lapack.js';
@@ -94,7 +115,9 @@ export interface EvaluatorOptions {
 
 /**
  * Reusable evaluator of one problem: preallocates the n × n buffers (four of them: R, its factor,
- * the inverse and a work matrix) so repeated evaluations during optimisation do not allocate.
+ * the inverse and a work matrix; two, R and the factor, on the native path, which inverts and
+ * forms the gradient weights in the factor's place) so repeated evaluations during optimisation
+ * do not allocate.
  * For large n the buffers live in a shared wasm memory and each evaluation is shared with the
  * worker threads of linalg-team.ts (bit-identical results).
  */
@@ -103,7 +126,10 @@ export class LikelihoodEvaluator {
   readonly nParams: number;
   /** R (kernel matrix without noise), lower triangle filled, diagonal 1. */
   readonly r: Float64Array;
-  /** Cholesky factor of K of the last evaluation. */
+  /**
+   * Cholesky factor of K of the last evaluation; with the native LAPACK, after an evaluation with
+   * gradient, scratch (K⁻¹ and then the gradient weights are formed in its place).
+   */
   readonly factor: Float64Array;
   /** α = K⁻¹ r of the last evaluation (weights for E = m + k*ᵀα). */
   readonly alpha: Float64Array;
@@ -119,14 +145,28 @@ export class LikelihoodEvaluator {
   private readonly alphaShared: Float64Array;
   private readonly rowSums: Float64Array;
   private readonly acc: Float64Array;
+  /** Native path: S_aa of the square terms (see the module comment), next to the matrices. */
+  private readonly q: Float64Array;
+  /**
+   * Native path, stored by columns (row-major (nSq+1) × n): the square terms' indices, their centred
+   * inputs X̃ with a column of ones, the scaled copy X̃ C^½ (nSq columns) and M·[X̃ | 1].
+   */
+  private readonly sqTerms: Int32Array;
+  private readonly xc: Float64Array;
+  private readonly xs: Float64Array;
+  private readonly mx: Float64Array;
+  private readonly sqAcc: Float64Array;
   /** Threads sharing each evaluation (undefined: this thread alone). */
   readonly team: LinalgTeam | undefined;
   /** Native LAPACK doing the Cholesky and the inverse, with its thread count (undefined: built-in kernels). */
   readonly native: { lapack: NativeLapack; threads: number } | undefined;
   /** Number of evaluations so far (for reports). */
   evaluations = 0;
-  /** Wall time (ms) spent so far in: building R, the Cholesky, the inverse, the gradient rows. */
-  readonly phaseMs = new Float64Array(4);
+  /**
+   * Wall time (ms) spent so far in: building R, the Cholesky, the inverse, the gradient rows, and
+   * the rest of an evaluation (log det, the solves for α and the GLS mean).
+   */
+  readonly phaseMs = new Float64Array(5);
 
   constructor(problem: LikelihoodProblem, opts: EvaluatorOptions = {}) {
     const { n, x, y, nFeatures, terms, prefactor } = problem;
@@ -146,8 +186,10 @@ export class LikelihoodEvaluator {
     // The buffers live in one wasm memory so the linear algebra takes the SIMD path (shared with
     // the team's workers when threaded).
     const nt = terms.dim.length;
-    const [r, factor, inv, work, xt, kinds, coef, alphaShared, rowSums] = allocateMatrices(
-      [n * n, n * n, n * n, n * n, nt * n, nt, nt, n, n * nt],
+    const lapack = opts.lapack === undefined ? nativeLapack() : opts.lapack || undefined;
+    // The native path inverts and forms M in place of the factor: no third and fourth n × n matrix.
+    const [r, factor, inv, work, xt, kinds, coef, alphaShared, rowSums, q] = allocateMatrices(
+      [n * n, n * n, lapack ? 0 : n * n, lapack ? 0 : n * n, nt * n, nt, nt, n, n * nt, n],
       { shared: threaded },
     );
     this.r = r!;
@@ -159,8 +201,8 @@ export class LikelihoodEvaluator {
     this.coef = coef!;
     this.alphaShared = alphaShared!;
     this.rowSums = rowSums!;
+    this.q = q!;
     this.team = threaded && kernelFor(r!)?.shared ? linalgTeam(threads) : undefined;
-    const lapack = opts.lapack === undefined ? nativeLapack() : opts.lapack || undefined;
     this.native = lapack ? { lapack, threads: threaded ? threads : 1 } : undefined;
     this.alpha = new Float64Array(n);
     this.acc = new Float64Array(nt);
@@ -171,9 +213,29 @@ export class LikelihoodEvaluator {
       const d = terms.dim[t]!;
       for (let a = 0; a < n; a++) this.xt[t * n + a] = x[a * nFeatures + d]!;
     }
+    const sq: number[] = [];
+    if (lapack) for (let t = 0; t < nt; t++) if (terms.kind[t] === TERM_SQUARE) sq.push(t);
+    this.sqTerms = Int32Array.from(sq);
+    const nSq = sq.length;
+    this.xc = new Float64Array(lapack ? n * (nSq + 1) : 0);
+    this.xs = new Float64Array(lapack ? n * nSq : 0);
+    this.mx = new Float64Array(lapack ? n * (nSq + 1) : 0);
+    this.sqAcc = new Float64Array(nSq);
+    for (let j = 0; j < nSq; j++) {
+      const col = sq[j]! * n;
+      let mean = 0;
+      for (let a = 0; a < n; a++) mean += this.xt[col + a]!;
+      mean /= n;
+      for (let a = 0; a < n; a++) this.xc[j * n + a] = this.xt[col + a]! - mean;
+    }
+    if (lapack) this.xc.fill(1, nSq * n);
   }
 
-  /** Which kernels do the linear algebra, for model metadata: `openblas … threads=2` or `builtin-wasm threads=2`. */
+  /**
+   * Which kernels do the linear algebra, for model metadata: `native OpenBLAS_… threads=2` (LAPACK
+   * for the factor, inverse and solves, BLAS for the square terms of R and the gradient) or
+   * `builtin-wasm-simd threads=2`.
+   */
   get linalgDescription(): string {
     if (this.native) return `native ${this.native.lapack.description.replace(/\s+/g, '_')} threads=${this.native.threads}`;
     return `builtin${kernelFor(this.r) ? '-wasm-simd' : '-js'} threads=${this.team ? this.team.threads : 1}`;
@@ -214,21 +276,29 @@ export class LikelihoodEvaluator {
     this.evaluations++;
     const phase = this.phaseMs;
     let t0 = performance.now();
-    this.buildR();
+    const native = this.native;
+    if (native) this.buildRNative(native.lapack, native.threads);
+    else this.buildR();
     const t1 = performance.now();
     phase[0] = phase[0]! + (t1 - t0);
     const r = this.r;
     const f = this.factor;
-    for (let a = 0; a < n; a++) r[a * n + a] = 1 + noise;
-    const jitter = choleskyWithJitter(r, n, f, {
-      what: 'kernel matrix',
-      initial: Math.max(1e-10, noise * 10),
-      ...(this.native ? { lapack: this.native.lapack, threads: this.native.threads } : this.team ? { team: this.team } : {}),
-    });
+    const jitterOptions = { what: 'kernel matrix', initial: Math.max(1e-10, noise * 10) };
+    let jitter = 0;
+    // The native path has R in the factor's buffer already: factorise it there, and only if
+    // that fails (or on the built-in path: undefined !== 0) go through the jitter loop (which copies from R).
+    if (native?.lapack.choleskyLower(this.factorDiagonal(noise), n, native.threads) !== 0) {
+      for (let a = 0; a < n; a++) r[a * n + a] = 1 + noise;
+      jitter = choleskyWithJitter(r, n, f, {
+        ...jitterOptions,
+        ...(native ? { lapack: native.lapack, threads: native.threads } : this.team ? { team: this.team } : {}),
+      });
+      for (let a = 0; a < n; a++) r[a * n + a] = 1;
+    }
     t0 = performance.now();
     phase[1] = phase[1]! + (t0 - t1);
-    for (let a = 0; a < n; a++) r[a * n + a] = 1;
     const logDet = logDetFromCholesky(f, n);
+    const solve = native ? (b: Float64Array) => native.lapack.solveFromFactor(f, n, b, native.threads) : (b: Float64Array) => choleskySolve(f, n, b);
 
     // Residual r = y − m, with FEREBUS's GLS constant mean when asked.
     const resid = this.resid;
@@ -236,7 +306,7 @@ export class LikelihoodEvaluator {
     if (p.glsConstantMean) {
       const t1 = this.tmp;
       t1.fill(1);
-      choleskySolve(f, n, t1);
+      solve(t1);
       let num = 0;
       let den = 0;
       for (let a = 0; a < n; a++) {
@@ -250,7 +320,7 @@ export class LikelihoodEvaluator {
     }
     const alpha = this.alpha;
     alpha.set(resid);
-    choleskySolve(f, n, alpha);
+    solve(alpha);
     let quad = 0;
     for (let a = 0; a < n; a++) quad += resid[a]! * alpha[a]!;
 
@@ -263,7 +333,11 @@ export class LikelihoodEvaluator {
       s = quad / n;
       value = -0.5 * n * Math.log(s) - 0.5 * logDet;
     }
-    if (grad) this.gradient(s, noise, grad);
+    phase[4] = phase[4]! + (performance.now() - t0);
+    if (grad) {
+      if (native) this.gradientNative(native.lapack, native.threads, s, noise, grad);
+      else this.gradient(s, noise, grad);
+    }
     return { value, jitter, glsMean, signalVariance: s };
   }
 
@@ -283,6 +357,124 @@ export class LikelihoodEvaluator {
       return;
     }
     kernelRowsCrew(soloCrew(), this.r, this.xt, this.coef, this.kinds, n, nt);
+  }
+
+  /**
+   * Native path: −2 X̃ C X̃ᵀ of the square terms by dsyrk into the factor's buffer, then (job
+   * `kernelExpRowsCrew`) the pair loops of the other terms and the exp, written to both R and the
+   * factor's buffer; R's diagonal is 1.
+   */
+  private buildRNative(lapack: NativeLapack, threads: number): void {
+    const { n } = this.problem;
+    const nt = this.kinds.length;
+    const nSq = this.sqTerms.length;
+    const e = this.factor;
+    const q = this.q;
+    if (nSq > 0) {
+      const xs = this.xs;
+      const xc = this.xc;
+      for (let j = 0; j < nSq; j++) {
+        const sc = Math.sqrt(this.coef[this.sqTerms[j]!]!);
+        for (let i = j * n; i < (j + 1) * n; i++) xs[i] = sc * xc[i]!;
+      }
+      lapack.syrkLower(n, nSq, -2, xs, 0, e, threads);
+      for (let a = 0; a < n; a++) q[a] = -0.5 * e[a * n + a]!;
+    } else {
+      q.fill(0);
+    }
+    const hasSquares = nSq > 0 ? 1 : 0;
+    if (this.team) {
+      const p = this.team.params;
+      p[0] = n;
+      p[1] = nt;
+      p[2] = e.byteOffset;
+      p[3] = this.r.byteOffset;
+      p[4] = this.xt.byteOffset;
+      p[5] = this.coef.byteOffset;
+      p[6] = this.kinds.byteOffset;
+      p[7] = q.byteOffset;
+      p[8] = hasSquares;
+      this.team.run(JOB_KERNEL_EXP, this.r.buffer);
+    } else {
+      kernelExpRowsCrew(soloCrew(), e, this.r, this.xt, this.coef, this.kinds, q, n, nt, hasSquares);
+    }
+    for (let a = 0; a < n; a++) this.r[a * n + a] = 1;
+  }
+
+  /** The factor's buffer (holding R from `buildRNative`) with 1 + σ² on the diagonal. */
+  private factorDiagonal(noise: number): Float64Array {
+    const { n } = this.problem;
+    const f = this.factor;
+    for (let a = 0; a < n; a++) f[a * n + a] = 1 + noise;
+    return f;
+  }
+
+  /**
+   * Native path of `gradient`: K⁻¹ in place of the factor (dpotri), then in its place M = W ∘ R with
+   * a zero diagonal and the pair sums of the non-square terms (job `gradientWeightsCrew`), then M·[X̃ | 1] (dsymm)
+   * and grad_t = −c_t Σ_a x̃_at (x̃_at m_a − (M x̃_t)_a) for the square terms.
+   */
+  private gradientNative(lapack: NativeLapack, threads: number, s: number, noise: number, grad: Float64Array): void {
+    const p = this.problem;
+    const { n } = p;
+    const nt = this.kinds.length;
+    const nSq = this.sqTerms.length;
+    const inv = this.factor;
+    const t0 = performance.now();
+    const info = lapack.inverseLowerFromFactor(inv, n, threads);
+    if (info !== 0) throw new AtomgpError(`inverse from the Cholesky factor (${n} × ${n}): zero diagonal element ${info} in the factor`);
+    const t1 = performance.now();
+    this.phaseMs[2] = this.phaseMs[2]! + (t1 - t0);
+    const alpha = this.alphaShared;
+    alpha.set(this.alpha);
+    const invS = 1 / s;
+    // tr(W) before M overwrites K⁻¹'s diagonal.
+    let traceW = 0;
+    for (let a = 0; a < n; a++) traceW += alpha[a]! * invS * alpha[a]! - inv[a * n + a]!;
+    const m = inv;
+    if (n > 0) m[0] = 0;
+    if (this.team) {
+      const q = this.team.params;
+      q[0] = n;
+      q[1] = nt;
+      q[2] = m.byteOffset;
+      q[3] = inv.byteOffset;
+      q[4] = this.r.byteOffset;
+      q[5] = alpha.byteOffset;
+      q[6] = this.xt.byteOffset;
+      q[7] = this.kinds.byteOffset;
+      q[8] = this.rowSums.byteOffset;
+      q[9] = invS;
+      this.team.run(JOB_GRADIENT_WEIGHTS, this.r.buffer);
+    } else {
+      gradientWeightsCrew(soloCrew(), m, inv, this.r, alpha, invS, this.xt, this.kinds, this.rowSums, n, nt);
+    }
+    const sqAcc = this.sqAcc;
+    sqAcc.fill(0);
+    if (nSq > 0) {
+      const xc = this.xc;
+      const mx = this.mx;
+      lapack.symmLower(n, nSq + 1, 1, m, xc, 0, mx, threads);
+      const rowSum = nSq * n;
+      for (let j = 0; j < nSq; j++) {
+        const col = j * n;
+        let sum = 0;
+        for (let a = 0; a < n; a++) {
+          const xa = xc[col + a]!;
+          sum += xa * (xa * mx[rowSum + a]! - mx[col + a]!);
+        }
+        sqAcc[j] = sum;
+      }
+    }
+    this.phaseMs[3] = this.phaseMs[3]! + (performance.now() - t1);
+    const acc = this.acc;
+    const rowSums = this.rowSums;
+    acc.fill(0);
+    for (let a = 1; a < n; a++) for (let t = 0; t < nt; t++) acc[t] = acc[t]! + rowSums[a * nt + t]!;
+    for (let j = 0; j < nSq; j++) acc[this.sqTerms[j]!] = sqAcc[j]!;
+    grad.fill(0);
+    for (let t = 0; t < nt; t++) grad[t] = -this.coef[t]! * acc[t]!;
+    if (p.optimiseNoise) grad[nt] = 0.5 * noise * traceW;
   }
 
   /** grad_t = −c_t Σ_{a>b} W_ab R_ab h_t(Δ_ab), W = ααᵀ/s − K⁻¹; noise: ½ σ² tr(W) (scaled for K). */
@@ -385,26 +577,80 @@ function kernelRow(r: Float64Array, xt: Float64Array, coef: Float64Array, kind: 
         const d = xa - xt[col + b]!;
         r[ra + b] = r[ra + b]! + c * d * d;
       }
-    } else if (k === TERM_WRAPPED) {
-      for (let b = 0; b < a; b++) {
-        let d = xa - xt[col + b]!;
-        if (d > PI || d < -PI) {
-          const w = d + PI;
-          d = w - TWO_PI * Math.floor(w / TWO_PI) - PI;
-        }
-        r[ra + b] = r[ra + b]! + c * (d * d);
-      }
-    } else if (k === TERM_PERIODIC) {
-      for (let b = 0; b < a; b++) {
-        const sn = Math.sin(0.5 * (xa - xt[col + b]!));
-        r[ra + b] = r[ra + b]! + c * (sn * sn);
-      }
     } else {
-      throw new AtomgpError(`likelihood: unknown kernel term kind ${k}`);
+      accumulateAngularTerm(r, ra, xt, col, xa, c, k, a);
     }
   }
   for (let b = 0; b < a; b++) r[ra + b] = Math.exp(-r[ra + b]!);
 }
+
+/** row[ra + b] += c · h(x_a − x_b) for b < a and a wrapped or periodic term (column `col` of xt). */
+function accumulateAngularTerm(r: Float64Array, ra: number, xt: Float64Array, col: number, xa: number, c: number, k: number, a: number): void {
+  if (k === TERM_WRAPPED) {
+    for (let b = 0; b < a; b++) {
+      let d = xa - xt[col + b]!;
+      if (d > PI || d < -PI) {
+        const w = d + PI;
+        d = w - TWO_PI * Math.floor(w / TWO_PI) - PI;
+      }
+      r[ra + b] = r[ra + b]! + c * (d * d);
+    }
+  } else if (k === TERM_PERIODIC) {
+    for (let b = 0; b < a; b++) {
+      const sn = Math.sin(0.5 * (xa - xt[col + b]!));
+      r[ra + b] = r[ra + b]! + c * (sn * sn);
+    }
+  } else {
+    throw new AtomgpError(`likelihood: unknown kernel term kind ${k}`);
+  }
+}
+
+/**
+ * Native path of `kernelRowsCrew`: row a of `e` holds −2 S_ab from dsyrk (when `hasSquares`);
+ * adds S_aa + S_bb (`q`), the wrapped and periodic terms, then writes exp(−max(0, ·)) to both
+ * `e` and `r` (strict lower triangle).
+ */
+function kernelExpRowsCrew(crew: Crew, e: Float64Array, r: Float64Array, xt: Float64Array, coef: Float64Array, kind: Float64Array, q: Float64Array, n: number, nt: number, hasSquares: number): void {
+  let angular = false;
+  for (let t = 0; t < nt; t++) if (kind[t] !== TERM_SQUARE) angular = true;
+  for (let u = crew.next(); n - u * ROWS_PER_UNIT > 1; u = crew.next()) {
+    const aEnd = n - u * ROWS_PER_UNIT;
+    const aStart = Math.max(1, aEnd - ROWS_PER_UNIT);
+    for (let a = aStart; a < aEnd; a++) {
+      const ra = a * n;
+      const qa = q[a]!;
+      if (!angular) {
+        // Square terms only: one pass.
+        for (let b = 0; b < a; b++) {
+          const v = e[ra + b]! + (qa + q[b]!);
+          const rv = v > 0 ? Math.exp(-v) : 1;
+          e[ra + b] = rv;
+          r[ra + b] = rv;
+        }
+        continue;
+      }
+      if (hasSquares) for (let b = 0; b < a; b++) e[ra + b] = e[ra + b]! + (qa + q[b]!);
+      else e.fill(0, ra, ra + a);
+      for (let t = 0; t < nt; t++) {
+        const k = kind[t]!;
+        if (k !== TERM_SQUARE) accumulateAngularTerm(e, ra, xt, t * n, xt[t * n + a]!, coef[t]!, k, a);
+      }
+      for (let b = 0; b < a; b++) {
+        const v = e[ra + b]!;
+        const rv = v > 0 ? Math.exp(-v) : 1;
+        e[ra + b] = rv;
+        r[ra + b] = rv;
+      }
+    }
+  }
+}
+
+registerJob(JOB_KERNEL_EXP, (crew, p, buffer) => {
+  const n = p[0]!;
+  const nt = p[1]!;
+  const view = (offset: number, length: number) => new Float64Array(buffer, offset, length);
+  kernelExpRowsCrew(crew, view(p[2]!, n * n), view(p[3]!, n * n), view(p[4]!, nt * n), view(p[5]!, nt), view(p[6]!, nt), view(p[7]!, n), n, nt, p[8]!);
+});
 
 /**
  * Gradient rows, handed out in units from the bottom: M_ab = (α_a α_b / s − K⁻¹_ab) R_ab into row a
@@ -441,6 +687,47 @@ registerJob(JOB_GRADIENT_ROWS, (crew, p, buffer) => {
   const nt = p[1]!;
   const view = (offset: number, length: number) => new Float64Array(buffer, offset, length);
   gradientRowsCrew(crew, view(p[2]!, n * n), view(p[3]!, n * n), view(p[4]!, n * n), view(p[5]!, n), p[9]!, view(p[6]!, nt * n), view(p[7]!, nt), view(p[8]!, n * nt), n, nt);
+});
+
+/**
+ * Native path of `gradientRowsCrew`: M_ab = (α_a α_b / s − K⁻¹_ab) R_ab into row a of `m` with
+ * M_aa = 0 (dsymm reads the diagonal), and the pair sums of the wrapped and periodic terms only
+ * (0 for the square ones, which come from the dsymm). `m` may be `inv` (elementwise in place).
+ */
+function gradientWeightsCrew(
+  crew: Crew,
+  m: Float64Array,
+  inv: Float64Array,
+  r: Float64Array,
+  alpha: Float64Array,
+  invS: number,
+  xt: Float64Array,
+  kind: Float64Array,
+  rowSums: Float64Array,
+  n: number,
+  nt: number,
+): void {
+  for (let u = crew.next(); n - u * ROWS_PER_UNIT > 1; u = crew.next()) {
+    const aEnd = n - u * ROWS_PER_UNIT;
+    const aStart = Math.max(1, aEnd - ROWS_PER_UNIT);
+    for (let a = aStart; a < aEnd; a++) {
+      const ra = a * n;
+      const aa = alpha[a]! * invS;
+      for (let b = 0; b < a; b++) m[ra + b] = (aa * alpha[b]! - inv[ra + b]!) * r[ra + b]!;
+      m[ra + a] = 0;
+      for (let t = 0; t < nt; t++) {
+        const k = kind[t]!;
+        rowSums[a * nt + t] = k === TERM_SQUARE ? 0 : gradientTerm(m, xt, k, n, t, a, undefined);
+      }
+    }
+  }
+}
+
+registerJob(JOB_GRADIENT_WEIGHTS, (crew, p, buffer) => {
+  const n = p[0]!;
+  const nt = p[1]!;
+  const view = (offset: number, length: number) => new Float64Array(buffer, offset, length);
+  gradientWeightsCrew(crew, view(p[2]!, n * n), view(p[3]!, n * n), view(p[4]!, n * n), view(p[5]!, n), p[9]!, view(p[6]!, nt * n), view(p[7]!, nt), view(p[8]!, n * nt), n, nt);
 });
 
 /** Σ_{b<a} M_ab h_t(Δ_ab) for row a and term t. */

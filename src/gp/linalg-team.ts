@@ -84,6 +84,8 @@ export const JOB_CHOLESKY = 1;
 export const JOB_INVERSE_LOWER = 2;
 export const JOB_KERNEL_ROWS = 3;
 export const JOB_GRADIENT_ROWS = 4;
+export const JOB_KERNEL_EXP = 5;
+export const JOB_GRADIENT_WEIGHTS = 6;
 
 // Control block (Int32 indices) and the parameter area (Float64, after it).
 const SEQ = 0; // command number, bumped by the leader

@@ -1,6 +1,7 @@
 /**
- * The native LAPACK path (OpenBLAS dpotrf/dpotri through koffi) against atomgp's built-in kernels:
- * same factor, same inverse, same jitter decisions, same likelihood and gradient to rounding.
+ * The native LAPACK path (OpenBLAS dpotrf/dpotri/dpotrs and dsyrk/dsymm through koffi) against
+ * atomgp's built-in kernels: same factor, same inverse, same jitter decisions, same likelihood and
+ * gradient to rounding for every term kind (the BLAS square terms, the wrapped and periodic loops).
  * .ci/run installs libopenblas0-pthread, so under CI=true a missing library is a failure;
  * elsewhere these tests are skipped with the loader's reason.
  */
@@ -8,7 +9,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AtomgpError } from '../../src/errors.js';
 import { LikelihoodEvaluator, type LikelihoodProblem } from '../../src/gp/likelihood.js';
-import { choleskyWithJitter, inverseLowerFromCholesky } from '../../src/gp/linalg.js';
+import { TERM_PERIODIC, TERM_SQUARE, TERM_WRAPPED } from '../../src/gp/kernel.js';
+import { linalgTeam } from '../../src/gp/linalg-team.js';
+import { choleskySolve, choleskyWithJitter, inverseLowerFromCholesky } from '../../src/gp/linalg.js';
 import { nativeLapackStatus, resetNativeLapackForTests } from '../../src/gp/native-lapack.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -93,35 +96,118 @@ test('native Cholesky takes the same jitter as the built-in one on a singular ma
   assert.throws(() => choleskyWithJitter(a, n, l, { initial: 1e-30, max: 1e-28, lapack }), (e: unknown) => e instanceof AtomgpError && /not positive definite/.test(e.message));
 });
 
-test('likelihood and gradient with the native LAPACK equal the built-in evaluation (n = 420, two threads)', { skip }, () => {
-  const rng = new Rng(11);
-  const n = 420;
+test('native BLAS products and solve equal plain loops (dsyrk, dsymm, dpotrs)', { skip }, () => {
+  const rng = new Rng(7);
+  const n = 37;
+  const k = 5;
+  // X stored by columns: x[j·n + a] = X_aj.
+  const x = Float64Array.from({ length: k * n }, () => rng.uniformIn(-1, 1));
+  for (const threads of [1, 2]) {
+    const c = new Float64Array(n * n).fill(Number.NaN);
+    for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) c[a * n + b] = 12345; // upper triangle untouched
+    for (let a = 0; a < n; a++) for (let b = 0; b <= a; b++) c[a * n + b] = 0.5;
+    lapack.syrkLower(n, k, -2, x, 3, c, threads);
+    for (let a = 0; a < n; a++) {
+      for (let b = 0; b < n; b++) {
+        if (b > a) {
+          assert.equal(c[a * n + b], 12345, 'strict upper triangle not written');
+          continue;
+        }
+        let s = 0;
+        for (let j = 0; j < k; j++) s += x[j * n + a]! * x[j * n + b]!;
+        assert.ok(Math.abs(c[a * n + b]! - (1.5 - 2 * s)) < 1e-13, `syrk (${a}, ${b})`);
+      }
+    }
+    // dsymm reads the lower triangle only: poison the upper one.
+    const sym = Float64Array.from({ length: n * n }, (_, i) => (i % n > Math.floor(i / n) ? Number.NaN : rng.uniformIn(-1, 1)));
+    const m = 3;
+    const b = Float64Array.from({ length: m * n }, () => rng.uniformIn(-1, 1));
+    const out = new Float64Array(m * n).fill(1);
+    lapack.symmLower(n, m, 2, sym, b, 0.5, out, threads);
+    for (let j = 0; j < m; j++) {
+      for (let a = 0; a < n; a++) {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += (a >= i ? sym[a * n + i]! : sym[i * n + a]!) * b[j * n + i]!;
+        assert.ok(Math.abs(out[j * n + a]! - (2 * s + 0.5)) < 1e-12, `symm (${j}, ${a})`);
+      }
+    }
+  }
+  const a = rbfMatrix(n, 3, 9, 1e-3);
+  const l = new Float64Array(n * n);
+  choleskyWithJitter(a, n, l);
+  const rhs = Float64Array.from({ length: n }, () => rng.normal());
+  const ref = rhs.slice();
+  choleskySolve(l, n, ref);
+  const z = rhs.slice();
+  lapack.solveFromFactor(l, n, z, 1);
+  for (let i = 0; i < n; i++) assert.ok(Math.abs(z[i]! - ref[i]!) < 1e-9 * (1 + Math.abs(ref[i]!)), `solve ${i}: ${z[i]} vs ${ref[i]}`);
+});
+
+function mixedProblem(n: number, kinds: number[], kind: 'marginal' | 'concentrated', seed: number): LikelihoodProblem {
+  const rng = new Rng(seed);
   const K = 5;
-  const x = Float64Array.from({ length: n * K }, () => rng.uniformIn(0, 3));
-  const y = Float64Array.from({ length: n }, (_, i) => Math.sin(x[i * K]!) + 0.3 * x[i * K + 1]! * x[i * K + 2]! + 0.01 * rng.normal());
-  const problem: LikelihoodProblem = {
+  // Angles in (−3, 3) so that the wrapped differences do wrap; an offset so that centring matters.
+  const x = Float64Array.from({ length: n * K }, (_, i) => (i % K === 4 ? 40 : 0) + rng.uniformIn(-3, 3));
+  const y = Float64Array.from({ length: n }, (_, i) => -37.5 + Math.sin(x[i * K]!) + 0.3 * x[i * K + 1]! * Math.cos(x[i * K + 2]!) + 0.01 * rng.normal());
+  return {
     x,
     y,
     n,
     nFeatures: K,
-    terms: { dim: Int32Array.from([0, 1, 2, 3, 4]), kind: new Uint8Array(K) },
-    prefactor: new Float64Array(K).fill(1),
-    kind: 'marginal',
-    meanValues: new Float64Array(n),
+    terms: { dim: Int32Array.from(kinds, (_, t) => t % K), kind: Uint8Array.from(kinds) },
+    prefactor: Float64Array.from(kinds, (k) => (k === TERM_PERIODIC ? 4 : 1)),
+    kind,
+    meanValues: new Float64Array(n).fill(-37.4),
+    glsConstantMean: kind === 'concentrated',
     noise: 1e-6,
     optimiseNoise: true,
   };
-  const params = Float64Array.from([-0.5, -1, -1.2, -3, -4, Math.log(1e-5)]);
-  const builtin = new LikelihoodEvaluator(problem, { lapack: false, threads: 2, minThreadedN: 0 });
-  const native = new LikelihoodEvaluator(problem, { lapack, threads: 2, minThreadedN: 0 });
-  assert.match(native.linalgDescription, /^native .* threads=2$/);
-  assert.match(builtin.linalgDescription, /^builtin/);
-  const g1 = new Float64Array(6);
-  const g2 = new Float64Array(6);
-  const v1 = builtin.evaluate(params, g1).value;
-  const v2 = native.evaluate(params, g2).value;
-  assert.ok(Math.abs(v1 - v2) < 1e-9 * Math.abs(v1), `log L ${v1} vs ${v2}`);
-  for (let i = 0; i < 6; i++) assert.ok(Math.abs(g1[i]! - g2[i]!) < 1e-7 * (Math.abs(g1[i]!) + 1), `gradient ${i}: ${g1[i]} vs ${g2[i]}`);
+}
+
+test('likelihood and gradient with the native LAPACK equal the built-in evaluation (rbf, rbf-cyclic, periodic; GLS; n = 420)', { skip }, () => {
+  const S = TERM_SQUARE;
+  const W = TERM_WRAPPED;
+  const P = TERM_PERIODIC;
+  const cases: Array<[string, number[], 'marginal' | 'concentrated', number[], boolean]> = [
+    ['rbf marginal', [S, S, S, S, S], 'marginal', [-0.5, -1, -1.2, -3, -4], true],
+    ['rbf-cyclic concentrated (GLS)', [S, S, W, S, S], 'concentrated', [-0.7, -1, -0.8, -2, -3], true],
+    ['rbf × periodic concentrated (GLS)', [S, P, W, S, P], 'concentrated', [-0.7, -1.5, -0.8, -2, -3], true],
+    ['periodic only, fixed noise', [P, P, P], 'marginal', [-0.5, -1, -2], false],
+  ];
+  assert.ok(linalgTeam(2)?.waitReady(60000), 'the linear-algebra team started');
+  for (const [what, kinds, kind, logTheta, optimiseNoise] of cases) {
+    const problem = { ...mixedProblem(420, kinds, kind, kinds.length * 31 + 5), optimiseNoise };
+    const params = Float64Array.from(optimiseNoise ? [...logTheta, Math.log(1e-5)] : logTheta);
+    const reference = new LikelihoodEvaluator(problem, { lapack: false, threads: 1 });
+    const gRef = new Float64Array(params.length);
+    const rRef = reference.evaluate(params, gRef);
+    const gMax = gRef.reduce((m, g) => Math.max(m, Math.abs(g)), 0);
+    for (const threads of [1, 2]) {
+      const native = new LikelihoodEvaluator(problem, { lapack, threads, minThreadedN: 0 });
+      assert.equal(native.team !== undefined, threads === 2, 'the exp and gradient-weight jobs run on the team');
+      assert.match(native.linalgDescription, new RegExp(`^native .* threads=${threads}$`));
+      const g = new Float64Array(params.length);
+      // Twice: the second evaluation starts from the buffers the first one left (inverse in the factor's place).
+      for (let rep = 0; rep < 2; rep++) {
+        const r = native.evaluate(params, g);
+        assert.ok(Math.abs(r.value - rRef.value) < 1e-9 * Math.abs(rRef.value), `${what}, ${threads} threads: log L ${r.value} vs ${rRef.value}`);
+        assert.equal(r.jitter, rRef.jitter);
+        if (kind === 'concentrated') {
+          assert.ok(Math.abs(r.glsMean - rRef.glsMean) < 1e-12 * Math.abs(rRef.glsMean), `${what}: GLS mean`);
+          assert.ok(Math.abs(r.signalVariance - rRef.signalVariance) < 1e-9 * rRef.signalVariance, `${what}: σ_f²`);
+        }
+        for (let i = 0; i < params.length; i++) {
+          assert.ok(Math.abs(g[i]! - gRef[i]!) < 1e-7 * (Math.abs(gRef[i]!) + 1e-3 * gMax), `${what}, ${threads} threads, gradient ${i}: ${g[i]} vs ${gRef[i]}`);
+        }
+      }
+      // A value-only evaluation at θ leaves the factor: α agrees with the built-in one.
+      const theta = Array.from(logTheta, Math.exp);
+      const v = native.evaluateTheta(theta, 1e-5).value;
+      const vRef = reference.evaluateTheta(theta, 1e-5).value;
+      assert.ok(Math.abs(v - vRef) < 1e-9 * Math.abs(vRef), `${what}: evaluateTheta ${v} vs ${vRef}`);
+      for (let a = 0; a < problem.n; a += 41) assert.ok(Math.abs(native.alpha[a]! - reference.alpha[a]!) < 1e-6 * (1 + Math.abs(reference.alpha[a]!)), `${what}: α_${a}`);
+    }
+  }
 });
 
 test('ATOMGP_LAPACK: off gives the built-in kernels; a library that cannot be loaded is a clear error', () => {
