@@ -97,6 +97,26 @@ test('water O1: likelihood ≥ FEREBUS-v7 and validation MAE ≤ FEREBUS-v7 (mar
   assert.ok(ours.mae_Ha <= theirs.mae_Ha * (1 + 1e-3), `MAE ours ${ours.mae_Ha} vs FEREBUS ${theirs.mae_Ha}`);
 });
 
+const glycine = sharedData('ferebus-benchmark/glycine');
+test("glycine C1 (2130 × 51): L-BFGS-B started at FEREBUS-v7's θ climbs above FEREBUS's own optimum 12335.25", { skip: !glycine }, () => {
+  const ts = readPropertyCsv(join(glycine!, 'GLYCINE_C1_TRAINING_SET.csv'));
+  const vs = readPropertyCsv(join(glycine!, 'GLYCINE_C1_VALIDATION_SET.csv'), { rejectDuplicates: false });
+  const ferebus = readModel(join(glycine!, 'marginal', 'GLYCINE_iqa_C1.model'));
+  const atTheirs = objectiveAt(ts, ferebus, 'marginal');
+  assert.ok(Math.abs(atTheirs - 12335.25) < 0.01, `our objective at FEREBUS's θ: ${atTheirs} (its file: 12335.25)`);
+  // Full set from the start (no subsets); bounds from 1e-9 so that FEREBUS's θ (two of them at
+  // 4.7e-7, below the default floor of 1e-6) are feasible.
+  const r = trainAtomModel({
+    x: ts.x, y: ts.y, nFeatures: ts.nFeatures, kernel: 'rbf', prior: 'mean', likelihood: 'marginal',
+    restarts: 1, subsample: 0, initialTheta: ferebus.kernels[0]!.theta, maxIterations: 6, thetaBounds: [1e-9, 1e3],
+  });
+  // Their swarm had converged: a few steps gain ~5e-4, far above the objective's rounding (~1e-8).
+  assert.ok(r.logLikelihood > atTheirs + 1e-4, `ours ${r.logLikelihood} vs FEREBUS ${atTheirs}`);
+  const ours = validateModel(r.model, vs.x, vs.y);
+  const theirs = validateModel(ferebus, vs.x, vs.y);
+  assert.ok(Math.abs(ours.mae_Ha / theirs.mae_Ha - 1) < 0.02, `MAE ours ${ours.mae_Ha} vs FEREBUS ${theirs.mae_Ha}`);
+});
+
 test('water O1 concentrated (GLS mean as FEREBUS): likelihood ≥ FEREBUS-v7 453.36', { skip: !water }, () => {
   const ts = readPropertyCsv(join(water!, 'WATER_O1_TRAINING_SET.csv'));
   const r = trainAtomModel({ x: ts.x, y: ts.y, nFeatures: 3, kernel: 'rbf', prior: 'mean', likelihood: 'concentrated', glsConstantMean: true, restarts: 3, seed: 1 });
