@@ -411,7 +411,7 @@ export class LikelihoodEvaluator {
 
   /**
    * Native path of `gradient`: K⁻¹ in place of the factor (dpotri), then in its place M = W ∘ R with
-   * a zero diagonal and the pair sums of the non-square terms (job `gradientWeightsCrew`), then M·[X̃ | 1] (dsymm)
+   * a zero diagonal and the pair sums of the non-square terms (job `gradientRowsCrew` with squaresByBlas), then M·[X̃ | 1] (dsymm)
    * and grad_t = −c_t Σ_a x̃_at (x̃_at m_a − (M x̃_t)_a) for the square terms.
    */
   private gradientNative(lapack: NativeLapack, threads: number, s: number, noise: number, grad: Float64Array): void {
@@ -447,7 +447,7 @@ export class LikelihoodEvaluator {
       q[9] = invS;
       this.team.run(JOB_GRADIENT_WEIGHTS, this.r.buffer);
     } else {
-      gradientWeightsCrew(soloCrew(), m, inv, this.r, alpha, invS, this.xt, this.kinds, this.rowSums, n, nt);
+      gradientRowsCrew(soloCrew(), m, inv, this.r, alpha, invS, this.xt, this.kinds, this.rowSums, n, nt, true);
     }
     const sqAcc = this.sqAcc;
     sqAcc.fill(0);
@@ -505,7 +505,7 @@ export class LikelihoodEvaluator {
       q[9] = invS;
       this.team.run(JOB_GRADIENT_ROWS, this.r.buffer);
     } else {
-      gradientRowsCrew(soloCrew(), this.work, inv, this.r, alpha, invS, this.xt, this.kinds, this.rowSums, n, nt);
+      gradientRowsCrew(soloCrew(), this.work, inv, this.r, alpha, invS, this.xt, this.kinds, this.rowSums, n, nt, false);
     }
     let traceW = 0;
     for (let a = 0; a < n; a++) {
@@ -655,6 +655,8 @@ registerJob(JOB_KERNEL_EXP, (crew, p, buffer) => {
 /**
  * Gradient rows, handed out in units from the bottom: M_ab = (α_a α_b / s − K⁻¹_ab) R_ab into row a
  * of `m`, then rowSums[a·nt + t] = Σ_{b<a} M_ab h_t(Δ_ab) against column t of the transposed inputs.
+ * With `squaresByBlas` (native path) the square terms are left to one dsymm of M: their sums are 0
+ * here and M_aa = 0 (dsymm reads the diagonal). `m` may be `inv` (elementwise in place).
  */
 function gradientRowsCrew(
   crew: Crew,
@@ -668,6 +670,7 @@ function gradientRowsCrew(
   rowSums: Float64Array,
   n: number,
   nt: number,
+  squaresByBlas: boolean,
 ): void {
   const kern = kernelFor(m, xt);
   for (let u = crew.next(); n - u * ROWS_PER_UNIT > 1; u = crew.next()) {
@@ -677,7 +680,11 @@ function gradientRowsCrew(
       const ra = a * n;
       const aa = alpha[a]! * invS;
       for (let b = 0; b < a; b++) m[ra + b] = (aa * alpha[b]! - inv[ra + b]!) * r[ra + b]!;
-      for (let t = 0; t < nt; t++) rowSums[a * nt + t] = gradientTerm(m, xt, kind[t]!, n, t, a, kern);
+      if (squaresByBlas) m[ra + a] = 0;
+      for (let t = 0; t < nt; t++) {
+        const k = kind[t]!;
+        rowSums[a * nt + t] = squaresByBlas && k === TERM_SQUARE ? 0 : gradientTerm(m, xt, k, n, t, a, kern);
+      }
     }
   }
 }
@@ -686,48 +693,14 @@ registerJob(JOB_GRADIENT_ROWS, (crew, p, buffer) => {
   const n = p[0]!;
   const nt = p[1]!;
   const view = (offset: number, length: number) => new Float64Array(buffer, offset, length);
-  gradientRowsCrew(crew, view(p[2]!, n * n), view(p[3]!, n * n), view(p[4]!, n * n), view(p[5]!, n), p[9]!, view(p[6]!, nt * n), view(p[7]!, nt), view(p[8]!, n * nt), n, nt);
+  gradientRowsCrew(crew, view(p[2]!, n * n), view(p[3]!, n * n), view(p[4]!, n * n), view(p[5]!, n), p[9]!, view(p[6]!, nt * n), view(p[7]!, nt), view(p[8]!, n * nt), n, nt, false);
 });
-
-/**
- * Native path of `gradientRowsCrew`: M_ab = (α_a α_b / s − K⁻¹_ab) R_ab into row a of `m` with
- * M_aa = 0 (dsymm reads the diagonal), and the pair sums of the wrapped and periodic terms only
- * (0 for the square ones, which come from the dsymm). `m` may be `inv` (elementwise in place).
- */
-function gradientWeightsCrew(
-  crew: Crew,
-  m: Float64Array,
-  inv: Float64Array,
-  r: Float64Array,
-  alpha: Float64Array,
-  invS: number,
-  xt: Float64Array,
-  kind: Float64Array,
-  rowSums: Float64Array,
-  n: number,
-  nt: number,
-): void {
-  for (let u = crew.next(); n - u * ROWS_PER_UNIT > 1; u = crew.next()) {
-    const aEnd = n - u * ROWS_PER_UNIT;
-    const aStart = Math.max(1, aEnd - ROWS_PER_UNIT);
-    for (let a = aStart; a < aEnd; a++) {
-      const ra = a * n;
-      const aa = alpha[a]! * invS;
-      for (let b = 0; b < a; b++) m[ra + b] = (aa * alpha[b]! - inv[ra + b]!) * r[ra + b]!;
-      m[ra + a] = 0;
-      for (let t = 0; t < nt; t++) {
-        const k = kind[t]!;
-        rowSums[a * nt + t] = k === TERM_SQUARE ? 0 : gradientTerm(m, xt, k, n, t, a, undefined);
-      }
-    }
-  }
-}
 
 registerJob(JOB_GRADIENT_WEIGHTS, (crew, p, buffer) => {
   const n = p[0]!;
   const nt = p[1]!;
   const view = (offset: number, length: number) => new Float64Array(buffer, offset, length);
-  gradientWeightsCrew(crew, view(p[2]!, n * n), view(p[3]!, n * n), view(p[4]!, n * n), view(p[5]!, n), p[9]!, view(p[6]!, nt * n), view(p[7]!, nt), view(p[8]!, n * nt), n, nt);
+  gradientRowsCrew(crew, view(p[2]!, n * n), view(p[3]!, n * n), view(p[4]!, n * n), view(p[5]!, n), p[9]!, view(p[6]!, nt * n), view(p[7]!, nt), view(p[8]!, n * nt), n, nt, true);
 });
 
 /** Σ_{b<a} M_ab h_t(Δ_ab) for row a and term t. */
