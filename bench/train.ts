@@ -58,7 +58,7 @@ for (const [dir, sys, atom] of SETS.filter((s) => which.includes(s[0]))) {
     const gradS = (performance.now() - t) / 1000;
     const r = trainAtomModel({
       x: ts.x, y: ts.y, nFeatures: K, kernel: 'rbf', prior: 'mean', likelihood: kind,
-      glsConstantMean: kind === 'concentrated', restarts: 3, seed: 1, optimiser,
+      glsConstantMean: kind === 'concentrated', seed: 1, optimiser,
     });
     const opt = r.model.metadata.find((m) => m.startsWith('optimiser')) ?? '';
     const fullEq = /full_equivalent=(\S+)/.exec(opt)?.[1];
