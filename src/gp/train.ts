@@ -8,12 +8,13 @@
  * iterations each) run on a seeded random subset of `subsample` (default 600) points, the best
  * start is refined on nested subsets twice as large (600 → 1200 for glycine's 2130 points), and
  * finally on the full set (each full evaluation costs an O(n³) Cholesky plus inverse); the
- * reported likelihood is always the full-set value. Measured on glycine C1 (2130 × 51, marginal,
- * seeds 1-10): 8 restarts on 600 points end at log L 12259-12313 with validation MAE
- * 0.635-0.677 kJ/mol (mean 0.651), against 12248-12306 and 0.639-0.696 (mean 0.665) for 4
- * restarts on 300 points; at 600 points a third or more of the restarts reach the subset's best
- * optimum, at 300 the best subset optimum is a poor guide to the full-set basin. The 100-iteration
- * cap per subset restart changes no outcome measured and saves 3-5 s on concentrated glycine.
+ * reported likelihood is always the full-set value; the full-set search runs in log(θ + θ₀)
+ * coordinates (OffsetLog). Measured on glycine C1 (2130 × 51, seeds 1-10, docs/benchmarks.md):
+ * marginal log L 12299-12335, half of the seeds in FEREBUS-v7's own optimum (12335.25), against
+ * 12248-12306 for 4 restarts on 300 points in log θ; concentrated 15880.8-15881.45 (FEREBUS-v7:
+ * 15881.46). At 600 points a third or more of the restarts reach the subset's best optimum, at
+ * 300 the best subset optimum is a poor guide to the full-set basin. The 100-iteration cap per
+ * subset restart changes no outcome measured and saves 3-5 s on concentrated glycine.
  *
  * Optimisers: `lbfgsb` (default; analytic gradients, seeded restarts) or `pso` (a seeded particle
  * swarm over log θ within the bounds, gradient-free, for parity with FEREBUS; pso.ts).
