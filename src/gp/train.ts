@@ -8,11 +8,11 @@
  * iterations each) run on a seeded random subset of `subsample` (default 600) points, the best
  * start is refined on nested subsets twice as large (600 → 1200 for glycine's 2130 points), and
  * finally on the full set (each full evaluation costs an O(n³) Cholesky plus inverse); the
- * reported likelihood is always the full-set value; the full-set search runs in log(θ + θ₀)
- * coordinates (OffsetLog). Measured on glycine C1 (2130 × 51, seeds 1-10, docs/benchmarks.md):
- * marginal log L 12299-12335, half of the seeds in FEREBUS-v7's own optimum (12335.25), against
- * 12248-12306 for 4 restarts on 300 points in log θ; concentrated 15880.8-15881.45 (FEREBUS-v7:
- * 15881.46). At 600 points a third or more of the restarts reach the subset's best optimum, at
+ * reported likelihood is always the full-set value; the stages and the full set search in
+ * log(θ + θ₀) coordinates (OffsetLog). Measured on glycine C1 (2130 × 51, seeds 1-10,
+ * docs/benchmarks.md): marginal log L 12326-12335, 7 of 10 seeds in FEREBUS-v7's own optimum
+ * (12335.25), against 12248-12306 for 4 restarts on 300 points in log θ; concentrated 15881.45
+ * (FEREBUS-v7: 15881.46). At 600 points a third or more of the restarts reach the subset's best optimum, at
  * 300 the best subset optimum is a poor guide to the full-set basin. The 100-iteration cap per
  * subset restart changes no outcome measured and saves 3-5 s on concentrated glycine.
  *
@@ -91,8 +91,9 @@ export interface TrainInput {
   /** L-BFGS-B iterations per intermediate stage (default 40). */
   stageIterations?: number;
   /**
-   * θ₀ of the full-set refinement, which searches log(θ + θ₀) instead of log θ so that features
-   * near the θ floor keep a usable gradient (default 1e-4; 0: plain log θ).
+   * θ₀ of the refinement stages and the full-set refinement of large sets, which search
+   * log(θ + θ₀) instead of log θ so that features near the θ floor keep a usable gradient
+   * (default 1e-4; 0: plain log θ).
    */
   thetaOffset?: number;
   /** L-BFGS-B iterations on the full set after subset restarts (default 100; stops earlier when converged). */
@@ -376,10 +377,14 @@ export function trainAtomModel(input: TrainInput): TrainResult {
     // Stage optima (subset size, log θ): the optimum drifts with n (denser data supports shorter
     // lengthscales), so the full-set start may be extrapolated along log n from the last two.
     const path: Array<{ size: number; x: Float64Array }> = useSubset ? [{ size: subsampleSize, x: best.x.slice() }] : [];
+    // Stages and the full set search log(θ + θ₀) rather than log θ (see OffsetLog): a feature
+    // switched off near the θ floor keeps a usable gradient, so the search does not stall on
+    // plateaus until it creeps back.
+    const offset = new OffsetLog(nt, input.thetaOffset ?? DEFAULT_THETA_OFFSET);
     for (const size of stageSizes) {
       const ev = evaluatorOf(size);
       const stageIter = Math.min(maxIter, input.stageIterations ?? 40);
-      const r = minimizeBounded(gradientObjective(ev), params, lower, upper, {
+      const r = minimizeBounded(offset.objective(gradientObjective(ev), nParams), offset.toU(params), offset.toU(lower), offset.toU(upper), {
         ftol: input.ftol ?? 1e-9,
         maxIterations: stageIter,
         onIteration: (it, f) => {
@@ -387,7 +392,7 @@ export function trainAtomModel(input: TrainInput): TrainResult {
           return false;
         },
       });
-      if (Number.isFinite(r.f)) params = r.x;
+      if (Number.isFinite(r.f)) params = offset.fromU(r.x);
       path.push({ size, x: params.slice() });
       evaluations += ev.evaluations;
       fullEquivalent += ev.evaluations * (size / n) ** 3;
@@ -407,9 +412,6 @@ export function trainAtomModel(input: TrainInput): TrainResult {
     }
     if (useSubset) {
       const refineIter = Math.min(maxIter, input.refineIterations ?? 100);
-      // In log(θ + θ₀) rather than log θ (see OffsetLog): a feature switched off near the θ floor
-      // keeps a usable gradient, so the search does not stall on plateaus until it creeps back.
-      const offset = new OffsetLog(nt, input.thetaOffset ?? DEFAULT_THETA_OFFSET);
       const r = minimizeBounded(offset.objective(gradientObjective(full), nParams), offset.toU(params), offset.toU(lower), offset.toU(upper), {
         ftol: Math.max(input.ftol ?? 1e-9, 1e-8),
         maxIterations: refineIter,
@@ -538,7 +540,7 @@ function valueObjective(ev: LikelihoodEvaluator) {
   };
 }
 
-/** θ₀ of the full-set refinement's log(θ + θ₀) coordinates (bohr⁻² or rad⁻², like θ). */
+/** θ₀ of the refinement's log(θ + θ₀) coordinates (bohr⁻² or rad⁻², like θ). */
 const DEFAULT_THETA_OFFSET = 1e-4;
 
 /**
@@ -546,9 +548,8 @@ const DEFAULT_THETA_OFFSET = 1e-4;
  * unchanged), from and to the evaluator's φ = log θ. With u = log θ the gradient of a feature
  * near the θ floor is θ ∂L/∂θ, which vanishes as θ → 0 however strongly the likelihood wants that
  * feature back; with the offset it is (θ + θ₀) ∂L/∂θ. Where θ ≫ θ₀ both coordinates agree.
- * Measured on glycine C1 (2130 × 51), full-set refinement from the same start: concentrated
- * log L 15689.6 → 15880.8 (FEREBUS-v7: 15881.46) in 100 iterations; marginal seeds 1, 3, 7:
- * 12258.9, 12302.6, 12299.9 → 12326.1, 12334.9, 12326.7 (FEREBUS-v7: 12335.25).
+ * Measured on glycine C1 (2130 × 51), seed 1: concentrated log L 15689.6 → 15881.45 (FEREBUS-v7:
+ * 15881.46); marginal seeds 1-10: 12259-12313 → 12326-12335, 7 of 10 in FEREBUS-v7's optimum.
  */
 export class OffsetLog {
   constructor(
