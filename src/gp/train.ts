@@ -12,8 +12,8 @@
  * log(θ + θ₀) coordinates (OffsetLog). Measured on glycine C1 (2130 × 51, seeds 1-10,
  * docs/benchmarks.md): marginal log L 12326-12335, 7 of 10 seeds in FEREBUS-v7's own optimum
  * (12335.25), against 12248-12306 for 4 restarts on 300 points in log θ; concentrated 15881.45
- * (FEREBUS-v7: 15881.46). At 600 points a third or more of the restarts reach the subset's best optimum, at
- * 300 the best subset optimum is a poor guide to the full-set basin. The 100-iteration cap per
+ * (FEREBUS-v7: 15881.46). At 600 points a third or more of the restarts reach the subset's best
+ * optimum, at 300 the best subset optimum is a poor guide to the full-set basin. The 100-iteration cap per
  * subset restart changes no outcome measured and saves 3-5 s on concentrated glycine.
  *
  * Optimisers: `lbfgsb` (default; analytic gradients, seeded restarts) or `pso` (a seeded particle
@@ -381,18 +381,24 @@ export function trainAtomModel(input: TrainInput): TrainResult {
     // switched off near the θ floor keeps a usable gradient, so the search does not stall on
     // plateaus until it creeps back.
     const offset = new OffsetLog(nt, input.thetaOffset ?? DEFAULT_THETA_OFFSET);
-    for (const size of stageSizes) {
-      const ev = evaluatorOf(size);
-      const stageIter = Math.min(maxIter, input.stageIterations ?? 40);
-      const r = minimizeBounded(offset.objective(gradientObjective(ev), nParams), offset.toU(params), offset.toU(lower), offset.toU(upper), {
-        ftol: input.ftol ?? 1e-9,
-        maxIterations: stageIter,
+    const lowerU = offset.toU(lower);
+    const upperU = offset.toU(upper);
+    /** L-BFGS-B from `params` on `ev` in the offset coordinates; `params` takes the optimum if finite. */
+    const refine = (ev: LikelihoodEvaluator, iterations: number, ftol: number): void => {
+      const points = ev.problem.n;
+      const r = minimizeBounded(offset.objective(gradientObjective(ev), nParams), offset.toU(params), lowerU, upperU, {
+        ftol,
+        maxIterations: iterations,
         onIteration: (it, f) => {
-          input.onProgress?.({ phase: 'refine', start: starts, starts, iteration: it, logLikelihood: -f, maxIterations: stageIter, points: size });
+          input.onProgress?.({ phase: 'refine', start: starts, starts, iteration: it, logLikelihood: -f, maxIterations: iterations, points });
           return false;
         },
       });
       if (Number.isFinite(r.f)) params = offset.fromU(r.x);
+    };
+    for (const size of stageSizes) {
+      const ev = evaluatorOf(size);
+      refine(ev, Math.min(maxIter, input.stageIterations ?? 40), input.ftol ?? 1e-9);
       path.push({ size, x: params.slice() });
       evaluations += ev.evaluations;
       fullEquivalent += ev.evaluations * (size / n) ** 3;
@@ -411,16 +417,7 @@ export function trainAtomModel(input: TrainInput): TrainResult {
       optimiserLine += ` extrapolated_start=${fGuess < fLast ? 'yes' : 'no'}`;
     }
     if (useSubset) {
-      const refineIter = Math.min(maxIter, input.refineIterations ?? 100);
-      const r = minimizeBounded(offset.objective(gradientObjective(full), nParams), offset.toU(params), offset.toU(lower), offset.toU(upper), {
-        ftol: Math.max(input.ftol ?? 1e-9, 1e-8),
-        maxIterations: refineIter,
-        onIteration: (it, f) => {
-          input.onProgress?.({ phase: 'refine', start: starts, starts, iteration: it, logLikelihood: -f, maxIterations: refineIter, points: n });
-          return false;
-        },
-      });
-      if (Number.isFinite(r.f)) params = offset.fromU(r.x);
+      refine(full, Math.min(maxIter, input.refineIterations ?? 100), Math.max(input.ftol ?? 1e-9, 1e-8));
       evaluations += full.evaluations;
       fullEquivalent += full.evaluations;
     }
