@@ -76,6 +76,31 @@ test('concentrated likelihood with the GLS constant mean: gradient equals finite
   checkGradient(problem([S, S, W, S], 'concentrated', { gls: true }), start(4));
 });
 
+// A wrapped term whose inputs span at most π never wraps, so the evaluator computes it as a square
+// term (through BLAS on the native path); one that spans more keeps the wrapped pair loop.
+for (const lapack of [undefined, false] as const) {
+  const path = lapack === false ? 'built-in' : 'default';
+  test(`wrapped term spanning ≤ π: value and gradient equal the square term's; spanning > π they differ (${path} path)`, () => {
+    const base = problem([S, S, W, S], 'marginal');
+    const narrow = { ...base, x: base.x.map((v, i) => (i % 4 === 2 ? 1.2 + v / 2 : v)) }; // feature 2 in [−0.3, 2.7]
+    const params = start(4);
+    const run = (p: LikelihoodProblem, kinds: number[]) => {
+      const ev = new LikelihoodEvaluator({ ...p, terms: { dim: p.terms.dim, kind: Uint8Array.from(kinds) } }, lapack === false ? { lapack } : {});
+      const g = new Float64Array(4);
+      return { value: ev.evaluate(params, g).value, g, kinds: ev.evaluatedKinds };
+    };
+    const w = run(narrow, [S, S, W, S]);
+    assert.deepEqual(w.kinds, [S, S, S, S], 'the narrow wrapped term is evaluated as a square term');
+    const s = run(narrow, [S, S, S, S]);
+    assert.ok(Math.abs(w.value - s.value) < 1e-9 * Math.abs(s.value), `${w.value} vs ${s.value}`);
+    for (let i = 0; i < 4; i++) assert.ok(Math.abs(w.g[i]! - s.g[i]!) < 1e-7 * Math.max(1, Math.abs(s.g[i]!)), `gradient ${i}: ${w.g[i]} vs ${s.g[i]}`);
+    const ww = run(base, [S, S, W, S]);
+    assert.deepEqual(ww.kinds, [S, S, W, S], 'the wide wrapped term keeps its pair loop');
+    const ws = run(base, [S, S, S, S]);
+    assert.ok(Math.abs(ww.value - ws.value) > 1e-3, `wide: wrapped ${ww.value} should differ from square ${ws.value}`);
+  });
+}
+
 test('marginal likelihood equals the direct formula −½rᵀK⁻¹r − ½log|K| − (n/2)log 2π on a 3-point set', () => {
   const x = Float64Array.of(0, 1, 2.5);
   const y = Float64Array.of(0.3, -0.2, 0.1);
