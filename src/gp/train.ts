@@ -99,6 +99,14 @@ export interface TrainInput {
   /** L-BFGS-B iterations on the full set after subset restarts (default 100; stops earlier when converged). */
   refineIterations?: number;
   /**
+   * Lower θ bound of the polish: when the optimisation converged with features at the θ floor
+   * (`thetaBounds[0]`), it continues (offset coordinates, at most `polishIterations`, default 40)
+   * with the floor lowered to this. Default 1e-12 with the default θ bounds; 0 (no polish) when
+   * `thetaBounds` is given, so that a chosen floor holds.
+   */
+  polishThetaMin?: number;
+  polishIterations?: number;
+  /**
    * Start the full-set refinement from the stage optima extrapolated along log n when that start
    * has the higher full-set likelihood (default true; costs two value-only evaluations).
    */
@@ -331,7 +339,7 @@ export function trainAtomModel(input: TrainInput): TrainResult {
     }
     const maxIter = input.maxIterations ?? 200;
     const restartIter = useSubset ? Math.min(maxIter, input.restartIterations ?? 100) : maxIter;
-    let best: { x: Float64Array; f: number } | null = null;
+    let best: { x: Float64Array; f: number; converged: boolean } | null = null;
     if (optimiser === 'pso') {
       const ps = minimizePso(valueObjective(restartEval), lower, upper, {
         ...input.pso,
@@ -342,7 +350,7 @@ export function trainAtomModel(input: TrainInput): TrainResult {
         },
       });
       startValues.push(-ps.f);
-      if (Number.isFinite(ps.f)) best = { x: ps.x, f: ps.f };
+      if (Number.isFinite(ps.f)) best = { x: ps.x, f: ps.f, converged: false };
       optimiserLine = `optimiser pso swarm=${ps.swarmSize} iterations=${ps.iterations} seed=${seed} evaluations=${ps.evaluations} stop=${ps.message.replace(/\s+/g, '_')}`;
     } else {
       for (let s = 0; s < starts; s++) {
@@ -366,7 +374,7 @@ export function trainAtomModel(input: TrainInput): TrainResult {
           },
         });
         startValues.push(-r.f);
-        if (Number.isFinite(r.f) && (!best || r.f < best.f)) best = { x: r.x, f: r.f };
+        if (Number.isFinite(r.f) && (!best || r.f < best.f)) best = { x: r.x, f: r.f, converged: r.converged };
       }
       optimiserLine = `optimiser lbfgsb starts=${starts} seed=${seed}${useSubset ? ` subsample=${subsampleSize}` : ''}`;
     }
@@ -383,10 +391,13 @@ export function trainAtomModel(input: TrainInput): TrainResult {
     const offset = new OffsetLog(nt, input.thetaOffset ?? DEFAULT_THETA_OFFSET);
     const lowerU = offset.toU(lower);
     const upperU = offset.toU(upper);
-    /** L-BFGS-B from `params` on `ev` in the offset coordinates; `params` takes the optimum if finite. */
-    const refine = (ev: LikelihoodEvaluator, iterations: number, ftol: number): void => {
+    /**
+     * L-BFGS-B from `params` on `ev` in the offset coordinates, within `lo` (default the θ bounds);
+     * `params` takes the optimum if finite. Returns whether the search converged.
+     */
+    const refine = (ev: LikelihoodEvaluator, iterations: number, ftol: number, lo = lowerU): boolean => {
       const points = ev.problem.n;
-      const r = minimizeBounded(offset.objective(gradientObjective(ev), nParams), offset.toU(params), lowerU, upperU, {
+      const r = minimizeBounded(offset.objective(gradientObjective(ev), nParams), offset.toU(params), lo, upperU, {
         ftol,
         maxIterations: iterations,
         onIteration: (it, f) => {
@@ -395,6 +406,7 @@ export function trainAtomModel(input: TrainInput): TrainResult {
         },
       });
       if (Number.isFinite(r.f)) params = offset.fromU(r.x);
+      return r.converged && Number.isFinite(r.f);
     };
     for (const size of stageSizes) {
       const ev = evaluatorOf(size);
@@ -416,10 +428,29 @@ export function trainAtomModel(input: TrainInput): TrainResult {
       if (fGuess < fLast) params = guessFull;
       optimiserLine += ` extrapolated_start=${fGuess < fLast ? 'yes' : 'no'}`;
     }
+    let converged = best.converged;
+    const fullFtol = Math.max(input.ftol ?? 1e-9, 1e-8);
+    if (useSubset) converged = refine(full, Math.min(maxIter, input.refineIterations ?? 100), fullFtol);
+    // Polish: a converged optimum with features at the θ floor continues with the floor lowered
+    // to `polishThetaMin`, so that irrelevant features can switch off (FEREBUS-v7's θ reach 0).
+    // A floor the caller set (e.g. the demo's θ ≥ 0.3, which keeps the prior mean in charge away
+    // from the data) is respected: no polish unless asked for explicitly.
+    const polishMin = input.polishThetaMin ?? (input.thetaBounds ? 0 : DEFAULT_POLISH_THETA_MIN);
+    const polishIterations = input.polishIterations ?? 40;
+    let atFloor = 0;
+    for (let t = 0; t < nt; t++) if (params[t]! <= lower[t]! + 1e-6) atFloor++;
+    if (optimiser === 'lbfgsb' && converged && atFloor > 0 && polishMin > 0 && polishMin < thMin && polishIterations > 0) {
+      const polishLower = offset.toU(lower.map((v, i) => (i < nt ? Math.log(polishMin) : v)));
+      const before = full.evaluations;
+      refine(full, polishIterations, fullFtol, polishLower);
+      optimiserLine += ` polish=${atFloor}@${polishMin}:${full.evaluations - before}`;
+    }
     if (useSubset) {
-      refine(full, Math.min(maxIter, input.refineIterations ?? 100), Math.max(input.ftol ?? 1e-9, 1e-8));
       evaluations += full.evaluations;
       fullEquivalent += full.evaluations;
+    } else if (optimiser === 'lbfgsb') {
+      evaluations = full.evaluations;
+      fullEquivalent = full.evaluations;
     }
     if (optimiser === 'lbfgsb') optimiserLine += ` evaluations=${evaluations}${useSubset ? ` full_equivalent=${fullEquivalent.toFixed(1)}` : ''}`;
   }
@@ -539,6 +570,9 @@ function valueObjective(ev: LikelihoodEvaluator) {
 
 /** θ₀ of the refinement's log(θ + θ₀) coordinates (bohr⁻² or rad⁻², like θ). */
 const DEFAULT_THETA_OFFSET = 1e-4;
+
+/** Lower θ bound of the polish (bohr⁻² or rad⁻²). */
+const DEFAULT_POLISH_THETA_MIN = 1e-12;
 
 /**
  * Optimiser coordinates u = log(θ + θ₀) for the first `nt` parameters (the rest, e.g. log σ²,
