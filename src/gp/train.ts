@@ -111,6 +111,7 @@ export interface TrainInput {
    * `thetaBounds` is given, so that a chosen floor holds.
    */
   polishThetaMin?: number;
+  /** L-BFGS-B iterations of the polish (default 40; 0: no polish). */
   polishIterations?: number;
   /**
    * Start the full-set refinement from the stage optima extrapolated along log n when that start
