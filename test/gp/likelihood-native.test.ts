@@ -11,6 +11,7 @@ import { TERM_PERIODIC, TERM_SQUARE, TERM_WRAPPED } from '../../src/gp/kernel.js
 import { LikelihoodEvaluator, type LikelihoodProblem } from '../../src/gp/likelihood.js';
 import { nativeLapackStatus } from '../../src/gp/native-lapack.js';
 import { Rng } from '../../src/util/rng.js';
+import { assertGradientByFiniteDifferences } from '../helpers/gradient.js';
 
 const status = nativeLapackStatus();
 if (!status.lapack && process.env.CI === 'true') throw new Error(`native LAPACK missing under CI: ${status.reason}`);
@@ -42,18 +43,7 @@ test('native gradient equals central finite differences (rbf × rbf-cyclic × pe
   const ev = new LikelihoodEvaluator(problem(90, kinds, 4), { lapack, threads: 1 });
   assert.ok(ev.native, 'the evaluator uses the native path');
   const params = Float64Array.of(Math.log(0.4), Math.log(1.5), Math.log(0.7), Math.log(0.3), Math.log(1e-4));
-  const g = new Float64Array(params.length);
-  ev.evaluate(params, g);
-  const h = 1e-5;
-  for (let i = 0; i < params.length; i++) {
-    const pp = params.slice();
-    pp[i] = params[i]! + h;
-    const fp = ev.evaluate(pp).value;
-    pp[i] = params[i]! - h;
-    const fm = ev.evaluate(pp).value;
-    const fd = (fp - fm) / (2 * h);
-    assert.ok(Math.abs(fd - g[i]!) < 1e-6 * Math.max(1, Math.abs(fd)), `param ${i}: analytic ${g[i]} vs finite difference ${fd}`);
-  }
+  assertGradientByFiniteDifferences(ev, params);
 });
 
 test('native path: an indefinite kernel matrix takes the same jitter, value and gradient as the built-in path', { skip }, () => {

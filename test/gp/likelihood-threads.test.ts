@@ -7,6 +7,7 @@ import { LikelihoodEvaluator, type LikelihoodProblem } from '../../src/gp/likeli
 import { readPropertyCsv } from '../../src/io/csv.js';
 import { Rng } from '../../src/util/rng.js';
 import { sharedData } from '../helpers/data.js';
+import { assertGradientByFiniteDifferences } from '../helpers/gradient.js';
 
 const noShared = !sharedWasmAvailable() && 'no shared wasm memory (SIMD) here';
 
@@ -94,18 +95,7 @@ test('two-thread gradient equals central finite differences (rbf-cyclic, optimis
   const ev = new LikelihoodEvaluator(p, { threads: 2, minThreadedN: 0, lapack: false });
   assert.ok(ev.team);
   const params = Float64Array.of(Math.log(0.4), Math.log(1.5), Math.log(0.7), Math.log(1e-5));
-  const g = new Float64Array(params.length);
-  ev.evaluate(params, g);
-  const h = 1e-5;
-  for (let i = 0; i < params.length; i++) {
-    const pp = params.slice();
-    pp[i] = params[i]! + h;
-    const fp = ev.evaluate(pp).value;
-    pp[i] = params[i]! - h;
-    const fm = ev.evaluate(pp).value;
-    const fd = (fp - fm) / (2 * h);
-    assert.ok(Math.abs(fd - g[i]!) < 1e-6 * Math.max(1, Math.abs(fd)), `param ${i}: analytic ${g[i]} vs finite difference ${fd}`);
-  }
+  assertGradientByFiniteDifferences(ev, params);
 });
 
 test('small problems and ATOMGP_THREADS=1 stay on one thread', () => {

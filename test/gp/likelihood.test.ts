@@ -7,6 +7,7 @@ import { LikelihoodEvaluator, type LikelihoodKind, type LikelihoodProblem } from
 import { readPropertyCsv } from '../../src/io/csv.js';
 import { Rng } from '../../src/util/rng.js';
 import { sharedData } from '../helpers/data.js';
+import { assertGradientByFiniteDifferences } from '../helpers/gradient.js';
 
 /** Random problem: features in a box with cyclic-looking ranges, smooth targets. */
 function problem(kinds: number[], kind: LikelihoodKind, opts: { optimiseNoise?: boolean; gls?: boolean; n?: number } = {}): LikelihoodProblem {
@@ -35,18 +36,7 @@ function problem(kinds: number[], kind: LikelihoodKind, opts: { optimiseNoise?: 
 
 function checkGradient(p: LikelihoodProblem, params: Float64Array): void {
   const ev = new LikelihoodEvaluator(p);
-  const g = new Float64Array(params.length);
-  ev.evaluate(params, g);
-  const h = 1e-5;
-  for (let i = 0; i < params.length; i++) {
-    const pp = params.slice();
-    pp[i] = params[i]! + h;
-    const fp = ev.evaluate(pp).value;
-    pp[i] = params[i]! - h;
-    const fm = ev.evaluate(pp).value;
-    const fd = (fp - fm) / (2 * h);
-    assert.ok(Math.abs(fd - g[i]!) < 1e-6 * Math.max(1, Math.abs(fd)), `param ${i}: analytic ${g[i]} vs finite difference ${fd}`);
-  }
+  assertGradientByFiniteDifferences(ev, params);
 }
 
 const S = TERM_SQUARE;
