@@ -395,7 +395,16 @@ export function linalgTeam(threads = defaultThreads()): LinalgTeam | undefined {
     shared.close();
     shared = undefined;
   }
-  if (!shared) shared = new LinalgTeam(threads).start(startWorker);
+  if (!shared) {
+    shared = new LinalgTeam(threads).start(startWorker);
+    // Run from TypeScript sources (tests, development), a worker compiles its modules through tsx,
+    // which may fork esbuild from the worker's loader thread. OpenBLAS shuts its thread pool down
+    // in a pthread_atfork handler, so a fork while this thread is inside a threaded dpotrf leaves
+    // the dpotrf spinning forever (or the fork joining a busy pool thread): seen with a cold tsx
+    // cache on the glycine CLI test. Wait here until the worker has loaded, before any LAPACK
+    // call. Compiled JavaScript (the installed CLI) loads its workers without forking.
+    if (import.meta.url.endsWith('.ts')) shared.waitReady(60000);
+  }
   return shared;
 }
 
