@@ -96,6 +96,22 @@ test('train: a malformed [optimiser.pso] and PSO flags without --optimiser pso g
   }
 });
 
+const ammonia = sharedData('ferebus-benchmark/ammonia');
+test('train from TypeScript sources with a cold tsx cache finishes (the linalg worker loads before OpenBLAS runs threaded)', { skip: !ammonia }, () => {
+  // A fresh TMPDIR gives tsx an empty cache, so the linalg worker forks esbuild while it loads.
+  // Before the team waited for it, that fork tore OpenBLAS's thread pool down under the main
+  // thread's threaded dpotrf and this run never ended (3 of 3 times).
+  const tmp = mkdtempSync(join(tmpdir(), 'atomgp-cold-tsx-'));
+  try {
+    const r = runCli(['train', '--config', join(ammonia!, 'marginal', 'ferebus.toml'), '--out', join(tmp, 'out'), '--quiet'], { TMPDIR: tmp }, { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, `exit ${r.code}: ${r.err}`);
+    const logL = Number(/log likelihood (\S+)/.exec(r.out)?.[1]);
+    assert.ok(Math.abs(logL - 3002.27) < 0.01, `log L ${logL} (FEREBUS-v7: 3002.27)`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
 const glycine = sharedData('ferebus-benchmark/glycine');
 test('glycine C1 (2130 × 51), the done-when: train --config then validate gives a validation MAE within 1.5 % of FEREBUS-v7 model\'s or better', { skip: !glycine }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'atomgp-cli-glycine-'));
