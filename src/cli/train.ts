@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
 import { DEFAULT_PRIOR } from '../gp/priors.js';
 import { PSO_DEFAULTS } from '../gp/pso.js';
-import type { KernelChoice, OptimiserKind, TrainInput, TrainProgress, TrainResult } from '../gp/train.js';
+import type { KernelChoice, OptimiserKind, SearchKind, TrainInput, TrainProgress, TrainResult } from '../gp/train.js';
 import { modelFiles, readModelForRefit, runTrainTasks, type TrainTask } from '../gp/train-parallel.js';
 import { formatReport, validateModel } from '../gp/validate.js';
 import { readPropertyCsv } from '../io/csv.js';
@@ -43,7 +43,10 @@ options:
   --optimiser O      lbfgsb (default; analytic gradients, restarts) | pso (FEREBUS's swarm).
                      A config's optimiser = "pso" is noted but not followed unless --optimiser pso
                      is given; then its [optimiser.pso] settings and search box are used
-  --restarts N       L-BFGS-B starts (default 4; 8, on a 600-point subset, for sets > 700 points)
+  --search S         L-BFGS-B search: full (starts on all points) | staged (starts on a 600-point
+                     subset, refined on larger ones, then on all) | both (the higher likelihood
+                     wins). Default by size: full ≤ 700 points, both ≤ 1500, full ≤ 3000, staged
+  --restarts N       L-BFGS-B starts (default 4 on sets ≤ 700 points, else 1; staged: 8)
   --seed N           seed of the random starts and subsets (default 1)
   --swarm-size N     PSO particles (default ${PSO_DEFAULTS.swarmSize}; with --config the config's)
   --pso-iterations N PSO iteration limit (default ${PSO_DEFAULTS.iterations}; with --config the config's)
@@ -80,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
       'optimise-noise': { type: 'boolean', default: false },
       optimiser: { type: 'string' },
       restarts: { type: 'string' },
+      search: { type: 'string' },
       seed: { type: 'string', default: '1' },
       'swarm-size': { type: 'string' },
       'pso-iterations': { type: 'string' },
@@ -103,10 +107,13 @@ export async function run(argv: string[]): Promise<number> {
     return n;
   };
   const restarts = values.restarts === undefined ? undefined : Math.max(1, int(values.restarts, 'restarts'));
+  const search = values.search as SearchKind | undefined;
+  if (search !== undefined && !['full', 'staged', 'both'].includes(search)) throw new AtomgpError(`--search must be full, staged or both, got '${values.search}'`);
   const seed = int(values.seed!, 'seed');
   const nJobs = int(values.jobs!, 'jobs', 1);
   const optimiser = (values.optimiser ?? 'lbfgsb') as OptimiserKind;
   if (optimiser !== 'lbfgsb' && optimiser !== 'pso') throw new AtomgpError(`--optimiser must be lbfgsb or pso, got '${values.optimiser}'`);
+  if (search !== undefined && optimiser === 'pso') throw new AtomgpError('--search applies to --optimiser lbfgsb');
   // PSO settings given as flags; they override a config's.
   const psoFlags: PsoSettings = {
     ...(values['swarm-size'] !== undefined ? { swarmSize: int(values['swarm-size'], 'swarm-size', 1) } : {}),
@@ -142,6 +149,7 @@ export async function run(argv: string[]): Promise<number> {
   const jobs: Job[] = [];
   const common = {
     ...(restarts !== undefined ? { restarts } : {}),
+    ...(search !== undefined ? { search } : {}),
     seed,
     optimiser,
     ...(optimiser === 'pso' && Object.keys(pso).length > 0 ? { pso } : {}),

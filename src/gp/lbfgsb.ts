@@ -13,6 +13,10 @@ export interface LbfgsbOptions {
   gtol?: number;
   /** Stop when an iteration changes f by less than ftol · (|f| + 1). Default 1e-10. */
   ftol?: number;
+  /** Largest first trial step of the line search in any variable (default ∞). */
+  maxStep?: number;
+  /** Apply ftol to the reduction over this many iterations (default 1: each iteration). */
+  window?: number;
   maxIterations?: number;
   maxEvaluations?: number;
   /** Called after each accepted iteration. Return true to stop. */
@@ -62,6 +66,9 @@ export function minimizeBounded(
   let message = 'maximum iterations reached';
   let converged = false;
   let lastStepSmall = false;
+  const window = Math.max(1, opts.window ?? 1);
+  const maxStep = opts.maxStep ?? Number.POSITIVE_INFINITY;
+  const history: number[] = [f];
   while (iter < maxIter) {
     // Projected gradient and free set.
     let pgMax = 0;
@@ -102,8 +109,10 @@ export function minimizeBounded(
       S.length = Y.length = rho.length = 0;
       for (let i = 0; i < n; i++) d[i] = free[i] ? -g[i]! / Math.max(pgMax, 1) : 0;
     }
-    // Backtracking Armijo along the projected path.
-    let step = 1;
+    // Backtracking Armijo along the projected path, from a step of at most `maxStep` in any variable.
+    let dMax = 0;
+    for (let i = 0; i < n; i++) dMax = Math.max(dMax, Math.abs(d[i]!));
+    let step = dMax > maxStep ? maxStep / dMax : 1;
     let fNew = Number.POSITIVE_INFINITY;
     let accepted = false;
     for (let tries = 0; tries < 20 && evaluations < maxEval; tries++) {
@@ -163,7 +172,9 @@ export function minimizeBounded(
       message = 'stopped by caller';
       break;
     }
-    if (fOld - f < ftol * (Math.abs(f) + 1)) {
+    history.push(f);
+    const fBack = history.length > window ? history[history.length - 1 - window]! : Number.POSITIVE_INFINITY;
+    if (fOld - f < ftol * (Math.abs(f) + 1) && (window === 1 || fBack - f < window * ftol * (Math.abs(f) + 1))) {
       converged = true;
       message = 'relative reduction of the objective below tolerance';
       break;

@@ -4,23 +4,25 @@
  * bounded quasi-Newton optimiser (lbfgsb.ts) from several seeded starts, and return a GpModel in
  * the FFLUX format with weights w = (R + σ²I)⁻¹ (y − m(X)), so that E = m + k*ᵀ w.
  *
- * Large sets (n above `subsampleAbove`, default 700): the restarts (default 8, at most 100
- * iterations each) run on a seeded random subset of `subsample` (default 600) points, the best
- * start is refined on nested subsets twice as large (600 → 1200 for glycine's 2130 points), and
- * finally on the full set (each full evaluation costs an O(n³) Cholesky plus inverse); the
- * reported likelihood is always the full-set value; the stages and the full set search in
- * log(θ + θ₀) coordinates (OffsetLog). Measured on glycine C1 (2130 × 51, seeds 1-10,
- * docs/benchmarks.md): marginal log L 12326-12335, 7 of 10 seeds in FEREBUS-v7's own optimum
- * (12335.25), against 12248-12306 for 4 restarts on 300 points in log θ; concentrated 15881.45
- * (FEREBUS-v7: 15881.46). At 600 points a third or more of the restarts reach the subset's best
- * optimum, at 300 the best subset optimum is a poor guide to the full-set basin. The 100-iteration cap per
- * subset restart changes no outcome measured and saves 3-5 s on concentrated glycine.
+ * θ scales: unless the caller gives absolute bounds, θ_t is bounded per term in units of 1/var_t
+ * (var_t: the feature's variance over the training points), because the kernel sees θ_t·Δ².
  *
- * Polish (any set size): an optimisation that converged with features at the default θ floor
- * (10⁻⁶) continues for ≤ 40 iterations with the floor at 10⁻¹², so unneeded features can switch
- * off as FEREBUS's do (θ = 0). Glycine marginal seeds 1-10 then reach 12334.97-12335.37 on 7 of
- * 10, concentrated 15881.459 (= FEREBUS), NMA C1 6386.347 (= FEREBUS). A floor the caller sets
- * through `thetaBounds` is kept.
+ * Search (`search`; each full-set evaluation costs an O(n³) Cholesky plus inverse):
+ * - `full`: L-BFGS-B in log θ on all points; 4 starts on sets ≤ 700 points, else one from the
+ *   data guess, stopped on the gain over 5 iterations and refined in log(θ + θ₀) (OffsetLog).
+ * - `staged`: 8 starts on a seeded random subset of `subsample` (600) points, the best refined on
+ *   nested subsets twice as large, then on all points (refinements in log(θ + θ₀)).
+ * - `both`: one full-set start and the staged search; the higher full-set likelihood wins.
+ * Default by size: full ≤ 700, both ≤ 1500, full ≤ 3000, staged above. Measured (seed 1,
+ * docs/benchmarks.md): ibuprofen C1 (2264 × 93) staged ends 85 log-L units below FEREBUS-v7 for
+ * every seed tried (validation MAE 0.61-0.63 kJ/mol against its 0.565); full reaches 13469 (MAE
+ * 0.540, 23 s). Glycine C1 (2130 × 51) full: marginal 12335.248, concentrated 15881.459 (both
+ * FEREBUS-v7's optimum, 14-16 s). NMA C1 (887 × 30) both: the staged candidate is FEREBUS's
+ * optimum 6386.34, the full one a neighbour 0.02 lower.
+ *
+ * Polish (any set size): an optimisation that converged with features at the θ floor continues
+ * for ≤ 40 iterations with the floor at θ·var = 2.5e-14, so unneeded features can switch off as
+ * FEREBUS's do (θ = 0). A floor the caller sets through `thetaBounds` is kept.
  *
  * Optimisers: `lbfgsb` (default; analytic gradients, seeded restarts) or `pso` (a seeded particle
  * swarm over log θ within the bounds, gradient-free, for parity with FEREBUS; pso.ts).
@@ -65,11 +67,22 @@ export interface TrainInput {
   optimiseNoise?: boolean;
   /**
    * Number of optimiser starts (the first is a data-based guess, the rest seeded random). Default
-   * 4, or 8 when the restarts run on a subset of a large set (where they are cheap).
+   * 4 on the full set of a set ≤ 700 points, 1 on the full set of a larger one, 8 on the subset
+   * of a staged search (where they are cheap).
    */
   restarts?: number;
   seed?: number;
-  /** Bounds on θ (per term). Default [1e-6, 1e3]. */
+  /**
+   * How L-BFGS-B searches: `full` (starts on the full set), `staged` (starts on a subset of
+   * `subsample` points, refined on larger subsets, then on all), `both` (one full-set start and the
+   * staged search; the higher full-set likelihood wins). Default by size: full up to 700 points,
+   * both up to 1500, full up to 3000, staged above.
+   */
+  search?: SearchKind;
+  /**
+   * Absolute bounds on θ (bohr⁻² or rad⁻², every term). Default per term t: θ_t·var_t in
+   * [2.5e-8, 25], var_t the feature's variance over the training points.
+   */
   thetaBounds?: [number, number];
   /** Bounds on σ² when optimised. Default [1e-12, 1e-4]. */
   noiseBounds?: [number, number];
@@ -87,7 +100,7 @@ export interface TrainInput {
   subsample?: number;
   /** L-BFGS-B iterations per restart on the subset of a large set (default 100). */
   restartIterations?: number;
-  /** Sets larger than this use the subset restarts and staged refinement (default 700; `subsample` when only that is given). */
+  /** With `subsample` given and no `search`: sets larger than this search staged (default `subsample`). */
   subsampleAbove?: number;
   /**
    * Growth factor of the intermediate refinement stages between the restart subset and the full
@@ -97,18 +110,18 @@ export interface TrainInput {
   /** L-BFGS-B iterations per intermediate stage (default 40). */
   stageIterations?: number;
   /**
-   * θ₀ of the refinement stages and the full-set refinement of large sets, which search
-   * log(θ + θ₀) instead of log θ so that features near the θ floor keep a usable gradient
-   * (default 1e-4; 0: plain log θ).
+   * θ₀ of the refinements of large sets and the polish, which search log(θ + θ₀) instead of
+   * log θ so that features near the θ floor keep a usable gradient (0: plain log θ). Default per
+   * term θ₀·var_t = 2.5e-6, or 1e-4 with `thetaBounds`.
    */
   thetaOffset?: number;
   /** L-BFGS-B iterations on the full set after subset restarts (default 100; stops earlier when converged). */
   refineIterations?: number;
   /**
-   * Lower θ bound of the polish: when the optimisation converged with features at the θ floor
-   * (`thetaBounds[0]`), it continues (offset coordinates, at most `polishIterations`, default 40)
-   * with the floor lowered to this. Default 1e-12 with the default θ bounds; 0 (no polish) when
-   * `thetaBounds` is given, so that a chosen floor holds.
+   * Lower θ bound of the polish: when the optimisation converged with features at the θ floor,
+   * it continues (offset coordinates, at most `polishIterations`, default 40) with the floor
+   * lowered to this. Default per term θ·var_t = 2.5e-14; none when `thetaBounds` is given, so
+   * that a chosen floor holds.
    */
   polishThetaMin?: number;
   /** L-BFGS-B iterations of the polish (default 40; 0: no polish). */
@@ -273,10 +286,22 @@ export function trainAtomModel(input: TrainInput): TrainResult {
     : fitPrior(prior, input.x, input.y, n, K);
   const nt = ks.problemTerms.dim.length;
   const nParams = nt + (optimiseNoise ? 1 : 0);
-  const [thMin, thMax] = input.thetaBounds ?? [1e-6, 1e3];
   const [nzMin, nzMax] = input.noiseBounds ?? [1e-12, 1e-4];
-  const lower = new Float64Array(nParams).fill(Math.log(thMin));
-  const upper = new Float64Array(nParams).fill(Math.log(thMax));
+  const variances = termVariances(input.x, n, K, ks.problemTerms.dim);
+  // θ in units of 1/var_t unless the caller gives bounds: the kernel sees θ_t·Δ², so what makes a
+  // feature negligible or dominant is θ_t·var_t, whatever its units (bohr⁻², rad⁻²) and spread.
+  const scaled = !input.thetaBounds;
+  const perTerm = (absolute: number, thetaVar: number): Float64Array => Float64Array.from(variances, (v) => (scaled ? thetaVar / v : absolute));
+  const [thMin, thMax] = input.thetaBounds ?? [0, 0];
+  const floorTheta = perTerm(thMin, FLOOR_THETA_VAR);
+  const lower = new Float64Array(nParams);
+  const upper = new Float64Array(nParams);
+  floorTheta.forEach((v, t) => {
+    lower[t] = Math.log(v);
+  });
+  perTerm(thMax, CEILING_THETA_VAR).forEach((v, t) => {
+    upper[t] = Math.log(v);
+  });
   if (optimiseNoise) {
     lower[nt] = Math.log(nzMin);
     upper[nt] = Math.log(nzMax);
@@ -310,7 +335,7 @@ export function trainAtomModel(input: TrainInput): TrainResult {
     full = new LikelihoodEvaluator(makeProblem(input.x, input.y));
     optimiserLine = 'optimiser none (hyperparameters kept)';
   } else {
-    const guess = dataGuess(input.x, n, K, ks.problemTerms.dim, lower, upper);
+    const guess = dataGuess(variances, lower, upper);
     if (optimiseNoise) guess[nt] = clampLog(Math.log(Math.max(noise, nzMin)), lower[nt]!, upper[nt]!);
     const first = guess.slice();
     if (input.initialTheta) {
@@ -321,34 +346,80 @@ export function trainAtomModel(input: TrainInput): TrainResult {
       }
     }
     const rng = new Rng(seed);
-    const subsampleSize = input.subsample ?? 600;
-    const subsampleAbove = input.subsampleAbove ?? (input.subsample !== undefined ? input.subsample : 700);
     const optimiser = input.optimiser ?? 'lbfgsb';
     if (optimiser !== 'lbfgsb' && optimiser !== 'pso') throw new AtomgpError(`unknown optimiser '${optimiser as string}' (expected lbfgsb or pso)`);
-    const useSubset = optimiser === 'lbfgsb' && subsampleSize > 0 && n > Math.max(subsampleSize, subsampleAbove);
-    const starts = Math.max(1, input.restarts ?? (useSubset ? 8 : 4));
-    let restartEval: LikelihoodEvaluator;
-    // Nested subsets for the staged refinement: the restarts run on the first `subsample` points of
-    // a seeded permutation, then the best start is refined on ×growth larger prefixes, then on all.
-    let order: Int32Array | undefined;
-    const stageSizes: number[] = [];
-    const evaluatorOf = (size: number): LikelihoodEvaluator => {
-      const s = subset(input.x, input.y, K, order!.slice(0, size).sort());
-      return new LikelihoodEvaluator(makeProblem(s.x, s.y));
-    };
-    if (useSubset) {
-      order = rng.permutation(n);
-      const growth = input.stageGrowth ?? 2;
-      if (growth > 1) for (let size = Math.round(subsampleSize * growth); size < n * 0.9; size = Math.round(size * growth)) stageSizes.push(size);
-      restartEval = evaluatorOf(subsampleSize);
-    } else {
-      restartEval = new LikelihoodEvaluator(makeProblem(input.x, input.y));
-    }
+    full = new LikelihoodEvaluator(makeProblem(input.x, input.y));
     const maxIter = input.maxIterations ?? 200;
-    const restartIter = useSubset ? Math.min(maxIter, input.restartIterations ?? 100) : maxIter;
-    let best: { x: Float64Array; f: number; converged: boolean } | null = null;
+    const large = n > LARGE_SET;
+    // Large sets stop on the gain over WINDOW iterations: single iterations along a ridge can be
+    // small while the search still moves.
+    const ftol = input.ftol ?? (large ? 1e-7 : 1e-9);
+    const window = large ? 5 : 1;
+    /** Evaluations so far, and in units of one full-set evaluation. */
+    const counted: LikelihoodEvaluator[] = [full];
+    const count = (): void => {
+      evaluations = 0;
+      fullEquivalent = 0;
+      for (const ev of counted) {
+        evaluations += ev.evaluations;
+        fullEquivalent += ev.evaluations * (ev.problem.n / n) ** 3;
+      }
+    };
+    // Refinements search log(θ + θ₀) rather than log θ (see OffsetLog): a feature switched off near
+    // the θ floor keeps a usable gradient, so the search does not stall on plateaus until it creeps back.
+    const offset = new OffsetLog(nt, input.thetaOffset ?? perTerm(DEFAULT_THETA_OFFSET, OFFSET_THETA_VAR));
+    const lowerU = offset.toU(lower);
+    const upperU = offset.toU(upper);
+    /** L-BFGS-B from `x` on `ev` in the offset coordinates, within `lo` (default the θ bounds). */
+    const refine = (ev: LikelihoodEvaluator, x: Float64Array, iterations: number, lo = lowerU): Found => {
+      const points = ev.problem.n;
+      const r = minimizeBounded(offset.objective(gradientObjective(ev), nParams), offset.toU(x), lo, upperU, {
+        ftol,
+        window,
+        maxStep: MAX_STEP,
+        maxIterations: iterations,
+        onIteration: (it, f) => {
+          input.onProgress?.({ phase: 'refine', start: 1, starts: 1, iteration: it, logLikelihood: -f, maxIterations: iterations, points });
+          return false;
+        },
+      });
+      return Number.isFinite(r.f) ? { x: offset.fromU(r.x), f: r.f, converged: r.converged } : { x, f: Number.POSITIVE_INFINITY, converged: false };
+    };
+    /**
+     * L-BFGS-B in log θ on `ev` from `first` and `starts − 1` seeded random starts (the guess
+     * scaled by 10^U(−1.5, 1.5) per parameter); the best, or null if none could be evaluated.
+     */
+    const multiStart = (ev: LikelihoodEvaluator, starts: number, iterations: number, startFtol: number): Found | null => {
+      const points = ev.problem.n < n ? { points: ev.problem.n } : {};
+      let best: Found | null = null;
+      for (let s = 0; s < starts; s++) {
+        const x0 = s === 0 ? first.slice() : guess.slice();
+        if (s > 0) for (let i = 0; i < nt; i++) x0[i] = clampLog(guess[i]! + Math.LN10 * rng.uniformIn(-1.5, 1.5), lower[i]!, upper[i]!);
+        // Wrapped and periodic kernels with long lengthscales need not be positive definite: if the
+        // start cannot be factorised, shorten every lengthscale (θ × 10) until it can.
+        const probe = new Float64Array(nParams);
+        for (let tries = 0; tries < 8 && !Number.isFinite(gradientObjective(ev)(x0, probe)); tries++) {
+          for (let i = 0; i < nt; i++) x0[i] = clampLog(x0[i]! + Math.LN10, lower[i]!, upper[i]!);
+        }
+        const r = minimizeBounded(gradientObjective(ev), x0, lower, upper, {
+          ftol: startFtol,
+          window,
+          maxStep: MAX_STEP,
+          maxIterations: iterations,
+          onIteration: (it, f) => {
+            input.onProgress?.({ phase: 'restart', start: s + 1, starts, iteration: it, logLikelihood: -f, maxIterations: iterations, ...points });
+            return false;
+          },
+        });
+        startValues.push(-r.f);
+        if (Number.isFinite(r.f) && (!best || r.f < best.f)) best = { x: r.x, f: r.f, converged: r.converged };
+      }
+      return best;
+    };
+
+    let chosen: Found;
     if (optimiser === 'pso') {
-      const ps = minimizePso(valueObjective(restartEval), lower, upper, {
+      const ps = minimizePso(valueObjective(full), lower, upper, {
         ...input.pso,
         seed,
         initial: [first],
@@ -357,109 +428,86 @@ export function trainAtomModel(input: TrainInput): TrainResult {
         },
       });
       startValues.push(-ps.f);
-      if (Number.isFinite(ps.f)) best = { x: ps.x, f: ps.f, converged: false };
+      if (!Number.isFinite(ps.f)) throw new AtomgpError('training failed: the likelihood could not be evaluated anywhere in the swarm (kernel matrix singular?)');
+      chosen = { x: ps.x, f: ps.f, converged: false };
       optimiserLine = `optimiser pso swarm=${ps.swarmSize} iterations=${ps.iterations} seed=${seed} evaluations=${ps.evaluations} stop=${ps.message.replace(/\s+/g, '_')}`;
-    } else {
-      for (let s = 0; s < starts; s++) {
-        const x0 = s === 0 ? first.slice() : guess.slice();
-        if (s > 0) {
-          // Random starts: the guess scaled by 10^U(−1.5, 1.5) per parameter.
-          for (let i = 0; i < nt; i++) x0[i] = clampLog(guess[i]! + Math.LN10 * rng.uniformIn(-1.5, 1.5), lower[i]!, upper[i]!);
-        }
-        // Wrapped and periodic kernels with long lengthscales need not be positive definite: if the
-        // start cannot be factorised, shorten every lengthscale (θ × 10) until it can.
-        const probe = new Float64Array(nParams);
-        for (let tries = 0; tries < 8 && !Number.isFinite(gradientObjective(restartEval)(x0, probe)); tries++) {
-          for (let i = 0; i < nt; i++) x0[i] = clampLog(x0[i]! + Math.LN10, lower[i]!, upper[i]!);
-        }
-        const r = minimizeBounded(gradientObjective(restartEval), x0, lower, upper, {
-          ftol: input.ftol ?? 1e-9,
-          maxIterations: restartIter,
-          onIteration: (it, f) => {
-            input.onProgress?.({ phase: 'restart', start: s + 1, starts, iteration: it, logLikelihood: -f, maxIterations: restartIter, ...(useSubset ? { points: subsampleSize } : {}) });
-            return false;
-          },
-        });
-        startValues.push(-r.f);
-        if (Number.isFinite(r.f) && (!best || r.f < best.f)) best = { x: r.x, f: r.f, converged: r.converged };
-      }
-      optimiserLine = `optimiser lbfgsb starts=${starts} seed=${seed}${useSubset ? ` subsample=${subsampleSize}` : ''}`;
-    }
-    if (!best) throw new AtomgpError('training failed: the likelihood could not be evaluated from any start (kernel matrix singular?)');
-    evaluations = restartEval.evaluations;
-    fullEquivalent = restartEval.evaluations * (restartEval.problem.n / n) ** 3;
-    params = best.x;
-    // Stage optima (subset size, log θ): the optimum drifts with n (denser data supports shorter
-    // lengthscales), so the full-set start may be extrapolated along log n from the last two.
-    const path: Array<{ size: number; x: Float64Array }> = useSubset ? [{ size: subsampleSize, x: best.x.slice() }] : [];
-    // Stages and the full set search log(θ + θ₀) rather than log θ (see OffsetLog): a feature
-    // switched off near the θ floor keeps a usable gradient, so the search does not stall on
-    // plateaus until it creeps back.
-    const offset = new OffsetLog(nt, input.thetaOffset ?? DEFAULT_THETA_OFFSET);
-    const lowerU = offset.toU(lower);
-    const upperU = offset.toU(upper);
-    /**
-     * L-BFGS-B from `params` on `ev` in the offset coordinates, within `lo` (default the θ bounds);
-     * `params` takes the optimum if finite. Returns whether the search converged.
-     */
-    const refine = (ev: LikelihoodEvaluator, iterations: number, ftol: number, lo = lowerU): boolean => {
-      const points = ev.problem.n;
-      const r = minimizeBounded(offset.objective(gradientObjective(ev), nParams), offset.toU(params), lo, upperU, {
-        ftol,
-        maxIterations: iterations,
-        onIteration: (it, f) => {
-          input.onProgress?.({ phase: 'refine', start: starts, starts, iteration: it, logLikelihood: -f, maxIterations: iterations, points });
-          return false;
-        },
-      });
-      if (Number.isFinite(r.f)) params = offset.fromU(r.x);
-      return r.converged && Number.isFinite(r.f);
-    };
-    for (const size of stageSizes) {
-      const ev = evaluatorOf(size);
-      refine(ev, Math.min(maxIter, input.stageIterations ?? 40), input.ftol ?? 1e-9);
-      path.push({ size, x: params.slice() });
-      evaluations += ev.evaluations;
-      fullEquivalent += ev.evaluations * (size / n) ** 3;
-    }
-    if (useSubset) optimiserLine += ` stages=${[subsampleSize, ...stageSizes, n].join(',')}`;
-    full = useSubset ? new LikelihoodEvaluator(makeProblem(input.x, input.y)) : restartEval;
-    if (useSubset && path.length >= 2 && (input.extrapolateStages ?? true)) {
-      const a = path[path.length - 2]!;
-      const b = path[path.length - 1]!;
-      const scale = Math.log(n / b.size) / Math.log(b.size / a.size);
-      const guessFull = new Float64Array(nParams);
-      for (let i = 0; i < nParams; i++) guessFull[i] = clampLog(b.x[i]! + scale * (b.x[i]! - a.x[i]!), lower[i]!, upper[i]!);
-      const fLast = valueObjective(full)(params);
-      const fGuess = valueObjective(full)(guessFull);
-      if (fGuess < fLast) params = guessFull;
-      optimiserLine += ` extrapolated_start=${fGuess < fLast ? 'yes' : 'no'}`;
-    }
-    let converged = best.converged;
-    const fullFtol = Math.max(input.ftol ?? 1e-9, 1e-8);
-    if (useSubset) converged = refine(full, Math.min(maxIter, input.refineIterations ?? 100), fullFtol);
-    // Polish: a converged optimum with features at the θ floor continues with the floor lowered
-    // to `polishThetaMin`, so that irrelevant features can switch off (FEREBUS-v7's θ reach 0).
-    // A floor the caller set (e.g. the demo's θ ≥ 0.3, which keeps the prior mean in charge away
-    // from the data) is respected: no polish unless asked for explicitly.
-    const polishMin = input.polishThetaMin ?? (input.thetaBounds ? 0 : DEFAULT_POLISH_THETA_MIN);
-    const polishIterations = input.polishIterations ?? 40;
-    let atFloor = 0;
-    for (let t = 0; t < nt; t++) if (params[t]! <= lower[t]! + 1e-6) atFloor++;
-    if (optimiser === 'lbfgsb' && converged && atFloor > 0 && polishMin > 0 && polishMin < thMin && polishIterations > 0) {
-      const polishLower = offset.toU(lower.map((v, i) => (i < nt ? Math.log(polishMin) : v)));
-      const before = full.evaluations;
-      refine(full, polishIterations, fullFtol, polishLower);
-      optimiserLine += ` polish=${atFloor}@${polishMin}:${full.evaluations - before}`;
-    }
-    if (useSubset) {
-      evaluations += full.evaluations;
-      fullEquivalent += full.evaluations;
-    } else if (optimiser === 'lbfgsb') {
       evaluations = full.evaluations;
-      fullEquivalent = full.evaluations;
+    } else {
+      const subsampleSize = input.subsample ?? 600;
+      const search = resolveSearch(input, n, subsampleSize);
+      const candidates: Array<Found & { name: string }> = [];
+      const parts: string[] = [`search=${search}`];
+      if (search === 'full' || search === 'both') {
+        // All starts on the full set; on a large set one start from the data guess (each costs
+        // ~100 full evaluations), stopped loosely in log θ and refined in the offset coordinates.
+        const starts = Math.max(1, search === 'both' ? 1 : (input.restarts ?? (large ? 1 : 4)));
+        const best = multiStart(full, starts, maxIter, large ? 10 * ftol : ftol);
+        if (best) candidates.push({ name: 'full', ...(large ? refine(full, best.x, Math.min(maxIter, input.refineIterations ?? 100)) : best) });
+        parts.push(`starts=${starts}`);
+      }
+      if (search === 'staged' || search === 'both') {
+        // Nested subsets: the restarts run on the first `subsample` points of a seeded permutation,
+        // the best start is refined on ×growth larger prefixes, then on all points.
+        const order = rng.permutation(n);
+        const evaluatorOf = (size: number): LikelihoodEvaluator => {
+          const s = subset(input.x, input.y, K, order.slice(0, size).sort());
+          const ev = new LikelihoodEvaluator(makeProblem(s.x, s.y));
+          counted.push(ev);
+          return ev;
+        };
+        const growth = input.stageGrowth ?? 2;
+        const stageSizes: number[] = [];
+        if (growth > 1) for (let size = Math.round(subsampleSize * growth); size < n * 0.9; size = Math.round(size * growth)) stageSizes.push(size);
+        const starts = Math.max(1, input.restarts ?? 8);
+        const best = multiStart(evaluatorOf(subsampleSize), starts, Math.min(maxIter, input.restartIterations ?? 100), ftol);
+        parts.push(`staged_starts=${starts} subsample=${subsampleSize} stages=${[subsampleSize, ...stageSizes, n].join(',')}`);
+        if (best) {
+          // Stage optima (subset size, log θ): the optimum drifts with n (denser data supports
+          // shorter lengthscales), so the full-set start may be extrapolated along log n.
+          const path: Array<{ size: number; x: Float64Array }> = [{ size: subsampleSize, x: best.x }];
+          let x = best.x;
+          for (const size of stageSizes) {
+            x = refine(evaluatorOf(size), x, Math.min(maxIter, input.stageIterations ?? 40)).x;
+            path.push({ size, x });
+          }
+          if (path.length >= 2 && (input.extrapolateStages ?? true)) {
+            const a = path[path.length - 2]!;
+            const b = path[path.length - 1]!;
+            const scale = Math.log(n / b.size) / Math.log(b.size / a.size);
+            const guessFull = new Float64Array(nParams);
+            for (let i = 0; i < nParams; i++) guessFull[i] = clampLog(b.x[i]! + scale * (b.x[i]! - a.x[i]!), lower[i]!, upper[i]!);
+            const better = valueObjective(full)(guessFull) < valueObjective(full)(x);
+            if (better) x = guessFull;
+            parts.push(`extrapolated_start=${better ? 'yes' : 'no'}`);
+          }
+          candidates.push({ name: 'staged', ...refine(full, x, Math.min(maxIter, input.refineIterations ?? 100)) });
+        }
+      }
+      const finite = candidates.filter((c) => Number.isFinite(c.f));
+      if (finite.length === 0) throw new AtomgpError('training failed: the likelihood could not be evaluated from any start (kernel matrix singular?)');
+      chosen = finite.reduce((a, b) => (b.f < a.f ? b : a));
+      if (candidates.length > 1) {
+        const name = candidates.find((c) => c.f === chosen.f)!.name;
+        parts.push(`candidates=${candidates.map((c) => `${c.name}:${(-c.f).toFixed(3)}`).join(',')} chosen=${name}`);
+      }
+      // Polish: a converged optimum with features at the θ floor continues with the floor lowered,
+      // so that irrelevant features can switch off (FEREBUS-v7's θ reach 0). A floor the caller
+      // set (e.g. the demo's θ ≥ 0.3, which keeps the prior mean in charge away from the data) is
+      // respected: no polish unless asked for explicitly.
+      const polishIterations = input.polishIterations ?? 40;
+      const polishFloor = input.polishThetaMin !== undefined ? new Float64Array(nt).fill(input.polishThetaMin) : input.thetaBounds ? null : perTerm(0, POLISH_THETA_VAR);
+      let atFloor = 0;
+      for (let t = 0; t < nt; t++) if (chosen.x[t]! <= lower[t]! + 1e-6) atFloor++;
+      if (chosen.converged && atFloor > 0 && polishFloor && polishIterations > 0 && polishFloor.every((v, t) => v > 0 && v < floorTheta[t]!)) {
+        const before = full.evaluations;
+        const polished = refine(full, chosen.x, polishIterations, offset.toU(lower.map((v, i) => (i < nt ? Math.log(polishFloor[i]!) : v))));
+        if (polished.f <= chosen.f) chosen = polished;
+        parts.push(`polish=${atFloor}@${scaled && input.polishThetaMin === undefined ? `${POLISH_THETA_VAR}/var` : polishFloor[0]}:${full.evaluations - before}`);
+      }
+      count();
+      optimiserLine = `optimiser lbfgsb ${parts.join(' ')} seed=${seed} evaluations=${evaluations}${counted.length > 1 ? ` full_equivalent=${fullEquivalent.toFixed(1)}` : ''}`;
     }
-    if (optimiser === 'lbfgsb') optimiserLine += ` evaluations=${evaluations}${useSubset ? ` full_equivalent=${fullEquivalent.toFixed(1)}` : ''}`;
+    params = chosen.x;
   }
   // The final evaluation uses the θ written to the file (not exp of the optimiser's log θ), so that
   // the stored weights are exactly those of the stored θ and a kept-θ refit reproduces them.
@@ -530,12 +578,9 @@ export function trainAtomModel(input: TrainInput): TrainResult {
   };
 }
 
-/** Data-based first guess: Σ_d θ_d E[Δ_d²] ≈ 1, i.e. θ_d = 1 / (2 · nTerms · var_d). */
-function dataGuess(x: Float64Array, n: number, K: number, dims: Int32Array, lower: Float64Array, upper: Float64Array): Float64Array {
-  const nt = dims.length;
-  const guess = new Float64Array(lower.length);
-  for (let t = 0; t < nt; t++) {
-    const d = dims[t]!;
+/** Variance of each term's feature over the training points (bohr² or rad²; at least 1e-12). */
+function termVariances(x: Float64Array, n: number, K: number, dims: Int32Array): Float64Array {
+  return Float64Array.from(dims, (d) => {
     let s = 0;
     let s2 = 0;
     for (let i = 0; i < n; i++) {
@@ -543,9 +588,15 @@ function dataGuess(x: Float64Array, n: number, K: number, dims: Int32Array, lowe
       s += v;
       s2 += v * v;
     }
-    const variance = Math.max(s2 / n - (s / n) ** 2, 1e-12);
-    guess[t] = clampLog(Math.log(1 / (2 * nt * variance)), lower[t]!, upper[t]!);
-  }
+    return Math.max(s2 / n - (s / n) ** 2, 1e-12);
+  });
+}
+
+/** Data-based first guess: Σ_d θ_d E[Δ_d²] ≈ 1, i.e. θ_d = 1 / (2 · nTerms · var_d). */
+function dataGuess(variances: Float64Array, lower: Float64Array, upper: Float64Array): Float64Array {
+  const nt = variances.length;
+  const guess = new Float64Array(lower.length);
+  for (let t = 0; t < nt; t++) guess[t] = clampLog(Math.log(1 / (2 * nt * variances[t]!)), lower[t]!, upper[t]!);
   return guess;
 }
 
@@ -575,11 +626,65 @@ function valueObjective(ev: LikelihoodEvaluator) {
   };
 }
 
-/** θ₀ of the refinement's log(θ + θ₀) coordinates (bohr⁻² or rad⁻², like θ). */
+/**
+ * Default θ scales, as θ_t·var_t (dimensionless; var_t is the term's feature variance over the
+ * training points). Glycine C1's median feature variance is 0.026 bohr², so these equal the
+ * earlier absolute bounds 1e-6…1e3, offset 1e-4 and polish floor 1e-12 for a typical feature;
+ * ibuprofen C1's far-atom distances vary 100 times more, and there an absolute floor of 1e-6
+ * held 20 features at a relevant θ·var ≈ 1e-6 (the likelihood fell 10⁴ when they were dropped).
+ */
+const FLOOR_THETA_VAR = 2.5e-8;
+const CEILING_THETA_VAR = 25;
+/** θ₀·var of the refinement's log(θ + θ₀) coordinates (OffsetLog). */
+const OFFSET_THETA_VAR = 2.5e-6;
+/** Floor θ·var of the polish. */
+const POLISH_THETA_VAR = 2.5e-14;
+/** θ₀ of the offset coordinates when the caller gives absolute θ bounds (bohr⁻² or rad⁻²). */
 const DEFAULT_THETA_OFFSET = 1e-4;
+/**
+ * Sets above this many points are "large": a full-set start costs ~100 O(n³) evaluations, so they
+ * get one start from the data guess (or the staged subset search), and stop on the gain over
+ * five iterations.
+ */
+const LARGE_SET = 700;
+/** Sets up to this size search both from the full set and by subset stages (auto). */
+const BOTH_UP_TO = 1500;
+/** Sets above this size search by subset stages only (auto): a full-set start is too dear. */
+const STAGED_ABOVE = 3000;
+/** Largest first trial step of a line search in log θ (a factor e² in θ). */
+const MAX_STEP = 2;
 
-/** Lower θ bound of the polish (bohr⁻² or rad⁻²). */
-const DEFAULT_POLISH_THETA_MIN = 1e-12;
+/** An optimum found by one search: log-hyperparameters, −log L, converged. */
+interface Found {
+  x: Float64Array;
+  f: number;
+  converged: boolean;
+}
+
+export type SearchKind = 'full' | 'staged' | 'both';
+
+/**
+ * The search for a set of n points: the caller's `search`; else `full` when `subsample` is 0 or
+ * the set is not above the subset size (`subsampleAbove`, which defaults to `subsample` when only
+ * that is given); else by size: `full` up to LARGE_SET, `both` up to BOTH_UP_TO, `full` up to
+ * STAGED_ABOVE, `staged` above.
+ */
+function resolveSearch(input: TrainInput, n: number, subsampleSize: number): SearchKind {
+  if (input.search) {
+    if (!['full', 'staged', 'both'].includes(input.search)) throw new AtomgpError(`unknown search '${input.search as string}' (expected full, staged or both)`);
+    if (input.search !== 'full' && !(subsampleSize > 0 && n > subsampleSize)) {
+      throw new AtomgpError(`search ${input.search} needs more points (${n}) than the subset size (${subsampleSize})`);
+    }
+    return input.search;
+  }
+  if (!(subsampleSize > 0) || n <= subsampleSize) return 'full';
+  if (input.subsample !== undefined || input.subsampleAbove !== undefined) {
+    return n > (input.subsampleAbove ?? subsampleSize) ? 'staged' : 'full';
+  }
+  if (n <= LARGE_SET) return 'full';
+  if (n <= BOTH_UP_TO) return 'both';
+  return n <= STAGED_ABOVE ? 'full' : 'staged';
+}
 
 /**
  * Optimiser coordinates u = log(θ + θ₀) for the first `nt` parameters (the rest, e.g. log σ²,
@@ -590,19 +695,24 @@ const DEFAULT_POLISH_THETA_MIN = 1e-12;
  * 15881.46); marginal seeds 1-10: 12259-12313 → 12326-12335, 7 of 10 in FEREBUS-v7's optimum.
  */
 export class OffsetLog {
+  private readonly theta0: Float64Array;
+
+  /** `theta0`: one θ₀ for every term, or one per term. */
   constructor(
     private readonly nt: number,
-    private readonly theta0: number,
+    theta0: number | ArrayLike<number>,
   ) {
-    if (!(theta0 >= 0) || !Number.isFinite(theta0)) throw new AtomgpError(`θ offset must be a number ≥ 0, got ${theta0}`);
+    this.theta0 = typeof theta0 === 'number' ? new Float64Array(nt).fill(theta0) : Float64Array.from(theta0);
+    if (this.theta0.length !== nt) throw new AtomgpError(`θ offset: ${this.theta0.length} values for ${nt} kernel terms`);
+    for (const v of this.theta0) if (!(v >= 0) || !Number.isFinite(v)) throw new AtomgpError(`θ offset must be a number ≥ 0, got ${v}`);
   }
 
   toU(phi: Float64Array): Float64Array {
-    return phi.map((v, i) => (i < this.nt ? Math.log(Math.exp(v) + this.theta0) : v));
+    return phi.map((v, i) => (i < this.nt ? Math.log(Math.exp(v) + this.theta0[i]!) : v));
   }
 
   fromU(u: Float64Array, out: Float64Array = new Float64Array(u.length)): Float64Array {
-    for (let i = 0; i < u.length; i++) out[i] = i < this.nt ? Math.log(Math.max(Math.exp(u[i]!) - this.theta0, Number.MIN_VALUE)) : u[i]!;
+    for (let i = 0; i < u.length; i++) out[i] = i < this.nt ? Math.log(Math.max(Math.exp(u[i]!) - this.theta0[i]!, Number.MIN_VALUE)) : u[i]!;
     return out;
   }
 
@@ -614,7 +724,7 @@ export class OffsetLog {
       const value = f(this.fromU(u, phi), gPhi);
       for (let i = 0; i < size; i++) {
         const e = Math.exp(u[i]!);
-        g[i] = i < this.nt ? (gPhi[i]! * e) / (e - this.theta0) : gPhi[i]!;
+        g[i] = i < this.nt ? (gPhi[i]! * e) / (e - this.theta0[i]!) : gPhi[i]!;
       }
       return value;
     };

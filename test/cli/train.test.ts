@@ -77,6 +77,8 @@ test('train: bad --from-model / --optimiser / --jobs input gives one clear line 
       [['train', '--from-model', 'examples/water-morse'], /--out DIR is required with --from-model/],
       [['train', '--csv', 'x.csv', '--atom', 'O1', '--optimiser', 'simplex'], /--optimiser must be lbfgsb or pso, got 'simplex'/],
       [['train', '--csv', 'x.csv', '--atom', 'O1', '--jobs', '0'], /--jobs must be an integer ≥ 1, got '0'/],
+      [['train', '--csv', 'x.csv', '--atom', 'O1', '--search', 'subset'], /--search must be full, staged or both, got 'subset'/],
+      [['train', '--csv', 'x.csv', '--atom', 'O1', '--search', 'full', '--optimiser', 'pso'], /--search applies to --optimiser lbfgsb/],
       [['train', '--csv', 'x.csv', '--atom', 'O1', '--keep-hyperparameters'], /--keep-hyperparameters needs --from-model/],
     ];
     for (const [args, re] of cases) {
