@@ -64,6 +64,32 @@ test('polish: a feature the data do not depend on leaves the θ floor (θ·var =
   for (let d = 0; d < 2; d++) assert.ok(Math.abs(Math.log(polished.theta[d]! / plain.theta[d]!)) < 0.05, `θ_${d + 1} barely moves`);
 });
 
+test('switch-off trials: a feature the stopped search leans on is switched off, the search refined, and the higher optimum kept', () => {
+  // y = sin(2u); x1 = u, x2 = u + noise: the optimum uses x1 alone. Started on x2 (θ₁ = 1e-3,
+  // θ₂ = 1) and stopped after 8 iterations, the search still leans on x2.
+  const rng = new Rng(1);
+  const n = 120;
+  const x = new Float64Array(2 * n);
+  const y = new Float64Array(n);
+  for (let a = 0; a < n; a++) {
+    const u = rng.uniformIn(0, 4);
+    x[2 * a] = u;
+    x[2 * a + 1] = u + 0.1 * rng.uniformIn(-1, 1);
+    y[a] = Math.sin(2 * u);
+  }
+  const input = { x, y, nFeatures: 2, kernel: 'rbf' as const, prior: 'mean', noise: 1e-8, restarts: 1, seed: 1, initialTheta: [1e-3, 1], maxIterations: 8, polishIterations: 0 };
+  const without = trainAtomModel({ ...input, switchOffTrials: 0 });
+  const withTrials = trainAtomModel(input);
+  assert.ok(without.theta[1]! > 1, `stopped search: θ₂ = ${without.theta[1]}`);
+  assert.match(withTrials.model.metadata.join('\n'), /switch_off=1:theta2:\d+/);
+  assert.ok(withTrials.theta[1]! < 1e-12, `θ₂ switched off: ${withTrials.theta[1]}`);
+  assert.ok(withTrials.logLikelihood > without.logLikelihood + 100, `${withTrials.logLikelihood} vs ${without.logLikelihood}`);
+  // The full search from the data guess reaches the same optimum, where no trial helps.
+  const full = trainAtomModel({ x, y, nFeatures: 2, kernel: 'rbf', prior: 'mean', noise: 1e-8, restarts: 1, seed: 1 });
+  assert.match(full.model.metadata.join('\n'), /switch_off=\d+:none:/);
+  assert.ok(Math.abs(full.logLikelihood - withTrials.logLikelihood) < 1e-3, `${full.logLikelihood} vs ${withTrials.logLikelihood}`);
+});
+
 test('training is deterministic for a seed, and a trained model written, read back and predicted gives identical numbers', () => {
   const rng = new Rng(2);
   const n = 30;
@@ -183,6 +209,14 @@ test('log(θ + θ₀) coordinates: round trip to log θ, gradient by the chain r
   // At the θ floor the log θ gradient is θ ∂f/∂θ = −3e-6; in u it is (θ + θ₀) ∂f/∂θ ≈ −3e-4.
   assert.ok(Math.abs(g[0]! - (c[0]! + 1e-6) * 1.01e-4) < 1e-12, `g0 ${g[0]}`);
   assert.throws(() => new OffsetLog(2, -1), /θ offset must be a number ≥ 0/);
+  // One θ₀ per term (the default scales θ₀ by 1/var): each term uses its own.
+  const perTerm = new OffsetLog(3, [1e-4, 1e-2, 0]);
+  const uPer = perTerm.toU(phi);
+  assert.ok(Math.abs(uPer[1]! - Math.log(3e-3 + 1e-2)) < 1e-12, `u1 ${uPer[1]}`);
+  assert.ok(Math.abs(uPer[2]! - phi[2]!) < 1e-15, 'θ₀ = 0 is plain log θ');
+  const backPer = perTerm.fromU(uPer);
+  for (let i = 0; i < 4; i++) assert.ok(Math.abs(backPer[i]! - phi[i]!) < 1e-9 * Math.abs(phi[i]!), `φ${i} ${backPer[i]} vs ${phi[i]}`);
+  assert.throws(() => new OffsetLog(3, [1e-4, 1e-4]), /θ offset: 2 values for 3 kernel terms/);
 });
 
 test("glycine C1 concentrated (2130 × 51, GLS mean): training reaches FEREBUS-v7's own optimum 15881.46 within 0.005", { skip: !glycine }, () => {
