@@ -507,9 +507,8 @@ export function trainAtomModel(input: TrainInput): TrainResult {
       const polishFloor = input.polishThetaMin !== undefined ? new Float64Array(nt).fill(input.polishThetaMin) : input.thetaBounds ? null : perTerm(0, POLISH_THETA_VAR);
       let atFloor = 0;
       for (let t = 0; t < nt; t++) if (chosen.x[t]! <= lower[t]! + 1e-6) atFloor++;
-      const canPolish = polishFloor !== null && polishFloor.every((v, t) => v > 0 && v < floorTheta[t]!);
-      const polishLower = canPolish ? offset.toU(lower.map((v, i) => (i < nt ? Math.log(polishFloor[i]!) : v))) : lowerU;
-      if (chosen.converged && atFloor > 0 && canPolish && polishIterations > 0) {
+      const polishLower = polishFloor?.every((v, t) => v > 0 && v < floorTheta[t]!) ? offset.toU(lower.map((v, i) => (i < nt ? Math.log(polishFloor[i]!) : v))) : null;
+      if (chosen.converged && atFloor > 0 && polishLower && polishIterations > 0) {
         const before = full.evaluations;
         const polished = refine(full, chosen.x, polishIterations, polishLower);
         if (polished.f <= chosen.f) chosen = polished;
@@ -521,7 +520,7 @@ export function trainAtomModel(input: TrainInput): TrainResult {
       // such optimum replaces the chosen one if its likelihood is higher. NMA C1, seed 3: feature
       // 23 off costs 1.0 at once and the refined optimum is 0.02 higher, FEREBUS-v7's own.
       const trials = Math.max(0, input.switchOffTrials ?? (n <= BOTH_UP_TO ? 3 : 0));
-      if (trials > 0 && canPolish) {
+      if (trials > 0 && polishLower) {
         const before = full.evaluations;
         const value = valueObjective(full);
         const off = (t: number): Float64Array => {
