@@ -426,18 +426,23 @@ const num = (x: number) => (x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential() : 
  * most 10 times a second); otherwise a new line is printed every 5 s.
  */
 class ProgressBar {
-  private readonly state: Array<{ p?: TrainProgress; done: boolean }>;
+  /** Per model: the last progress event, whether it is done, and the largest fraction shown so far. */
+  private readonly state: Array<{ p?: TrainProgress; done: boolean; fraction: number }>;
   private readonly t0 = performance.now();
   private last = Number.NEGATIVE_INFINITY;
   private readonly tty = process.stderr.isTTY === true;
   private wrote = false;
 
   constructor(private readonly labels: string[]) {
-    this.state = labels.map(() => ({ done: false }));
+    this.state = labels.map(() => ({ done: false, fraction: 0 }));
   }
 
   update(i: number, p: TrainProgress): void {
-    this.state[i]!.p = p;
+    const s = this.state[i]!;
+    s.p = p;
+    // Phases overlap in the estimate (a large set's full-set start, then its refinement and the
+    // trials): the bar never goes back.
+    s.fraction = Math.max(s.fraction, ProgressBar.fraction(p));
     this.render(false);
   }
 
@@ -483,7 +488,7 @@ class ProgressBar {
         nDone++;
         return;
       }
-      doneWork += ProgressBar.fraction(s.p);
+      doneWork += s.fraction;
       if (s.p) {
         const p = s.p;
         const where =
