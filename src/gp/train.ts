@@ -22,9 +22,9 @@
  *
  * Polish (any set size): an optimisation that converged with features at the θ floor continues
  * for ≤ 40 iterations with the floor at θ·var = 2.5e-14, so unneeded features can switch off as
- * FEREBUS's do (θ = 0). A floor the caller sets through `thetaBounds` is kept. Then, on sets
- * ≤ 1500 points, switch-off trials: the features whose removal alone costs least are each
- * switched off and the search refined; a higher optimum replaces the chosen one.
+ * FEREBUS's do (θ = 0). A floor the caller sets through `thetaBounds` is kept. Then, within a
+ * budget of estimated time (workOf), switch-off trials: the features whose removal alone costs
+ * least are each switched off and the search refined; a higher optimum replaces the chosen one.
  *
  * Optimisers: `lbfgsb` (default; analytic gradients, seeded restarts) or `pso` (a seeded particle
  * swarm over log θ within the bounds, gradient-free, for parity with FEREBUS; pso.ts).
@@ -129,10 +129,18 @@ export interface TrainInput {
   /**
    * Switch-off trials after the polish: this many features, those whose removal alone costs
    * least (under 3 log-L units), are each switched off (θ at the polish floor) and the search
-   * refined; a higher optimum replaces the chosen one. Default 3 on sets ≤ 1500 points, else 0
-   * (each trial costs ~40 full evaluations); none with `thetaBounds`.
+   * refined (≤ 40 evaluations each); a higher optimum replaces the chosen one. Default: up to 3,
+   * as long as the work stays within `budgetMs`; given explicitly, exactly this many. None with
+   * `thetaBounds`.
    */
   switchOffTrials?: number;
+  /**
+   * Budget for the switch-off trials, in estimated ms on the 2-core reference machine (a cost
+   * model of each evaluation, 3.5 N³ + 22 N² ms with N = n/1000, so that results do not depend on
+   * the machine's speed or load): a trial starts only if the work so far plus its own fits.
+   * Default 22000.
+   */
+  budgetMs?: number;
   /** L-BFGS-B iterations of the polish (default 40; 0: no polish). */
   polishIterations?: number;
   /**
@@ -366,13 +374,11 @@ export function trainAtomModel(input: TrainInput): TrainResult {
     const window = large ? 5 : 1;
     /** Evaluations so far, and in units of one full-set evaluation. */
     const counted: LikelihoodEvaluator[] = [full];
+    /** Work so far, in estimated ms (workOf). */
+    const spent = (): number => counted.reduce((w, ev) => w + ev.evaluations * workOf(ev.problem.n), 0);
     const count = (): void => {
-      evaluations = 0;
-      fullEquivalent = 0;
-      for (const ev of counted) {
-        evaluations += ev.evaluations;
-        fullEquivalent += ev.evaluations * (ev.problem.n / n) ** 3;
-      }
+      evaluations = counted.reduce((e, ev) => e + ev.evaluations, 0);
+      fullEquivalent = spent() / workOf(n);
     };
     // Refinements search log(θ + θ₀) rather than log θ (see OffsetLog): a feature switched off near
     // the θ floor keeps a usable gradient, so the search does not stall on plateaus until it creeps back.
@@ -380,13 +386,14 @@ export function trainAtomModel(input: TrainInput): TrainResult {
     const lowerU = offset.toU(lower);
     const upperU = offset.toU(upper);
     /** L-BFGS-B from `x` on `ev` in the offset coordinates, within `lo` (default the θ bounds). */
-    const refine = (ev: LikelihoodEvaluator, x: Float64Array, iterations: number, lo = lowerU): Found => {
+    const refine = (ev: LikelihoodEvaluator, x: Float64Array, iterations: number, lo = lowerU, maxEvaluations = 1000): Found => {
       const points = ev.problem.n;
       const r = minimizeBounded(offset.objective(gradientObjective(ev), nParams), offset.toU(x), lo, upperU, {
         ftol,
         window,
         maxStep: MAX_STEP,
         maxIterations: iterations,
+        maxEvaluations,
         onIteration: (it, f) => {
           input.onProgress?.({ phase: 'refine', start: 1, starts: 1, iteration: it, logLikelihood: -f, maxIterations: iterations, points });
           return false;
@@ -510,7 +517,7 @@ export function trainAtomModel(input: TrainInput): TrainResult {
       const polishLower = polishFloor?.every((v, t) => v > 0 && v < floorTheta[t]!) ? offset.toU(lower.map((v, i) => (i < nt ? Math.log(polishFloor[i]!) : v))) : null;
       if (chosen.converged && atFloor > 0 && polishLower && polishIterations > 0) {
         const before = full.evaluations;
-        const polished = refine(full, chosen.x, polishIterations, polishLower);
+        const polished = refine(full, chosen.x, polishIterations, polishLower, Math.round(1.5 * polishIterations));
         if (polished.f <= chosen.f) chosen = polished;
         parts.push(`polish=${atFloor}@${scaled && input.polishThetaMin === undefined ? `${POLISH_THETA_VAR}/var` : polishFloor![0]}:${full.evaluations - before}`);
       }
@@ -520,8 +527,12 @@ export function trainAtomModel(input: TrainInput): TrainResult {
       // such optimum replaces the chosen one if its likelihood is higher. NMA C1, seed 3 (6386.327):
       // feature 23 off costs 1.0 at once, refined it reaches FEREBUS-v7's optimum 6386.346; feature
       // 20 off reaches 6387.079, which is kept.
-      const trials = Math.max(0, input.switchOffTrials ?? (n <= BOTH_UP_TO ? 3 : 0));
-      if (trials > 0 && polishLower) {
+      // Unless the caller fixes their number, trials run while the work so far plus theirs stays
+      // within `budgetMs` (screening: one value per feature, then ≤ SWITCH_OFF_EVALUATIONS each).
+      const trials = Math.max(0, input.switchOffTrials ?? 3);
+      const budget = input.switchOffTrials !== undefined ? Number.POSITIVE_INFINITY : (input.budgetMs ?? DEFAULT_BUDGET_MS);
+      const trialWork = SWITCH_OFF_EVALUATIONS * workOf(n);
+      if (trials > 0 && polishLower && spent() + (nt * workOf(n)) / 2 + trialWork <= budget) {
         const before = full.evaluations;
         const value = valueObjective(full);
         const off = (t: number): Float64Array => {
@@ -537,12 +548,15 @@ export function trainAtomModel(input: TrainInput): TrainResult {
         }
         screened.sort((a, b) => a.f - b.f);
         let best: (Found & { t: number }) | null = null;
+        let tried = 0;
         for (const { t } of screened.slice(0, trials)) {
-          const r = refine(full, off(t), SWITCH_OFF_ITERATIONS, polishLower);
+          if (spent() + trialWork > budget) break;
+          tried++;
+          const r = refine(full, off(t), SWITCH_OFF_ITERATIONS, polishLower, SWITCH_OFF_EVALUATIONS);
           if (r.f < chosen.f - 1e-3 && (!best || r.f < best.f)) best = { ...r, t };
         }
         if (best) chosen = best;
-        parts.push(`switch_off=${Math.min(trials, screened.length)}:${best ? `theta${best.t + 1}` : 'none'}:${full.evaluations - before}`);
+        parts.push(`switch_off=${tried}:${best ? `theta${best.t + 1}` : 'none'}:${full.evaluations - before}`);
       }
       count();
       optimiserLine = `optimiser lbfgsb ${parts.join(' ')} seed=${seed} evaluations=${evaluations}${counted.length > 1 ? ` full_equivalent=${fullEquivalent.toFixed(1)}` : ''}`;
@@ -693,8 +707,24 @@ const BOTH_UP_TO = 1500;
 const STAGED_ABOVE = 3000;
 /** Switch-off trials: candidates are features whose removal alone costs less than this (log L). */
 const SWITCH_OFF_LOSS = 3;
-/** L-BFGS-B iterations of one switch-off trial. */
+/** L-BFGS-B iterations and evaluations of one switch-off trial. */
 const SWITCH_OFF_ITERATIONS = 40;
+const SWITCH_OFF_EVALUATIONS = 40;
+/**
+ * Estimated time of one likelihood evaluation with gradient on `points` points, in ms on the
+ * 2-core reference machine with OpenBLAS: 3.5 N³ + 22 N², N = points / 1000 (the Cholesky and
+ * inverse, and the O(n²) kernel and gradient passes). Measured 8.3, 20.4, 56.8, 130 ms at 600,
+ * 900, 1500, 2100 points (ibuprofen, 93 features; glycine's 51 within 10 %).
+ */
+function workOf(points: number): number {
+  const N = points / 1000;
+  return 3.5 * N ** 3 + 22 * N ** 2;
+}
+/**
+ * Default budget of the optional switch-off trials, in estimated ms (workOf): glycine C1 (2130
+ * points) and ibuprofen C1 (2264) have spent it on their search already, NMA C1 (887) uses half.
+ */
+const DEFAULT_BUDGET_MS = 22_000;
 /** Largest first trial step of a line search in log θ (a factor e² in θ). */
 const MAX_STEP = 2;
 

@@ -84,6 +84,10 @@ test('switch-off trials: a feature the stopped search leans on is switched off, 
   assert.match(withTrials.model.metadata.join('\n'), /switch_off=1:theta2:\d+/);
   assert.ok(withTrials.theta[1]! < 1e-12, `θ₂ switched off: ${withTrials.theta[1]}`);
   assert.ok(withTrials.logLikelihood > without.logLikelihood + 100, `${withTrials.logLikelihood} vs ${without.logLikelihood}`);
+  // The trials are optional work: with no budget left (estimated ms, a cost model) none runs.
+  const noBudget = trainAtomModel({ ...input, budgetMs: 1 });
+  assert.doesNotMatch(noBudget.model.metadata.join('\n'), /switch_off=/);
+  assert.equal(noBudget.logLikelihood, without.logLikelihood);
   // The full search from the data guess reaches the same optimum, where no trial helps.
   const full = trainAtomModel({ x, y, nFeatures: 2, kernel: 'rbf', prior: 'mean', noise: 1e-8, restarts: 1, seed: 1 });
   assert.match(full.model.metadata.join('\n'), /switch_off=\d+:none:/);
