@@ -47,6 +47,9 @@ options:
                      subset, refined on larger ones, then on all) | both (the higher likelihood
                      wins). Default by size: full ≤ 700 points, both ≤ 1500, full ≤ 3000, staged
   --restarts N       L-BFGS-B starts (default 4 on sets ≤ 700 points, else 1; staged: 8)
+  --budget S         estimated seconds (on the 2-core reference machine, from a cost model, not a
+                     clock) within which optional switch-off trials run after the search (default
+                     22; sets above ~2000 points need ~45 to get them)
   --seed N           seed of the random starts and subsets (default 1)
   --swarm-size N     PSO particles (default ${PSO_DEFAULTS.swarmSize}; with --config the config's)
   --pso-iterations N PSO iteration limit (default ${PSO_DEFAULTS.iterations}; with --config the config's)
@@ -84,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
       optimiser: { type: 'string' },
       restarts: { type: 'string' },
       search: { type: 'string' },
+      budget: { type: 'string' },
       seed: { type: 'string', default: '1' },
       'swarm-size': { type: 'string' },
       'pso-iterations': { type: 'string' },
@@ -114,6 +118,9 @@ export async function run(argv: string[]): Promise<number> {
   const optimiser = (values.optimiser ?? 'lbfgsb') as OptimiserKind;
   if (optimiser !== 'lbfgsb' && optimiser !== 'pso') throw new AtomgpError(`--optimiser must be lbfgsb or pso, got '${values.optimiser}'`);
   if (search !== undefined && optimiser === 'pso') throw new AtomgpError('--search applies to --optimiser lbfgsb');
+  const budgetS = values.budget === undefined ? undefined : Number(values.budget);
+  if (budgetS !== undefined && !(budgetS >= 0 && Number.isFinite(budgetS))) throw new AtomgpError(`--budget must be a number of seconds ≥ 0, got '${values.budget}'`);
+  if (budgetS !== undefined && optimiser === 'pso') throw new AtomgpError('--budget applies to --optimiser lbfgsb');
   // PSO settings given as flags; they override a config's.
   const psoFlags: PsoSettings = {
     ...(values['swarm-size'] !== undefined ? { swarmSize: int(values['swarm-size'], 'swarm-size', 1) } : {}),
@@ -150,6 +157,7 @@ export async function run(argv: string[]): Promise<number> {
   const common = {
     ...(restarts !== undefined ? { restarts } : {}),
     ...(search !== undefined ? { search } : {}),
+    ...(budgetS !== undefined ? { budgetMs: budgetS * 1000 } : {}),
     seed,
     optimiser,
     ...(optimiser === 'pso' && Object.keys(pso).length > 0 ? { pso } : {}),

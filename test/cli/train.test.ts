@@ -79,6 +79,7 @@ test('train: bad --from-model / --optimiser / --jobs input gives one clear line 
       [['train', '--csv', 'x.csv', '--atom', 'O1', '--jobs', '0'], /--jobs must be an integer ≥ 1, got '0'/],
       [['train', '--csv', 'x.csv', '--atom', 'O1', '--search', 'subset'], /--search must be full, staged or both, got 'subset'/],
       [['train', '--csv', 'x.csv', '--atom', 'O1', '--search', 'full', '--optimiser', 'pso'], /--search applies to --optimiser lbfgsb/],
+      [['train', '--csv', 'x.csv', '--atom', 'O1', '--budget', 'soon'], /--budget must be a number of seconds ≥ 0, got 'soon'/],
       [['train', '--csv', 'x.csv', '--atom', 'O1', '--keep-hyperparameters'], /--keep-hyperparameters needs --from-model/],
     ];
     for (const [args, re] of cases) {
