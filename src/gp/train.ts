@@ -307,8 +307,10 @@ export function trainAtomModel(input: TrainInput): TrainResult {
   const variances = termVariances(input.x, n, K, ks.problemTerms.dim);
   // θ in units of 1/var_t unless the caller gives bounds: the kernel sees θ_t·Δ², so what makes a
   // feature negligible or dominant is θ_t·var_t, whatever its units (bohr⁻², rad⁻²) and spread.
+  // A (nearly) constant feature is scaled as if it varied by 1e-3 bohr or rad.
   const scaled = !input.thetaBounds;
-  const perTerm = (absolute: number, thetaVar: number): Float64Array => Float64Array.from(variances, (v) => (scaled ? thetaVar / v : absolute));
+  const perTerm = (absolute: number, thetaVar: number): Float64Array =>
+    Float64Array.from(variances, (v) => (scaled ? thetaVar / Math.max(v, SCALE_VARIANCE_MIN) : absolute));
   const [thMin, thMax] = input.thetaBounds ?? [0, 0];
   const floorTheta = perTerm(thMin, FLOOR_THETA_VAR);
   const lower = new Float64Array(nParams);
@@ -410,7 +412,12 @@ export function trainAtomModel(input: TrainInput): TrainResult {
       let best: Found | null = null;
       for (let s = 0; s < starts; s++) {
         const x0 = s === 0 ? first.slice() : guess.slice();
-        if (s > 0) for (let i = 0; i < nt; i++) x0[i] = clampLog(guess[i]! + Math.LN10 * rng.uniformIn(-1.5, 1.5), lower[i]!, upper[i]!);
+        if (s > 0) {
+          for (let i = 0; i < nt; i++) {
+            const step = Math.LN10 * rng.uniformIn(-1.5, 1.5);
+            if (variances[i]! > CONSTANT_VARIANCE) x0[i] = clampLog(guess[i]! + step, lower[i]!, upper[i]!);
+          }
+        }
         // Wrapped and periodic kernels with long lengthscales need not be positive definite: if the
         // start cannot be factorised, shorten every lengthscale (θ × 10) until it can.
         const probe = new Float64Array(nParams);
@@ -513,7 +520,7 @@ export function trainAtomModel(input: TrainInput): TrainResult {
       const polishIterations = input.polishIterations ?? 40;
       const polishFloor = input.polishThetaMin !== undefined ? new Float64Array(nt).fill(input.polishThetaMin) : input.thetaBounds ? null : perTerm(0, POLISH_THETA_VAR);
       let atFloor = 0;
-      for (let t = 0; t < nt; t++) if (chosen.x[t]! <= lower[t]! + 1e-6) atFloor++;
+      for (let t = 0; t < nt; t++) if (chosen.x[t]! <= lower[t]! + 1e-6 && variances[t]! > CONSTANT_VARIANCE) atFloor++;
       const polishLower = polishFloor?.every((v, t) => v > 0 && v < floorTheta[t]!) ? offset.toU(lower.map((v, i) => (i < nt ? Math.log(polishFloor[i]!) : v))) : null;
       if (chosen.converged && atFloor > 0 && polishLower && polishIterations > 0) {
         const before = full.evaluations;
@@ -632,25 +639,31 @@ export function trainAtomModel(input: TrainInput): TrainResult {
   };
 }
 
-/** Variance of each term's feature over the training points (bohr² or rad²; at least 1e-12). */
+/** Variance of each term's feature over the training points (bohr² or rad²). */
 function termVariances(x: Float64Array, n: number, K: number, dims: Int32Array): Float64Array {
   return Float64Array.from(dims, (d) => {
     let s = 0;
+    for (let i = 0; i < n; i++) s += x[i * K + d]!;
+    const mean = s / n;
     let s2 = 0;
-    for (let i = 0; i < n; i++) {
-      const v = x[i * K + d]!;
-      s += v;
-      s2 += v * v;
-    }
-    return Math.max(s2 / n - (s / n) ** 2, 1e-12);
+    for (let i = 0; i < n; i++) s2 += (x[i * K + d]! - mean) ** 2;
+    return s2 / n;
   });
 }
 
-/** Data-based first guess: Σ_d θ_d E[Δ_d²] ≈ 1, i.e. θ_d = 1 / (2 · nTerms · var_d). */
+/**
+ * Data-based first guess: Σ_d θ_d E[Δ_d²] ≈ 1, i.e. θ_d = 1 / (2 · nTerms · var_d). A feature
+ * constant over the training points carries no information on its lengthscale (the likelihood
+ * does not depend on its θ): it starts, and so stays, switched off at the lower bound, so that
+ * the model ignores it rather than treating any change in it as a move far from the data.
+ */
 function dataGuess(variances: Float64Array, lower: Float64Array, upper: Float64Array): Float64Array {
   const nt = variances.length;
   const guess = new Float64Array(lower.length);
-  for (let t = 0; t < nt; t++) guess[t] = clampLog(Math.log(1 / (2 * nt * variances[t]!)), lower[t]!, upper[t]!);
+  for (let t = 0; t < nt; t++) {
+    const v = variances[t]!;
+    guess[t] = v > CONSTANT_VARIANCE ? clampLog(Math.log(1 / (2 * nt * v)), lower[t]!, upper[t]!) : lower[t]!;
+  }
   return guess;
 }
 
@@ -688,6 +701,10 @@ function valueObjective(ev: LikelihoodEvaluator) {
  * held 20 features at a relevant θ·var ≈ 1e-6 (the likelihood fell 10⁴ when they were dropped).
  */
 const FLOOR_THETA_VAR = 2.5e-8;
+/** Smallest variance used for the θ scales (bohr² or rad²): a feature's sd of 1e-3. */
+const SCALE_VARIANCE_MIN = 1e-6;
+/** A feature with a variance at most this (bohr² or rad²) is constant over the training points. */
+const CONSTANT_VARIANCE = 1e-20;
 const CEILING_THETA_VAR = 25;
 /** θ₀·var of the refinement's log(θ + θ₀) coordinates (OffsetLog). */
 const OFFSET_THETA_VAR = 2.5e-6;

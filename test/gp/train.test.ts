@@ -94,6 +94,39 @@ test('switch-off trials: a feature the stopped search leans on is switched off, 
   assert.ok(Math.abs(full.logLikelihood - withTrials.logLikelihood) < 1e-3, `${full.logLikelihood} vs ${withTrials.logLikelihood}`);
 });
 
+test('a feature constant over the training set stays switched off: moving it changes predictions little', () => {
+  const rng = new Rng(7);
+  const n = 100;
+  const x = new Float64Array(3 * n);
+  const x2 = new Float64Array(2 * n);
+  const y = new Float64Array(n);
+  for (let a = 0; a < n; a++) {
+    x2[2 * a] = x[3 * a] = rng.uniformIn(0, 3);
+    x2[2 * a + 1] = x[3 * a + 1] = rng.uniformIn(0, 3);
+    x[3 * a + 2] = 1.7;
+    y[a] = Math.sin(x[3 * a]!) * Math.cos(0.7 * x[3 * a + 1]!);
+  }
+  const r = trainAtomModel({ x, y, nFeatures: 3, kernel: 'rbf', prior: 'mean', noise: 1e-8, seed: 2 });
+  const without = trainAtomModel({ x: x2, y, nFeatures: 2, kernel: 'rbf', prior: 'mean', noise: 1e-8, seed: 2 });
+  // At its floor θ·var = 2.5e-8 with var taken as 1e-6 (the smallest scale): θ₃ = 0.025.
+  assert.ok(Math.abs(r.theta[2]! / 0.025 - 1) < 1e-9, `θ₃ = ${r.theta[2]}`);
+  assert.ok(Math.abs(r.logLikelihood - without.logLikelihood) < 1e-3 * Math.abs(without.logLikelihood), `${r.logLikelihood} vs ${without.logLikelihood}`);
+  // Points inside the data with the constant feature moved by 0.5 (rad or bohr): the prediction
+  // stays within 0.01 (1 % of y's range) of the model that never saw the feature. With the old
+  // start θ₃ = 1e3 every kernel value fell by e^−250 and the prediction to the mean.
+  const m = 8;
+  const xs = new Float64Array(3 * m);
+  const xs2 = new Float64Array(2 * m);
+  for (let a = 0; a < m; a++) {
+    xs2[2 * a] = xs[3 * a] = 0.3 + 0.3 * a;
+    xs2[2 * a + 1] = xs[3 * a + 1] = 2.5 - 0.25 * a;
+    xs[3 * a + 2] = 1.7 + 0.5;
+  }
+  const p = predictRows(r.model, xs, m);
+  const q = predictRows(without.model, xs2, m);
+  for (let a = 0; a < m; a++) assert.ok(Math.abs(p[a]! - q[a]!) < 0.01, `point ${a}: ${p[a]} vs ${q[a]}`);
+});
+
 test('training is deterministic for a seed, and a trained model written, read back and predicted gives identical numbers', () => {
   const rng = new Rng(2);
   const n = 30;
