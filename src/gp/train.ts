@@ -16,8 +16,8 @@
  * Default by size: full ≤ 700, both ≤ 1500, full ≤ 3000, staged above. Measured (seed 1,
  * docs/benchmarks.md): ibuprofen C1 (2264 × 93) staged ends 85 log-L units below FEREBUS-v7 for
  * every seed tried (validation MAE 0.61-0.63 kJ/mol against its 0.565); full reaches 13469 (MAE
- * 0.540, 23 s). Glycine C1 (2130 × 51) full: marginal 12335.248, concentrated 15881.459 (both
- * FEREBUS-v7's optimum, 14-16 s). NMA C1 (887 × 30) both: the staged candidate is FEREBUS's
+ * 0.540, 23 s). Glycine C1 (2130 × 51) full: marginal 12335.249, concentrated 15881.459 (both
+ * FEREBUS-v7's optimum, 13-18 s). NMA C1 (887 × 30) both: the staged candidate is FEREBUS's
  * optimum 6386.34, the full one a neighbour 0.02 lower.
  *
  * Polish (any set size): an optimisation that converged with features at the θ floor continues
