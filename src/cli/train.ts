@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
 import { DEFAULT_PRIOR } from '../gp/priors.js';
 import { PSO_DEFAULTS } from '../gp/pso.js';
-import type { KernelChoice, OptimiserKind, SearchKind, TrainInput, TrainProgress, TrainResult } from '../gp/train.js';
+import { type KernelChoice, type OptimiserKind, SEARCH_KINDS, type SearchKind, type TrainInput, type TrainProgress, type TrainResult } from '../gp/train.js';
 import { modelFiles, readModelForRefit, runTrainTasks, type TrainTask } from '../gp/train-parallel.js';
 import { formatReport, validateModel } from '../gp/validate.js';
 import { readPropertyCsv } from '../io/csv.js';
@@ -112,7 +112,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   const restarts = values.restarts === undefined ? undefined : Math.max(1, int(values.restarts, 'restarts'));
   const search = values.search as SearchKind | undefined;
-  if (search !== undefined && !['full', 'staged', 'both'].includes(search)) throw new AtomgpError(`--search must be full, staged or both, got '${values.search}'`);
+  if (search !== undefined && !SEARCH_KINDS.includes(search)) throw new AtomgpError(`--search must be full, staged or both, got '${values.search}'`);
   const seed = int(values.seed!, 'seed');
   const nJobs = int(values.jobs!, 'jobs', 1);
   const optimiser = (values.optimiser ?? 'lbfgsb') as OptimiserKind;

@@ -752,7 +752,8 @@ interface Found {
   converged: boolean;
 }
 
-export type SearchKind = 'full' | 'staged' | 'both';
+export const SEARCH_KINDS = ['full', 'staged', 'both'] as const;
+export type SearchKind = (typeof SEARCH_KINDS)[number];
 
 /**
  * The search for a set of n points: the caller's `search`; else `full` when `subsample` is 0 or
@@ -762,7 +763,7 @@ export type SearchKind = 'full' | 'staged' | 'both';
  */
 function resolveSearch(input: TrainInput, n: number, subsampleSize: number): SearchKind {
   if (input.search) {
-    if (!['full', 'staged', 'both'].includes(input.search)) throw new AtomgpError(`unknown search '${input.search as string}' (expected full, staged or both)`);
+    if (!SEARCH_KINDS.includes(input.search)) throw new AtomgpError(`unknown search '${input.search as string}' (expected full, staged or both)`);
     if (input.search !== 'full' && !(subsampleSize > 0 && n > subsampleSize)) {
       throw new AtomgpError(`search ${input.search} needs more points (${n}) than the subset size (${subsampleSize})`);
     }

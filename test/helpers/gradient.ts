@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
-import type { LikelihoodEvaluator } from '../../src/gp/likelihood.js';
+
+/** A likelihood (LikelihoodEvaluator, AdditiveLikelihood): its value, and ∂/∂params into `grad`. */
+export interface GradientEvaluator {
+  evaluate(params: Float64Array, grad?: Float64Array): { value: number };
+}
 
 /**
  * Asserts that the evaluator's analytic gradient at `params` equals central finite differences of
  * its own value (step 1e-5 in each log-parameter), to 1e-6 relative (absolute below 1).
  */
-export function assertGradientByFiniteDifferences(ev: LikelihoodEvaluator, params: Float64Array): void {
+export function assertGradientByFiniteDifferences(ev: GradientEvaluator, params: Float64Array): void {
   const g = new Float64Array(params.length);
   ev.evaluate(params, g);
   const h = 1e-5;
