@@ -10,6 +10,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
+import { aggregateStability, type StabilityCell, type StabilityRow } from '../analysis/stability.js';
 import { AtomgpError, fileError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { VERSION } from '../version.js';
@@ -23,7 +24,6 @@ import {
   histogramPlot,
   linePlot,
   type Series,
-  type StabilityCell,
   scurvePlot,
   stabilityMatrixPlot,
 } from './plot.js';
@@ -500,39 +500,8 @@ function overlaidTemperatures(b: ReportBuilder, groups: { title: string; runs: R
   }
 }
 
-function median(values: number[]): number | null {
-  if (values.length === 0) return null;
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-export interface StabilityRow {
-  prior: string;
-  temperature_K: number;
-  replica?: number;
-  survived: boolean;
-  time_to_failure_ps: number | null;
-  mean_temperature_K?: number;
-  run_dir?: string;
-}
-
-/** One cell per (prior, temperature): survivors, runs, median time to failure of the failed runs. */
-export function aggregateStability(rows: readonly StabilityRow[]): StabilityCell[] {
-  const cells = new Map<string, { prior: string; T: number; n: number; ok: number; ttf: number[] }>();
-  for (const r of rows) {
-    const key = `${r.prior}\u0000${r.temperature_K}`;
-    let c = cells.get(key);
-    if (!c) {
-      c = { prior: r.prior, T: r.temperature_K, n: 0, ok: 0, ttf: [] };
-      cells.set(key, c);
-    }
-    c.n++;
-    if (r.survived) c.ok++;
-    else if (r.time_to_failure_ps !== null && Number.isFinite(r.time_to_failure_ps)) c.ttf.push(r.time_to_failure_ps);
-  }
-  return [...cells.values()].map((c) => ({ prior: c.prior, temperatureK: c.T, nRuns: c.n, nSurvived: c.ok, medianTimeToFailurePs: median(c.ttf) }));
-}
+/** The shared aggregation (analysis/stability.ts), re-exported for report users. */
+export { aggregateStability, type StabilityRow } from '../analysis/stability.js';
 
 function stabilityTable(cells: StabilityCell[]): string {
   return table(
@@ -667,7 +636,9 @@ function checkStudyTable(v: unknown, file: string): StabilityRow[] {
     want(typeof r.temperature_K === 'number' && Number.isFinite(r.temperature_K), file, `table[${i}].temperature_K must be a number`);
     want(typeof r.survived === 'boolean', file, `table[${i}].survived must be true or false`);
     want(r.time_to_failure_ps === null || r.time_to_failure_ps === undefined || typeof r.time_to_failure_ps === 'number', file, `table[${i}].time_to_failure_ps must be a number or null`);
-    return { ...(r as unknown as StabilityRow), time_to_failure_ps: (r.time_to_failure_ps as number | null | undefined) ?? null };
+    const out: StabilityRow = { ...(r as unknown as StabilityRow), time_to_failure_ps: (r.time_to_failure_ps as number | null | undefined) ?? null };
+    if (out.relaxation_time_ps !== undefined && !isObj(out.relaxation_time_ps)) delete out.relaxation_time_ps;
+    return out;
   });
 }
 
@@ -734,17 +705,11 @@ function buildRobustness(b: ReportBuilder, dir: string, file: string, study: Rec
     ),
   );
   if (bondLabels.length > 0) {
-    const groups = new Map<string, StabilityRow[]>();
-    for (const r of rows) {
-      const k = `${r.prior}\u0000${r.temperature_K}`;
-      if (!groups.has(k)) groups.set(k, []);
-      groups.get(k)!.push(r);
-    }
     const srows: Cell[][] = [];
-    for (const g of groups.values()) {
+    for (const c of cells) {
       for (const l of bondLabels) {
-        const times = g.map((r) => relax(r)?.[l]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-        srows.push([g[0]!.prior, g[0]!.temperature_K, l, `${times.length}/${g.length}`, median(times)]);
+        const x = c.relaxation?.find((y) => y.bond === l);
+        srows.push([c.prior, c.temperatureK, l, `${x?.returned ?? 0}/${c.nRuns}`, x?.medianTimePs ?? null]);
       }
     }
     b.html(table(['prior mean', 'temperature / K', 'bond', 'relaxed / runs', 'median time / ps'], srows, 'Relaxation of the distorted bonds'));
