@@ -16,14 +16,14 @@ import { predictRows } from '../../src/gp/validate.js';
 import { waterLikeSpec } from '../../src/potentials/analytic.js';
 import {
   formatRelaxationTable,
-  geometryFromAlfFeatures,
   leaveOneOutResiduals,
   lowestTrainingGeometry,
   parseTemperatures,
   resolvePriors,
   runRobustnessStudy,
   runStabilityMatrix,
-} from '../../src/study/robustness.js';
+} from '../../src/workflows/robustness/index.js';
+import { geometryFromAlfFeatures } from '../../src/features/geometry.js';
 import { Rng } from '../../src/util/rng.js';
 import { writeTinyWaterModels } from './water-models.js';
 
