@@ -23,7 +23,9 @@
  *
  * Layout of OUT: study-settings.json (what a resume must match), models/<prior>/ (refit sets, each
  * with fingerprint.json: prior, hyperparameter mode, seed and the sha256 of every original model
- * file), start.extxyz, start-distorted.extxyz, runs/<prior>/T<temp>_r<rep>/ (one MD run each),
+ * file), start.extxyz, start-distorted.extxyz (start.fingerprint.json: the --start file or the
+ * original models), runs/<prior>/ (fingerprint.json: its refit models and the distorted start)
+ * with T<temp>_r<rep>/ (one MD run each),
  * study.json, report.html. Replica r at temperature index t uses seed + t·R + r for every prior,
  * so the priors are compared on identical initial velocities.
  */
@@ -43,6 +45,7 @@ import { writeXyz } from '../../io/xyz.js';
 import { GpPotential } from '../../potentials/gp.js';
 import { writeReport } from '../../report/report.js';
 import { VERSION } from '../../version.js';
+import { hashInputs, makeStageRecord, readStageRecord, stageChanges, writeStageRecord } from '../fingerprint.js';
 import { type ErrorEntry, leaveOneOutErrors, validationErrors } from './errors.js';
 import { bondLabel, runStabilityMatrix } from './matrix.js';
 import { refitStage } from './refit.js';
@@ -117,7 +120,7 @@ export async function runRobustnessStudy(o: RobustnessOptions): Promise<StudyRes
     if (!existsSync(settingsFile)) throw new AtomgpError(`cannot resume: ${settingsFile} does not exist (no study was started in ${out}); run without --resume`);
     const before = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
     const diff = diffSettings(before, recorded as unknown as Record<string, unknown>);
-    if (diff.length > 0) throw new AtomgpError(`cannot resume the study in ${out}: its settings differ from the recorded ones (${settingsFile}):\n  ${diff.join('\n  ')}\nrun with the recorded settings, or use a new --out`);
+    if (diff.length > 0) throw new AtomgpError(`cannot resume the study in ${out}: its settings differ from the recorded ones in ${settingsFile} (${diff.join('; ')}); run with the recorded settings, or use a new --out`);
   } else {
     if (existsSync(out) && readdirSync(out).length > 0) {
       throw new AtomgpError(`output folder ${out} is not empty${existsSync(settingsFile) ? ' (it holds a robustness study; pass --resume to continue it)' : ''}; choose a new --out`);
@@ -125,6 +128,16 @@ export async function runRobustnessStudy(o: RobustnessOptions): Promise<StudyRes
     mkdirSync(out, { recursive: true });
     writeFileAtomic(settingsFile, JSON.stringify(recorded, null, 2) + '\n');
   }
+  // The start geometry's inputs (a --start file, or the original models it was optimised on).
+  const startInputs = hashInputs(out, o.startFile ? [o.startFile] : original.models.map((m) => m.source ?? '').filter((f) => f !== ''));
+  const startRecordFile = join(out, 'start.fingerprint.json');
+  const startSettings = { start: start.source, distortion: o.distort, seed: o.seed };
+  const startRecord = o.resume ? readStageRecord(startRecordFile) : undefined;
+  if (startRecord) {
+    const changes = stageChanges(startRecord, startSettings, startInputs);
+    if (changes.length > 0) throw new AtomgpError(`cannot resume the study in ${out}: the start geometry was made from other inputs (${changes.join('; ')}); use a new --out`);
+  }
+  writeStageRecord(startRecordFile, makeStageRecord('start', startSettings, startInputs));
   say(`start geometry: ${start.source}`);
   const startFile = join(out, 'start.extxyz');
   const distortedFile = join(out, 'start-distorted.extxyz');
@@ -151,7 +164,20 @@ export async function runRobustnessStudy(o: RobustnessOptions): Promise<StudyRes
   });
   for (const r of restoring) say(`restoring forces, ${r.prior}: ${r.n_restoring}/${r.n_displaced} displaced bonds pushed back, distortion costs ${r.energy_rise_kcal_per_mol.toFixed(2)} kcal/mol`);
 
-  // 3. The MD matrix.
+  // 3. The MD matrix. Each prior's runs record the models and the distorted start they ran from.
+  const runsRecord = (p: (typeof priors)[number]): string => join(out, 'runs', p.dirName, 'fingerprint.json');
+  const runsInputs = (p: (typeof priors)[number]): Record<string, string> => hashInputs(out, [...sets[priors.indexOf(p)]!.models.map((m) => m.source!), distortedFile]);
+  if (o.resume) {
+    for (const p of priors) {
+      const record = readStageRecord(runsRecord(p));
+      const changes = record ? stageChanges(record, { prior: p.prior }, runsInputs(p)) : [];
+      if (changes.length > 0) throw new AtomgpError(`cannot resume the study in ${out}: the runs of ${p.label} were made from other inputs (${changes.join('; ')}); use a new --out`);
+    }
+  }
+  for (const p of priors) {
+    mkdirSync(join(out, 'runs', p.dirName), { recursive: true });
+    writeStageRecord(runsRecord(p), makeStageRecord(`runs ${p.label}`, { prior: p.prior }, runsInputs(p)));
+  }
   const rows = await runStabilityMatrix({
     entries: priors.map((p) => ({ prior: p.label, dirName: p.dirName, potentialSpec: { kind: 'gp-models', dir: join(modelsRoot, p.dirName) } })),
     symbols: start.symbols,

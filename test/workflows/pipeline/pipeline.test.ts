@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { AtomgpError } from '../../src/errors.js';
-import { DEMO_DEFAULTS, type DemoSummary, type PipelineSettings, runPipeline, validateSettings } from '../../src/workflows/pipeline/index.js';
-import { runCli } from '../helpers/cli.js';
+import { AtomgpError } from '../../../src/errors.js';
+import { DEMO_DEFAULTS, type DemoSummary, type PipelineSettings, runPipeline, validateSettings } from '../../../src/workflows/pipeline/index.js';
+import { runCli } from '../../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atomgp-pipeline-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -3,15 +3,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { setBondLength } from '../../src/analysis/distort.js';
-import { massesAmu } from '../../src/chem/molecule.js';
-import { DEFAULT_INTEGRATOR_SETTINGS } from '../../src/dynamics/integrators.js';
-import { AtomgpError } from '../../src/errors.js';
-import { readModelSet } from '../../src/gp/modelset.js';
-import { DEFAULT_PRIOR } from '../../src/gp/priors.js';
-import { trainAtomModel } from '../../src/gp/train.js';
-import { predictRows } from '../../src/gp/validate.js';
-import { waterLikeSpec } from '../../src/potentials/analytic.js';
+import { setBondLength } from '../../../src/analysis/distort.js';
+import { massesAmu } from '../../../src/chem/molecule.js';
+import { DEFAULT_INTEGRATOR_SETTINGS } from '../../../src/dynamics/integrators.js';
+import { AtomgpError } from '../../../src/errors.js';
+import { readModelSet } from '../../../src/gp/modelset.js';
+import { DEFAULT_PRIOR } from '../../../src/gp/priors.js';
+import { trainAtomModel } from '../../../src/gp/train.js';
+import { predictRows } from '../../../src/gp/validate.js';
+import { waterLikeSpec } from '../../../src/potentials/analytic.js';
 import {
   formatRelaxationTable,
   leaveOneOutResiduals,
@@ -21,7 +21,7 @@ import {
   resolvePriors,
   runRobustnessStudy,
   runStabilityMatrix,
-} from '../../src/workflows/robustness/index.js';
+} from '../../../src/workflows/robustness/index.js';
 import { writeTinyWaterModels } from './water-models.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atomgp-robustness-'));
@@ -259,7 +259,12 @@ test('the whole study on a tiny GP water set: study.json in the report schema, r
   assert.equal(statSync(summary).mtimeMs, mtime, 'finished runs are not rerun');
   assert.equal(statSync(join(out, 'models', 'min', 'WATER_iqa_O1.model')).mtimeMs, modelMtime, 'refits are not redone');
   await assert.rejects(runRobustnessStudy({ ...o, resume: true, timePs: 0.2 }), (e: Error) => /settings differ/.test(e.message) && /time_ps/.test(e.message));
+  await assert.rejects(runRobustnessStudy({ ...o, resume: true, timePs: 0.2 }), (e: Error) => !e.message.includes('\n'));
   await assert.rejects(runRobustnessStudy(o), /pass --resume/);
+  // a refit model changed behind the study's back: its runs are not resumed on it
+  const refit = join(out, 'models', 'min', 'WATER_iqa_O1.model');
+  writeFileSync(refit, readFileSync(refit, 'utf8') + '\n');
+  await assert.rejects(runRobustnessStudy({ ...o, resume: true }), /the runs of min were made from other inputs \(models\/min\/WATER_iqa_O1.model changed since the stage ran\)/);
 });
 
 test('refit stage: a finished refit is reused, a changed original model file is refused on resume, an unfinished refit is redone', async () => {
