@@ -27,7 +27,13 @@ export interface StageRecord<R = unknown> {
 
 /** sha256 of a file's bytes, hex. */
 export function hashFile(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new AtomgpError(`cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** Canonical JSON: keys sorted, so equal settings hash equally whatever their order. */
