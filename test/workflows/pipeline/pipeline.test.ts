@@ -153,4 +153,9 @@ test('pipeline resume: interrupted anywhere, the resumed summary equals an unint
   const frames = join(out, 'sampling/frames.extxyz');
   writeFileSync(frames, readFileSync(frames, 'utf8').replace(/energy=(-?[0-9.]+)/, 'energy=$10'));
   await assert.rejects(runPipeline(s, out, 'resume'), /data was made with other inputs \(sampling\/frames.extxyz changed since the stage ran\)/);
+  // the CLI: exit 2 with one line (it used to exit 0 and mix seed-2 settings into seed-1 stages)
+  const cli = runCli(['pipeline', '--molecule', 'water', '--out', out, '--resume', '--seed', '2', '--sample-steps', '8000', '--harvest-every', '20', '--n-train', '100', '--n-valid', '60']);
+  assert.equal(cli.code, 2);
+  assert.match(cli.err, /cannot resume .*--seed: recorded 1, now 2/);
+  assert.equal(cli.err.trim().split('\n').length, 1, cli.err);
 });
