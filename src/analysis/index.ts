@@ -5,3 +5,4 @@ export * from './dihedrals.js';
 export * from './kabsch.js';
 export * from './traces.js';
 export * from './conformers.js';
+export * from './stability.js';

@@ -1,14 +1,23 @@
 /**
  * `atomgp pipeline` (sample → label → train → validate → MD check) and `atomgp demo` (the same on
  * built-in defaults: malondialdehyde on the built-in force field, default prior and `min`, NVT at
- * 1000 K). Thin: parses flags, calls src/pipeline, prints the summary.
+ * 1000 K). Thin: parses flags, calls src/workflows/pipeline, prints the summary.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
 import { DEFAULT_PRIOR } from '../gp/priors.js';
-import { DEMO_DEFAULTS, type DemoSummary, type LabelMode, type PipelineSettings, type PriorMode, type ReferenceKind, runPipeline } from '../pipeline/pipeline.js';
 import type { SelectionRule } from '../sampling/select.js';
+import {
+  DEMO_DEFAULTS,
+  formatDemoSummary,
+  jsonSummary,
+  type LabelMode,
+  type PipelineSettings,
+  type PriorMode,
+  type ReferenceKind,
+  runPipeline,
+} from '../workflows/pipeline/index.js';
 
 const FLAGS = `
   --molecule NAME            built-in molecule: water, ammonia, malondialdehyde, glycine, serine,
@@ -78,15 +87,6 @@ function int(name: string, v: string | undefined, dflt: number): number {
   const x = num(name, v, dflt);
   if (!Number.isInteger(x)) throw new AtomgpError(`--${name} expects an integer, got '${v}'`);
   return x;
-}
-
-/** Shortened summary for --json: drops the per-frame arrays (they stay in demo.json). */
-export function jsonSummary(s: DemoSummary): unknown {
-  return {
-    ...s,
-    validation: s.validation.map(({ abs_errors_kcal_per_mol: _drop, ...rest }) => rest),
-    sampling: { ...s.sampling, cv_values: undefined, n_frames: s.sampling.cv_values.length },
-  };
 }
 
 export async function pipelineCommand(argv: string[], demo: boolean): Promise<number> {
@@ -186,10 +186,6 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
   };
   if (values.smiles !== undefined) settings.smiles = values.smiles;
   if (values.start !== undefined) settings.startFile = values.start;
-  if (!['farthest', 'random'].includes(settings.selection)) throw new AtomgpError(`--selection must be farthest or random, got '${settings.selection}'`);
-  if (!['auto', 'atomic', 'total'].includes(settings.labels)) throw new AtomgpError(`--labels must be auto, atomic or total, got '${settings.labels}'`);
-  if (settings.labels === 'atomic' && reference === 'xtb') throw new AtomgpError('--labels atomic needs a reference with atomic energies (builtin); xtb gives total energies only');
-  if (!['same-hyperparameters', 'retrain'].includes(settings.priorMode)) throw new AtomgpError(`--prior-mode must be same-hyperparameters or retrain, got '${settings.priorMode}'`);
   const out = resolve(values.out ?? 'atomgp-demo');
   const mode = values.resume ? 'resume' : values.overwrite || demo ? 'overwrite' : 'new';
 
@@ -222,22 +218,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
   if (values.json) {
     process.stdout.write(`${JSON.stringify(jsonSummary(summary))}\n`);
   } else {
-    const lines = [
-      '',
-      `${summary.molecule} (${summary.formula}) on ${summary.reference}`,
-      `  ${summary.n_train} training + ${summary.n_valid} validation frames of ${summary.n_frames} sampled; ${summary.labels} labels`,
-      ...summary.validation.map(
-        (v) => `  prior ${v.prior.padEnd(12)} validation MAE ${v.mae_kcal_per_mol.toFixed(3)} kcal/mol, RMSE ${v.rmse_kcal_per_mol.toFixed(3)}, max ${v.max_abs_kcal_per_mol.toFixed(2)}`,
-      ),
-      '  NVT runs:',
-      ...summary.runs.map(
-        (r) =>
-          `    ${r.prior.padEnd(12)} ${String(r.temperature_K).padStart(5)} K  r${r.replica}  ${r.survived ? 'survived' : 'FAILED  '} ${r.time_ps.toFixed(2)} ps${r.failure ? `  (${r.failure})` : ''}`,
-      ),
-      `  report: ${resolve(out, 'report.html')}`,
-      '',
-    ];
-    process.stdout.write(lines.join('\n'));
+    process.stdout.write(formatDemoSummary(summary, resolve(out, 'report.html')));
   }
   return 0;
 }

@@ -1,5 +1,5 @@
 /**
- * `atomgp robustness`: the prior-mean stability study (src/study/robustness.ts). Thin: parses
+ * `atomgp robustness`: the prior-mean stability study (src/workflows/robustness/). Thin: parses
  * flags, prints progress on stderr and the stability table (or one JSON object) on stdout.
  */
 import { parseArgs } from 'node:util';
@@ -7,7 +7,7 @@ import { DISTORTION_GRAMMAR } from '../analysis/distort.js';
 import { AtomgpError } from '../errors.js';
 import { DEFAULT_PRIOR, PRIOR_NAMES } from '../gp/priors.js';
 import { ENERGY_RUNAWAY_DIRECTIONS, type EnergyRunawayDirection } from '../dynamics/monitor.js';
-import { formatRelaxationTable, formatStabilityTable, parseTemperatures, runRobustnessStudy } from '../study/robustness.js';
+import { formatStudyText, parseTemperatures, runRobustnessStudy, studyJsonOutput } from '../workflows/robustness/index.js';
 
 const HELP = `usage: atomgp robustness --models DIR --priors LIST --temperatures-K LIST --replicas R
                          --time-ps T --distort D --seed S --out DIR [options]
@@ -151,43 +151,7 @@ export async function run(argv: string[]): Promise<number> {
       ),
   });
   if (tty) process.stderr.write('\n');
-  const s = result.study;
-  if (values.json) {
-    process.stdout.write(
-      JSON.stringify({
-        study: result.studyFile,
-        report: result.reportFile ?? null,
-        molecule: s.molecule,
-        settings: s.settings,
-        distorted_bonds: s.start.distorted_bonds,
-        table: s.table,
-        summary: s.summary,
-        validation: s.validation.map(({ abs_errors_kcal_per_mol: _e, ...rest }) => rest),
-        restoring: s.restoring,
-      }) + '\n',
-    );
-  } else {
-    const lines = [
-      `${s.molecule}: survivors / runs per prior mean and temperature (median time to failure of the others)`,
-      formatStabilityTable(s.table).trimEnd(),
-      '',
-      ...(s.start.distorted_bonds.length > 0
-        ? [
-            `bond relaxation: runs in which the distorted bond came back within ${s.settings.relaxation_tol_A as number} Å of its undistorted length / runs (median first-return time)`,
-            formatRelaxationTable(s.table).trimEnd(),
-            '',
-          ]
-        : []),
-      `errors (${s.settings.errors as string}):`,
-      ...s.validation.map((v) => `  ${v.prior.padEnd(24)} MAE ${v.mae_kcal_per_mol.toFixed(4)} kcal/mol  RMSE ${v.rmse_kcal_per_mol.toFixed(4)}  max ${v.max_abs_kcal_per_mol.toFixed(3)}  (n ${v.n})`),
-      'restoring forces at the distorted start:',
-      ...s.restoring.map((r) => `  ${r.prior.padEnd(24)} ${r.n_restoring}/${r.n_displaced} displaced bonds pushed back; distortion ${r.energy_rise_kcal_per_mol.toFixed(2)} kcal/mol uphill`),
-      '',
-      `study: ${result.studyFile}`,
-      ...(result.reportFile ? [`report: ${result.reportFile}`] : []),
-    ];
-    process.stdout.write(lines.join('\n') + '\n');
-  }
+  process.stdout.write(values.json ? JSON.stringify(studyJsonOutput(result)) + '\n' : formatStudyText(result));
   // Failed runs are results of the study, not errors of the command.
   return 0;
 }

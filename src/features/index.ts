@@ -1,1 +1,3 @@
 export * from './alf.js';
+export * from './frames.js';
+export * from './geometry.js';

@@ -9,6 +9,7 @@
  */
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
+import type { StabilityCell } from '../analysis/stability.js';
 import { AtomgpError } from '../errors.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -445,14 +446,7 @@ export function heatmap2d(o: Heatmap2dOptions): string {
   );
 }
 
-export interface StabilityCell {
-  prior: string;
-  temperatureK: number;
-  nRuns: number;
-  nSurvived: number;
-  /** Median time to failure of the runs that failed, ps (null when none failed). */
-  medianTimeToFailurePs: number | null;
-}
+export type { StabilityCell } from '../analysis/stability.js';
 
 /**
  * Prior × temperature grid coloured by the percentage of runs that survived, each cell annotated

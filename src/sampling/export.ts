@@ -16,9 +16,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findElement } from '../chem/elements.js';
-import { BOHR_PER_ANGSTROM } from '../chem/units.js';
 import { AtomgpError } from '../errors.js';
-import { AlfFeaturizer } from '../features/alf.js';
+import { featureCount } from '../features/alf.js';
+import { featureRows, featurizeFrames } from '../features/frames.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { formatNumber } from '../io/numbers.js';
 import { type Frame, type InfoValue, parseXyz, writeXyz } from '../io/xyz.js';
@@ -207,26 +207,18 @@ export function writeFerebusCsvSets(
   const alfs = checkAlfs(symbols, alfs1);
   const n = symbols.length;
   const names = atomNames(symbols);
-  const idx = Array.from({ length: n }, (_, i) => i);
-  const featurizers = alfs.map((alf, a) => new AlfFeaturizer(idx, alf, names[a]));
-  const nFeatures = featurizers[0]!.nFeatures;
-  const posBohr = new Float64Array(3 * n);
+  const nFeatures = featureCount(n);
   const build = (indices: readonly number[], what: string): { x: Float64Array[][]; y: Float64Array[] } => {
-    const x: Float64Array[][] = featurizers.map(() => []);
-    const y: Float64Array[] = featurizers.map(() => new Float64Array(indices.length));
-    indices.forEach((fi, r) => {
+    const y: Float64Array[] = names.map(() => new Float64Array(indices.length));
+    const positions = indices.map((fi, r) => {
       const f = frames[fi];
       if (f === undefined) throw new AtomgpError(`${what} frame index ${fi} is outside 0..${frames.length - 1}`);
       if (!f.atomicEnergiesHa) throw new AtomgpError(`frame ${fi + 1} has no atomic energies: the CSV target (iqa) needs them`);
       if (f.positionsA.length !== 3 * n) throw new AtomgpError(`frame ${fi + 1} has ${f.positionsA.length / 3} atoms, expected ${n}`);
-      for (let i = 0; i < 3 * n; i++) posBohr[i] = f.positionsA[i]! * BOHR_PER_ANGSTROM;
-      featurizers.forEach((fz, a) => {
-        const row = new Float64Array(nFeatures);
-        fz.compute(posBohr, row);
-        x[a]!.push(row);
-        y[a]![r] = f.atomicEnergiesHa![a]!;
-      });
+      for (let a = 0; a < n; a++) y[a]![r] = f.atomicEnergiesHa[a]!;
+      return f.positionsA;
     });
+    const x = featurizeFrames(positions, alfs, { labels: names }).map((xa) => featureRows(xa, nFeatures));
     return { x, y };
   };
   const train = build(trainIndices, 'training');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
-import { writeTinyWaterModels } from '../study/water-models.js';
+import { writeTinyWaterModels } from '../workflows/robustness/water-models.js';
 
 /** `atomgp robustness ARGS` from source; registers the command if src/cli/main.ts does not list it yet. */
 function robustness(args: string[]): { code: number; out: string; err: string } {

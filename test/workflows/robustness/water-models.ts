@@ -5,13 +5,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BOHR_PER_ANGSTROM } from '../../src/chem/units.js';
-import { computeFeatures } from '../../src/features/alf.js';
-import { trainAtomModel } from '../../src/gp/train.js';
-import { writeModel } from '../../src/io/model.js';
-import { AnalyticPotential, waterLikeSpec } from '../../src/potentials/analytic.js';
-import { createResult } from '../../src/potentials/potential.js';
-import { Rng } from '../../src/util/rng.js';
+import { BOHR_PER_ANGSTROM } from '../../../src/chem/units.js';
+import { computeFeatures } from '../../../src/features/alf.js';
+import { trainAtomModel } from '../../../src/gp/train.js';
+import { writeModel } from '../../../src/io/model.js';
+import { AnalyticPotential, waterLikeSpec } from '../../../src/potentials/analytic.js';
+import { createResult } from '../../../src/potentials/potential.js';
+import { Rng } from '../../../src/util/rng.js';
 
 export const WATER_ALFS = [
   [1, 2, 3],

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { AtomgpError } from '../../src/errors.js';
-import { DEMO_DEFAULTS, type DemoSummary, type PipelineSettings, runPipeline, validateSettings } from '../../src/pipeline/pipeline.js';
-import { runCli } from '../helpers/cli.js';
+import { AtomgpError } from '../../../src/errors.js';
+import { DEMO_DEFAULTS, type DemoSummary, type PipelineSettings, runPipeline, validateSettings } from '../../../src/workflows/pipeline/index.js';
+import { runCli } from '../../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atomgp-pipeline-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -100,4 +100,62 @@ test('atomgp pipeline CLI: invalid SMILES and unknown molecule exit 2 with one l
   const unknown = runCli(['demo', '--molecule', 'unobtainium', '--out', join(root, 'bad2')]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.err, /unknown molecule/);
+});
+
+/** demo.json without its wall-clock fields (timings, training wall times, atomgp_version stays). */
+function withoutWallClock(s: DemoSummary): unknown {
+  return {
+    ...s,
+    timings_s: undefined,
+    training: s.training.map((t) => ({ ...t, atoms: t.atoms.map((a) => ({ ...a, wall_time_s: undefined })) })),
+  };
+}
+
+test('pipeline resume: interrupted anywhere, the resumed summary equals an uninterrupted run (but wall-clock fields); changed settings are refused', async () => {
+  const s: PipelineSettings = { ...small, priorMode: 'same-hyperparameters', sampleSteps: 8000, nTrain: 100, nValid: 60, mdTimePs: 0.2, mdTemperaturesK: [300, 1000] };
+  const whole = await runPipeline(s, join(root, 'whole'), 'new');
+  assert.ok(whole.sampling.hills > 0, 'hills deposited');
+  assert.equal(whole.training.length, 2);
+  assert.equal(whole.training[1]!.atoms.length, 3);
+  // interrupt at the second prior's training, then at the MD stage, resuming after each
+  const out = join(root, 'interrupted');
+  const stopAt = (prefix: string) => ({
+    log: (line: string) => {
+      if (line.startsWith(prefix)) throw new Error(`stopped at: ${line}`);
+    },
+  });
+  await assert.rejects(runPipeline(s, out, 'new', stopAt('training shift:0.05')), /stopped at/);
+  assert.ok(!existsSync(join(out, 'models/min/fingerprint.json')));
+  await assert.rejects(runPipeline(s, out, 'resume', stopAt('md min')), /stopped at/);
+  const logged: string[] = [];
+  const resumed = await runPipeline(s, out, 'resume', { log: (l) => logged.push(l) });
+  assert.ok(logged.some((l) => /sampling: reusing/.test(l)), logged.join('\n'));
+  assert.ok(logged.some((l) => /training shift:0.05: reusing/.test(l)), logged.join('\n'));
+  assert.deepEqual(withoutWallClock(resumed), withoutWallClock(whole));
+  const written = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as DemoSummary;
+  assert.equal(written.sampling.hills, whole.sampling.hills);
+  assert.deepEqual(
+    written.training.map((t) => [t.prior, t.atoms.map((a) => a.atom)]),
+    [
+      ['shift:0.05', ['O1', 'H2', 'H3']],
+      ['min', ['O1', 'H2', 'H3']],
+    ],
+  );
+  // a resume with any changed setting is refused, naming it, and changes nothing
+  const before = readFileSync(join(out, 'demo.json'), 'utf8');
+  await assert.rejects(runPipeline({ ...s, seed: 2 }, out, 'resume'), /--seed: recorded 1, now 2/);
+  await assert.rejects(runPipeline({ ...s, nTrain: 90 }, out, 'resume'), /data .*--n-train: recorded 100, now 90/);
+  await assert.rejects(runPipeline({ ...s, mdTemperaturesK: [300] }, out, 'resume'), /md shift:0.05 .*--temperatures-K: recorded \[300,1000\], now \[300\]/);
+  await assert.rejects(runPipeline({ ...s, priors: ['shift:0.05', 'max'] }, out, 'resume'), /--priors changed .*min/);
+  await assert.rejects(runPipeline({ ...s, thetaMin: 0.5 }, out, 'resume'), /training shift:0.05 .*--theta-min: recorded 0.3, now 0.5/);
+  assert.equal(readFileSync(join(out, 'demo.json'), 'utf8'), before);
+  // an input file changed behind the run's back is refused too
+  const frames = join(out, 'sampling/frames.extxyz');
+  writeFileSync(frames, readFileSync(frames, 'utf8').replace(/energy=(-?[0-9.]+)/, 'energy=$10'));
+  await assert.rejects(runPipeline(s, out, 'resume'), /data was made with other inputs \(sampling\/frames.extxyz changed since the stage ran\)/);
+  // the CLI: exit 2 with one line (it used to exit 0 and mix seed-2 settings into seed-1 stages)
+  const cli = runCli(['pipeline', '--molecule', 'water', '--out', out, '--resume', '--seed', '2', '--sample-steps', '8000', '--harvest-every', '20', '--n-train', '100', '--n-valid', '60']);
+  assert.equal(cli.code, 2);
+  assert.match(cli.err, /cannot resume .*--seed: recorded 1, now 2/);
+  assert.equal(cli.err.trim().split('\n').length, 1, cli.err);
 });

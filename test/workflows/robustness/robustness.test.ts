@@ -1,52 +1,33 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { setBondLength } from '../../src/analysis/distort.js';
-import { massesAmu } from '../../src/chem/molecule.js';
-import { BOHR_PER_ANGSTROM } from '../../src/chem/units.js';
-import { DEFAULT_INTEGRATOR_SETTINGS } from '../../src/dynamics/integrators.js';
-import { AtomgpError } from '../../src/errors.js';
-import { computeFeatures } from '../../src/features/alf.js';
-import { readModelSet } from '../../src/gp/modelset.js';
-import { DEFAULT_PRIOR } from '../../src/gp/priors.js';
-import { trainAtomModel } from '../../src/gp/train.js';
-import { predictRows } from '../../src/gp/validate.js';
-import { waterLikeSpec } from '../../src/potentials/analytic.js';
+import { setBondLength } from '../../../src/analysis/distort.js';
+import { massesAmu } from '../../../src/chem/molecule.js';
+import { DEFAULT_INTEGRATOR_SETTINGS } from '../../../src/dynamics/integrators.js';
+import { AtomgpError } from '../../../src/errors.js';
+import { readModelSet } from '../../../src/gp/modelset.js';
+import { DEFAULT_PRIOR } from '../../../src/gp/priors.js';
+import { trainAtomModel } from '../../../src/gp/train.js';
+import { predictRows } from '../../../src/gp/validate.js';
+import { waterLikeSpec } from '../../../src/potentials/analytic.js';
 import {
   formatRelaxationTable,
-  geometryFromAlfFeatures,
   leaveOneOutResiduals,
   lowestTrainingGeometry,
   parseTemperatures,
+  refitStage,
   resolvePriors,
   runRobustnessStudy,
   runStabilityMatrix,
-} from '../../src/study/robustness.js';
-import { Rng } from '../../src/util/rng.js';
+} from '../../../src/workflows/robustness/index.js';
 import { writeTinyWaterModels } from './water-models.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atomgp-robustness-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 const models = join(root, 'models');
 writeTinyWaterModels(models, 20, 0.03);
-
-test('a geometry rebuilt from one atom’s ALF features has every atom’s features (4-atom molecule)', () => {
-  const rng = new Rng(3);
-  const pos = Float64Array.from({ length: 12 }, () => rng.uniformIn(-1.5, 1.5));
-  const alfs = [
-    [0, 1, 2],
-    [1, 0, 2],
-    [2, 1, 3],
-    [3, 1, 2],
-  ];
-  const bohr = (p: Float64Array) => p.map((v) => v * BOHR_PER_ANGSTROM);
-  const feats = computeFeatures(bohr(pos), alfs);
-  const rebuilt = geometryFromAlfFeatures(feats[0]!, alfs[0]!, 4);
-  const again = computeFeatures(bohr(rebuilt), alfs);
-  for (let a = 0; a < 4; a++) for (let k = 0; k < 6; k++) assert.ok(Math.abs(again[a]![k]! - feats[a]![k]!) < 1e-9, `atom ${a} feature ${k}`);
-});
 
 test('the lowest training geometry of the tiny water set is its first point, the analytic minimum (rows aligned across atoms)', () => {
   const set = readModelSet(models, { check: true });
@@ -278,5 +259,36 @@ test('the whole study on a tiny GP water set: study.json in the report schema, r
   assert.equal(statSync(summary).mtimeMs, mtime, 'finished runs are not rerun');
   assert.equal(statSync(join(out, 'models', 'min', 'WATER_iqa_O1.model')).mtimeMs, modelMtime, 'refits are not redone');
   await assert.rejects(runRobustnessStudy({ ...o, resume: true, timePs: 0.2 }), (e: Error) => /settings differ/.test(e.message) && /time_ps/.test(e.message));
+  await assert.rejects(runRobustnessStudy({ ...o, resume: true, timePs: 0.2 }), (e: Error) => !e.message.includes('\n'));
   await assert.rejects(runRobustnessStudy(o), /pass --resume/);
+  // a refit model changed behind the study's back: its runs are not resumed on it
+  const refit = join(out, 'models', 'min', 'WATER_iqa_O1.model');
+  writeFileSync(refit, readFileSync(refit, 'utf8') + '\n');
+  await assert.rejects(runRobustnessStudy({ ...o, resume: true }), /the runs of min were made from other inputs \(models\/min\/WATER_iqa_O1.model changed since the stage ran\)/);
+});
+
+test('refit stage: a finished refit is reused, a changed original model file is refused on resume, an unfinished refit is redone', async () => {
+  const own = join(root, 'refit-models');
+  writeTinyWaterModels(own, 12, 0.03);
+  const original = readModelSet(own, { check: true });
+  const out = join(root, 'refit-out');
+  const said: string[] = [];
+  const opts = { outDir: out, priors: resolvePriors(['min']), original, keepHyperparameters: true, seed: 1, workers: 1, say: (t: string) => said.push(t) };
+  const first = await refitStage(opts);
+  assert.deepEqual(
+    first.map((r) => r.atom),
+    ['O1', 'H2', 'H3'],
+  );
+  assert.ok(existsSync(join(out, 'models/min/fingerprint.json')));
+  said.length = 0;
+  await refitStage(opts);
+  assert.deepEqual(said, ['refit model sets: all present (resume)']);
+  const file = original.models[1]!.source!;
+  writeFileSync(file, readFileSync(file, 'utf8') + '\n');
+  await assert.rejects(refitStage(opts), /refit min was made from other inputs \(.*H2.*changed since the stage ran\)/);
+  rmSync(join(out, 'models/min/fingerprint.json'));
+  said.length = 0;
+  await refitStage(opts);
+  assert.match(said[0]!, /refitting 1 model set \(3 atomic models, hyperparameters kept\)/);
+  assert.ok(existsSync(join(out, 'models/min/fingerprint.json')));
 });

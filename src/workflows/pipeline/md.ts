@@ -1,0 +1,75 @@
+/**
+ * Pipeline stage 7 (MD ensemble): NVT runs with every prior's models from the relaxed start →
+ * runs/<prior>/T<K>_r<NN>/. A prior whose runs all finished under the same settings and models is
+ * read back on resume; otherwise its runs are redone.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { massesAmu } from '../../chem/molecule.js';
+import { runEnsemble, runLabel } from '../../dynamics/ensemble.js';
+import { DEFAULT_INTEGRATOR_SETTINGS } from '../../dynamics/integrators.js';
+import type { MdSummary } from '../../dynamics/run.js';
+import { readMdSummary } from '../md-summary.js';
+import type { RelaxedMolecule } from './molecule.js';
+import { finishedStage, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
+import { type DemoRun, type PipelineSettings, priorFolder } from './settings.js';
+import type { PriorModels } from './train.js';
+
+export const MD_KEYS = ['seed', 'mdTemperaturesK', 'mdTimePs', 'mdTimestepFs', 'replicas'] as const;
+
+export function mdSettings(s: PipelineSettings, prior: string): Record<string, unknown> {
+  return pick(s, MD_KEYS, { prior });
+}
+
+export async function mdStage(ctx: StageContext, s: PipelineSettings, m: RelaxedMolecule, priors: readonly PriorModels[]): Promise<DemoRun[]> {
+  const runs: DemoRun[] = [];
+  const steps = Math.round((s.mdTimePs * 1000) / s.mdTimestepFs);
+  const labels = s.mdTemperaturesK.flatMap((t) => Array.from({ length: s.replicas }, (_, r) => runLabel(t, r)));
+  for (const p of priors) {
+    const runRoot = join(ctx.outDir, 'runs', priorFolder(p.prior));
+    const summaryFiles = labels.map((l) => join(runRoot, l, 'summary.json'));
+    const inputs = [...p.files, m.file];
+    const settings = mdSettings(s, p.prior);
+    let summaries: MdSummary[];
+    if (finishedStage(ctx, `md ${p.prior}`, RECORD_FILES.md(p.prior), settings, inputs, summaryFiles)) {
+      summaries = summaryFiles.map(readMdSummary);
+    } else {
+      ctx.log(`md ${p.prior}: ${labels.length} NVT run(s) of ${s.mdTimePs} ps at ${s.mdTemperaturesK.join(', ')} K`);
+      summaries = await runEnsemble({
+        potentialSpec: { kind: 'gp-models', dir: p.dir },
+        symbols: m.symbols,
+        massesAmu: massesAmu(m.symbols),
+        startPositionsA: m.startA,
+        settings: { ...DEFAULT_INTEGRATOR_SETTINGS, ensemble: 'nvt', timestepFs: s.mdTimestepFs, temperatureK: s.mdTemperaturesK[0]! },
+        temperaturesK: s.mdTemperaturesK,
+        replicas: s.replicas,
+        steps,
+        seed: s.seed,
+        outDir: runRoot,
+        mode: 'overwrite',
+        workers: s.workers,
+        logEvery: 20,
+        trajStride: 100,
+        progressEvery: 1000,
+        onProgress: (q) => ctx.progress(`md ${p.prior}`, q.stepsDone / q.stepsTotal, `${q.runsDone}/${q.runsTotal} runs, ${Math.round(q.stepsPerSecond)} steps/s`),
+      });
+      if (summaryFiles.every((f) => existsSync(f))) recordStage(ctx, `md ${p.prior}`, RECORD_FILES.md(p.prior), settings, inputs);
+    }
+    for (const sm of summaries) {
+      const replica = Number(/_r(\d+)$/.exec(sm.label ?? '')?.[1] ?? 0);
+      runs.push({
+        prior: p.prior,
+        temperature_K: sm.temperatureK,
+        replica,
+        survived: sm.survived,
+        time_ps: sm.simulatedTimeFs / 1000,
+        time_to_failure_ps: sm.timeToFailureFs === null ? null : sm.timeToFailureFs / 1000,
+        failure: sm.failure ? `${sm.failure.kind}: ${sm.failure.reason}` : null,
+        mean_temperature_K: sm.meanTemperatureK,
+        run_dir: join('runs', priorFolder(p.prior), sm.label ?? ''),
+      });
+    }
+    ctx.log(`md ${p.prior}: ${summaries.filter((x) => x.survived).length}/${summaries.length} survived`);
+  }
+  return runs;
+}

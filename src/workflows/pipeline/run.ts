@@ -1,0 +1,141 @@
+/**
+ * The end-to-end pipeline behind `atomgp pipeline` and `atomgp demo`: relax → sample (WTMetaD) →
+ * select and label → train per prior → validate → MD ensemble → demo.json and report.html.
+ *
+ * Output folder (every stage writes its files atomically and records a fingerprint of its settings
+ * and input files beside them, resume.ts; `resume` reuses a finished stage only when its
+ * fingerprint matches and refuses any change):
+ *   molecule.xyz                      start geometry, relaxed on the reference (Å)
+ *   sampling/frames.extxyz            all harvested frames with reference labels (Ha, Ha/bohr)
+ *   data/train.extxyz, valid.extxyz   the selected sets; data/csv/ ichor-style CSV training sets
+ *   models/<prior>/                   one `.model` per atom (property iqa)
+ *   runs/<prior>/T<K>_r<NN>/          NVT runs (log.csv, trajectory.extxyz, summary.json)
+ *   demo.json, report.html            the summary the report reads, and the report
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { AtomgpError } from '../../errors.js';
+import { writeFileAtomic } from '../../io/atomic-write.js';
+import type { Potential } from '../../potentials/potential.js';
+import { cvUnit } from '../../sampling/cv.js';
+import { VERSION } from '../../version.js';
+import { dataSettings, selectStage } from './data.js';
+import { mdSettings, mdStage } from './md.js';
+import { formulaOf, relaxStage } from './molecule.js';
+import { checkPriorFolders, checkStageSettings, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
+import { SAMPLING_KEYS, sampleStage } from './sample.js';
+import { type DemoSummary, type PipelineHooks, type PipelineSettings, resolvedLabels, validateSettings } from './settings.js';
+import { trainingSettings, trainStage } from './train.js';
+import { validateStage } from './validate.js';
+
+/** Files and folders the pipeline writes at the top of its output folder. */
+const OURS = ['molecule.xyz', RECORD_FILES.molecule, 'sampling', 'data', 'models', 'runs', 'demo.json', 'report.html'];
+
+const MOLECULE_KEYS = ['molecule', 'smiles', 'startFile', 'reference', 'seed'] as const;
+
+function elapsed(t0: number): number {
+  return Math.round((performance.now() - t0) / 10) / 100;
+}
+
+/** On resume, refuse changed settings of any finished stage before doing any work. */
+function preflight(ctx: StageContext, s: PipelineSettings, labels: 'atomic' | 'total'): void {
+  checkPriorFolders(ctx, s.priors);
+  checkStageSettings(ctx, 'the molecule', RECORD_FILES.molecule, pick(s, MOLECULE_KEYS, { labels }), s.startFile ? [s.startFile] : []);
+  checkStageSettings(ctx, 'sampling', RECORD_FILES.sampling, pick(s, SAMPLING_KEYS));
+  checkStageSettings(ctx, 'data', RECORD_FILES.data, dataSettings(s, labels));
+  s.priors.forEach((prior, pi) => {
+    checkStageSettings(ctx, `training ${prior}`, RECORD_FILES.training(prior), trainingSettings(s, pi, labels));
+    checkStageSettings(ctx, `md ${prior}`, RECORD_FILES.md(prior), mdSettings(s, prior));
+  });
+}
+
+/** Prepare the output folder: `new` refuses a folder holding a pipeline, `overwrite` clears atomgp's files in it. */
+function prepareOutDir(outDir: string, mode: 'new' | 'overwrite' | 'resume'): void {
+  if (existsSync(outDir)) {
+    const present = readdirSync(outDir).filter((f) => OURS.includes(f));
+    if (mode === 'new' && present.length > 0) {
+      throw new AtomgpError(`output folder ${outDir} already holds a pipeline run (${present.join(', ')}); pass --overwrite to replace it or --resume to continue it`);
+    }
+    if (mode === 'overwrite') for (const f of present) rmSync(join(outDir, f), { recursive: true, force: true });
+  }
+  mkdirSync(outDir, { recursive: true });
+}
+
+/**
+ * Run the pipeline into `outDir`. `mode`: `new` refuses a folder that already holds a pipeline,
+ * `overwrite` replaces atomgp's files in it, `resume` reuses every finished stage whose settings
+ * and inputs are unchanged (and refuses any change).
+ */
+export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'new' | 'overwrite' | 'resume', hooks: PipelineHooks = {}): Promise<DemoSummary> {
+  validateSettings(s);
+  const ctx: StageContext = { outDir, resume: mode === 'resume', log: hooks.log ?? (() => {}), progress: hooks.progress ?? (() => {}) };
+  const labels = resolvedLabels(s);
+  preflight(ctx, s, labels);
+  prepareOutDir(outDir, mode);
+  const timings: Record<string, number> = {};
+
+  let t0 = performance.now();
+  const m = await relaxStage(s, outDir, ctx.log, labels);
+  const moleculeInputs = s.startFile ? [s.startFile] : [];
+  recordStage(ctx, 'the molecule', RECORD_FILES.molecule, pick(s, MOLECULE_KEYS, { labels }), moleculeInputs);
+  timings['molecule_s'] = elapsed(t0);
+
+  t0 = performance.now();
+  const sampling = sampleStage(ctx, s, m);
+  timings['sampling_s'] = elapsed(t0);
+
+  t0 = performance.now();
+  const data = selectStage(ctx, s, m, sampling.frames, sampling.file, labels);
+  timings['selection_s'] = elapsed(t0);
+
+  t0 = performance.now();
+  const training = await trainStage(ctx, s, m, data, labels);
+  timings['training_s'] = elapsed(t0);
+
+  t0 = performance.now();
+  const validation = await validateStage(ctx, training.priors, data.valid, m.symbols.length, labels);
+  timings['validation_s'] = elapsed(t0);
+
+  t0 = performance.now();
+  const runs = await mdStage(ctx, s, m, training.priors);
+  timings['md_s'] = elapsed(t0);
+
+  const summary: DemoSummary = {
+    kind: 'demo',
+    molecule: m.name,
+    formula: formulaOf(m.symbols),
+    reference: m.reference.description,
+    labels,
+    n_atoms: m.symbols.length,
+    n_features: training.nFeatures,
+    n_frames: sampling.frames.length,
+    n_train: data.train.length,
+    n_valid: data.valid.length,
+    default_prior: s.priors[0]!,
+    validation_mae_kcal_per_mol: validation[0]!.mae_kcal_per_mol,
+    validation,
+    runs,
+    sampling: {
+      cv_labels: m.cvs.map((c) => c.label ?? c.kind),
+      cv_units: m.cvs.map((c) => cvUnit(c)),
+      cv_values: sampling.frames.filter((f) => f.cvValues).map((f) => Array.from(f.cvValues!)),
+      temperature_K: s.sampleTemperatureK,
+      steps: s.sampleSteps,
+      hills: sampling.hills,
+    },
+    training: training.priors.map((p) => ({ prior: p.prior, atoms: p.atoms })),
+    settings: s,
+    timings_s: timings,
+    atomgp_version: VERSION,
+  };
+  writeFileAtomic(join(outDir, 'demo.json'), `${JSON.stringify(summary, null, 1)}\n`);
+  try {
+    const { writeReport } = await import('../../report/report.js');
+    writeReport(outDir);
+  } catch (e) {
+    ctx.log(`report: not written (${(e as Error).message})`);
+  }
+  const ref = m.reference as Potential & { dispose?: () => void };
+  if (typeof ref.dispose === 'function') ref.dispose();
+  return summary;
+}

@@ -1,0 +1,250 @@
+/**
+ * Settings and results of the pipeline behind `atomgp pipeline` and `atomgp demo` (what
+ * demo.json holds), their defaults and their checks.
+ */
+import { AtomgpError } from '../../errors.js';
+import { findPresetName, presetMolecule } from '../../chem/presets.js';
+import { DEFAULT_PRIOR, parsePrior } from '../../gp/priors.js';
+import type { CvSpec } from '../../sampling/cv.js';
+import type { SelectionRule } from '../../sampling/select.js';
+import { DEFAULT_BOND_WALL } from '../../sampling/wtmetad.js';
+
+export type ReferenceKind = 'builtin' | 'xtb';
+export type LabelMode = 'atomic' | 'total' | 'auto';
+export type PriorMode = 'same-hyperparameters' | 'retrain';
+
+export interface PipelineSettings {
+  /** Built-in molecule name (presets.ts), or undefined when `smiles`/`startFile` is given. */
+  molecule?: string;
+  smiles?: string;
+  startFile?: string;
+  reference: ReferenceKind;
+  seed: number;
+  /** WTMetaD: temperature, steps, time step, harvest interval, bias factor γ, hill height w0 and widths. */
+  sampleTemperatureK: number;
+  sampleSteps: number;
+  sampleTimestepFs: number;
+  harvestEvery: number;
+  biasFactor: number;
+  hillHeightKcalPerMol: number;
+  /** Hill width for dihedral/angle CVs, degrees; for distance CVs, Å. */
+  hillWidthDeg: number;
+  hillWidthA: number;
+  hillStrideSteps: number;
+  /** Upper walls on the start bonds during sampling at this multiple of their length (0: none). */
+  bondWallFactor: number;
+  /** Collective variables; default: the preset's (for SMILES/XYZ: up to 3 heavy-atom torsions). */
+  cvs?: CvSpec[];
+  nTrain: number;
+  nValid: number;
+  selection: SelectionRule;
+  /** Also write Gaussian inputs (`.gjf`, output=wfn for AIMAll) of the selected frames under data/gaussian/. */
+  gaussian: boolean;
+  /** Method and basis of those inputs (default B3LYP, 6-31+G(d,p), as the FFLUX data sets). */
+  gaussianMethod: string;
+  gaussianBasis: string;
+  /** `atomic`: one GP per atom on the reference's atomic energies; `total`: additive GP on totals. */
+  labels: LabelMode;
+  /** Prior means to train; the first is the one the summary reports as default. */
+  priors: string[];
+  /** How priors after the first are made: same θ and σ² with only mean and weights refit, or a full retrain. */
+  priorMode: PriorMode;
+  restarts: number;
+  maxIterations: number;
+  /** σ² on the kernel diagonal; optimised within [1e-10, 1e-4] when `optimiseNoise`. */
+  noise: number;
+  optimiseNoise: boolean;
+  /**
+   * Lower bound of every θ (upper bound of the lengthscales ℓ = 1/√(2θ), bohr or rad): the prior
+   * mean only acts where k(x*, X) → 0, so unbounded lengthscales let the fit ignore it
+   * (docs/robustness.md has the measurements behind the default).
+   */
+  thetaMin: number;
+  mdTemperaturesK: number[];
+  mdTimePs: number;
+  mdTimestepFs: number;
+  replicas: number;
+  workers: number;
+}
+
+/** The `atomgp demo` defaults (the pipeline's defaults for every flag). */
+export const DEMO_DEFAULTS: PipelineSettings = {
+  molecule: 'malondialdehyde',
+  reference: 'builtin',
+  seed: 1,
+  sampleTemperatureK: 500,
+  sampleSteps: 100_000,
+  sampleTimestepFs: 0.5,
+  harvestEvery: 40,
+  biasFactor: 10,
+  hillHeightKcalPerMol: 0.5,
+  hillWidthDeg: 15,
+  hillWidthA: 0.1,
+  hillStrideSteps: 200,
+  bondWallFactor: DEFAULT_BOND_WALL.factor,
+  nTrain: 1000,
+  nValid: 500,
+  selection: 'farthest',
+  gaussian: false,
+  gaussianMethod: 'B3LYP',
+  gaussianBasis: '6-31+G(d,p)',
+  labels: 'auto',
+  priors: [DEFAULT_PRIOR, 'min'],
+  priorMode: 'retrain',
+  restarts: 2,
+  maxIterations: 200,
+  noise: 1e-10,
+  optimiseNoise: false,
+  thetaMin: 0.3,
+  mdTemperaturesK: [1000],
+  mdTimePs: 10,
+  mdTimestepFs: 0.5,
+  replicas: 3,
+  workers: 2,
+};
+
+export interface PriorValidation {
+  prior: string;
+  n: number;
+  mae_kcal_per_mol: number;
+  rmse_kcal_per_mol: number;
+  max_abs_kcal_per_mol: number;
+  abs_errors_kcal_per_mol: number[];
+  /** Mean absolute error of the atomic energies (atomic labels only), kcal/mol. */
+  atomic_mae_kcal_per_mol?: number;
+}
+
+export interface DemoRun {
+  prior: string;
+  temperature_K: number;
+  replica: number;
+  survived: boolean;
+  /** Simulated time, ps (up to the failure when it failed). */
+  time_ps: number;
+  time_to_failure_ps: number | null;
+  failure: string | null;
+  mean_temperature_K: number;
+  run_dir: string;
+}
+
+export interface DemoSummary {
+  kind: 'demo';
+  molecule: string;
+  formula: string;
+  reference: string;
+  labels: 'atomic' | 'total';
+  n_atoms: number;
+  n_features: number;
+  n_frames: number;
+  n_train: number;
+  n_valid: number;
+  default_prior: string;
+  validation_mae_kcal_per_mol: number;
+  validation: PriorValidation[];
+  runs: DemoRun[];
+  sampling: { cv_labels: string[]; cv_units: string[]; cv_values: number[][]; temperature_K: number; steps: number; hills: number };
+  training: Array<{ prior: string; atoms: Array<{ atom: string; log_likelihood: number; wall_time_s: number }> }>;
+  settings: PipelineSettings;
+  timings_s: Record<string, number>;
+  atomgp_version: string;
+}
+
+export interface PipelineHooks {
+  /** One line per stage event (stderr in the CLI). */
+  log?: (line: string) => void;
+  /** Progress within a stage, for an updating bar: fraction 0..1 and a short text. */
+  progress?: (stage: string, fraction: number, text: string) => void;
+}
+
+/** `shift:0.05` → `shift_0.05`: a prior name usable as a folder name. */
+export function priorFolder(prior: string): string {
+  return prior.replace(/[^A-Za-z0-9.+-]/g, '_');
+}
+
+
+/** The command-line flag of each setting, for messages (`--seed`, `--n-train`). */
+export const SETTING_FLAGS: Readonly<Record<keyof PipelineSettings, string>> = {
+  molecule: '--molecule',
+  smiles: '--smiles',
+  startFile: '--start',
+  reference: '--reference',
+  seed: '--seed',
+  sampleTemperatureK: '--sample-temperature-K',
+  sampleSteps: '--sample-steps',
+  sampleTimestepFs: '--sample-timestep-fs',
+  harvestEvery: '--harvest-every',
+  biasFactor: '--bias-factor',
+  hillHeightKcalPerMol: '--hill-height',
+  hillWidthDeg: '--hill-width-deg',
+  hillWidthA: '--hill-width-A',
+  hillStrideSteps: '--hill-stride',
+  bondWallFactor: '--bond-wall',
+  cvs: 'collective variables',
+  nTrain: '--n-train',
+  nValid: '--n-valid',
+  selection: '--selection',
+  gaussian: '--gaussian',
+  gaussianMethod: '--gaussian-method',
+  gaussianBasis: '--gaussian-basis',
+  labels: '--labels',
+  priors: '--priors',
+  priorMode: '--prior-mode',
+  restarts: '--restarts',
+  maxIterations: '--max-iterations',
+  noise: '--noise',
+  optimiseNoise: '--optimise-noise',
+  thetaMin: '--theta-min',
+  mdTemperaturesK: '--temperatures-K',
+  mdTimePs: '--md-time-ps',
+  mdTimestepFs: '--md-timestep-fs',
+  replicas: '--replicas',
+  workers: '--workers',
+};
+
+/** The labels a run uses: `auto` is atomic for the built-in reference, total for xtb. */
+export function resolvedLabels(s: PipelineSettings): 'atomic' | 'total' {
+  return s.labels === 'auto' ? (s.reference === 'builtin' ? 'atomic' : 'total') : s.labels;
+}
+
+/** Check settings before any work: every error a user can make is reported here, not mid-run. */
+export function validateSettings(s: PipelineSettings): void {
+  const given = [s.molecule, s.smiles, s.startFile].filter((v) => v !== undefined).length;
+  if (given !== 1) throw new AtomgpError('give exactly one of --molecule NAME, --smiles S or --start FILE');
+  if (s.molecule !== undefined && findPresetName(s.molecule) === undefined) presetMolecule(s.molecule); // throws the list of names
+  if (s.reference !== 'builtin' && s.reference !== 'xtb') throw new AtomgpError(`--reference must be builtin or xtb, got '${s.reference}'`);
+  const posInt = (name: string, v: number, min = 1): void => {
+    if (!(Number.isInteger(v) && v >= min)) throw new AtomgpError(`${name} must be an integer ≥ ${min}, got ${v}`);
+  };
+  const posNum = (name: string, v: number): void => {
+    if (!(Number.isFinite(v) && v > 0)) throw new AtomgpError(`${name} must be a number > 0, got ${v}`);
+  };
+  posInt('--sample-steps', s.sampleSteps);
+  posInt('--harvest-every', s.harvestEvery);
+  posInt('--n-train', s.nTrain, 2);
+  posInt('--n-valid', s.nValid, 1);
+  posInt('--replicas', s.replicas);
+  posInt('--workers', s.workers);
+  posInt('--restarts', s.restarts);
+  posInt('--max-iterations', s.maxIterations);
+  posNum('--sample-temperature-K', s.sampleTemperatureK);
+  posNum('--bias-factor', s.biasFactor - 1);
+  posNum('--hill-height', s.hillHeightKcalPerMol);
+  if (!(s.bondWallFactor === 0 || (Number.isFinite(s.bondWallFactor) && s.bondWallFactor > 1))) {
+    throw new AtomgpError(`--bond-wall must be 0 (no walls) or a factor > 1 (e.g. 1.3), got ${s.bondWallFactor}`);
+  }
+  posNum('--md-time-ps', s.mdTimePs);
+  for (const t of s.mdTemperaturesK) posNum('--temperatures-K', t);
+  if (s.priors.length === 0) throw new AtomgpError('no prior means given');
+  for (const p of s.priors) parsePrior(p);
+  if (!['farthest', 'random'].includes(s.selection)) throw new AtomgpError(`--selection must be farthest or random, got '${s.selection}'`);
+  if (!['auto', 'atomic', 'total'].includes(s.labels)) throw new AtomgpError(`--labels must be auto, atomic or total, got '${s.labels}'`);
+  if (s.labels === 'atomic' && s.reference === 'xtb') throw new AtomgpError('--labels atomic needs a reference with atomic energies (builtin); xtb gives total energies only');
+  if (!['same-hyperparameters', 'retrain'].includes(s.priorMode)) throw new AtomgpError(`--prior-mode must be same-hyperparameters or retrain, got '${s.priorMode}'`);
+  const frames = Math.floor(s.sampleSteps / s.harvestEvery) + 1;
+  if (frames < s.nTrain + s.nValid) {
+    throw new AtomgpError(
+      `sampling ${s.sampleSteps} steps, harvesting every ${s.harvestEvery}, gives ${frames} frames, fewer than ${s.nTrain} training + ${s.nValid} validation; sample longer or harvest more often`,
+    );
+  }
+}
+

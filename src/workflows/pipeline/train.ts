@@ -1,0 +1,143 @@
+/**
+ * Pipeline stage 5 (train, one model set per prior mean): one GP per atom on atomic labels (worker
+ * threads) or the additive GP on total energies → models/<prior>/SYSTEM_iqa_ATOM.model. A later
+ * prior in `same-hyperparameters` mode refits the first prior's models (θ and σ² kept).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { featurizeFrames } from '../../features/frames.js';
+import { trainAdditive } from '../../gp/additive.js';
+import type { GpModel } from '../../gp/model.js';
+import { refitFromModel, type TrainResult } from '../../gp/train.js';
+import { runTrainTasks, type TrainTask } from '../../gp/train-parallel.js';
+import { readModel, writeModel } from '../../io/model.js';
+import { atomNames } from '../../sampling/export.js';
+import type { DataSets } from './data.js';
+import type { RelaxedMolecule } from './molecule.js';
+import { finishedStage, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
+import { type DemoSummary, type PipelineSettings, priorFolder } from './settings.js';
+
+export const TRAINING_KEYS = ['seed', 'restarts', 'maxIterations', 'noise', 'optimiseNoise', 'thetaMin'] as const;
+
+export type AtomTraining = DemoSummary['training'][number]['atoms'];
+
+export interface PriorModels {
+  prior: string;
+  dir: string;
+  files: string[];
+  atoms: AtomTraining;
+}
+
+export interface TrainingResult {
+  priors: PriorModels[];
+  nFeatures: number;
+}
+
+/** Whether prior `pi` is refit from the first prior's models (θ and σ² kept) instead of trained. */
+function isRefit(s: PipelineSettings, pi: number, labels: 'atomic' | 'total'): boolean {
+  return pi > 0 && s.priorMode === 'same-hyperparameters' && labels === 'atomic';
+}
+
+export function trainingSettings(s: PipelineSettings, pi: number, labels: 'atomic' | 'total'): Record<string, unknown> {
+  return pick(s, TRAINING_KEYS, { prior: s.priors[pi]!, labels, priorMode: isRefit(s, pi, labels) ? 'same-hyperparameters' : 'retrain' });
+}
+
+export async function trainStage(ctx: StageContext, s: PipelineSettings, m: RelaxedMolecule, data: DataSets, labels: 'atomic' | 'total'): Promise<TrainingResult> {
+  const { train, system } = data;
+  const n = m.symbols.length;
+  const names = atomNames(m.symbols);
+  const xTrain = featurizeFrames(
+    train.map((f) => f.positionsA),
+    m.alfs.map((alf) => alf.map((k) => k - 1)),
+    { labels: names.map((a) => `atom ${a}`) },
+  );
+  const K = xTrain[0]!.length / train.length;
+  const out: PriorModels[] = [];
+  let firstModels: GpModel[] | undefined;
+  for (const [pi, prior] of s.priors.entries()) {
+    const dir = join(ctx.outDir, 'models', priorFolder(prior));
+    const files = names.map((a) => join(dir, `${system}_iqa_${a}.model`));
+    const refit = isRefit(s, pi, labels);
+    const inputs = [data.trainFile, ...(refit ? out[0]!.files : [])];
+    const settings = trainingSettings(s, pi, labels);
+    const done = finishedStage<{ atoms: AtomTraining }>(ctx, `training ${prior}`, RECORD_FILES.training(prior), settings, inputs, files);
+    if (done) {
+      ctx.log(`training ${prior}: reusing ${dir}`);
+      out.push({ prior, dir, files, atoms: done.result?.atoms ?? [] });
+      continue;
+    }
+    const tp = performance.now();
+    let models: GpModel[];
+    const atoms: AtomTraining = [];
+    if (labels === 'atomic') {
+      let results: TrainResult[];
+      if (refit) {
+        firstModels ??= out[0]!.files.map((f) => readModel(f));
+        results = firstModels.map((fm) => refitFromModel(fm, { prior, keepHyperparameters: true }));
+      } else {
+        const tasks: TrainTask[] = names.map((atom, a) => ({
+          kind: 'train',
+          input: {
+            x: xTrain[a]!,
+            y: Float64Array.from(train, (f) => f.atomicEnergiesHa![a]!),
+            nFeatures: K,
+            kernel: 'rbf-cyclic',
+            prior,
+            likelihood: 'marginal',
+            noise: s.noise,
+            optimiseNoise: s.optimiseNoise,
+            thetaBounds: [s.thetaMin, 1e3],
+            noiseBounds: [1e-10, 1e-4],
+            restarts: s.restarts,
+            maxIterations: s.maxIterations,
+            seed: s.seed + a,
+            systemName: system,
+            atom,
+            property: 'iqa',
+            alf: m.alfs[a]!,
+            nAtoms: n,
+            notes: [`reference ${m.reference.description}`, 'labels atomic energies of the reference (equal-share split)'],
+          },
+        }));
+        let finished = 0;
+        results = await runTrainTasks(tasks, {
+          jobs: s.workers,
+          onDone: (i, r) => {
+            finished++;
+            ctx.progress(`training ${prior}`, finished / tasks.length, `${names[i]} log L ${r.logLikelihood.toFixed(1)}`);
+          },
+        });
+      }
+      models = results.map((r) => r.model);
+      results.forEach((r, a) => {
+        atoms.push({ atom: names[a]!, log_likelihood: r.logLikelihood, wall_time_s: r.wallTimeS });
+      });
+    } else {
+      const r = trainAdditive({
+        atoms: m.symbols.map((sym, a) => ({ label: `${sym}${a + 1}`, alf: [...m.alfs[a]!], x: xTrain[a]! })),
+        nFeatures: K,
+        yTotalHa: Float64Array.from(train, (f) => f.energyHa!),
+        prior,
+        noise: s.noise,
+        optimiseNoise: s.optimiseNoise,
+        thetaBounds: [s.thetaMin, 1e3],
+        restarts: s.restarts,
+        maxIterations: s.maxIterations,
+        seed: s.seed,
+        systemName: system,
+        onProgress: (p) => ctx.progress(`training ${prior}`, (p.start - 1 + Math.min(1, p.iteration / s.maxIterations)) / p.starts, `log L ${p.logLikelihood.toFixed(1)}`),
+      });
+      models = r.models;
+      for (const md of models) atoms.push({ atom: md.atom, log_likelihood: r.logLikelihood, wall_time_s: r.wallTimeS / models.length });
+    }
+    if (pi === 0) firstModels = models;
+    mkdirSync(dir, { recursive: true });
+    models.forEach((md, a) => {
+      writeModel(files[a]!, md);
+    });
+    recordStage(ctx, `training ${prior}`, RECORD_FILES.training(prior), settings, inputs, { atoms });
+    out.push({ prior, dir, files, atoms });
+    ctx.log(`training ${prior}: ${models.length} models in ${((performance.now() - tp) / 1000).toFixed(1)} s → ${dir}`);
+  }
+  return { priors: out, nFeatures: K };
+}
