@@ -6,9 +6,9 @@ import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type Bond, unwrapMolecules } from '../chem/connectivity.js';
 import { AtomgpError } from '../errors.js';
-import type { PeriodicPrefactor } from '../gp/model.js';
+import type { PeriodicPrefactor } from '../gp/model/model.js';
 import { matchMoleculeCopies, moleculeCopies } from '../potentials/gp.js';
-import { type ModelSet, readModelSet } from '../gp/modelset.js';
+import { type ModelSet, readModelSet } from '../io/modelset.js';
 import { readConfig } from '../io/dlpoly.js';
 import { readXyz, validateGeometry } from '../io/xyz.js';
 

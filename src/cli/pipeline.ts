@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
-import { DEFAULT_PRIOR } from '../gp/priors.js';
+import { DEFAULT_PRIOR } from '../gp/fit/priors.js';
 import { DEMO_DEFAULTS, type DemoSummary, type LabelMode, type PipelineSettings, type PriorMode, type ReferenceKind, runPipeline } from '../pipeline/pipeline.js';
 import type { SelectionRule } from '../sampling/select.js';
 
