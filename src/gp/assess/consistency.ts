@@ -34,7 +34,7 @@
  * where they are not (water). Time: the glycine models (2130 points, 51 features) take ~0.5 s.
  */
 import { AtomgpError } from '../../errors.js';
-import { CompiledKernel, exponent, hasPeriodicKernel } from '../kernel/kernel.js';
+import { CompiledKernel, hasPeriodicKernel } from '../kernel/kernel.js';
 import { evaluateMean } from '../model/mean.js';
 import { type GpModel, metadataValue, type PeriodicPrefactor } from '../model/model.js';
 import { parseReal } from '../../util/numbers.js';
@@ -98,32 +98,11 @@ function noiseOf(model: GpModel): { noise: number; noiseFrom: ConsistencyReport[
   return { noise: 0, noiseFrom: 'none' };
 }
 
-/** d = K w − (y − m) without the noise, evaluated once per pair (i, j<i) and used for both rows. */
+/** d = K w − (y − m) without the noise (each kernel pair evaluated once, CompiledKernel.timesVector). */
 function kernelTimesWeights(model: GpModel, prefactor: PeriodicPrefactor, target: Float64Array): Float64Array {
   const kernel = new CompiledKernel(model.kernels, model.composition, model.nFeatures, prefactor);
-  const { nTrain: n, nFeatures: K, trainX: X, weights: w } = model;
-  const kw = new Float64Array(n);
-  // products of kernels (every file we know) collapse to one exponential: call it directly
-  const flat = kernel.flat;
-  for (let i = 0; i < n; i++) {
-    const xi = i * K;
-    const wi = w[i]!;
-    let acc = kernel.selfValue(X, xi) * wi;
-    if (flat) {
-      for (let j = 0; j < i; j++) {
-        const v = Math.exp(-exponent(flat, X, xi, X, j * K));
-        acc += v * w[j]!;
-        kw[j] = kw[j]! + v * wi;
-      }
-    } else {
-      for (let j = 0; j < i; j++) {
-        const v = kernel.value(X, xi, X, j * K);
-        acc += v * w[j]!;
-        kw[j] = kw[j]! + v * wi;
-      }
-    }
-    kw[i] = kw[i]! + acc;
-  }
+  const n = model.nTrain;
+  const kw = kernel.timesVector(model.trainX, n, model.weights);
   for (let i = 0; i < n; i++) kw[i] = kw[i]! - target[i]!;
   return kw;
 }

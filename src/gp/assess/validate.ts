@@ -5,9 +5,9 @@
  */
 import { KCAL_PER_MOL_PER_HARTREE, KJ_PER_MOL_PER_HARTREE } from '../../chem/units.js';
 import { AtomgpError } from '../../errors.js';
-import { CompiledKernel } from '../kernel/kernel.js';
-import { evaluateMean } from '../model/mean.js';
+import { errorStatistics, nearestRankPercentiles, S_CURVE_PERCENTILES, sortedAbsoluteErrors } from '../../math/stats.js';
 import type { GpModel, PeriodicPrefactor } from '../model/model.js';
+import { predictRows } from '../predict/rows.js';
 
 export interface ValidationReport {
   n: number;
@@ -24,48 +24,14 @@ export interface ValidationReport {
   percentiles_Ha: Record<string, number>;
 }
 
-export const S_CURVE_PERCENTILES = [10, 25, 50, 75, 90, 95, 99, 100];
+export { S_CURVE_PERCENTILES } from '../../math/stats.js';
+export { predictRows } from '../predict/rows.js';
 
-/** Predictions E(x_i) for the rows of x (n × nFeatures). */
-export function predictRows(model: GpModel, x: Float64Array, n: number, periodicPrefactor: PeriodicPrefactor = 4): Float64Array {
-  const K = model.nFeatures;
-  if (x.length !== n * K) throw new AtomgpError(`validation: ${x.length} feature values for ${n} points × ${K} features`);
-  const kernel = new CompiledKernel(model.kernels, model.composition, K, periodicPrefactor);
-  const out = new Float64Array(n);
-  const w = model.weights;
-  const tx = model.trainX;
-  for (let i = 0; i < n; i++) {
-    let s = evaluateMean(model.mean, x, i * K);
-    for (let j = 0; j < model.nTrain; j++) s += w[j]! * kernel.value(x, i * K, tx, j * K);
-    out[i] = s;
-  }
-  return out;
-}
-
-/** Error statistics of predictions against reference values. */
+/** Error statistics of predictions against reference values (math/stats.ts), in Ha, kJ/mol and kcal/mol. */
 export function errorReport(predicted: Float64Array, reference: Float64Array): ValidationReport {
-  const n = reference.length;
-  if (n === 0) throw new AtomgpError('validation: empty set');
-  const abs = new Float64Array(n);
-  let sum = 0;
-  let sum2 = 0;
-  let max = 0;
-  for (let i = 0; i < n; i++) {
-    const e = Math.abs(predicted[i]! - reference[i]!);
-    abs[i] = e;
-    sum += e;
-    sum2 += e * e;
-    if (e > max) max = e;
-  }
-  abs.sort();
-  const percentiles_Ha: Record<string, number> = {};
-  for (const p of S_CURVE_PERCENTILES) {
-    // Nearest-rank percentile: the smallest error with at least p% of points at or below it.
-    const rank = Math.max(1, Math.ceil((p / 100) * n));
-    percentiles_Ha[String(p)] = abs[rank - 1]!;
-  }
-  const mae = sum / n;
-  const rmse = Math.sqrt(sum2 / n);
+  if (reference.length === 0) throw new AtomgpError('validation: empty set');
+  const { n, mae, rmse, maxAbs: max } = errorStatistics(predicted, reference);
+  const percentiles_Ha = nearestRankPercentiles(sortedAbsoluteErrors(predicted, reference), S_CURVE_PERCENTILES);
   return {
     n,
     mae_Ha: mae,

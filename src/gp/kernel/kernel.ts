@@ -267,6 +267,71 @@ export class CompiledKernel {
   selfValue(x: Float64Array, off: number): number {
     return this.value(x, off, x, off);
   }
+
+  /**
+   * start + Σ_j w_j k(x[xOff..], X_j) over the n rows of X, summed in j order: the GP mean
+   * E = m + Σ w k with `start` = m (prediction, validation, additive totals).
+   */
+  weightedSum(x: Float64Array, xOff: number, X: Float64Array, w: ArrayLike<number>, n: number, start = 0): number {
+    const K = this.nFeatures;
+    let e = start;
+    for (let j = 0; j < n; j++) e += w[j]! * this.value(x, xOff, X, j * K);
+    return e;
+  }
+
+  /** k(x[xOff..], X_j) for the n rows of X, into `out`. */
+  row(x: Float64Array, xOff: number, X: Float64Array, n: number, out: Float64Array): Float64Array {
+    const K = this.nFeatures;
+    for (let j = 0; j < n; j++) out[j] = this.value(x, xOff, X, j * K);
+    return out;
+  }
+
+  /**
+   * The n × n kernel matrix of the rows of X plus `noise` on the diagonal, both triangles
+   * (row-major, into `out` or a new array); each pair evaluated once.
+   */
+  matrix(X: Float64Array, n: number, noise = 0, out: Float64Array = new Float64Array(n * n)): Float64Array {
+    const K = this.nFeatures;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j <= i; j++) {
+        const v = this.value(X, i * K, X, j * K);
+        out[i * n + j] = v;
+        out[j * n + i] = v;
+      }
+      out[i * n + i] = out[i * n + i]! + noise;
+    }
+    return out;
+  }
+
+  /**
+   * K w (without noise) for the n rows of X: each pair (i, j < i) evaluated once and used for
+   * both rows; products of kernels go straight to their single exponential.
+   */
+  timesVector(X: Float64Array, n: number, w: ArrayLike<number>, out: Float64Array = new Float64Array(n)): Float64Array {
+    const K = this.nFeatures;
+    const flat = this.flat;
+    out.fill(0);
+    for (let i = 0; i < n; i++) {
+      const xi = i * K;
+      const wi = w[i]!;
+      let acc = this.selfValue(X, xi) * wi;
+      if (flat) {
+        for (let j = 0; j < i; j++) {
+          const v = Math.exp(-exponent(flat, X, xi, X, j * K));
+          acc += v * w[j]!;
+          out[j] = out[j]! + v * wi;
+        }
+      } else {
+        for (let j = 0; j < i; j++) {
+          const v = this.value(X, xi, X, j * K);
+          acc += v * w[j]!;
+          out[j] = out[j]! + v * wi;
+        }
+      }
+      out[i] = out[i]! + acc;
+    }
+    return out;
+  }
 }
 
 /** Compile the kernel of a model. */
@@ -284,15 +349,5 @@ export function hasPeriodicKernel(model: Pick<GpModel, 'kernels'>): boolean {
  * (n × n row-major, allocated if not given).
  */
 export function kernelMatrix(kernel: CompiledKernel, X: Float64Array, n: number, out?: Float64Array): Float64Array {
-  const K = kernel.nFeatures;
-  const M = out ?? new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    M[i * n + i] = kernel.value(X, i * K, X, i * K);
-    for (let j = 0; j < i; j++) {
-      const v = kernel.value(X, i * K, X, j * K);
-      M[i * n + j] = v;
-      M[j * n + i] = v;
-    }
-  }
-  return M;
+  return kernel.matrix(X, n, 0, out);
 }

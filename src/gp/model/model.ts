@@ -80,3 +80,15 @@ export function metadataValue(model: Pick<GpModel, 'metadata'>, key: string): st
   }
   return undefined;
 }
+
+/** σ² a model states: `# noise`, else `# nugget`, else 1e-10 (FEREBUS's default nugget). */
+export function statedNoise(model: Pick<GpModel, 'metadata'>): number {
+  for (const key of ['noise', 'nugget']) {
+    const v = metadataValue(model, key);
+    if (v !== undefined) {
+      const x = Number(v.split(/\s+/)[0]);
+      if (Number.isFinite(x) && x >= 0) return x;
+    }
+  }
+  return 1e-10;
+}

@@ -365,7 +365,7 @@ export class AtomGp {
     if (grad) {
       for (let j = 0; j < this.nTrain; j++) e += w[j]! * kernel.valueAddGradient(x, 0, X, j * K, w[j]!, grad);
     } else {
-      for (let j = 0; j < this.nTrain; j++) e += w[j]! * kernel.value(x, 0, X, j * K);
+      e = kernel.weightedSum(x, 0, X, w, this.nTrain);
     }
     return e;
   }
@@ -493,9 +493,7 @@ export class AtomGp {
     const n = this.nTrain;
     const L = this.chol ?? this.factorise();
     const k = this.kStar!;
-    const K = this.nFeatures;
-    const X = this.model.trainX;
-    for (let j = 0; j < n; j++) k[j] = this.kernel.value(x, 0, X, j * K);
+    this.kernel.row(x, 0, this.model.trainX, n, k);
     solveLower(L, n, k);
     let s = 0;
     for (let j = 0; j < n; j++) s += k[j]! * k[j]!;
@@ -510,13 +508,7 @@ export class AtomGp {
 
   private factorise(): Float64Array {
     const n = this.nTrain;
-    const K = this.nFeatures;
-    const X = this.model.trainX;
-    const A = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j <= i; j++) A[i * n + j] = this.kernel.value(X, i * K, X, j * K);
-      A[i * n + i] = A[i * n + i]! + this.noiseVariance;
-    }
+    const A = this.kernel.matrix(this.model.trainX, n, this.noiseVariance);
     const L = new Float64Array(n * n);
     choleskyWithJitter(A, n, L, { what: `kernel matrix of ${this.model.source ?? this.model.atom}` });
     this.chol = L;
