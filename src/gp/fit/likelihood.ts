@@ -38,11 +38,11 @@
  */
 import { AtomgpError } from '../../errors.js';
 import { type ExpTerms, TERM_PERIODIC, TERM_SQUARE, TERM_WRAPPED } from '../kernel/kernel.js';
-import { defaultThreads } from '../../math/backend.js';
-import { type LinalgTeam, linalgTeam, soloCrew } from '../../math/linalg-team.js';
-import { allocateMatrices, kernelFor, sharedWasmAvailable } from '../../math/linalg-wasm.js';
+import { bindDense, type DenseBackend, planDense } from '../../math/dense.js';
+import { type LinalgTeam, soloCrew } from '../../math/linalg-team.js';
+import { allocateMatrices } from '../../math/linalg-wasm.js';
 import { choleskySolve, choleskyWithJitter, inverseLowerFromCholesky, logDetFromCholesky } from '../../math/linalg.js';
-import { type NativeLapack, nativeLapack } from '../../math/native-lapack.js';
+import type { NativeLapack } from '../../math/native-lapack.js';
 import { gradientRowsCrew, JOB_GRADIENT_ROWS, JOB_GRADIENT_WEIGHTS, JOB_KERNEL_EXP, JOB_KERNEL_ROWS, kernelExpRowsCrew, kernelRowsCrew } from './likelihood-rows.js';
 
 export type LikelihoodKind = 'marginal' | 'concentrated';
@@ -153,6 +153,8 @@ export class LikelihoodEvaluator {
   private readonly mx: Float64Array;
   private readonly sqAcc: Float64Array;
   /** Threads sharing each evaluation (undefined: this thread alone). */
+  /** The dense linear-algebra back end (math/dense.ts). */
+  readonly backend: DenseBackend;
   readonly team: LinalgTeam | undefined;
   /** Native LAPACK doing the Cholesky and the inverse, with its thread count (undefined: built-in kernels). */
   readonly native: { lapack: NativeLapack; threads: number } | undefined;
@@ -177,16 +179,15 @@ export class LikelihoodEvaluator {
     }
     this.problem = problem;
     this.nParams = parameterCount(problem);
-    const threads = opts.threads ?? defaultThreads();
-    const threaded = threads > 1 && n >= (opts.minThreadedN ?? MIN_THREADED_N) && sharedWasmAvailable();
-    // The buffers live in one wasm memory so the linear algebra takes the SIMD path (shared with
-    // the team's workers when threaded).
     const nt = terms.dim.length;
-    const lapack = opts.lapack === undefined ? nativeLapack() : opts.lapack || undefined;
-    // The native path inverts and forms M in place of the factor: no third and fourth n × n matrix.
+    const plan = planDense(n, { ...opts, minThreadedN: opts.minThreadedN ?? MIN_THREADED_N });
+    const lapack = plan.lapack;
+    // The buffers live in one wasm memory so the linear algebra takes the SIMD path (shared with
+    // the team's workers when threaded). The native path inverts and forms M in place of the
+    // factor: no third and fourth n × n matrix.
     const [r, factor, inv, work, xt, kinds, coef, alphaShared, rowSums, q] = allocateMatrices(
       [n * n, n * n, lapack ? 0 : n * n, lapack ? 0 : n * n, nt * n, nt, nt, n, n * nt, n],
-      { shared: threaded },
+      { shared: plan.shared },
     );
     this.r = r!;
     this.factor = factor!;
@@ -198,8 +199,9 @@ export class LikelihoodEvaluator {
     this.alphaShared = alphaShared!;
     this.rowSums = rowSums!;
     this.q = q!;
-    this.team = threaded && kernelFor(r!)?.shared ? linalgTeam(threads) : undefined;
-    this.native = lapack ? { lapack, threads: threaded ? threads : 1 } : undefined;
+    this.backend = bindDense(plan, r!);
+    this.team = this.backend.team;
+    this.native = lapack ? { lapack, threads: this.backend.threads } : undefined;
     this.alpha = new Float64Array(n);
     this.acc = new Float64Array(nt);
     this.resid = new Float64Array(n);
@@ -243,8 +245,7 @@ export class LikelihoodEvaluator {
    * `builtin-wasm-simd threads=2`.
    */
   get linalgDescription(): string {
-    if (this.native) return `native ${this.native.lapack.description.replace(/\s+/g, '_')} threads=${this.native.threads}`;
-    return `builtin${kernelFor(this.r) ? '-wasm-simd' : '-js'} threads=${this.team ? this.team.threads : 1}`;
+    return this.backend.description;
   }
 
   /**

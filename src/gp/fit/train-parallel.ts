@@ -4,15 +4,10 @@
  * task carries its own seed, so the results do not depend on the number of workers (bit-identical
  * models for --jobs 1 and --jobs N, apart from the `# wall_time_s` line). With one job (or one
  * task) everything runs in this thread.
- *
- * Also the model-set refit (`refitModelSet`): every `.model` file of a folder refit with another
- * prior mean and written under the same file name into another folder.
+ * Reading and writing model files is io/'s (io/modelset.ts `refitModelSet`).
  */
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { AtomgpError } from '../../errors.js';
-import { readModel, writeModel } from '../../io/model.js';
 import { startSiblingWorker } from '../../util/worker.js';
 import type { GpModel } from '../model/model.js';
 import { type RefitOptions, refitFromModel, type TrainInput, type TrainProgress, type TrainResult, trainAtomModel } from './train.js';
@@ -97,68 +92,4 @@ export async function runTrainTasks(tasks: TrainTask[], opts: ParallelOptions = 
   });
   if (failure) throw failure;
   return results;
-}
-
-export interface RefitSetEntry {
-  /** Input model file. */
-  source: string;
-  /** Output model file (same file name in outDir). */
-  path: string;
-  result: TrainResult;
-}
-
-/** Read a model for refitting; a file without training data gets the message users need. */
-export function readModelForRefit(path: string): GpModel {
-  try {
-    return readModel(path);
-  } catch (e) {
-    if (e instanceof AtomgpError && /\[training_data\.x\]/.test(e.message)) {
-      let text = '';
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch {
-        // readModel already said why it cannot be read
-      }
-      if (!/^\s*\[training_data\.x\]/m.test(text)) throw new AtomgpError(`cannot refit: ${path} has no [training_data.x]`);
-    }
-    throw e;
-  }
-}
-
-/** `.model` files of a folder (sorted), or the file itself. */
-export function modelFiles(fileOrDir: string): string[] {
-  let isDir: boolean;
-  try {
-    isDir = statSync(fileOrDir).isDirectory();
-  } catch {
-    throw new AtomgpError(`${fileOrDir}: does not exist (expected a .model file or a folder of them)`);
-  }
-  if (!isDir) return [fileOrDir];
-  const names = readdirSync(fileOrDir)
-    .filter((n) => n.endsWith('.model'))
-    .sort();
-  if (names.length === 0) throw new AtomgpError(`${fileOrDir}: no .model files in this folder`);
-  return names.map((n) => join(fileOrDir, n));
-}
-
-/**
- * Refit every `.model` file in `dir` (or one file) with `opts` and write each to `outDir` under
- * the same file name (system name, atom, property and ALF kept). Deterministic for any `jobs`.
- */
-export async function refitModelSet(
-  dir: string,
-  outDir: string,
-  opts: Omit<RefitOptions, 'onProgress'> & { jobs?: number; onProgress?: ParallelOptions['onProgress'] } = {},
-): Promise<RefitSetEntry[]> {
-  const files = modelFiles(dir);
-  const models = files.map(readModelForRefit);
-  const { jobs, onProgress, ...refit } = opts;
-  const tasks: TrainTask[] = models.map((model) => ({ kind: 'refit', model, opts: refit }));
-  const results = await runTrainTasks(tasks, { ...(jobs !== undefined ? { jobs } : {}), ...(onProgress ? { onProgress } : {}) });
-  mkdirSync(outDir, { recursive: true });
-  return results.map((result, i) => {
-    const path = join(outDir, basename(files[i]!));
-    writeModel(path, result.model);
-    return { source: files[i]!, path, result };
-  });
 }

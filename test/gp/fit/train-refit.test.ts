@@ -7,7 +7,7 @@ import { AtomgpError } from '../../../src/errors.js';
 import { evaluateMeanRows } from '../../../src/gp/model/mean.js';
 import { readCheckedModel } from '../../../src/io/modelset.js';
 import { refitFromModel, trainAtomModel } from '../../../src/gp/fit/train.js';
-import { readModelForRefit, refitModelSet } from '../../../src/gp/fit/train-parallel.js';
+import { readModelForRefit, refitModelSet } from '../../../src/io/modelset.js';
 import { predictRows } from '../../../src/gp/assess/validate.js';
 import { formatModel, readModel, writeModel } from '../../../src/io/model.js';
 import { readPropertyCsv } from '../../../src/io/csv.js';
