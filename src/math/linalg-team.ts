@@ -404,7 +404,7 @@ export function linalgTeam(threads = defaultThreads()): LinalgTeam | undefined {
     // which may fork esbuild from the worker's loader thread. OpenBLAS shuts its thread pool down
     // in a pthread_atfork handler, so a fork while this thread is inside a threaded dpotrf leaves
     // the dpotrf spinning forever (or the fork joining a busy pool thread): seen with a cold tsx
-    // cache on the glycine CLI test. Wait here until the worker has loaded, before any LAPACK
+    // cache on a CLI training test. Wait here until the worker has loaded, before any LAPACK
     // call. Compiled JavaScript (the installed CLI) loads its workers without forking.
     if (import.meta.url.endsWith('.ts')) shared.waitReady(60000);
   }

@@ -2,8 +2,8 @@
  * A WebAssembly SIMD kernel for the dense linear algebra of GP training (linalg.ts): the 4 × 2
  * block of dot products Σ_k x_r[k] v_c[k] (four rows against two) that the blocked Cholesky, the
  * triangular inverse and the inverse product spend their time in. f64x2 lanes halve the
- * instruction count and wasm memory accesses carry no bounds checks; measured 1.5-2.3× the
- * JavaScript loop on this machine. Results differ from the JavaScript path only by summation
+ * instruction count and wasm memory accesses carry no bounds checks (docs/benchmarks.md compares
+ * it with the JavaScript loop). Results differ from the JavaScript path only by summation
  * order (lane-pairwise), i.e. at the rounding level.
  *
  * The module (≈300 bytes) is assembled here from its opcodes, so there is no build step and no

@@ -3,7 +3,7 @@
  * Matrices are n × n row-major; factors are lower triangular and stored in place (the strict
  * upper triangle is left as it was and never read). Loops are register-blocked over 4 rows so
  * that every row loaded from memory feeds several dot products: the Cholesky factorisation of
- * n = 2130 (glycine) is the hot path of the trainer.
+ * a training set of a few thousand points is the hot path of the trainer.
  */
 import { AtomgpError } from '../errors.js';
 import { type Crew, type LinalgTeam, registerJob, soloCrew } from './linalg-team.js';
@@ -85,8 +85,8 @@ const PANEL_ROWS = 8;
  *
  * Blocked right-looking form (LAPACK's dpotrf idea): factor a 64-column panel, then subtract its
  * contribution from the trailing lower triangle in tiles of 48 rows, so that the rows being dotted
- * stay in cache (the unblocked form streams all previous rows from memory for every row; for
- * glycine's n = 2130 that is ~6 GB of traffic per factorisation).
+ * stay in cache (the unblocked form streams all previous rows from memory for every row: gigabytes of
+ * traffic per factorisation at n ≈ 2000).
  *
  * With a `team` (linalg-team.ts) and `a` in a shared wasm memory, the panel rows and the trailing
  * tiles are shared between its threads; the result is bit-identical.

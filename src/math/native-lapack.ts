@@ -4,10 +4,9 @@
  * the solves from the factor (dpotrs) and two level-3 BLAS products (dsyrk, dsymm) with which
  * likelihood.ts builds the square terms of the kernel matrix and of its gradient.
  *
- * Why: on the 2-core AVX-512 machine of docs/benchmarks.md, OpenBLAS factorises glycine's
- * 2130 × 2130 kernel matrix in 40 ms and inverts it in 70 ms on two threads, against 299 and
- * 239 ms for atomgp's own blocked wasm-SIMD kernels (linalg.ts), which stay as the fallback and as
- * the reference the native path is tested against.
+ * Why: OpenBLAS is several times faster than atomgp's own blocked wasm-SIMD kernels (linalg.ts;
+ * docs/benchmarks.md, session 4), which stay as the fallback and as the reference the native path
+ * is tested against.
  *
  * Layout: atomgp's matrices are row-major with the lower triangle meaningful. Read column-major,
  * that is the upper triangle of the transpose, so `uplo = 'U'` on the same buffer computes
@@ -124,10 +123,9 @@ function load(): { lapack?: NativeLapack; reason: string } {
   }
   const soname = explicit ? setting : 'libopenblas.so.0';
   // OpenBLAS's idle worker threads spin for 2^28 cycles (≈0.1 s) after each call, which takes the
-  // second core from the JavaScript passes that follow (the exp of R and the gradient weights on
-  // the linalg team: measured 23 → 14 ms and 17 → 12 ms at n = 2130); 2^20 cycles (≈0.4 ms)
-  // still bridges the gaps inside dpotrf/dpotri (2^4 makes them 15–20 % slower). Read when the
-  // library initialises, i.e. only if nothing in the process loaded it before; a user's value wins.
+  // second core from the JavaScript passes that follow on the linalg team; 2^20 cycles (≈0.4 ms)
+  // still bridges the gaps inside dpotrf/dpotri (docs/benchmarks.md). Read when the library
+  // initialises, i.e. only if nothing in the process loaded it before; a user's value wins.
   if (process.env.OPENBLAS_THREAD_TIMEOUT === undefined) process.env.OPENBLAS_THREAD_TIMEOUT = '20';
   let lib: KoffiLib;
   try {

@@ -17,7 +17,7 @@
  * α = K⁻¹r and s = 1 (marginal) or σ_f² (concentrated). With W = ααᵀ/s − K⁻¹ the trace is a sum
  * over pairs a > b of W_ab R_ab h_t(Δ_ab): O(n²) per term after one O(n³) inverse. The h_t values
  * are recomputed from X in the pair loop (a subtraction and a square are cheaper than streaming a
- * stored n(n−1)/2 tensor per dimension, which for glycine would be 0.9 GB). For the GLS mean the
+ * stored n(n−1)/2 tensor per dimension, which for a 2000-point set would be ~0.9 GB). For the GLS mean the
  * gradient needs no extra term: μ maximises ℓ, so ∂ℓ/∂μ = 0.
  *
  * With the native LAPACK (native-lapack.ts) the square (rbf) terms go through level-3 BLAS as well:
@@ -32,9 +32,8 @@
  *
  * A wrapped term whose inputs span at most π (max − min over the problem's points) never wraps, so
  * it is evaluated as a square term (`evaluatedKinds`): the same function, but through BLAS instead
- * of a pair loop. In ALF features the wrapped ones are azimuths of neighbours that seldom cross ±π:
- * all 31 of ibuprofen C1's (2264 × 93, rbf-cyclic) and 16 of glycine C1's 17, where an evaluation
- * with gradient drops from 359 to 142 ms and from 214 to 128 ms (docs/benchmarks.md).
+ * of a pair loop. In ALF features the wrapped ones are azimuths of neighbours that seldom cross ±π,
+ * so most of them qualify (docs/benchmarks.md, session 6).
  */
 import { AtomgpError } from '../../errors.js';
 import { type ExpTerms, TERM_PERIODIC, TERM_SQUARE, TERM_WRAPPED } from '../kernel/kernel.js';
@@ -89,8 +88,8 @@ export function parameterCount(p: Pick<LikelihoodProblem, 'terms' | 'optimiseNoi
 
 /**
  * Smallest n for which an evaluation is shared between threads: below it the synchronisation
- * (about 3 n/64 barriers per Cholesky) eats the gain. Measured with bench/likelihood.ts on 2 cores:
- * 0.8× at n = 150, 1.6× at 250, 1.7× at 400 (docs/benchmarks.md); 300 leaves a margin for load.
+ * (about 3 n/64 barriers per Cholesky) eats the gain (bench/likelihood.ts; docs/benchmarks.md);
+ * 300 leaves a margin for load.
  */
 export const MIN_THREADED_N = 300;
 

@@ -50,7 +50,7 @@ export interface TrainInput {
   ftol?: number;
   /**
    * Subset size for the restarts on large sets (0: never subsample). Default 600: the restarts
-   * only have to find the basin, and at 600 points one costs ~1/20 of a full glycine evaluation.
+   * only have to find the basin, and at 600 points one costs a small fraction of a full-set one.
    */
   subsample?: number;
   /** L-BFGS-B iterations per restart on the subset of a large set (default 100). */
@@ -59,7 +59,7 @@ export interface TrainInput {
   subsampleAbove?: number;
   /**
    * Growth factor of the intermediate refinement stages between the restart subset and the full
-   * set (default 2: 300 → 600 → 1200 → all for glycine's 2130; 0 or 1: refine on the full set directly).
+   * set (default 2: 300 → 600 → 1200 → all for 2130 points; 0 or 1: refine on the full set directly).
    */
   stageGrowth?: number;
   /** L-BFGS-B iterations per intermediate stage (default 40). */

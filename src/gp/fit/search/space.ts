@@ -127,10 +127,9 @@ export function valueObjective(ev: LikelihoodEvaluator) {
 
 /**
  * Default θ scales, as θ_t·var_t (dimensionless; var_t is the term's feature variance over the
- * training points). Glycine C1's median feature variance is 0.026 bohr², so these equal the
- * earlier absolute bounds 1e-6…1e3, offset 1e-4 and polish floor 1e-12 for a typical feature;
- * ibuprofen C1's far-atom distances vary 100 times more, and there an absolute floor of 1e-6
- * held 20 features at a relevant θ·var ≈ 1e-6 (the likelihood fell 10⁴ when they were dropped).
+ * training points): what makes a feature negligible or dominant is θ_t·var_t, whatever its units
+ * and spread, so one absolute floor cannot suit near and far atoms alike (docs/benchmarks.md,
+ * session 7).
  */
 export const FLOOR_THETA_VAR = 2.5e-8;
 /** Smallest variance used for the θ scales (bohr² or rad²): a feature's sd of 1e-3. */
@@ -162,16 +161,15 @@ export const SWITCH_OFF_EVALUATIONS = 40;
 /**
  * Estimated time of one likelihood evaluation with gradient on `points` points, in ms on the
  * 2-core reference machine with OpenBLAS: 3.5 N³ + 22 N², N = points / 1000 (the Cholesky and
- * inverse, and the O(n²) kernel and gradient passes). Measured 8.3, 20.4, 56.8, 130 ms at 600,
- * 900, 1500, 2100 points (ibuprofen, 93 features; glycine's 51 within 10 %).
+ * inverse, and the O(n²) kernel and gradient passes), fitted to measurements in docs/benchmarks.md.
  */
 export function workOf(points: number): number {
   const N = points / 1000;
   return 3.5 * N ** 3 + 22 * N ** 2;
 }
 /**
- * Default budget of the optional switch-off trials, in estimated ms (workOf): glycine C1 (2130
- * points) and ibuprofen C1 (2264) have spent it on their search already, NMA C1 (887) uses half.
+ * Default budget of the optional switch-off trials, in estimated ms (workOf): sets of ~2000
+ * points have spent it on their search already, sets of ~900 use about half.
  */
 export const DEFAULT_BUDGET_MS = 22_000;
 /** Largest first trial step of a line search in log θ (a factor e² in θ). */
@@ -212,8 +210,6 @@ export function resolveSearch(input: TrainInput, n: number, subsampleSize: numbe
  * unchanged), from and to the evaluator's φ = log θ. With u = log θ the gradient of a feature
  * near the θ floor is θ ∂L/∂θ, which vanishes as θ → 0 however strongly the likelihood wants that
  * feature back; with the offset it is (θ + θ₀) ∂L/∂θ. Where θ ≫ θ₀ both coordinates agree.
- * Measured on glycine C1 (2130 × 51), seed 1: concentrated log L 15689.6 → 15881.45 (FEREBUS-v7:
- * 15881.46); marginal seeds 1-10: 12259-12313 → 12326-12335, 7 of 10 in FEREBUS-v7's optimum.
  */
 export class OffsetLog {
   private readonly theta0: Float64Array;
