@@ -69,11 +69,11 @@ export function backendSettings(): Readonly<BackendSettings> {
  * back end already in use keeps running). Returns the settings now in force.
  */
 export function configureBackend(overrides: Partial<BackendSettings>): Readonly<BackendSettings> {
-  settings = { ...backendSettings(), ...overrides };
-  if (overrides.threads !== undefined) {
-    if (!(Number.isInteger(overrides.threads) && overrides.threads >= 1)) throw new AtomgpError(`threads must be a positive integer, got ${overrides.threads}`);
-    threadsError = undefined;
+  if (overrides.threads !== undefined && !(Number.isInteger(overrides.threads) && overrides.threads >= 1)) {
+    throw new AtomgpError(`threads must be a positive integer, got ${overrides.threads}`);
   }
+  settings = { ...backendSettings(), ...overrides };
+  if (overrides.threads !== undefined) threadsError = undefined;
   return settings;
 }
 
