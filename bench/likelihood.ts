@@ -14,9 +14,9 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { linalgTeam } from '../src/gp/linalg-team.js';
-import { type EvaluatorOptions, LikelihoodEvaluator, type LikelihoodProblem } from '../src/gp/likelihood.js';
-import { nativeLapack, nativeLapackStatus } from '../src/gp/native-lapack.js';
+import { linalgTeam } from '../src/math/linalg-team.js';
+import { type EvaluatorOptions, LikelihoodEvaluator, type LikelihoodProblem } from '../src/gp/fit/likelihood.js';
+import { nativeLapack, nativeLapackStatus } from '../src/math/native-lapack.js';
 import { readPropertyCsv } from '../src/io/csv.js';
 
 const root = process.env.ATOMGP_DATA ? resolve(process.env.ATOMGP_DATA) : resolve(process.cwd(), '..', 'shared', 'data');

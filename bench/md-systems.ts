@@ -17,9 +17,9 @@ import { assignAlf } from '../src/chem/alf-assign.js';
 import { presetMolecule } from '../src/chem/presets.js';
 import { BOHR_PER_ANGSTROM } from '../src/chem/units.js';
 import { AlfFeaturizer } from '../src/features/alf.js';
-import type { GpModel } from '../src/gp/model.js';
-import { AtomGp } from '../src/gp/predictor.js';
-import { seededUniform, syntheticMolecule } from '../src/gp/synthetic.js';
+import type { GpModel } from '../src/gp/model/model.js';
+import { AtomGp } from '../src/gp/predict/predictor.js';
+import { seededUniform, syntheticMolecule } from '../src/gp/model/synthetic.js';
 import { writeModel } from '../src/io/model.js';
 
 export interface SyntheticAspirin {

@@ -12,8 +12,8 @@
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { syntheticMolecule, type SyntheticKernel } from '../src/gp/synthetic.js';
-import { readModelSet } from '../src/gp/modelset.js';
+import { syntheticMolecule, type SyntheticKernel } from '../src/gp/model/synthetic.js';
+import { readModelSet } from '../src/io/modelset.js';
 import { GpPotential, type GpPotentialOptions } from '../src/potentials/gp.js';
 import { createResult, type Potential } from '../src/potentials/potential.js';
 

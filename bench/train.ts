@@ -13,10 +13,10 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { LikelihoodEvaluator } from '../src/gp/likelihood.js';
-import type { KernelType } from '../src/gp/model.js';
-import { type OptimiserKind, setupKernel, trainAtomModel } from '../src/gp/train.js';
-import { validateModel } from '../src/gp/validate.js';
+import { LikelihoodEvaluator } from '../src/gp/fit/likelihood.js';
+import type { KernelType } from '../src/gp/model/model.js';
+import { type OptimiserKind, setupKernel, trainAtomModel } from '../src/gp/fit/train.js';
+import { validateModel } from '../src/gp/assess/validate.js';
 import { readPropertyCsv } from '../src/io/csv.js';
 import { readFerebusConfig } from '../src/io/ferebus-toml.js';
 import { readModel } from '../src/io/model.js';

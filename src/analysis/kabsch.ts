@@ -11,6 +11,7 @@
  * Weights are masses when given (mass-weighted RMSD = sqrt(Σ m |Δr|² / Σ m)); else all 1.
  */
 import { AtomgpError } from '../errors.js';
+import { jacobiEigenSymmetric } from '../math/small.js';
 
 export interface Superposition {
   /** Row-major 3×3 proper rotation R: aligned = R (mobile − mobileCentre) + referenceCentre. */
@@ -48,50 +49,8 @@ function centre(x: Float64Array, w: Float64Array, total: number): Float64Array {
 
 /** Eigen-decomposition of a symmetric 4×4 matrix (row-major, destroyed): eigenvalues and eigenvectors as columns of v. */
 function jacobi4(a: Float64Array): { values: Float64Array; vectors: Float64Array } {
-  const n = 4;
-  const v = new Float64Array(16);
-  for (let i = 0; i < n; i++) v[i * n + i] = 1;
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    let scale = 0;
-    for (let p = 0; p < n; p++) {
-      scale += a[p * n + p]! * a[p * n + p]!;
-      for (let q = p + 1; q < n; q++) off += a[p * n + q]! * a[p * n + q]!;
-    }
-    if (off <= 1e-32 * scale || off === 0) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q]!;
-        if (apq === 0) continue;
-        const app = a[p * n + p]!;
-        const aqq = a[q * n + q]!;
-        // Rotation angle that zeroes a_pq (Numerical-Recipes-style stable form).
-        const theta = (aqq - app) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p]!;
-          const akq = a[k * n + q]!;
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k]!;
-          const aqk = a[q * n + k]!;
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p]!;
-          const vkq = v[k * n + q]!;
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  return { values: Float64Array.of(a[0]!, a[5]!, a[10]!, a[15]!), vectors: v };
+  const vectors = jacobiEigenSymmetric(a, 4, 1e-32, 100);
+  return { values: Float64Array.of(a[0]!, a[5]!, a[10]!, a[15]!), vectors };
 }
 
 function check(referenceA: Float64Array, mobileA: Float64Array): number {

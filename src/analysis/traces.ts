@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { AtomgpError, fileError } from '../errors.js';
 import { angleRad, distanceA } from '../chem/molecule.js';
 import { type Frame, parseXyz } from '../io/xyz.js';
-import { parseReal } from '../io/numbers.js';
+import { parseReal } from '../util/numbers.js';
 import { dihedralSeries, type Quadruple } from './dihedrals.js';
 
 export interface MdLog {

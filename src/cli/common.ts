@@ -6,9 +6,10 @@ import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type Bond, unwrapMolecules } from '../chem/connectivity.js';
 import { AtomgpError } from '../errors.js';
-import type { PeriodicPrefactor } from '../gp/model.js';
+import { inverse3 } from '../math/small.js';
+import type { PeriodicPrefactor } from '../gp/model/model.js';
 import { matchMoleculeCopies, moleculeCopies } from '../potentials/gp.js';
-import { type ModelSet, readModelSet } from '../gp/modelset.js';
+import { type ModelSet, readModelSet } from '../io/modelset.js';
 import { readConfig } from '../io/dlpoly.js';
 import { readXyz, validateGeometry } from '../io/xyz.js';
 
@@ -139,7 +140,7 @@ export function assignMolecules(
  * moved to the periodic image nearest the molecule's first atom. Returns a new array.
  */
 export function unwrapCopies(positionsA: Float64Array, cellA: Float64Array, n: number): Float64Array {
-  const inv = invert3(cellA);
+  const inv = inverse3(cellA, (det) => new AtomgpError(`the periodic cell is singular (volume ${det} Å³)`));
   const out = Float64Array.from(positionsA);
   const N = positionsA.length / 3;
   for (let first = 0; first < N; first += n) {
@@ -162,24 +163,4 @@ export function unwrapCopies(positionsA: Float64Array, cellA: Float64Array, n: n
     }
   }
   return out;
-}
-
-function invert3(m: Float64Array): Float64Array {
-  const [a, b, c, d, e, f, g, h, i] = Array.from(m) as [number, number, number, number, number, number, number, number, number];
-  const A = e * i - f * h;
-  const B = -(d * i - f * g);
-  const C = d * h - e * g;
-  const det = a * A + b * B + c * C;
-  if (!(Math.abs(det) > 1e-12)) throw new AtomgpError(`the periodic cell is singular (volume ${det} Å³)`);
-  return Float64Array.from([
-    A / det,
-    -(b * i - c * h) / det,
-    (b * f - c * e) / det,
-    B / det,
-    (a * i - c * g) / det,
-    -(a * f - c * d) / det,
-    C / det,
-    -(a * h - b * g) / det,
-    (a * e - b * d) / det,
-  ]);
 }

@@ -5,8 +5,8 @@
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
-import { type ConsistencyReport, checkConsistency } from '../gp/consistency.js';
-import { type GpModel, metadataValue } from '../gp/model.js';
+import { type ConsistencyReport, checkConsistency } from '../gp/assess/consistency.js';
+import { type GpModel, metadataValue } from '../gp/model/model.js';
 import { readModel } from '../io/model.js';
 import { loadModelSet, parsePeriodicConvention } from './common.js';
 

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
-import { DEFAULT_PRIOR } from '../gp/priors.js';
+import { DEFAULT_PRIOR } from '../gp/fit/priors.js';
 import type { SelectionRule } from '../sampling/select.js';
 import {
   DEMO_DEFAULTS,

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DISTORTION_GRAMMAR } from '../analysis/distort.js';
 import { AtomgpError } from '../errors.js';
-import { DEFAULT_PRIOR, PRIOR_NAMES } from '../gp/priors.js';
+import { DEFAULT_PRIOR, PRIOR_NAMES } from '../gp/fit/priors.js';
 import { ENERGY_RUNAWAY_DIRECTIONS, type EnergyRunawayDirection } from '../dynamics/monitor.js';
 import { formatStudyText, parseTemperatures, runRobustnessStudy, studyJsonOutput } from '../workflows/robustness/index.js';
 

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
-import { formatReport, validateModel } from '../gp/validate.js';
+import { formatReport, validateModel } from '../gp/assess/validate.js';
 import { readPropertyCsv } from '../io/csv.js';
 import { readModel } from '../io/model.js';
 

@@ -7,6 +7,7 @@
  * a = F/m · ACCEL and K = ½ m v² / ACCEL with ACCEL = A_PER_FS2_PER_KCAL_PER_MOL_PER_A_PER_AMU.
  */
 import { A_PER_FS2_PER_KCAL_PER_MOL_PER_A_PER_AMU, BOLTZMANN_KCAL_PER_MOL_PER_K } from '../chem/units.js';
+import { jacobiEigenSymmetric } from '../math/small.js';
 import type { Rng } from '../util/rng.js';
 
 export const ACCEL = A_PER_FS2_PER_KCAL_PER_MOL_PER_A_PER_AMU;
@@ -260,42 +261,6 @@ export function maxwellBoltzmannVelocities(
  */
 export function symmetricEigen3(m: Float64Array): { values: number[]; vectors: Float64Array } {
   const a = Float64Array.from(m);
-  const v = Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]);
-  for (let sweep = 0; sweep < 50; sweep++) {
-    const off = a[1]! * a[1]! + a[2]! * a[2]! + a[5]! * a[5]!;
-    const diag = a[0]! * a[0]! + a[4]! * a[4]! + a[8]! * a[8]!;
-    if (off <= 1e-30 * diag || off === 0) break;
-    for (const [p, q] of [
-      [0, 1],
-      [0, 2],
-      [1, 2],
-    ] as const) {
-      const apq = a[3 * p + q]!;
-      if (apq === 0) continue;
-      const theta = (a[3 * q + q]! - a[3 * p + p]!) / (2 * apq);
-      const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-      const c = 1 / Math.sqrt(t * t + 1);
-      const s = t * c;
-      // A ← Jᵀ A J with J the rotation in the (p, q) plane
-      for (let k = 0; k < 3; k++) {
-        const akp = a[3 * k + p]!;
-        const akq = a[3 * k + q]!;
-        a[3 * k + p] = c * akp - s * akq;
-        a[3 * k + q] = s * akp + c * akq;
-      }
-      for (let k = 0; k < 3; k++) {
-        const apk = a[3 * p + k]!;
-        const aqk = a[3 * q + k]!;
-        a[3 * p + k] = c * apk - s * aqk;
-        a[3 * q + k] = s * apk + c * aqk;
-      }
-      for (let k = 0; k < 3; k++) {
-        const vkp = v[3 * k + p]!;
-        const vkq = v[3 * k + q]!;
-        v[3 * k + p] = c * vkp - s * vkq;
-        v[3 * k + q] = s * vkp + c * vkq;
-      }
-    }
-  }
-  return { values: [a[0]!, a[4]!, a[8]!], vectors: v };
+  const vectors = jacobiEigenSymmetric(a, 3, 1e-30, 50);
+  return { values: [a[0]!, a[4]!, a[8]!], vectors };
 }

@@ -20,7 +20,7 @@
 import { readFileSync } from 'node:fs';
 import { AtomgpError, fileError } from '../errors.js';
 import { findElement, symbolFromAtomLabel } from '../chem/elements.js';
-import { parseInteger, parseReal } from './numbers.js';
+import { parseInteger, parseReal } from '../util/numbers.js';
 
 export interface DlpolyConfig {
   title: string;

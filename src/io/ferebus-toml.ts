@@ -25,8 +25,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'smol-toml';
 import { AtomgpError, fileError } from '../errors.js';
-import type { KernelType } from '../gp/model.js';
-import { KERNEL_TYPES } from '../gp/model.js';
+import type { KernelType } from '../gp/model/model.js';
+import { KERNEL_TYPES } from '../gp/model/model.js';
 
 export interface FerebusAtom {
   name: string;

@@ -11,9 +11,9 @@
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AtomgpError, fileError } from '../errors.js';
-import { compositionNames, formatComposition, parseComposition, sameComposition } from '../gp/composition.js';
-import { KERNEL_TYPES, type GpModel, type KernelSpec, type KernelType, type MeanSpec } from '../gp/model.js';
-import { formatNumber, parseInteger, parseReal } from './numbers.js';
+import { compositionNames, formatComposition, parseComposition, sameComposition } from '../gp/model/composition.js';
+import { KERNEL_TYPES, type GpModel, type KernelSpec, type KernelType, type MeanSpec } from '../gp/model/model.js';
+import { formatNumber, parseInteger, parseReal } from '../util/numbers.js';
 
 interface Line {
   /** 1-based line number in the file. */

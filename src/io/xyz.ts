@@ -22,7 +22,7 @@
 import { readFileSync } from 'node:fs';
 import { AtomgpError, fileError } from '../errors.js';
 import { findElement } from '../chem/elements.js';
-import { formatNumber, parseInteger, parseReal } from './numbers.js';
+import { formatNumber, parseInteger, parseReal } from '../util/numbers.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 export type InfoValue = string | number | boolean | number[] | boolean[];

@@ -48,7 +48,7 @@ export async function createPotential(spec: PotentialSpec): Promise<Potential> {
       if (typeof load === 'function') return await load(spec.dir, opts);
       // Until gp.ts offers a loader: read the folder (with its consistency check) and build one molecule.
       if (!existsSync(spec.dir) || !statSync(spec.dir).isDirectory()) throw new AtomgpError(`model folder '${spec.dir}' does not exist or is not a folder`);
-      const { readModelSet } = await import('../gp/modelset.js');
+      const { readModelSet } = await import('../io/modelset.js');
       const { GpPotential } = await import('./gp.js');
       const set = readModelSet(spec.dir, { property: 'iqa', check: true, ...opts });
       return new GpPotential({ systemName: set.systemName, models: set.models, symbols: set.symbols, periodicPrefactors: set.periodicPrefactors });

@@ -13,8 +13,8 @@ import { element } from '../chem/elements.js';
 import { ANGSTROM_PER_BOHR, BOHR_PER_ANGSTROM } from '../chem/units.js';
 import { AtomgpError } from '../errors.js';
 import { AlfFeaturizer, featureCount } from '../features/alf.js';
-import type { GpModel, PeriodicPrefactor } from '../gp/model.js';
-import { AtomGp, type AtomGpOptions } from '../gp/predictor.js';
+import type { GpModel, PeriodicPrefactor } from '../gp/model/model.js';
+import { AtomGp, type AtomGpOptions } from '../gp/predict/predictor.js';
 import type { Potential, PotentialResult } from './potential.js';
 
 export interface GpMoleculeModels {

@@ -20,7 +20,7 @@ import { AtomgpError } from '../errors.js';
 import { featureCount } from '../features/alf.js';
 import { featureRows, featurizeFrames } from '../features/frames.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { formatNumber } from '../io/numbers.js';
+import { formatNumber } from '../util/numbers.js';
 import { type Frame, type InfoValue, parseXyz, writeXyz } from '../io/xyz.js';
 
 /** A geometry with whatever reference labels it has (a `HarvestedFrame` is one). */

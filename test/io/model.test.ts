@@ -4,9 +4,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatModel, parseModel, readModel, writeModel } from '../../src/io/model.js';
-import { formatNumber, parseInteger, parseReal } from '../../src/io/numbers.js';
+import { formatNumber, parseInteger, parseReal } from '../../src/util/numbers.js';
 import { AtomgpError } from '../../src/errors.js';
-import type { GpModel } from '../../src/gp/model.js';
+import type { GpModel } from '../../src/gp/model/model.js';
 import { sharedData } from '../helpers/data.js';
 
 // ---- numbers ---------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assignMolecules, type GeometryFrame } from '../../src/cli/common.js';
-import { readModelSet } from '../../src/gp/modelset.js';
-import { seededUniform } from '../../src/gp/synthetic.js';
+import { readModelSet } from '../../src/io/modelset.js';
+import { seededUniform } from '../../src/gp/model/synthetic.js';
 import { GpPotential, matchMoleculeCopies, moleculeBondsFromModels } from '../../src/potentials/gp.js';
 import { createResult } from '../../src/potentials/potential.js';
 import { sharedData } from '../helpers/data.js';

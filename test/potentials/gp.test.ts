@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BOHR_PER_ANGSTROM } from '../../src/chem/units.js';
-import { syntheticMolecule, type SyntheticKernel } from '../../src/gp/synthetic.js';
+import { syntheticMolecule, type SyntheticKernel } from '../../src/gp/model/synthetic.js';
 import { GpPotential, moleculeCopies } from '../../src/potentials/gp.js';
 import { createResult } from '../../src/potentials/potential.js';
 

@@ -5,10 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { checkConsistency } from '../../src/gp/consistency.js';
-import { readModelSet } from '../../src/gp/modelset.js';
-import { AtomGp } from '../../src/gp/predictor.js';
-import { trainAtomModel } from '../../src/gp/train.js';
+import { checkConsistency } from '../../src/gp/assess/consistency.js';
+import { readModelSet } from '../../src/io/modelset.js';
+import { AtomGp } from '../../src/gp/predict/predictor.js';
+import { trainAtomModel } from '../../src/gp/fit/train.js';
 import { readPropertyCsv } from '../../src/io/csv.js';
 import { readModel } from '../../src/io/model.js';
 import { GpPotential } from '../../src/potentials/gp.js';

@@ -4,7 +4,7 @@
  */
 import { AtomgpError } from '../../errors.js';
 import { findPresetName, presetMolecule } from '../../chem/presets.js';
-import { DEFAULT_PRIOR, parsePrior } from '../../gp/priors.js';
+import { DEFAULT_PRIOR, parsePrior } from '../../gp/fit/priors.js';
 import type { CvSpec } from '../../sampling/cv.js';
 import type { SelectionRule } from '../../sampling/select.js';
 import { DEFAULT_BOND_WALL } from '../../sampling/wtmetad.js';

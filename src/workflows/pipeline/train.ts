@@ -6,10 +6,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { featurizeFrames } from '../../features/frames.js';
-import { trainAdditive } from '../../gp/additive.js';
-import type { GpModel } from '../../gp/model.js';
-import { refitFromModel, type TrainResult } from '../../gp/train.js';
-import { runTrainTasks, type TrainTask } from '../../gp/train-parallel.js';
+import { trainAdditive } from '../../gp/fit/additive.js';
+import type { GpModel } from '../../gp/model/model.js';
+import { refitFromModel, type TrainResult } from '../../gp/fit/train.js';
+import { runTrainTasks, type TrainTask } from '../../gp/fit/train-parallel.js';
 import { readModel, writeModel } from '../../io/model.js';
 import { atomNames } from '../../sampling/export.js';
 import type { DataSets } from './data.js';

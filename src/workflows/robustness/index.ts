@@ -1,6 +1,6 @@
 /** The prior-mean robustness study (`atomgp robustness`): refits, start, restoring forces, errors, the MD matrix. */
 export { type ErrorEntry, leaveOneOutErrors, validationErrors } from './errors.js';
-export { leaveOneOutResiduals } from './loo.js';
+export { leaveOneOutResiduals } from '../../gp/assess/loo.js';
 export { bondLabel, type MatrixEntry, type MatrixOptions, type MatrixProgress, runStabilityMatrix, type StudyRow } from './matrix.js';
 export { type RefitOptions, refitStage } from './refit.js';
 export { type RestoringEntry, restoringEntry } from './restoring.js';

@@ -7,10 +7,10 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { AtomgpError } from '../../errors.js';
-import type { GpModel } from '../../gp/model.js';
-import type { ModelSet } from '../../gp/modelset.js';
-import type { TrainResult } from '../../gp/train.js';
-import { runTrainTasks, type TrainTask } from '../../gp/train-parallel.js';
+import type { GpModel } from '../../gp/model/model.js';
+import type { ModelSet } from '../../io/modelset.js';
+import type { TrainResult } from '../../gp/fit/train.js';
+import { runTrainTasks, type TrainTask } from '../../gp/fit/train-parallel.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { writeModel } from '../../io/model.js';
 import { hashInputs, makeStageRecord, readStageRecord, stageChanges, writeStageRecord } from '../fingerprint.js';

@@ -7,7 +7,7 @@ import { ANGSTROM_PER_BOHR } from '../../chem/units.js';
 import { AtomgpError } from '../../errors.js';
 import { computeFeatures } from '../../features/alf.js';
 import { featureMismatch, geometryFromAlfFeatures } from '../../features/geometry.js';
-import type { ModelSet } from '../../gp/modelset.js';
+import type { ModelSet } from '../../io/modelset.js';
 import { readXyz } from '../../io/xyz.js';
 import { lbfgs } from '../../optimize/lbfgs.js';
 import { GpPotential } from '../../potentials/gp.js';

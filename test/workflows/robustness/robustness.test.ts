@@ -7,10 +7,10 @@ import { setBondLength } from '../../../src/analysis/distort.js';
 import { massesAmu } from '../../../src/chem/molecule.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../../src/dynamics/integrators.js';
 import { AtomgpError } from '../../../src/errors.js';
-import { readModelSet } from '../../../src/gp/modelset.js';
-import { DEFAULT_PRIOR } from '../../../src/gp/priors.js';
-import { trainAtomModel } from '../../../src/gp/train.js';
-import { predictRows } from '../../../src/gp/validate.js';
+import { readModelSet } from '../../../src/io/modelset.js';
+import { DEFAULT_PRIOR } from '../../../src/gp/fit/priors.js';
+import { trainAtomModel } from '../../../src/gp/fit/train.js';
+import { predictRows } from '../../../src/gp/assess/validate.js';
 import { waterLikeSpec } from '../../../src/potentials/analytic.js';
 import {
   formatRelaxationTable,

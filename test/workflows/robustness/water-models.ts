@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BOHR_PER_ANGSTROM } from '../../../src/chem/units.js';
 import { computeFeatures } from '../../../src/features/alf.js';
-import { trainAtomModel } from '../../../src/gp/train.js';
+import { trainAtomModel } from '../../../src/gp/fit/train.js';
 import { writeModel } from '../../../src/io/model.js';
 import { AnalyticPotential, waterLikeSpec } from '../../../src/potentials/analytic.js';
 import { createResult } from '../../../src/potentials/potential.js';

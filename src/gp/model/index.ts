@@ -1,0 +1,5 @@
+/** The GP model record (the `.model` file's content), kernel compositions and prior means. */
+export { compositionNames, formatComposition, parseComposition, sameComposition } from './composition.js';
+export { addMeanGradient, evaluateMean, evaluateMeanRows } from './mean.js';
+export { type Composition, type GpModel, KERNEL_TYPES, type KernelSpec, type KernelType, type MeanSpec, metadataValue, type PeriodicPrefactor, statedNoise } from './model.js';
+export { seededUniform, type SyntheticKernel, type SyntheticMean, type SyntheticMolecule, type SyntheticOptions, syntheticMolecule } from './synthetic.js';

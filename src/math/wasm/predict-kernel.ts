@@ -1,0 +1,77 @@
+/**
+ * Loader of the WebAssembly SIMD prediction kernel (kernel.wat, assembled into kernel-bytes.ts by
+ * scripts/gen-wasm.ts). The module is compiled once per process, on first use; each atomic GP
+ * gets its own instance and linear memory, laid out once when the model is loaded.
+ *
+ * Backend choice: `backendSettings().predict` (ATOMGP_PREDICT_BACKEND=ts or ATOMGP_NO_WASM=1; see
+ * ../backend.ts) or the `backend: 'ts'` option of AtomGp forces the TypeScript path; where
+ * WebAssembly SIMD is unavailable the TypeScript path is used silently.
+ */
+import { backendSettings } from '../backend.js';
+import { KERNEL_WASM_BASE64 } from './predict-kernel-bytes.js';
+
+/** Signature of the exported `predict` (see kernel.wat for the meaning of each argument). */
+export type KernelPredict = (
+  pY: number,
+  nBlocks: number,
+  endYBytes: number,
+  endWBytes: number,
+  pNorm: number,
+  pW: number,
+  pV: number,
+  pC: number,
+  pAcc: number,
+  s0: number,
+  withGrad: number,
+) => number;
+
+export interface KernelInstance {
+  /** The instance's linear memory (never grown after instantiation, so views stay valid). */
+  buffer: ArrayBuffer;
+  predict: KernelPredict;
+}
+
+// The few WebAssembly JS-API members used here (the project compiles without the DOM lib).
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  Memory: new (desc: { initial: number; maximum?: number }) => { buffer: ArrayBuffer };
+  validate(bytes: Uint8Array): boolean;
+}
+
+const PAGE_BYTES = 65536;
+let compiled: object | null | undefined;
+
+function api(): WasmApi | undefined {
+  return (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+}
+
+/** The compiled module, or null when this runtime cannot run it (no WebAssembly or no SIMD). */
+export function kernelModule(): object | null {
+  if (compiled === undefined) {
+    const wa = api();
+    try {
+      const bytes = Uint8Array.from(Buffer.from(KERNEL_WASM_BASE64, 'base64'));
+      compiled = wa?.validate(bytes) ? new wa.Module(bytes) : null;
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+/** Prediction backend of the settings (backend.ts): 'ts' forces the TypeScript path. */
+export function backendFromEnv(): 'ts' | 'auto' {
+  return backendSettings().predict;
+}
+
+/** A fresh instance with at least `bytes` of linear memory, or null without WebAssembly SIMD. */
+export function instantiateKernel(bytes: number): KernelInstance | null {
+  const mod = kernelModule();
+  const wa = api();
+  if (!mod || !wa) return null;
+  const pages = Math.max(1, Math.ceil(bytes / PAGE_BYTES));
+  const memory = new wa.Memory({ initial: pages, maximum: pages });
+  const inst = new wa.Instance(mod, { env: { memory } });
+  return { buffer: memory.buffer, predict: inst.exports.predict as KernelPredict };
+}
