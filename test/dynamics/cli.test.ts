@@ -82,7 +82,7 @@ test('atomgp md --reference-geometry: a distorted start is monitored against the
   const distorted = join(root, 'distorted.xyz');
   writeFileSync(distorted, xyz(x));
   const run = (out: string, ...more: string[]) =>
-    cli(['md', '--potential', specFile, '--start', distorted, '--steps', '200', '--out', join(root, out), '--ensemble', 'nve', '--temperature-K', '0', '--energy-runaway-per-atom', '10', ...more]);
+    cli(['md', '--potential', specFile, '--start', distorted, '--steps', '200', '--out', join(root, out), '--ensemble', 'nve', '--temperature-K', '0', '--energy-criterion', 'per-atom', '--energy-runaway-per-atom', '10', ...more]);
   // L = 10 × 3 = 30 kcal/mol: falling from 61 kcal/mol towards the minimum exceeds it when measured from the start.
   const legacy = await run('ref0');
   assert.equal(legacy.code, 1, legacy.err);
