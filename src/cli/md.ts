@@ -75,7 +75,8 @@ stability monitor (0 switches a check off):
                                 runaway above the canonical bound; per-atom: the old ±E·N band
   --hole-depth-kcal H           strict: E_pot below E_min − H is a hole, default 5 kcal/mol (total)
   --epot-min-kcal E             strict: the model's global minimum, kcal/mol (default: found by
-                                L-BFGS from the start, the reference geometry and --minimum-from)
+                                L-BFGS from the start — the reference geometry instead when given —
+                                and the frames of --minimum-from)
   --minimum-from FILE           more start geometries for that search (e.g. the training set)
   --minimum-starts K            at most K frames of --minimum-from, evenly spread, default 20
   --energy-runaway-per-atom E   per-atom: default 50 kcal/mol per atom
@@ -292,11 +293,12 @@ export async function run(argv: string[]): Promise<number> {
     energyMinimum = { epotKcalPerMol: num('epot-min-kcal', values['epot-min-kcal'], 0), source: 'given (--epot-min-kcal)' };
   } else if ((monitor.energyCriterion ?? DEFAULT_MONITOR_OPTIONS.energyCriterion) === 'strict') {
     const potential = await createPotential(spec);
-    const starts = [start.positionsA, ...(monitorReference?.positionsA ? [Float64Array.from(monitorReference.positionsA)] : []), ...extraStarts];
+    // A distorted start (with --reference-geometry) is not searched from: it may slide into a hole of the model.
+    const starts = [monitorReference?.positionsA ? Float64Array.from(monitorReference.positionsA) : start.positionsA, ...extraStarts];
     const ref = monitorReference?.positionsA ? Float64Array.from(monitorReference.positionsA) : start.positionsA;
     const bonds = findBonds(start.symbols, ref);
     const found = modelGlobalMinimum(potential, starts, { bonds, bondLengthsA: bonds.map(([i, j]) => Math.hypot(ref[3 * i]! - ref[3 * j]!, ref[3 * i + 1]! - ref[3 * j + 1]!, ref[3 * i + 2]! - ref[3 * j + 2]!)) });
-    const names = ['start', ...(monitorReference?.positionsA ? ['reference geometry'] : []), ...(extraStarts.length > 0 ? [`${extraStarts.length} frames of ${values['minimum-from']}`] : [])];
+    const names = [monitorReference?.positionsA ? 'reference geometry' : 'start', ...(extraStarts.length > 0 ? [`${extraStarts.length} frames of ${values['minimum-from']}`] : [])];
     energyMinimum = {
       epotKcalPerMol: found.epotKcalPerMol,
       source: `lowest L-BFGS minimum (fmax 0.05 kcal/mol/Å) from ${starts.length} geometries (${names.join(', ')}); ${found.converged} converged, ${found.rejected.length} rejected as no longer the molecule`,
