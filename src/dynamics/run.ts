@@ -45,6 +45,8 @@ import {
   StabilityMonitor,
 } from './monitor.js';
 import { degreesOfFreedom } from './state.js';
+import { modelGlobalMinimum } from './minimum.js';
+import { findBonds } from '../chem/connectivity.js';
 import { formatMdFrame, logReporter, type Reporter, trajectoryReporter, truncateLog, truncateTrajectory } from './reporters.js';
 
 export const OUTPUT_FILES = [
@@ -88,8 +90,13 @@ export interface MdRunOptions {
   bondReturn?: BondReturnSettings;
   /** A Langevin phase before the run (none when absent or 0 fs). */
   equilibration?: EquilibrationSettings;
-  /** The model's global minimum E_min for the hole criterion, and how it was obtained. */
-  energyMinimum?: EnergyMinimum;
+  /**
+   * The model's global minimum E_min for the hole criterion, and how it was obtained; 'search':
+   * found here by L-BFGS from the monitor's reference geometry (else the start) with
+   * `modelGlobalMinimum`, before the run (deterministic, so a resume finds the same; skipped with
+   * the per-atom criterion). Absent: the monitor falls back to min(E_start, E_ref).
+   */
+  energyMinimum?: EnergyMinimum | 'search';
   continueOnFailure?: boolean;
   /** Called every `progressEvery` steps (default 100) with the current step. */
   onProgress?: (step: number) => void;
@@ -197,6 +204,17 @@ function resolveReference(o: MdRunOptions): MonitorReference | undefined {
   return { ...r, epotKcalPerMol: e };
 }
 
+/** `energyMinimum: 'search'`: L-BFGS from the monitor's reference geometry (the undistorted one) or else the start. */
+function searchMinimum(o: MdRunOptions): EnergyMinimum {
+  const ref = o.monitorReference?.positionsA !== undefined ? Float64Array.from(o.monitorReference.positionsA) : o.startPositionsA;
+  if (ref.length !== 3 * o.symbols.length) throw new AtomgpError(`the monitor's reference geometry has ${ref.length / 3} atoms, the start has ${o.symbols.length}`);
+  const bonds = o.monitorReference?.bonds ?? findBonds(o.symbols, ref);
+  const lengths = o.monitorReference?.lengthsA ?? bonds.map(([i, j]) => Math.hypot(ref[3 * i]! - ref[3 * j]!, ref[3 * i + 1]! - ref[3 * j + 1]!, ref[3 * i + 2]! - ref[3 * j + 2]!));
+  const found = modelGlobalMinimum(o.potential, [ref], { bonds, bondLengthsA: lengths });
+  const from = o.monitorReference?.positionsA !== undefined ? 'the reference geometry' : 'the start';
+  return { epotKcalPerMol: found.epotKcalPerMol, source: `L-BFGS minimum (fmax 0.05 kcal/mol/Å) from ${from}${found.converged === 1 ? '' : ' (not converged)'}` };
+}
+
 function positiveInt(name: string, v: number, allowZero = false): void {
   if (!Number.isInteger(v) || v < (allowZero ? 0 : 1)) throw new AtomgpError(`${name} must be an integer ≥ ${allowZero ? 0 : 1}, got ${v}`);
 }
@@ -238,8 +256,11 @@ export function runMd(o: MdRunOptions): MdSummary {
   positiveInt('checkpoint interval', checkpointEvery, true);
   const wantCheckpoints = o.checkpoints ?? true;
   if (o.equilibration) validateEquilibration(o.equilibration);
-  if (o.energyMinimum !== undefined && !Number.isFinite(o.energyMinimum.epotKcalPerMol)) {
-    throw new AtomgpError(`the model's minimum energy ${o.energyMinimum.epotKcalPerMol} kcal/mol is not a finite number`);
+  // The search is only needed by the strict criteria (the per-atom band has no E_min).
+  const strict = (o.monitor?.energyCriterion ?? DEFAULT_MONITOR_OPTIONS.energyCriterion) === 'strict';
+  const energyMinimum = o.energyMinimum === 'search' ? (strict ? searchMinimum(o) : undefined) : o.energyMinimum;
+  if (energyMinimum !== undefined && !Number.isFinite(energyMinimum.epotKcalPerMol)) {
+    throw new AtomgpError(`the model's minimum energy ${energyMinimum.epotKcalPerMol} kcal/mol is not a finite number`);
   }
   prepareOutputDir(o.outDir, o.mode);
   const path = (f: string): string => join(o.outDir, f);
@@ -259,7 +280,7 @@ export function runMd(o: MdRunOptions): MdSummary {
   /** E_pot of the start geometry when an equilibration moved the run's first state away from it. */
   let epotStart: number | undefined;
   const withMinimum = (r: MonitorReference | undefined): MonitorReference | undefined =>
-    o.energyMinimum === undefined ? r : { ...(r ?? {}), epotMinimumKcalPerMol: o.energyMinimum.epotKcalPerMol };
+    energyMinimum === undefined ? r : { ...(r ?? {}), epotMinimumKcalPerMol: energyMinimum.epotKcalPerMol };
   if (o.mode === 'resume') {
     const cp = readCheckpoint(path('checkpoint.json'));
     checkFingerprint(cp.fingerprint, fingerprint, path('checkpoint.json'));
@@ -294,7 +315,7 @@ export function runMd(o: MdRunOptions): MdSummary {
     writeFileAtomic(path('equilibration.json'), JSON.stringify({ record }, null, 2) + '\n');
     const eqFailure = eqFailureOf();
     if (eqFailure !== undefined) {
-      return writeSummary(o, path('summary.json'), {
+      return writeSummary({ ...o, ...(energyMinimum !== undefined ? { energyMinimum } : {}) }, path('summary.json'), {
         md: eq.md,
         failure: { ...eqFailure, phase: 'equilibration' },
         monitor: eqMonitor,
@@ -352,7 +373,7 @@ export function runMd(o: MdRunOptions): MdSummary {
   // A final checkpoint lets a finished run be extended with more steps (not after a failure).
   if (wantCheckpoints && failure === null) checkpoint();
 
-  return writeSummary(o, path('summary.json'), {
+  return writeSummary({ ...o, ...(energyMinimum !== undefined ? { energyMinimum } : {}) }, path('summary.json'), {
     md,
     failure,
     monitor,
@@ -422,7 +443,7 @@ function writeSummary(o: MdRunOptions, file: string, x: SummaryInputs): MdSummar
       : {}),
     ...(x.returns ? { bondReturnTimesFs: x.returns.timesFs } : {}),
     ...(x.equilibration !== undefined ? { equilibration: x.equilibration } : {}),
-    energyCriteria: monitor.energyCriteria(o.energyMinimum?.source),
+    energyCriteria: monitor.energyCriteria(o.energyMinimum === 'search' ? undefined : o.energyMinimum?.source),
   };
   writeFileAtomic(file, JSON.stringify(summary, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
   return summary;

@@ -22,6 +22,7 @@ import { findPresetName, presetMolecule } from '../chem/presets.js';
 import { type BuiltMolecule, moleculeFromSmiles, moleculeFromXyz } from '../chem/smiles.js';
 import { KCAL_PER_MOL_PER_HARTREE } from '../chem/units.js';
 import { runEnsemble } from '../dynamics/ensemble.js';
+import { DEFAULT_EQUILIBRATION } from '../dynamics/equilibrate.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../dynamics/integrators.js';
 import type { MdSummary } from '../dynamics/run.js';
 import { AtomgpError } from '../errors.js';
@@ -566,6 +567,9 @@ export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'ne
         outDir: runRoot,
         mode: 'overwrite',
         workers: s.workers,
+        // From the relaxed minimum: equilibrate first (no start-up overshoot), holes measured from the model's own minimum.
+        equilibration: DEFAULT_EQUILIBRATION,
+        energyMinimum: 'search',
         logEvery: 20,
         trajStride: 100,
         progressEvery: 1000,

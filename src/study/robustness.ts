@@ -16,12 +16,12 @@
  *     (`runJobs` of dynamics/ensemble.ts), record survival and time to failure (the monitor's
  *     definition, dynamics/monitor.ts) and write OUT/study.json and OUT/report.html. The monitor
  *     measures against the *undistorted* start: its bonds and their lengths (a bond fails beyond
- *     2× its undistorted length, whatever the distortion did to it), its fragments, and the
- *     energy reference E_ref = E_pot(undistorted) of each prior's model: a runaway is E_pot above
- *     E_pot(distorted start) + L or below E_ref − L, L = 50 kcal/mol per atom. Both directions by
- *     default: a fall far below the minimum is a hole of the model (the dominant high-temperature
- *     failure of the ammonia study), while the distorted start falling back towards E_ref is not a
- *     failure. `monitor.energyRunawayDirection: 'up'` counts only rises;
+ *     2× or below 0.7× its undistorted length, whatever the distortion did to it), its fragments,
+ *     and each prior's model minimum E_min (L-BFGS from the undistorted start, `energyMinimum:
+ *     'search'`): a hole is E_pot below E_min − 5 kcal/mol, a runaway E_pot above
+ *     max(E_pot(distorted start), E_min) + the canonical bound (monitor.ts, strict criteria). The
+ *     distorted start falling back towards E_min is not a failure. `monitor.energyCriterion:
+ *     'per-atom'` restores the old ±50 kcal/mol-per-atom band;
  *  6. per run and distorted bond (moved > 0.01 Å by the distortion): the relaxation time, the first
  *     time the bond comes back within `relaxationTolA` (default 0.1 Å) of its undistorted length
  *     (rows' `relaxation_time_ps`, null if never; medians per cell in the summary).
@@ -584,6 +584,8 @@ export async function runStabilityMatrix(o: MatrixOptions): Promise<StudyRow[]> 
       ...(o.monitor !== undefined ? { monitor: o.monitor } : {}),
       ...(o.monitorReference !== undefined ? { monitorReference: o.monitorReference } : {}),
       ...(o.bondReturn !== undefined ? { bondReturn: o.bondReturn } : {}),
+      // The hole criterion measures from each model's own minimum, searched from the undistorted geometry.
+      energyMinimum: 'search',
     });
     jobs.forEach((job, k) => {
       const replica = k % o.replicas;
