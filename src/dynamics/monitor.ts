@@ -11,9 +11,11 @@
  *                      × its reference length;
  *  3. `bond-compressed` a reference bond is shorter than `bondCompressFactor` (default 0.7) × its
  *                      reference length. Squeezing a bond to 0.7 r0 costs far more than thermal
- *                      energy: on the built-in force field's Morse bonds 60-80 kcal/mol for C-H,
- *                      N-H, O-H (30-40 k_BT at 1000 K) and more for bonds between heavy atoms,
- *                      so only a hole or a soft wall of the model gets there (science.md §8);
+ *                      energy: on the built-in force field's Morse bonds 79 (C-H), 121 (O-H),
+ *                      130 (N-H) kcal/mol, i.e. ≥ 40 k_BT at 1000 K, and 200-280 kcal/mol for
+ *                      bonds between heavy atoms, so only a hole or a soft wall of the model gets
+ *                      there (science.md §8: 0.6-0.75; 0.7 keeps ≥ 40 k_BT on the softest X-H
+ *                      bond at 1000 K and catches the O-H squeezed to 0.59 r0 of issue 16);
  *  4. `close-contact`  two atoms not bonded in the reference are closer than `minNonBondedA`
  *                      (default 0.5 Å);
  *  5. `fragments-apart` a fragment (connected component of the reference bonds; only when there
@@ -31,7 +33,7 @@
  *                      internal degrees of freedom (3N − 5 linear): the energy above its minimum
  *                      that a harmonic molecule at T exceeds with probability 1e-12 per
  *                      independent sample (canonical E_pot − E_min ~ Gamma(n/2, k_B T): mean
- *                      (n/2) k_B T, sd √(n/2) k_B T). 9 atoms at 1000 K: 95 kcal/mol; 3 atoms at
+ *                      (n/2) k_B T, sd √(n/2) k_B T). 9 atoms at 1000 K: 102 kcal/mol; 3 atoms at
  *                      300 K: 18 kcal/mol. T and n come from the run (`MonitorThermal`); without
  *                      them there is no upward bound;
  *  energy, `energyCriterion` 'per-atom' (the old band, an option only):
