@@ -16,8 +16,8 @@
  * run's potential. `bondReturn` records when each distorted bond first comes back to its reference
  * length (summary `bondReturnTimesFs`).
  *
- * `equilibration` (equilibrate.ts) runs a stated Langevin phase from the start before the run (at T > 0)
- * proper; the run's steps, times, statistics and verdict start after it. The monitor watches it
+ * `equilibration` (equilibrate.ts) runs a stated Langevin phase from the start before the run
+ * proper (at T > 0 only); the run's steps, times, statistics and verdict start after it. The monitor watches it
  * too (a failure there is reported with `phase: 'equilibration'`), always against the start
  * geometry and the start's energy. Its settings are not part of the checkpoint fingerprint: a
  * resume continues after it, and the record in equilibration.json is reported again.
