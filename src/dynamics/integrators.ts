@@ -22,7 +22,7 @@ export interface IntegratorSettings {
   temperatureK: number;
   /** Nosé–Hoover chain length M (default 3). */
   chainLength: number;
-  /** Nosé–Hoover time constant τ, fs (default 100): Q_1 = N_dof k_B T τ², Q_j = k_B T τ². */
+  /** Nosé–Hoover time constant τ, fs (default 100): Q_1 = N_dof k_B T τ², Q_j = k_B T τ² (MTK 1992 with ω = 1/τ, as DL_POLY and ASE; massive: k_B T τ² each). */
   tauFs: number;
   /**
    * `global`: one chain on the total kinetic energy (DL_POLY/DL_FFLUX style; N_dof = 3N − 6 for an
