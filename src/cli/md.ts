@@ -8,11 +8,22 @@ import { parseArgs } from 'node:util';
 import { massesAmu } from '../chem/molecule.js';
 import { ENSEMBLES, type Ensemble, type NhcMode, type IntegratorSettings, DEFAULT_INTEGRATOR_SETTINGS, validateIntegratorSettings } from '../dynamics/integrators.js';
 import { formatEnsembleTable, runEnsemble } from '../dynamics/ensemble.js';
-import { DEFAULT_MONITOR_OPTIONS, ENERGY_RUNAWAY_DIRECTIONS, type EnergyRunawayDirection, type MonitorOptions, type MonitorReference } from '../dynamics/monitor.js';
-import { type MdSummary, type OutputMode, runMd } from '../dynamics/run.js';
+import { DEFAULT_EQUILIBRATION, type EquilibrationSettings } from '../dynamics/equilibrate.js';
+import { modelGlobalMinimum } from '../dynamics/minimum.js';
+import {
+  DEFAULT_MONITOR_OPTIONS,
+  ENERGY_CRITERIA,
+  ENERGY_RUNAWAY_DIRECTIONS,
+  type EnergyCriterion,
+  type EnergyRunawayDirection,
+  type MonitorOptions,
+  type MonitorReference,
+} from '../dynamics/monitor.js';
+import { type EnergyMinimum, type MdSummary, type OutputMode, runMd } from '../dynamics/run.js';
 import type { MotionRemoval } from '../dynamics/state.js';
 import { AtomgpError } from '../errors.js';
 import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
+import { findBonds } from '../chem/connectivity.js';
 import { parsePeriodicConvention, readGeometryFrames } from './common.js';
 
 const HELP = `usage: atomgp md (--models DIR | --potential SPEC.json) --start FILE.xyz --steps N --out DIR [options]
@@ -38,6 +49,12 @@ dynamics:
                                 per Cartesian dof (ergodic for small molecules; N_dof = 3N); default massive
   --nhc-substeps NC             chain substeps, default 1
   --friction-per-ps G           Langevin friction, default 1 /ps
+  --equilibrate-ps T            Langevin equilibration before the run, default 0.5 ps (0: none; none
+                                at 0 K, and by default none with --reference-geometry, whose start
+                                is deliberately distorted); not part of the run's time, statistics
+                                or verdict; recorded in OUT/equilibration.csv|json and the summary
+  --equilibrate-friction-per-ps G
+                                its friction, default 10 /ps
   --remove-motion none|translation|translation+rotation
                                 rigid motion removed (default translation+rotation: N_dof = 3N−6)
 output:
@@ -50,12 +67,21 @@ output:
 stability monitor (0 switches a check off):
   --bond-stretch-factor F       default 2 (× reference length of any reference bond; the reference
                                 is the start unless --reference-geometry)
+  --bond-compress-factor F      default 0.7 (a bond shorter than F × its reference length)
   --min-nonbonded-A D           default 0.5
   --fragment-separation-A D     default 10
-  --energy-runaway-per-atom E   default 50 kcal/mol per atom
+  --energy-criterion strict|per-atom
+                                strict (default): a hole below the model's global minimum E_min and a
+                                runaway above the canonical bound; per-atom: the old ±E·N band
+  --hole-depth-kcal H           strict: E_pot below E_min − H is a hole, default 5 kcal/mol (total)
+  --epot-min-kcal E             strict: the model's global minimum, kcal/mol (default: found by
+                                L-BFGS from the start — the reference geometry instead when given —
+                                and the frames of --minimum-from)
+  --minimum-from FILE           more start geometries for that search (e.g. the training set)
+  --minimum-starts K            at most K frames of --minimum-from, evenly spread, default 20
+  --energy-runaway-per-atom E   per-atom: default 50 kcal/mol per atom
   --energy-runaway-direction both|up
-                                both (default): |E_pot − E_ref| counts; up: only rises (a start
-                                above the minimum that falls towards it never fails)
+                                per-atom: both (default): |E_pot − E_ref| counts; up: only rises
   --reference-geometry FILE     bonds, their reference lengths, fragments and E_ref for the monitor
                                 from FILE (first frame, same atoms in the same order) instead of the
                                 start: for a deliberately distorted start, give the undistorted one
@@ -108,6 +134,21 @@ export function readReferenceGeometry(file: string, startSymbols: readonly strin
   return { positionsA: Array.from(ref.positionsA) };
 }
 
+/** Up to `max` frames of FILE, evenly spread, with the start's atoms in the same order. */
+export function readMinimumStarts(file: string, startSymbols: readonly string[], max: number): Float64Array[] {
+  const frames = readGeometryFrames(file);
+  const out: Float64Array[] = [];
+  const take = Math.min(max, frames.length);
+  for (let k = 0; k < take; k++) {
+    const f = frames[Math.floor((k * frames.length) / take)]!;
+    if (f.symbols.length !== startSymbols.length || f.symbols.some((s, i) => s.toLowerCase() !== startSymbols[i]!.toLowerCase())) {
+      throw new AtomgpError(`--minimum-from ${file}: a frame's atoms differ from the start's (same atoms in the same order needed)`);
+    }
+    out.push(f.positionsA);
+  }
+  return out;
+}
+
 function formatDuration(s: number): string {
   if (!Number.isFinite(s)) return '?';
   if (s < 60) return `${s.toFixed(0)} s`;
@@ -118,7 +159,13 @@ function formatDuration(s: number): string {
 function printSummary(s: MdSummary): void {
   const lines = [
     `${s.survived ? 'survived' : 'FAILED'}: ${s.stepsCompleted}/${s.stepsRequested} steps (${(s.simulatedTimeFs / 1000).toFixed(3)} ps), ${s.ensemble} at ${s.temperatureK} K, dt ${s.timestepFs} fs`,
-    s.failure ? `failure at step ${s.failure.step} (${(s.failure.timeFs / 1000).toFixed(4)} ps): ${s.failure.kind}: ${s.failure.reason}` : '',
+    s.equilibration
+      ? `equilibration: ${(s.equilibration.timeFs / 1000).toFixed(3)} ps Langevin (γ ${s.equilibration.frictionPerPs} /ps), T over its 2nd half ${s.equilibration.meanTemperatureSecondHalfK.toFixed(1)} K, max ${s.equilibration.runningWindowFs}-fs mean ${s.equilibration.maxRunningTemperatureK.toFixed(1)} K (bound ${s.equilibration.temperatureBoundK.toFixed(0)} K)`
+      : '',
+    s.failure
+      ? `failure${s.failure.phase ? ` in the ${s.failure.phase}` : ''} at step ${s.failure.step} (${(s.failure.timeFs / 1000).toFixed(4)} ps): ${s.failure.kind}: ${s.failure.reason}`
+      : '',
+    `energy criteria: ${s.energyCriteria.criterion}; E_min ${s.energyCriteria.epotMinimumKcalPerMol.toFixed(3)} kcal/mol (${s.energyCriteria.epotMinimumSource})`,
     s.monitorReference
       ? `monitor reference (--reference-geometry): ${s.monitorReference.bonds.length} bonds, E_ref ${s.monitorReference.epotKcalPerMol.toFixed(4)} kcal/mol`
       : '',
@@ -148,6 +195,8 @@ export async function run(argv: string[]): Promise<number> {
       nhc: { type: 'string', default: 'massive' },
       'nhc-substeps': { type: 'string' },
       'friction-per-ps': { type: 'string' },
+      'equilibrate-ps': { type: 'string' },
+      'equilibrate-friction-per-ps': { type: 'string' },
       'remove-motion': { type: 'string', default: 'translation+rotation' },
       out: { type: 'string' },
       'log-every': { type: 'string', default: '1' },
@@ -156,6 +205,12 @@ export async function run(argv: string[]): Promise<number> {
       resume: { type: 'boolean', default: false },
       overwrite: { type: 'boolean', default: false },
       'bond-stretch-factor': { type: 'string' },
+      'bond-compress-factor': { type: 'string' },
+      'energy-criterion': { type: 'string' },
+      'hole-depth-kcal': { type: 'string' },
+      'epot-min-kcal': { type: 'string' },
+      'minimum-from': { type: 'string' },
+      'minimum-starts': { type: 'string' },
       'min-nonbonded-A': { type: 'string' },
       'fragment-separation-A': { type: 'string' },
       'energy-runaway-per-atom': { type: 'string' },
@@ -197,6 +252,8 @@ export async function run(argv: string[]): Promise<number> {
   for (const t of temperatures) validateIntegratorSettings({ ...settings, temperatureK: t });
   const monitor: Partial<MonitorOptions> = {
     bondStretchFactor: num('bond-stretch-factor', values['bond-stretch-factor'], DEFAULT_MONITOR_OPTIONS.bondStretchFactor),
+    bondCompressFactor: num('bond-compress-factor', values['bond-compress-factor'], DEFAULT_MONITOR_OPTIONS.bondCompressFactor),
+    holeDepthKcalPerMol: num('hole-depth-kcal', values['hole-depth-kcal'], DEFAULT_MONITOR_OPTIONS.holeDepthKcalPerMol),
     minNonBondedA: num('min-nonbonded-A', values['min-nonbonded-A'], DEFAULT_MONITOR_OPTIONS.minNonBondedA),
     fragmentSeparationA: num('fragment-separation-A', values['fragment-separation-A'], DEFAULT_MONITOR_OPTIONS.fragmentSeparationA),
     energyRunawayKcalPerMolPerAtom: num('energy-runaway-per-atom', values['energy-runaway-per-atom'], DEFAULT_MONITOR_OPTIONS.energyRunawayKcalPerMolPerAtom),
@@ -206,6 +263,21 @@ export async function run(argv: string[]): Promise<number> {
     if (!ENERGY_RUNAWAY_DIRECTIONS.includes(d)) throw new AtomgpError(`--energy-runaway-direction must be ${ENERGY_RUNAWAY_DIRECTIONS.join(' or ')}, got '${d}'`);
     monitor.energyRunawayDirection = d;
   }
+  if (values['energy-criterion'] !== undefined) {
+    const c = values['energy-criterion'] as EnergyCriterion;
+    if (!ENERGY_CRITERIA.includes(c)) throw new AtomgpError(`--energy-criterion must be ${ENERGY_CRITERIA.join(' or ')}, got '${c}'`);
+    monitor.energyCriterion = c;
+  }
+  if (!(monitor.bondCompressFactor! >= 0 && monitor.bondCompressFactor! < 1)) throw new AtomgpError(`--bond-compress-factor must be in [0, 1) (0: off), got ${monitor.bondCompressFactor}`);
+  if (!(monitor.holeDepthKcalPerMol! >= 0)) throw new AtomgpError(`--hole-depth-kcal must be ≥ 0, got ${monitor.holeDepthKcalPerMol}`);
+  const equilibration: EquilibrationSettings = {
+    // A --reference-geometry start is deliberately distorted: equilibrating would relax it first.
+    timeFs: 1000 * num('equilibrate-ps', values['equilibrate-ps'], values['reference-geometry'] !== undefined ? 0 : DEFAULT_EQUILIBRATION.timeFs / 1000),
+    frictionPerPs: num('equilibrate-friction-per-ps', values['equilibrate-friction-per-ps'], DEFAULT_EQUILIBRATION.frictionPerPs),
+  };
+  if (!(equilibration.timeFs >= 0)) throw new AtomgpError(`--equilibrate-ps must be ≥ 0, got '${values['equilibrate-ps']}'`);
+  if (!(equilibration.frictionPerPs > 0)) throw new AtomgpError(`--equilibrate-friction-per-ps must be > 0, got '${values['equilibrate-friction-per-ps']}'`);
+  const minimumStarts = int('minimum-starts', values['minimum-starts'], 20, 1);
   const steps = int('steps', values.steps, 0, 0);
   const seed = int('seed', values.seed, 1, 0);
   const replicas = int('replicas', values.replicas, 1, 1);
@@ -215,6 +287,24 @@ export async function run(argv: string[]): Promise<number> {
   const start = readStart(values.start);
   const masses = massesAmu(start.symbols);
   const monitorReference = values['reference-geometry'] !== undefined ? readReferenceGeometry(values['reference-geometry'], start.symbols) : undefined;
+  const extraStarts = values['minimum-from'] !== undefined ? readMinimumStarts(values['minimum-from'], start.symbols, minimumStarts) : [];
+  let energyMinimum: EnergyMinimum | undefined;
+  if (values['epot-min-kcal'] !== undefined) {
+    energyMinimum = { epotKcalPerMol: num('epot-min-kcal', values['epot-min-kcal'], 0), source: 'given (--epot-min-kcal)' };
+  } else if ((monitor.energyCriterion ?? DEFAULT_MONITOR_OPTIONS.energyCriterion) === 'strict') {
+    const potential = await createPotential(spec);
+    // A distorted start (with --reference-geometry) is not searched from: it may slide into a hole of the model.
+    const starts = [monitorReference?.positionsA ? Float64Array.from(monitorReference.positionsA) : start.positionsA, ...extraStarts];
+    const ref = monitorReference?.positionsA ? Float64Array.from(monitorReference.positionsA) : start.positionsA;
+    const bonds = findBonds(start.symbols, ref);
+    const found = modelGlobalMinimum(potential, starts, { bonds, bondLengthsA: bonds.map(([i, j]) => Math.hypot(ref[3 * i]! - ref[3 * j]!, ref[3 * i + 1]! - ref[3 * j + 1]!, ref[3 * i + 2]! - ref[3 * j + 2]!)) });
+    const names = [monitorReference?.positionsA ? 'reference geometry' : 'start', ...(extraStarts.length > 0 ? [`${extraStarts.length} frames of ${values['minimum-from']}`] : [])];
+    energyMinimum = {
+      epotKcalPerMol: found.epotKcalPerMol,
+      source: `lowest L-BFGS minimum (fmax 0.05 kcal/mol/Å) from ${starts.length} geometries (${names.join(', ')}); ${found.converged} converged, ${found.rejected.length} rejected as no longer the molecule`,
+    };
+    process.stderr.write(`md: model minimum E_min = ${found.epotKcalPerMol.toFixed(3)} kcal/mol (${energyMinimum.source})\n`);
+  }
   const common = {
     symbols: start.symbols,
     startPositionsA: start.positionsA,
@@ -228,6 +318,8 @@ export async function run(argv: string[]): Promise<number> {
     monitor,
     ...(monitorReference !== undefined ? { monitorReference } : {}),
     continueOnFailure: values['continue-on-failure']!,
+    ...(equilibration.timeFs > 0 ? { equilibration } : {}),
+    ...(energyMinimum !== undefined ? { energyMinimum } : {}),
   };
   const tty = process.stderr.isTTY === true;
   let lastPrint = 0;

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { DISTORTION_GRAMMAR } from '../analysis/distort.js';
 import { AtomgpError } from '../errors.js';
 import { DEFAULT_PRIOR, PRIOR_NAMES } from '../gp/fit/priors.js';
-import { ENERGY_RUNAWAY_DIRECTIONS, type EnergyRunawayDirection } from '../dynamics/monitor.js';
+import { ENERGY_CRITERIA, ENERGY_RUNAWAY_DIRECTIONS, type EnergyCriterion, type EnergyRunawayDirection } from '../dynamics/monitor.js';
 import { formatStudyText, parseTemperatures, runRobustnessStudy, studyJsonOutput } from '../workflows/robustness/index.js';
 
 const HELP = `usage: atomgp robustness --models DIR --priors LIST --temperatures-K LIST --replicas R
@@ -40,9 +40,13 @@ options:
   --checkpoint-every N      checkpoint every N steps, default 2000
   --relaxation-tol-A D      a distorted bond has relaxed when within D Å of its undistorted
                             length (first time, per run: relaxation_time_ps), default 0.1
+  --energy-criterion strict|per-atom
+                            strict (default): a hole 5 kcal/mol below each model's own minimum
+                            (L-BFGS from the undistorted start) and a canonical upward bound;
+                            per-atom: the old ±50 kcal/mol-per-atom band (docs/robustness.md)
   --energy-runaway-direction both|up
-                            energy runaway measured from E_pot of the undistorted start: both
-                            (default; a fall far below it is a hole of the model) or up (rises only)
+                            per-atom only: energy runaway measured from E_pot of the undistorted
+                            start: both (default; a fall far below it is a hole) or up (rises only)
   --resume                  continue the study in OUT: finished runs are kept, interrupted runs
                             continue from their checkpoint, missing refits are redone; refused
                             if the settings differ from the recorded ones
@@ -95,6 +99,7 @@ export async function run(argv: string[]): Promise<number> {
       'checkpoint-every': { type: 'string', default: '2000' },
       'relaxation-tol-A': { type: 'string', default: '0.1' },
       'energy-runaway-direction': { type: 'string', default: 'both' },
+      'energy-criterion': { type: 'string' },
       resume: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -112,6 +117,8 @@ export async function run(argv: string[]): Promise<number> {
   const temperaturesK = parseTemperatures(values['temperatures-K']!);
   const direction = values['energy-runaway-direction'] as EnergyRunawayDirection;
   if (!ENERGY_RUNAWAY_DIRECTIONS.includes(direction)) throw new AtomgpError(`--energy-runaway-direction must be ${ENERGY_RUNAWAY_DIRECTIONS.join(' or ')}, got '${direction}'`);
+  const criterion = values['energy-criterion'] as EnergyCriterion | undefined;
+  if (criterion !== undefined && !ENERGY_CRITERIA.includes(criterion)) throw new AtomgpError(`--energy-criterion must be ${ENERGY_CRITERIA.join(' or ')}, got '${criterion}'`);
   const relaxationTolA = num('relaxation-tol-A', values['relaxation-tol-A']);
   if (!(relaxationTolA > 0)) throw new AtomgpError(`--relaxation-tol-A expects a positive number of Å, got '${values['relaxation-tol-A']}'`);
   const tty = process.stderr.isTTY === true;
@@ -141,7 +148,7 @@ export async function run(argv: string[]): Promise<number> {
     logEvery: int('log-every', values['log-every']!, 1),
     checkpointEvery: int('checkpoint-every', values['checkpoint-every']!, 0),
     relaxationTolA,
-    monitor: { energyRunawayDirection: direction },
+    monitor: { energyRunawayDirection: direction, ...(criterion !== undefined ? { energyCriterion: criterion } : {}) },
     onMessage: (text) => process.stderr.write(`${tty && last > 0 ? '\n' : ''}robustness: ${text}\n`),
     onProgress: (p) =>
       progressLine(

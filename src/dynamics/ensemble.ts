@@ -55,6 +55,10 @@ export interface EnsembleOptions {
   monitorReference?: MdRunOptions['monitorReference'];
   /** Bond return times recorded in every run. */
   bondReturn?: MdRunOptions['bondReturn'];
+  /** Langevin equilibration before every run. */
+  equilibration?: MdRunOptions['equilibration'];
+  /** The model's global minimum for every run's hole criterion. */
+  energyMinimum?: MdRunOptions['energyMinimum'];
   continueOnFailure?: boolean;
   progressEvery?: number;
   /** Called on every progress report with totals over all runs. */
@@ -100,6 +104,8 @@ export function buildJobs(o: EnsembleOptions): EnsembleJob[] {
           ...(o.monitor !== undefined ? { monitor: o.monitor } : {}),
           ...(o.monitorReference !== undefined ? { monitorReference: o.monitorReference } : {}),
           ...(o.bondReturn !== undefined ? { bondReturn: o.bondReturn } : {}),
+          ...(o.equilibration !== undefined ? { equilibration: o.equilibration } : {}),
+          ...(o.energyMinimum !== undefined ? { energyMinimum: o.energyMinimum } : {}),
           ...(o.continueOnFailure !== undefined ? { continueOnFailure: o.continueOnFailure } : {}),
           progressEvery: o.progressEvery ?? 100,
         },
@@ -224,7 +230,7 @@ export function formatEnsembleTable(summaries: readonly MdSummary[]): string {
     s.meanTemperatureK.toFixed(1),
     s.conservedDriftKcalPerMol.toExponential(2),
     s.stepsPerSecond.toFixed(0),
-    s.failure ? s.failure.kind : '-',
+    s.failure ? `${s.failure.kind}${s.failure.phase ? ` (${s.failure.phase})` : ''}` : '-',
   ]);
   const widths = head.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k]!.length)));
   const line = (r: string[]): string => r.map((c, k) => c.padEnd(widths[k]!)).join('  ').trimEnd();

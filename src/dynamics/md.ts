@@ -26,6 +26,8 @@ interface Attached {
 export interface InitOptions {
   /** Initial velocities (Å/fs); default: Maxwell–Boltzmann at the settings' temperature. */
   velocitiesAPerFs?: Float64Array;
+  /** Draw the Nosé–Hoover chain velocities from their canonical distribution (default: at rest). */
+  canonicalThermostat?: boolean;
 }
 
 export class MolecularDynamics {
@@ -68,6 +70,7 @@ export class MolecularDynamics {
     if (options.velocitiesAPerFs) state.velocitiesAPerFs.set(options.velocitiesAPerFs);
     else maxwellBoltzmannVelocities(positionsA, massesAmu, settings.temperatureK, rng, settings.motionRemoval, state.nDof, state.velocitiesAPerFs);
     const md = new MolecularDynamics(potential, settings, state, rng);
+    if (options.canonicalThermostat) md.integrator.drawThermostatVelocities(state);
     md.integrator.evaluate(state);
     md.refresh();
     state.stats.conserved0KcalPerMol = md.conservedKcalPerMol;

@@ -9,12 +9,35 @@
  *  2. `bond-stretched` a reference bond (given, or found in the reference geometry by covalent
  *                      radii, d < 1.2 (r_a + r_b)) is longer than `bondStretchFactor` (default 2)
  *                      × its reference length;
- *  3. `close-contact`  two atoms not bonded in the reference are closer than `minNonBondedA`
+ *  3. `bond-compressed` a reference bond is shorter than `bondCompressFactor` (default 0.7) × its
+ *                      reference length. Squeezing a bond to 0.7 r0 costs far more than thermal
+ *                      energy: on the built-in force field's Morse bonds 79 (C-H), 121 (O-H),
+ *                      130 (N-H) kcal/mol, i.e. ≥ 40 k_BT at 1000 K, and 200-280 kcal/mol for
+ *                      bonds between heavy atoms, so only a hole or a soft wall of the model gets
+ *                      there (science.md §8: 0.6-0.75; 0.7 keeps ≥ 40 k_BT on the softest X-H
+ *                      bond at 1000 K and catches the O-H squeezed to 0.59 r0 of issue 16);
+ *  4. `close-contact`  two atoms not bonded in the reference are closer than `minNonBondedA`
  *                      (default 0.5 Å);
- *  4. `fragments-apart` a fragment (connected component of the reference bonds; only when there
+ *  5. `fragments-apart` a fragment (connected component of the reference bonds; only when there
  *                      are several) is further from every other fragment (closest atom pair) than
  *                      its separation in the reference geometry + `fragmentSeparationA` (default 10 Å);
- *  5. `energy-runaway` E_pot > max(E_start, E_ref) + L, or, with `energyRunawayDirection` 'both'
+ *  energy, `energyCriterion` 'strict' (the default):
+ *  6. `hole`           E_pot < E_min − `holeDepthKcalPerMol` (default 5 kcal/mol, total): below the
+ *                      model's own global minimum E_min (`MonitorReference.epotMinimumKcalPerMol`,
+ *                      the lowest minimum found by optimising, see minimum.ts; else min(E_start,
+ *                      E_ref)). A molecule's energy can never fall below its minimum; 5 kcal/mol
+ *                      leaves room for a minimum search that missed a slightly deeper conformer
+ *                      and is far below the holes that wreck runs (tens to hundreds of kcal/mol);
+ *  7. `energy-runaway` E_pot > max(E_start, E_ref, E_min) + U_max, U_max = k_B T ·
+ *                      Q⁻¹(n/2, `energyRunawayTailProbability`) (at least 1 kcal/mol), n = 3N − 6
+ *                      internal degrees of freedom (3N − 5 linear): the energy above its minimum
+ *                      that a harmonic molecule at T exceeds with probability 1e-12 per
+ *                      independent sample (canonical E_pot − E_min ~ Gamma(n/2, k_B T): mean
+ *                      (n/2) k_B T, sd √(n/2) k_B T). 9 atoms at 1000 K: 102 kcal/mol; 3 atoms at
+ *                      300 K: 18 kcal/mol. T and n come from the run (`MonitorThermal`); without
+ *                      them there is no upward bound;
+ *  energy, `energyCriterion` 'per-atom' (the old band, an option only):
+ *  6'. `energy-runaway` E_pot > max(E_start, E_ref) + L, or, with `energyRunawayDirection` 'both'
  *                      (the default), E_pot < min(E_start, E_ref) − L (a hole of the model);
  *                      with 'up' only the rise counts. L = `energyRunawayKcalPerMolPerAtom`
  *                      (default 50) × N; E_start = E_pot(start); E_ref = the reference energy
@@ -22,7 +45,7 @@
  *                      distorted start begins above the undistorted E_ref and falls towards it:
  *                      never a failure; rising L above its own start, or falling L below the
  *                      undistorted geometry, is;
- *  6. `conserved-drift` |H − H(start)| > `conservedDriftKcalPerMolPerAtom` (default 10) × N, where H
+ *  8. `conserved-drift` |H − H(start)| > `conservedDriftKcalPerMolPerAtom` (default 10) × N, where H
  *                      is the integrator's conserved quantity (a failing integration).
  *
  * A threshold of 0 or Infinity switches that check off (not for non-finite values). Checks cost
@@ -33,10 +56,14 @@
  */
 import { type Bond, findBonds, fragments } from '../chem/connectivity.js';
 import { AtomgpError } from '../errors.js';
+import { gammaUpperQuantile } from './canonical.js';
 import type { MolecularDynamics } from './md.js';
-import type { MdState } from './state.js';
+import { KB, type MdState } from './state.js';
 
-export type FailureKind = 'non-finite' | 'bond-stretched' | 'close-contact' | 'fragments-apart' | 'energy-runaway' | 'conserved-drift';
+export type FailureKind = 'non-finite' | 'bond-stretched' | 'bond-compressed' | 'close-contact' | 'fragments-apart' | 'hole' | 'energy-runaway' | 'conserved-drift';
+
+export type EnergyCriterion = 'strict' | 'per-atom';
+export const ENERGY_CRITERIA: readonly EnergyCriterion[] = ['strict', 'per-atom'];
 
 export type EnergyRunawayDirection = 'both' | 'up';
 export const ENERGY_RUNAWAY_DIRECTIONS: readonly EnergyRunawayDirection[] = ['both', 'up'];
@@ -56,12 +83,29 @@ export interface MonitorReference {
   lengthsA?: ArrayLike<number>;
   /** Potential energy of the reference geometry, kcal/mol. */
   epotKcalPerMol?: number;
+  /** The model's global minimum energy E_min, kcal/mol (strict energy criteria; minimum.ts). */
+  epotMinimumKcalPerMol?: number;
+}
+
+/** The run's temperature and the internal degrees of freedom of E_pot (3N − 6), for the upward energy bound. */
+export interface MonitorThermal {
+  temperatureK: number;
+  nInternalDof: number;
 }
 
 export interface MonitorOptions {
   bondStretchFactor: number;
+  /** Fail below this fraction of a bond's reference length (0 switches it off). */
+  bondCompressFactor: number;
   minNonBondedA: number;
   fragmentSeparationA: number;
+  /** 'strict' (hole below E_min, canonical upward bound) or 'per-atom' (the old ±L·N band). */
+  energyCriterion: EnergyCriterion;
+  /** Strict: depth below E_min that is a hole, kcal/mol (total). */
+  holeDepthKcalPerMol: number;
+  /** Strict: probability of the canonical harmonic E_pot − E_min above the upward bound. */
+  energyRunawayTailProbability: number;
+  /** Per-atom band: L / N, kcal/mol per atom. */
   energyRunawayKcalPerMolPerAtom: number;
   conservedDriftKcalPerMolPerAtom: number;
   /** 'both': a rise and a fall beyond the limit count; 'up': only a rise (a falling energy never fails). */
@@ -74,8 +118,12 @@ export interface MonitorOptions {
 
 export const DEFAULT_MONITOR_OPTIONS: MonitorOptions = {
   bondStretchFactor: 2,
+  bondCompressFactor: 0.7,
   minNonBondedA: 0.5,
   fragmentSeparationA: 10,
+  energyCriterion: 'strict',
+  holeDepthKcalPerMol: 5,
+  energyRunawayTailProbability: 1e-12,
   energyRunawayKcalPerMolPerAtom: 50,
   conservedDriftKcalPerMolPerAtom: 10,
   energyRunawayDirection: 'both',
@@ -85,6 +133,8 @@ export const DEFAULT_MONITOR_OPTIONS: MonitorOptions = {
 
 export interface Failure {
   kind: FailureKind;
+  /** Set when the failure happened in the equilibration before the run proper (step and time then count from its start). */
+  phase?: 'equilibration';
   step: number;
   timeFs: number;
   /** Human-readable reason naming atoms 1-based with their symbols. */
@@ -120,6 +170,11 @@ export class StabilityMonitor {
   private readonly epotLow: number;
   private readonly epotHigh: number;
   private readonly conserved0: number;
+  /** Strict criteria: E_min (kcal/mol), the upward baseline max(E_start, E_ref, E_min) and U_max (Infinity: no upward bound). */
+  readonly epotMinimumKcalPerMol: number;
+  readonly epotMinimumGiven: boolean;
+  private readonly epotUpBase: number;
+  readonly epotRunawayMarginKcalPerMol: number;
   /** Ring buffer of the last frames. */
   private readonly ring: SavedFrame[] = [];
   private ringNext = 0;
@@ -131,11 +186,20 @@ export class StabilityMonitor {
     conserved0KcalPerMol: number,
     options: Partial<MonitorOptions> = {},
     reference: MonitorReference = {},
+    thermal?: MonitorThermal,
   ) {
     this.options = { ...DEFAULT_MONITOR_OPTIONS, ...options };
     if (!ENERGY_RUNAWAY_DIRECTIONS.includes(this.options.energyRunawayDirection)) {
       throw new AtomgpError(`monitor: energy-runaway direction must be ${ENERGY_RUNAWAY_DIRECTIONS.join(' or ')}, got '${String(this.options.energyRunawayDirection)}'`);
     }
+    if (!ENERGY_CRITERIA.includes(this.options.energyCriterion)) {
+      throw new AtomgpError(`monitor: energy criterion must be ${ENERGY_CRITERIA.join(' or ')}, got '${String(this.options.energyCriterion)}'`);
+    }
+    const f = this.options.bondCompressFactor;
+    if (!(f >= 0 && f < 1)) throw new AtomgpError(`monitor: bond compression factor must be in [0, 1) (0 switches it off), got ${f}`);
+    const p = this.options.energyRunawayTailProbability;
+    if (!(p > 0 && p < 1)) throw new AtomgpError(`monitor: energy-runaway tail probability must be in (0, 1), got ${p}`);
+    if (!(this.options.holeDepthKcalPerMol >= 0)) throw new AtomgpError(`monitor: hole depth must be ≥ 0 kcal/mol, got ${this.options.holeDepthKcalPerMol}`);
     this.symbols = symbols;
     const n = symbols.length;
     const refA = referencePositions(n, startPositionsA, reference.positionsA);
@@ -167,6 +231,15 @@ export class StabilityMonitor {
     this.epotLow = Math.min(epot0KcalPerMol, this.epotReferenceKcalPerMol);
     this.epotHigh = Math.max(epot0KcalPerMol, this.epotReferenceKcalPerMol);
     this.conserved0 = conserved0KcalPerMol;
+    const emin = reference.epotMinimumKcalPerMol;
+    if (emin !== undefined && !Number.isFinite(emin)) throw new AtomgpError(`monitor reference: minimum energy ${emin} kcal/mol is not a finite number`);
+    this.epotMinimumGiven = emin !== undefined;
+    this.epotMinimumKcalPerMol = emin ?? this.epotLow;
+    this.epotUpBase = Math.max(this.epotHigh, this.epotMinimumKcalPerMol);
+    this.epotRunawayMarginKcalPerMol =
+      thermal && thermal.nInternalDof > 0 && thermal.temperatureK >= 0
+        ? Math.max(1, KB * thermal.temperatureK * gammaUpperQuantile(thermal.nInternalDof / 2, p))
+        : Number.POSITIVE_INFINITY;
     for (let k = 0; k < this.options.keepFrames; k++) {
       this.ring.push({
         step: -1,
@@ -177,6 +250,28 @@ export class StabilityMonitor {
         forcesKcalPerMolPerA: new Float64Array(3 * n),
       });
     }
+  }
+
+  /** The energy criteria in numbers (for summaries), kcal/mol. */
+  energyCriteria(minimumSource?: string): { criterion: string; epotMinimumKcalPerMol: number; epotMinimumSource: string; holeBelowKcalPerMol: number; runawayAboveKcalPerMol: number } {
+    const o = this.options;
+    if (o.energyCriterion === 'per-atom') {
+      const l = on(o.energyRunawayKcalPerMolPerAtom) ? o.energyRunawayKcalPerMolPerAtom * this.symbols.length : Number.POSITIVE_INFINITY;
+      return {
+        criterion: `per-atom band ±${o.energyRunawayKcalPerMolPerAtom} kcal/mol per atom${o.energyRunawayDirection === 'up' ? ' (rises only)' : ''}`,
+        epotMinimumKcalPerMol: this.epotLow,
+        epotMinimumSource: 'lowest of start and reference',
+        holeBelowKcalPerMol: o.energyRunawayDirection === 'both' ? this.epotLow - l : Number.NEGATIVE_INFINITY,
+        runawayAboveKcalPerMol: this.epotHigh + l,
+      };
+    }
+    return {
+      criterion: `strict: hole ${o.holeDepthKcalPerMol} kcal/mol below E_min; runaway above max(E_start, E_ref, E_min) + k_BT·Q⁻¹(n/2, ${o.energyRunawayTailProbability})`,
+      epotMinimumKcalPerMol: this.epotMinimumKcalPerMol,
+      epotMinimumSource: this.epotMinimumGiven ? (minimumSource ?? 'given') : 'lowest of start and reference (no minimum search)',
+      holeBelowKcalPerMol: on(o.holeDepthKcalPerMol) ? this.epotMinimumKcalPerMol - o.holeDepthKcalPerMol : Number.NEGATIVE_INFINITY,
+      runawayAboveKcalPerMol: this.epotUpBase + this.epotRunawayMarginKcalPerMol,
+    };
   }
 
   private label(i: number): string {
@@ -248,6 +343,18 @@ export class StabilityMonitor {
         }
       }
     }
+    if (on(o.bondCompressFactor)) {
+      for (let k = 0; k < this.bonds.length; k++) {
+        const [i, j] = this.bonds[k]!;
+        const d = dist(x, i, j);
+        if (d < o.bondCompressFactor * this.bondReferenceA[k]!) {
+          return fail(
+            'bond-compressed',
+            `bond ${this.label(i)}-${this.label(j)} is ${d.toFixed(3)} Å, less than ${o.bondCompressFactor}× its reference length ${this.bondReferenceA[k]!.toFixed(3)} Å`,
+          );
+        }
+      }
+    }
     if (on(o.minNonBondedA)) {
       const min2 = o.minNonBondedA * o.minNonBondedA;
       for (let i = 0; i < n; i++) {
@@ -275,7 +382,22 @@ export class StabilityMonitor {
         }
       }
     }
-    if (on(o.energyRunawayKcalPerMolPerAtom)) {
+    if (o.energyCriterion === 'strict') {
+      const e = state.epotKcalPerMol;
+      const from = this.epotMinimumGiven ? "the model's global minimum" : 'the lowest of start and reference (no minimum given)';
+      if (on(o.holeDepthKcalPerMol) && e < this.epotMinimumKcalPerMol - o.holeDepthKcalPerMol) {
+        return fail(
+          'hole',
+          `potential energy ${e.toFixed(2)} kcal/mol is ${(this.epotMinimumKcalPerMol - e).toFixed(2)} kcal/mol below ${from} (${this.epotMinimumKcalPerMol.toFixed(2)} kcal/mol; limit ${o.holeDepthKcalPerMol} kcal/mol)`,
+        );
+      }
+      if (e > this.epotUpBase + this.epotRunawayMarginKcalPerMol) {
+        return fail(
+          'energy-runaway',
+          `potential energy rose ${(e - this.epotUpBase).toFixed(2)} kcal/mol above max(E_start, E_ref, E_min) = ${this.epotUpBase.toFixed(2)} kcal/mol (limit ${this.epotRunawayMarginKcalPerMol.toFixed(2)} kcal/mol: canonical tail probability ${o.energyRunawayTailProbability})`,
+        );
+      }
+    } else if (on(o.energyRunawayKcalPerMolPerAtom)) {
       const e = state.epotKcalPerMol;
       const limit = o.energyRunawayKcalPerMolPerAtom * n;
       const per = `${o.energyRunawayKcalPerMolPerAtom} kcal/mol per atom × ${n}`;

@@ -5,6 +5,7 @@
  *   checkpoint.json                 (every `checkpointEvery` steps and at the end, when enabled)
  *   failure-frames.extxyz           (the last frames before a monitor failure)
  *   bond-returns.json               (with `bondReturn`: return times so far, saved with each checkpoint)
+ *   equilibration.csv, .json        (with `equilibration`: the Langevin phase before the run, its record)
  *   summary.json                    (settings, survival, time to failure, mean T, drift, speed)
  * An existing output folder is never silently reused: `mode` must be 'overwrite' or 'resume'.
  * A resume continues from checkpoint.json bit for bit: log and trajectory are cut back to the
@@ -14,6 +15,13 @@
  * (monitor.ts); given a reference geometry without an energy, its E_pot is computed here with the
  * run's potential. `bondReturn` records when each distorted bond first comes back to its reference
  * length (summary `bondReturnTimesFs`).
+ *
+ * `equilibration` (equilibrate.ts) runs a stated Langevin phase from the start before the run
+ * proper (at T > 0 only); the run's steps, times, statistics and verdict start after it. The monitor watches it
+ * too (a failure there is reported with `phase: 'equilibration'`), always against the start
+ * geometry and the start's energy. Its settings are not part of the checkpoint fingerprint: a
+ * resume continues after it, and the record in equilibration.json is reported again.
+ * `energyMinimum` (minimum.ts) is the model's global minimum for the monitor's hole criterion.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +30,7 @@ import { AtomgpError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { createResult, type Potential } from '../potentials/potential.js';
 import { checkFingerprint, encodeFloat64, type Fingerprint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { type EquilibrationRecord, type EquilibrationSettings, Equilibration, validateEquilibration } from './equilibrate.js';
 import { type IntegratorSettings, thermostatLength, validateIntegratorSettings } from './integrators.js';
 import { MolecularDynamics } from './md.js';
 import {
@@ -32,11 +41,24 @@ import {
   type Failure,
   type MonitorOptions,
   type MonitorReference,
+  type MonitorThermal,
   StabilityMonitor,
 } from './monitor.js';
+import { degreesOfFreedom } from './state.js';
+import { modelGlobalMinimum } from './minimum.js';
+import { findBonds } from '../chem/connectivity.js';
 import { formatMdFrame, logReporter, type Reporter, trajectoryReporter, truncateLog, truncateTrajectory } from './reporters.js';
 
-export const OUTPUT_FILES = ['log.csv', 'trajectory.extxyz', 'checkpoint.json', 'failure-frames.extxyz', 'summary.json', 'bond-returns.json'] as const;
+export const OUTPUT_FILES = [
+  'log.csv',
+  'trajectory.extxyz',
+  'checkpoint.json',
+  'failure-frames.extxyz',
+  'summary.json',
+  'bond-returns.json',
+  'equilibration.csv',
+  'equilibration.json',
+] as const;
 
 export type OutputMode = 'new' | 'overwrite' | 'resume';
 
@@ -66,12 +88,27 @@ export interface MdRunOptions {
   monitorReference?: MonitorReference;
   /** Record the first return of these bonds to their reference lengths. */
   bondReturn?: BondReturnSettings;
+  /** A Langevin phase before the run (none when absent or 0 fs). */
+  equilibration?: EquilibrationSettings;
+  /**
+   * The model's global minimum E_min for the hole criterion, and how it was obtained; 'search':
+   * found here by L-BFGS from the monitor's reference geometry (else the start) with
+   * `modelGlobalMinimum`, before the run (deterministic, so a resume finds the same; skipped with
+   * the per-atom criterion). Absent: the monitor falls back to min(E_start, E_ref).
+   */
+  energyMinimum?: EnergyMinimum | 'search';
   continueOnFailure?: boolean;
   /** Called every `progressEvery` steps (default 100) with the current step. */
   onProgress?: (step: number) => void;
   progressEvery?: number;
   /** Free-form label (e.g. replica name) stored in the summary. */
   label?: string;
+}
+
+export interface EnergyMinimum {
+  epotKcalPerMol: number;
+  /** How it was obtained, e.g. "L-BFGS from 12 geometries (start, training set)" or "given". */
+  source: string;
 }
 
 export interface MdSummary {
@@ -107,6 +144,10 @@ export interface MdSummary {
   monitorReference?: { bonds: Array<[number, number]>; lengthsA: number[]; epotKcalPerMol: number };
   /** With `bondReturn`: first return time of each of its bonds, fs (null: never came back). */
   bondReturnTimesFs?: (number | null)[];
+  /** The equilibration before the run (not part of its statistics or time). */
+  equilibration?: EquilibrationRecord;
+  /** The energy criteria in numbers, kcal/mol: E_min, a hole below `holeBelow`, a runaway above `runawayAbove`. */
+  energyCriteria: { criterion: string; epotMinimumKcalPerMol: number; epotMinimumSource: string; holeBelowKcalPerMol: number; runawayAboveKcalPerMol: number };
 }
 
 /** The settings a checkpoint must match (everything that changes the trajectory; not the length). */
@@ -127,10 +168,14 @@ export function runFingerprint(o: MdRunOptions): Fingerprint {
   };
 }
 
-/** Monitor options as fingerprinted; the default runaway direction is left out so older checkpoints still match. */
+/** Options added after checkpoints were first written: fingerprinted only when not at their defaults, so older checkpoints still match. */
+const LATER_MONITOR_OPTIONS = ['energyRunawayDirection', 'bondCompressFactor', 'energyCriterion', 'holeDepthKcalPerMol', 'energyRunawayTailProbability'] as const;
+
+/** Monitor options as fingerprinted (see LATER_MONITOR_OPTIONS). */
 function monitorFingerprint(m: Partial<MonitorOptions> | undefined): Record<string, unknown> {
-  const { energyRunawayDirection, ...rest } = { ...DEFAULT_MONITOR_OPTIONS, ...m };
-  return energyRunawayDirection === DEFAULT_MONITOR_OPTIONS.energyRunawayDirection ? rest : { ...rest, energyRunawayDirection };
+  const all: Record<string, unknown> = { ...DEFAULT_MONITOR_OPTIONS, ...m };
+  for (const k of LATER_MONITOR_OPTIONS) if (all[k] === DEFAULT_MONITOR_OPTIONS[k]) delete all[k];
+  return all;
 }
 
 function plainReference(r: MonitorReference): Record<string, unknown> {
@@ -139,6 +184,7 @@ function plainReference(r: MonitorReference): Record<string, unknown> {
     ...(r.bonds !== undefined ? { bonds: r.bonds } : {}),
     ...(r.lengthsA !== undefined ? { lengthsA: encodeFloat64(Float64Array.from(r.lengthsA)) } : {}),
     ...(r.epotKcalPerMol !== undefined ? { epotKcalPerMol: r.epotKcalPerMol } : {}),
+    ...(r.epotMinimumKcalPerMol !== undefined ? { epotMinimumKcalPerMol: r.epotMinimumKcalPerMol } : {}),
   };
 }
 
@@ -156,6 +202,17 @@ function resolveReference(o: MdRunOptions): MonitorReference | undefined {
   const e = res.energyHa * KCAL_PER_MOL_PER_HARTREE;
   if (!Number.isFinite(e)) throw new AtomgpError(`the potential (${o.potential.description}) gives a non-finite energy at the monitor's reference geometry`);
   return { ...r, epotKcalPerMol: e };
+}
+
+/** `energyMinimum: 'search'`: L-BFGS from the monitor's reference geometry (the undistorted one) or else the start. */
+function searchMinimum(o: MdRunOptions): EnergyMinimum {
+  const ref = o.monitorReference?.positionsA !== undefined ? Float64Array.from(o.monitorReference.positionsA) : o.startPositionsA;
+  if (ref.length !== 3 * o.symbols.length) throw new AtomgpError(`the monitor's reference geometry has ${ref.length / 3} atoms, the start has ${o.symbols.length}`);
+  const bonds = o.monitorReference?.bonds ?? findBonds(o.symbols, ref);
+  const lengths = o.monitorReference?.lengthsA ?? bonds.map(([i, j]) => Math.hypot(ref[3 * i]! - ref[3 * j]!, ref[3 * i + 1]! - ref[3 * j + 1]!, ref[3 * i + 2]! - ref[3 * j + 2]!));
+  const found = modelGlobalMinimum(o.potential, [ref], { bonds, bondLengthsA: lengths });
+  const from = o.monitorReference?.positionsA !== undefined ? 'the reference geometry' : 'the start';
+  return { epotKcalPerMol: found.epotKcalPerMol, source: `L-BFGS minimum (fmax 0.05 kcal/mol/Å) from ${from}${found.converged === 1 ? '' : ' (not converged)'}` };
 }
 
 function positiveInt(name: string, v: number, allowZero = false): void {
@@ -198,12 +255,32 @@ export function runMd(o: MdRunOptions): MdSummary {
   positiveInt('trajectory stride', trajStride);
   positiveInt('checkpoint interval', checkpointEvery, true);
   const wantCheckpoints = o.checkpoints ?? true;
+  if (o.equilibration) validateEquilibration(o.equilibration);
+  // The search is only needed by the strict criteria (the per-atom band has no E_min).
+  const strict = (o.monitor?.energyCriterion ?? DEFAULT_MONITOR_OPTIONS.energyCriterion) === 'strict';
+  const energyMinimum = o.energyMinimum === 'search' ? (strict ? searchMinimum(o) : undefined) : o.energyMinimum;
+  if (energyMinimum !== undefined && !Number.isFinite(energyMinimum.epotKcalPerMol)) {
+    throw new AtomgpError(`the model's minimum energy ${energyMinimum.epotKcalPerMol} kcal/mol is not a finite number`);
+  }
   prepareOutputDir(o.outDir, o.mode);
   const path = (f: string): string => join(o.outDir, f);
   const fingerprint = runFingerprint(o);
+  const thermal: MonitorThermal = {
+    temperatureK: o.settings.temperatureK,
+    nInternalDof: degreesOfFreedom(o.startPositionsA, o.massesAmu, 'translation+rotation'),
+  };
+  const writeFrames = (frames: ReturnType<StabilityMonitor['lastFrames']>): void => {
+    writeFileAtomic(path('failure-frames.extxyz'), frames.map((fr) => formatMdFrame(o.symbols, fr)).join(''));
+  };
 
   let md: MolecularDynamics;
   let resumedFromStep: number | null = null;
+  let reference: MonitorReference | undefined;
+  let equilibration: EquilibrationRecord | undefined;
+  /** E_pot of the start geometry when an equilibration moved the run's first state away from it. */
+  let epotStart: number | undefined;
+  const withMinimum = (r: MonitorReference | undefined): MonitorReference | undefined =>
+    energyMinimum === undefined ? r : { ...(r ?? {}), epotMinimumKcalPerMol: energyMinimum.epotKcalPerMol };
   if (o.mode === 'resume') {
     const cp = readCheckpoint(path('checkpoint.json'));
     checkFingerprint(cp.fingerprint, fingerprint, path('checkpoint.json'));
@@ -214,12 +291,49 @@ export function runMd(o: MdRunOptions): MdSummary {
     resumedFromStep = cp.state.step;
     truncateLog(path('log.csv'), cp.state.step);
     truncateTrajectory(path('trajectory.extxyz'), cp.state.step);
+    reference = withMinimum(resolveReference(o));
+    if (existsSync(path('equilibration.json'))) {
+      const saved = JSON.parse(readFileSync(path('equilibration.json'), 'utf8')) as { record: EquilibrationRecord };
+      equilibration = saved.record;
+      epotStart = saved.record.epotStartKcalPerMol;
+    }
+  } else if (o.equilibration !== undefined && o.equilibration.timeFs > 0 && o.settings.temperatureK > 0) {
+    const eq = new Equilibration(o.potential, o.settings, o.equilibration, o.startPositionsA, o.massesAmu, o.seed);
+    epotStart = eq.md.state.epotKcalPerMol;
+    reference = withMinimum(resolveReference(o));
+    const eqMonitor = new StabilityMonitor(o.symbols, o.startPositionsA, epotStart, eq.md.state.stats.conserved0KcalPerMol, o.monitor, reference, thermal);
+    const eqFailureOf = attachMonitor(eq.md, eqMonitor, { onFailure: (_f, frames) => writeFrames(frames) });
+    const eqLog = logReporter(path('equilibration.csv'), logEvery);
+    eq.md.attach(eqLog.observer, eqLog.interval);
+    let record: EquilibrationRecord;
+    try {
+      record = eq.run();
+    } finally {
+      eqLog.close();
+    }
+    equilibration = record;
+    writeFileAtomic(path('equilibration.json'), JSON.stringify({ record }, null, 2) + '\n');
+    const eqFailure = eqFailureOf();
+    if (eqFailure !== undefined) {
+      return writeSummary({ ...o, ...(energyMinimum !== undefined ? { energyMinimum } : {}) }, path('summary.json'), {
+        md: eq.md,
+        failure: { ...eqFailure, phase: 'equilibration' },
+        monitor: eqMonitor,
+        resumedFromStep: null,
+        wallSeconds: 0,
+        stepsTaken: 0,
+        production: false,
+        equilibration,
+      });
+    }
+    md = eq.production();
   } else {
     md = MolecularDynamics.create(o.potential, o.settings, o.startPositionsA, o.massesAmu, o.seed);
   }
+  reference ??= withMinimum(resolveReference(o));
 
   const stats = md.state.stats;
-  const monitor = new StabilityMonitor(o.symbols, o.startPositionsA, stats.epot0KcalPerMol, stats.conserved0KcalPerMol, o.monitor, resolveReference(o));
+  const monitor = new StabilityMonitor(o.symbols, o.startPositionsA, epotStart ?? stats.epot0KcalPerMol, stats.conserved0KcalPerMol, o.monitor, reference, thermal);
   let returns: BondReturnWatch | undefined;
   if (o.bondReturn) {
     // A resumed run continues from the return times saved with its checkpoint.
@@ -230,9 +344,7 @@ export function runMd(o: MdRunOptions): MdSummary {
   }
   const failureOf = attachMonitor(md, monitor, {
     continueOnFailure: o.continueOnFailure ?? false,
-    onFailure: (_f, frames) => {
-      writeFileAtomic(path('failure-frames.extxyz'), frames.map((fr) => formatMdFrame(o.symbols, fr)).join(''));
-    },
+    onFailure: (_f, frames) => writeFrames(frames),
   });
   const reporters: Reporter[] = [logReporter(path('log.csv'), logEvery), trajectoryReporter(path('trajectory.extxyz'), o.symbols, trajStride)];
   for (const r of reporters) md.attach(r.observer, r.interval);
@@ -261,10 +373,39 @@ export function runMd(o: MdRunOptions): MdSummary {
   // A final checkpoint lets a finished run be extended with more steps (not after a failure).
   if (wantCheckpoints && failure === null) checkpoint();
 
+  return writeSummary({ ...o, ...(energyMinimum !== undefined ? { energyMinimum } : {}) }, path('summary.json'), {
+    md,
+    failure,
+    monitor,
+    resumedFromStep,
+    wallSeconds,
+    stepsTaken: md.state.step - startStep,
+    production: true,
+    ...(equilibration !== undefined ? { equilibration } : {}),
+    ...(returns ? { returns } : {}),
+  });
+}
+
+interface SummaryInputs {
+  md: MolecularDynamics;
+  failure: Failure | null;
+  monitor: StabilityMonitor;
+  resumedFromStep: number | null;
+  wallSeconds: number;
+  stepsTaken: number;
+  /** false: the run ended in its equilibration (no step of the run proper). */
+  production: boolean;
+  equilibration?: EquilibrationRecord;
+  returns?: BondReturnWatch;
+}
+
+function writeSummary(o: MdRunOptions, file: string, x: SummaryInputs): MdSummary {
+  const { md, failure, monitor, wallSeconds } = x;
   const s = md.state;
-  const taken = s.step - startStep;
+  const stats = s.stats;
+  const taken = x.stepsTaken;
   const stepsPerSecond = wallSeconds > 0 ? taken / wallSeconds : 0;
-  const drift = md.conservedKcalPerMol - stats.conserved0KcalPerMol;
+  const drift = x.production ? md.conservedKcalPerMol - stats.conserved0KcalPerMol : 0;
   const summary: MdSummary = {
     ...(o.label !== undefined ? { label: o.label } : {}),
     potential: o.potential.description,
@@ -273,20 +414,20 @@ export function runMd(o: MdRunOptions): MdSummary {
     timestepFs: o.settings.timestepFs,
     temperatureK: o.settings.temperatureK,
     seed: o.seed,
-    nAtoms: n,
+    nAtoms: o.symbols.length,
     nDof: s.nDof,
     stepsRequested: o.steps,
-    stepsCompleted: s.step,
-    simulatedTimeFs: s.timeFs,
+    stepsCompleted: x.production ? s.step : 0,
+    simulatedTimeFs: x.production ? s.timeFs : 0,
     survived: failure === null,
     failure,
-    timeToFailureFs: failure ? failure.timeFs : null,
-    meanTemperatureK: stats.sumTemperatureK / Math.max(stats.samples, 1),
-    meanEpotKcalPerMol: stats.sumEpotKcalPerMol / Math.max(stats.samples, 1),
+    timeToFailureFs: failure ? (x.production ? failure.timeFs : 0) : null,
+    meanTemperatureK: x.production ? stats.sumTemperatureK / Math.max(stats.samples, 1) : Number.NaN,
+    meanEpotKcalPerMol: x.production ? stats.sumEpotKcalPerMol / Math.max(stats.samples, 1) : Number.NaN,
     conservedDriftKcalPerMol: drift,
-    conservedDriftKcalPerMolPerPs: s.timeFs > 0 ? drift / (s.timeFs / 1000) : 0,
-    maxAbsConservedDriftKcalPerMol: stats.maxAbsDriftKcalPerMol,
-    resumedFromStep,
+    conservedDriftKcalPerMolPerPs: x.production && s.timeFs > 0 ? drift / (s.timeFs / 1000) : 0,
+    maxAbsConservedDriftKcalPerMol: x.production ? stats.maxAbsDriftKcalPerMol : 0,
+    resumedFromStep: x.resumedFromStep,
     wallSeconds,
     stepsPerSecond,
     nsPerDay: (stepsPerSecond * o.settings.timestepFs * 86400) / 1e6,
@@ -300,8 +441,10 @@ export function runMd(o: MdRunOptions): MdSummary {
           },
         }
       : {}),
-    ...(returns ? { bondReturnTimesFs: returns.timesFs } : {}),
+    ...(x.returns ? { bondReturnTimesFs: x.returns.timesFs } : {}),
+    ...(x.equilibration !== undefined ? { equilibration: x.equilibration } : {}),
+    energyCriteria: monitor.energyCriteria(o.energyMinimum === 'search' ? undefined : o.energyMinimum?.source),
   };
-  writeFileAtomic(path('summary.json'), JSON.stringify(summary, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
+  writeFileAtomic(file, JSON.stringify(summary, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
   return summary;
 }

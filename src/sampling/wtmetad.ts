@@ -519,6 +519,9 @@ export function runWtmetad(o: WtmetadOptions): WtmetadResult {
     const stats = md.state.stats;
     const monitor = new StabilityMonitor(o.symbols, o.startPositionsA, stats.epot0KcalPerMol, stats.conserved0KcalPerMol, {
       conservedDriftKcalPerMolPerAtom: 0,
+      // The bias pushes E_pot far above the canonical range on purpose, and the start need not be the
+      // reference's minimum: the strict hole/runaway bounds do not apply to biased sampling.
+      energyCriterion: 'per-atom',
       ...o.monitor,
     });
     failureOf = attachMonitor(md, monitor);

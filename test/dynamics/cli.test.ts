@@ -82,7 +82,7 @@ test('atomgp md --reference-geometry: a distorted start is monitored against the
   const distorted = join(root, 'distorted.xyz');
   writeFileSync(distorted, xyz(x));
   const run = (out: string, ...more: string[]) =>
-    cli(['md', '--potential', specFile, '--start', distorted, '--steps', '200', '--out', join(root, out), '--ensemble', 'nve', '--temperature-K', '0', '--energy-runaway-per-atom', '10', ...more]);
+    cli(['md', '--potential', specFile, '--start', distorted, '--steps', '200', '--out', join(root, out), '--ensemble', 'nve', '--temperature-K', '0', '--energy-criterion', 'per-atom', '--energy-runaway-per-atom', '10', ...more]);
   // L = 10 × 3 = 30 kcal/mol: falling from 61 kcal/mol towards the minimum exceeds it when measured from the start.
   const legacy = await run('ref0');
   assert.equal(legacy.code, 1, legacy.err);
@@ -136,5 +136,37 @@ test('atomgp opt finds the minimum of the analytic molecule', async () => {
     assert.match(readFileSync(join(out, 'optimized.xyz'), 'utf8'), /energy_unit=kcal\/mol/);
     const again = await cli(['opt', '--potential', specFile, '--start', bent, '--out', out]);
     assert.equal(again.code, 2);
+  }
+});
+
+test('atomgp md: equilibration and strict criteria are on by default, recorded, and their flags are checked', async () => {
+  const out = join(root, 'eq-default');
+  const r = await cli(md(out, '--temperature-K', '600'));
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /model minimum E_min = 0\.000 kcal\/mol/);
+  const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  assert.equal(s.equilibration.timeFs, 500);
+  assert.equal(s.equilibration.frictionPerPs, 10);
+  assert.equal(s.stepsCompleted, 200);
+  assert.equal(s.monitor.energyCriterion, 'strict');
+  assert.ok(Math.abs(s.energyCriteria.epotMinimumKcalPerMol) < 1e-6);
+  assert.ok(Math.abs(s.energyCriteria.holeBelowKcalPerMol + 5) < 1e-6);
+  assert.match(s.energyCriteria.epotMinimumSource, /L-BFGS .* from 1 geometries \(start\)/);
+  const off = join(root, 'eq-off');
+  assert.equal((await cli(md(off, '--temperature-K', '600', '--equilibrate-ps', '0', '--epot-min-kcal=-1.5'))).code, 0);
+  const so = JSON.parse(readFileSync(join(off, 'summary.json'), 'utf8'));
+  assert.equal(so.equilibration, undefined);
+  assert.equal(so.energyCriteria.epotMinimumKcalPerMol, -1.5);
+  assert.equal(so.energyCriteria.epotMinimumSource, 'given (--epot-min-kcal)');
+  for (const [args, re] of [
+    [['--equilibrate-ps=-1'], /--equilibrate-ps must be ≥ 0/],
+    [['--equilibrate-friction-per-ps', '0'], /--equilibrate-friction-per-ps must be > 0/],
+    [['--bond-compress-factor', '1.5'], /--bond-compress-factor must be in \[0, 1\)/],
+    [['--energy-criterion', 'soft'], /--energy-criterion must be strict or per-atom, got 'soft'/],
+    [['--minimum-from', join(root, 'nope.xyz')], /does not exist/],
+  ] as const) {
+    const bad = await cli(md(join(root, 'eq-bad'), ...args));
+    assert.equal(bad.code, 2, args.join(' '));
+    assert.match(bad.err, re);
   }
 });

@@ -38,7 +38,7 @@ function run(name: string, potential: Potential, extra: Partial<MdRunOptions> = 
     logEvery: 50,
     checkpoints: false,
     // L = 20 kcal/mol per atom × 3 = 60 kcal/mol: less than the 122 kcal/mol the start falls.
-    monitor: { energyRunawayKcalPerMolPerAtom: 20 },
+    monitor: { energyCriterion: 'per-atom', energyRunawayKcalPerMolPerAtom: 20 },
     ...extra,
   });
 }
@@ -68,7 +68,7 @@ test('with the reference: an energy jump up fails (both directions and upward-on
   assert.match(jump.failure!.reason, /rose .* above that of the start/);
   const jumpUp = run('jump-up-only', broken({ mode: 'energy-jump', fromCall: 101, jumpKcalPerMol: 1000 }), {
     monitorReference: reference,
-    monitor: { energyRunawayKcalPerMolPerAtom: 20, energyRunawayDirection: 'up' },
+    monitor: { energyCriterion: 'per-atom', energyRunawayKcalPerMolPerAtom: 20, energyRunawayDirection: 'up' },
   });
   assert.equal(jumpUp.failure?.step, 100);
   const hole = run('hole', broken({ mode: 'energy-jump', fromCall: 101, jumpKcalPerMol: -1000 }), { monitorReference: reference });
@@ -78,7 +78,7 @@ test('with the reference: an energy jump up fails (both directions and upward-on
   const holeUp = run('hole-up-only', broken({ mode: 'energy-jump', fromCall: 101, jumpKcalPerMol: -1000 }), {
     monitorReference: reference,
     // The jump also shifts the conserved quantity: switch that check off to see the runaway check alone.
-    monitor: { energyRunawayKcalPerMolPerAtom: 20, energyRunawayDirection: 'up', conservedDriftKcalPerMolPerAtom: 0 },
+    monitor: { energyCriterion: 'per-atom', energyRunawayKcalPerMolPerAtom: 20, energyRunawayDirection: 'up', conservedDriftKcalPerMolPerAtom: 0 },
   });
   assert.equal(holeUp.survived, true, JSON.stringify(holeUp.failure));
   assert.equal(JSON.parse(readFileSync(join(root, 'hole-up-only', 'summary.json'), 'utf8')).monitor.energyRunawayDirection, 'up');
@@ -106,6 +106,8 @@ test('harmonic O-H released from +0.5 Å returns within 0.1 Å at t = acos(0.2)/
     outDir: join(root, 'hf'),
     mode: 'new',
     monitorReference: { positionsA: [0, 0, 0, r0, 0, 0] },
+    // The symmetric harmonic swing squeezes the bond to r0 − 0.5 Å = 0.46 Å: off, this test times the return.
+    monitor: { bondCompressFactor: 0 },
     bondReturn: { bonds: [[0, 1]], referenceLengthsA: [r0], tolA: 0.1 },
   };
   const s = runMd(base);

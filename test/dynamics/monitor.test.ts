@@ -32,7 +32,7 @@ test('monitor finds the start bonds and fragments', () => {
 });
 
 test('monitor reasons: close contact, fragments apart, energy runaway, conserved drift', () => {
-  const m = new StabilityMonitor(symbols, start, -5, 1);
+  const m = new StabilityMonitor(symbols, start, -5, 1, { energyCriterion: 'per-atom' });
   const close = Float64Array.from(start);
   for (const a of [3, 4, 5]) close[3 * a]! -= 2.6; // the second molecule onto the first, bonds intact
   const f = m.check(stateAt(close), 1);
@@ -123,7 +123,7 @@ test('a bad monitor reference is an AtomgpError naming what is wrong', () => {
 
 test('energy runaway: the band [min(E_start, E_ref) − L, max(E_start, E_ref) + L], upward-only on request', () => {
   // E_start 60 kcal/mol (distorted), E_ref 0 (undistorted), L = 10 × 3 = 30 kcal/mol.
-  const o = { energyRunawayKcalPerMolPerAtom: 10 };
+  const o = { energyRunawayKcalPerMolPerAtom: 10, energyCriterion: 'per-atom' as const };
   const legacy = new StabilityMonitor(water, waterMin, 60, 0, o);
   assert.equal(legacy.check(waterState(waterMin, 31), 0), undefined);
   const fell = legacy.check(waterState(waterMin, 29), 0);

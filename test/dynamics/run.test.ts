@@ -142,12 +142,12 @@ test('monitor: a pulled atom is flagged at the first step its bond exceeds twice
   });
   ref.run(400);
   assert.ok(expected > 20, `reference failure step ${expected}`);
-  const { summary } = brokenRun('stretch', broken, { monitor: { energyRunawayKcalPerMolPerAtom: 0, conservedDriftKcalPerMolPerAtom: 0 } });
+  const { summary } = brokenRun('stretch', broken, { monitor: { energyCriterion: 'per-atom', energyRunawayKcalPerMolPerAtom: 0, conservedDriftKcalPerMolPerAtom: 0 } });
   assert.equal(summary.failure!.kind, 'bond-stretched');
   assert.equal(summary.failure!.step, expected);
   assert.match(summary.failure!.reason, /bond O1-H2/);
   // with --continue-on-failure the run goes on but keeps the first failure
-  const cont = brokenRun('stretch-continue', broken, { continueOnFailure: true, monitor: { energyRunawayKcalPerMolPerAtom: 0, conservedDriftKcalPerMolPerAtom: 0 } });
+  const cont = brokenRun('stretch-continue', broken, { continueOnFailure: true, monitor: { energyCriterion: 'per-atom', energyRunawayKcalPerMolPerAtom: 0, conservedDriftKcalPerMolPerAtom: 0 } });
   assert.equal(cont.summary.stepsCompleted, 400);
   assert.equal(cont.summary.failure!.step, expected);
 });

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { massesAmu } from '../../chem/molecule.js';
 import { runEnsemble, runLabel } from '../../dynamics/ensemble.js';
+import { DEFAULT_EQUILIBRATION } from '../../dynamics/equilibrate.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../dynamics/integrators.js';
 import type { MdSummary } from '../../dynamics/run.js';
 import { readMdSummary } from '../md-summary.js';
@@ -48,6 +49,9 @@ export async function mdStage(ctx: StageContext, s: PipelineSettings, m: Relaxed
         outDir: runRoot,
         mode: 'overwrite',
         workers: s.workers,
+        // From the relaxed minimum: equilibrate first (no start-up overshoot), holes measured from the model's own minimum.
+        equilibration: DEFAULT_EQUILIBRATION,
+        energyMinimum: 'search',
         logEvery: 20,
         trajStride: 100,
         progressEvery: 1000,

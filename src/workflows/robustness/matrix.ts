@@ -148,6 +148,8 @@ export async function runStabilityMatrix(o: MatrixOptions): Promise<StudyRow[]> 
       ...(o.monitor !== undefined ? { monitor: o.monitor } : {}),
       ...(o.monitorReference !== undefined ? { monitorReference: o.monitorReference } : {}),
       ...(o.bondReturn !== undefined ? { bondReturn: o.bondReturn } : {}),
+      // The hole criterion measures from each model's own minimum, searched from the undistorted geometry.
+      energyMinimum: 'search',
     });
     jobs.forEach((job, k) => {
       const replica = k % o.replicas;

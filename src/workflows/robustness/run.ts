@@ -13,11 +13,12 @@
  *  5. run every prior × temperature × replica (matrix.ts), record survival and time to failure
  *     (the monitor's definition, dynamics/monitor.ts) and write OUT/study.json and
  *     OUT/report.html. The monitor measures against the *undistorted* start: its bonds and their
- *     lengths (a bond fails beyond 2× its undistorted length), its fragments, and the energy
- *     reference E_ref = E_pot(undistorted) of each prior's model: a runaway is E_pot above
- *     E_pot(distorted start) + L or below E_ref − L, L = 50 kcal/mol per atom. Both directions by
- *     default (a fall far below the minimum is a hole of the model); the distorted start falling
- *     back towards E_ref is not a failure. `monitor.energyRunawayDirection: 'up'` counts only rises;
+ *     lengths (a bond fails beyond 2× or below 0.7× its undistorted length, whatever the
+ *     distortion did to it), its fragments, and each prior's model minimum E_min (L-BFGS from the
+ *     undistorted start, `energyMinimum: 'search'`): a hole is E_pot below E_min − 5 kcal/mol, a
+ *     runaway E_pot above max(E_pot(distorted start), E_min) + the canonical bound (monitor.ts,
+ *     strict criteria). The distorted start falling back towards E_min is not a failure.
+ *     `monitor.energyCriterion: 'per-atom'` restores the old ±50 kcal/mol-per-atom band;
  *  6. per run and distorted bond (moved > 0.01 Å by the distortion): the relaxation time, the first
  *     time the bond comes back within `relaxationTolA` (default 0.1 Å) of its undistorted length.
  *

@@ -1,0 +1,95 @@
+/**
+ * The model's own global minimum, the baseline of the monitor's hole criterion (monitor.ts): the
+ * lowest energy reached by L-BFGS (src/optimize) from a set of start geometries (the run's start,
+ * the monitor's reference geometry, training geometries). A minimum counts only when it is still
+ * the same molecule: every reference bond within [compress, stretch] × its length and no
+ * non-bonded pair closer than the monitor's contact limit (an optimisation that falls into a hole
+ * and collapses the molecule is reported, not used as the baseline).
+ */
+import { type Bond, findBonds } from '../chem/connectivity.js';
+import { AtomgpError } from '../errors.js';
+import { lbfgs } from '../optimize/lbfgs.js';
+import type { Potential } from '../potentials/potential.js';
+import { DEFAULT_MONITOR_OPTIONS } from './monitor.js';
+
+export interface MinimumSearchOptions {
+  /** Convergence, kcal/mol/Å (default 0.05: the energy is then within ~F²/2k ≪ 0.01 kcal/mol of the minimum). */
+  fmaxKcalPerMolPerA?: number;
+  maxSteps?: number;
+  /** Bonds defining "the same molecule" (default: found in the first start). */
+  bonds?: Bond[];
+  /** Reference lengths of those bonds, Å (default: measured in the first start). */
+  bondLengthsA?: ArrayLike<number>;
+}
+
+export interface MinimumSearchResult {
+  epotKcalPerMol: number;
+  positionsA: Float64Array;
+  /** Index of the start geometry that led to the lowest accepted minimum. */
+  bestStart: number;
+  starts: number;
+  converged: number;
+  /** Minima rejected because the molecule fell apart or collapsed, with their energies (kcal/mol). */
+  rejected: Array<{ start: number; epotKcalPerMol: number; reason: string }>;
+}
+
+function dist(x: Float64Array, i: number, j: number): number {
+  return Math.hypot(x[3 * i]! - x[3 * j]!, x[3 * i + 1]! - x[3 * j + 1]!, x[3 * i + 2]! - x[3 * j + 2]!);
+}
+
+/** Why `x` is no longer the molecule of the reference bonds, or undefined when it still is. */
+function brokenReason(symbols: readonly string[], x: Float64Array, bonds: readonly Bond[], lengths: ArrayLike<number>): string | undefined {
+  const { bondStretchFactor, bondCompressFactor, minNonBondedA } = DEFAULT_MONITOR_OPTIONS;
+  const n = symbols.length;
+  const bonded = new Uint8Array(n * n);
+  for (let k = 0; k < bonds.length; k++) {
+    const [i, j] = bonds[k]!;
+    bonded[i * n + j] = 1;
+    bonded[j * n + i] = 1;
+    const d = dist(x, i, j);
+    if (d > bondStretchFactor * lengths[k]! || d < bondCompressFactor * lengths[k]!) {
+      return `bond ${symbols[i]}${i + 1}-${symbols[j]}${j + 1} at ${d.toFixed(3)} Å (reference ${lengths[k]!.toFixed(3)} Å)`;
+    }
+  }
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      if (!bonded[i * n + j] && dist(x, i, j) < minNonBondedA) return `atoms ${symbols[i]}${i + 1} and ${symbols[j]}${j + 1} at ${dist(x, i, j).toFixed(3)} Å`;
+    }
+  }
+  return undefined;
+}
+
+/** Optimise from every start; the lowest minimum that is still the molecule. */
+export function modelGlobalMinimum(potential: Potential, starts: readonly Float64Array[], o: MinimumSearchOptions = {}): MinimumSearchResult {
+  if (starts.length === 0) throw new AtomgpError('minimum search: no start geometries');
+  const symbols = potential.symbols;
+  for (const x of starts) {
+    if (x.length !== 3 * potential.nAtoms) throw new AtomgpError(`the start geometry has ${x.length / 3} atoms but the potential (${potential.description}) is for ${potential.nAtoms}`);
+  }
+  const bonds = o.bonds ?? findBonds(symbols, starts[0]!);
+  const lengths = o.bondLengthsA ?? bonds.map(([i, j]) => dist(starts[0]!, i, j));
+  let best: { e: number; x: Float64Array; k: number } | undefined;
+  let converged = 0;
+  const rejected: MinimumSearchResult['rejected'] = [];
+  starts.forEach((x0, k) => {
+    let r: ReturnType<typeof lbfgs>;
+    try {
+      r = lbfgs(potential, x0, { fmaxKcalPerMolPerA: o.fmaxKcalPerMolPerA ?? 0.05, maxSteps: o.maxSteps ?? 2000, energyTolKcalPerMol: 1e-6 });
+    } catch (e) {
+      if (!(e instanceof AtomgpError)) throw e;
+      rejected.push({ start: k, epotKcalPerMol: Number.NaN, reason: e.message });
+      return;
+    }
+    if (r.converged) converged++;
+    const why = brokenReason(symbols, r.positionsA, bonds, lengths);
+    if (why !== undefined) {
+      rejected.push({ start: k, epotKcalPerMol: r.energyKcalPerMol, reason: why });
+      return;
+    }
+    if (best === undefined || r.energyKcalPerMol < best.e) best = { e: r.energyKcalPerMol, x: r.positionsA, k };
+  });
+  if (best === undefined) {
+    throw new AtomgpError(`minimum search: no optimisation from ${starts.length} start(s) ended at the intact molecule (${rejected.map((r) => r.reason).join('; ')})`);
+  }
+  return { epotKcalPerMol: best.e, positionsA: best.x, bestStart: best.k, starts: starts.length, converged, rejected };
+}
