@@ -5,7 +5,7 @@
  * (`refitModelSet`): every `.model` file of a folder refit with another prior mean and written
  * under the same file name into another folder.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { indexFromAtomLabel, symbolFromAtomLabel } from '../chem/elements.js';
 import { AtomgpError } from '../errors.js';
@@ -60,6 +60,33 @@ export function readCheckedModel(path: string, opts: ReadModelOptions = {}): Che
   const check = checkConsistency(model, opts.periodicPrefactor === undefined ? {} : { periodicPrefactor: opts.periodicPrefactor });
   const warning = assertConsistent(model, check);
   return { model, check, periodicPrefactor: check.periodicPrefactor, warning };
+}
+
+export interface LoadModelSetOptions {
+  /** Model property (default `iqa`). */
+  property?: string;
+  /** Force the periodic-kernel convention; otherwise detected per model by the consistency check. */
+  periodicPrefactor?: PeriodicPrefactor | undefined;
+  /** Run the load-time consistency check (default true). */
+  check?: boolean;
+  /** Receives the warnings of models accepted only because the convention was forced. */
+  warn?: (message: string) => void;
+}
+
+/**
+ * The model set of a folder, ready for `new GpPotential(set)`: one checked `iqa` model per atom
+ * (the library's front door; the CLI's `--models DIR` goes through it). Errors name the folder.
+ */
+export function loadModelSet(dir: string, opts: LoadModelSetOptions = {}): ModelSet {
+  if (!existsSync(dir)) throw new AtomgpError(`model folder '${dir}' does not exist`);
+  if (!statSync(dir).isDirectory()) throw new AtomgpError(`'${dir}' is not a folder (expected a folder of .model files)`);
+  const set = readModelSet(dir, {
+    property: opts.property ?? 'iqa',
+    ...(opts.periodicPrefactor !== undefined ? { periodicPrefactor: opts.periodicPrefactor } : {}),
+    check: opts.check ?? true,
+  });
+  if (opts.warn) for (const w of set.warnings) opts.warn(w);
+  return set;
 }
 
 /**
