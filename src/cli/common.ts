@@ -10,7 +10,38 @@ import type { PeriodicPrefactor } from '../gp/model.js';
 import { matchMoleculeCopies, moleculeCopies } from '../potentials/gp.js';
 import { type ModelSet, readModelSet } from '../gp/modelset.js';
 import { readConfig } from '../io/dlpoly.js';
+import { parseInteger, parseReal } from '../io/numbers.js';
 import { readXyz, validateGeometry } from '../io/xyz.js';
+
+/** Largest magnitude any numeric flag accepts (larger is a typo or an attack, never a setting). */
+export const MAX_FLAG_MAGNITUDE = 1e15;
+
+function clipValue(v: string): string {
+  return v.length > 40 ? `${v.slice(0, 37)}...` : v;
+}
+
+/**
+ * A numeric flag, parsed strictly: a decimal (or Fortran) number only, so `0x10`, `Infinity`,
+ * `1e400` and an empty string are errors rather than 16, ∞ or 0. `fallback` when absent.
+ */
+export function flagNumber(name: string, v: string | undefined, fallback: number, range: { min?: number; max?: number } = {}): number {
+  if (v === undefined) return fallback;
+  const x = parseReal(v.trim());
+  if (x === undefined || Math.abs(x) > MAX_FLAG_MAGNITUDE) throw new AtomgpError(`--${name} expects a decimal number, got '${clipValue(v)}'`);
+  if (range.min !== undefined && x < range.min) throw new AtomgpError(`--${name} must be ≥ ${range.min}, got ${v}`);
+  if (range.max !== undefined && x > range.max) throw new AtomgpError(`--${name} must be ≤ ${range.max}, got ${v}`);
+  return x;
+}
+
+/** An integer flag (decimal digits only), at least `min` (default 0). `fallback` when absent. */
+export function flagInteger(name: string, v: string | undefined, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (v === undefined) return fallback;
+  const x = parseInteger(v.trim());
+  if (x === undefined || x < min || x > max) {
+    throw new AtomgpError(`--${name} expects an integer ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`}, got '${clipValue(v)}'`);
+  }
+  return x;
+}
 
 /** `--periodic-convention 2|4` → prefactor, undefined when absent. */
 export function parsePeriodicConvention(value: string | undefined): PeriodicPrefactor | undefined {

@@ -13,7 +13,7 @@ import { type MdSummary, type OutputMode, runMd } from '../dynamics/run.js';
 import type { MotionRemoval } from '../dynamics/state.js';
 import { AtomgpError } from '../errors.js';
 import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
-import { parsePeriodicConvention, readGeometryFrames } from './common.js';
+import { flagInteger, flagNumber, parsePeriodicConvention, readGeometryFrames } from './common.js';
 
 const HELP = `usage: atomgp md (--models DIR | --potential SPEC.json) --start FILE.xyz --steps N --out DIR [options]
 
@@ -66,18 +66,8 @@ ensembles:
   -h, --help                    this help
 `;
 
-function num(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x)) throw new AtomgpError(`--${name} expects a number, got '${v}'`);
-  return x;
-}
-
-function int(name: string, v: string | undefined, fallback: number, min = 0): number {
-  const x = num(name, v, fallback);
-  if (!Number.isInteger(x) || x < min) throw new AtomgpError(`--${name} expects an integer ≥ ${min}, got '${v}'`);
-  return x;
-}
+const num = (name: string, v: string | undefined, fallback: number): number => flagNumber(name, v, fallback);
+const int = (name: string, v: string | undefined, fallback: number, min = 0): number => flagInteger(name, v, fallback, min);
 
 /** The potential spec from --models or --potential (exactly one). */
 export function potentialSpecFromFlags(models: string | undefined, potentialFile: string | undefined, periodicConvention: string | undefined): PotentialSpec {

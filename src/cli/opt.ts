@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatMdFrame } from '../dynamics/reporters.js';
 import { AtomgpError } from '../errors.js';
+import { flagNumber } from './common.js';
 import { AppendWriter, writeFileAtomic } from '../io/atomic-write.js';
 import type { OptimizeResult, OptimizeStep } from '../optimize/common.js';
 import { fire } from '../optimize/fire.js';
@@ -37,12 +38,7 @@ options:
 
 const OUT_FILES = ['path.extxyz', 'optimized.xyz', 'summary.json'];
 
-function num(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x)) throw new AtomgpError(`--${name} expects a number, got '${v}'`);
-  return x;
-}
+const num = (name: string, v: string | undefined, fallback: number): number => flagNumber(name, v, fallback);
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

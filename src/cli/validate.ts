@@ -29,7 +29,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  if (!values.model || !values.set) throw new AtomgpError(`--model and --set are required\n${HELP}`);
+  if (!values.model || !values.set) throw new AtomgpError("--model and --set are required (see atomgp validate --help)");
   const pf = Number(values['periodic-prefactor']);
   if (pf !== 2 && pf !== 4) throw new AtomgpError(`--periodic-prefactor must be 2 or 4, got '${values['periodic-prefactor']}'`);
   const model = readModel(values.model);
