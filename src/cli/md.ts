@@ -25,6 +25,7 @@ potential and geometry:
   --models DIR                  GP model folder (one iqa .model per atom)
   --potential FILE.json         potential spec instead, e.g. {"kind":"analytic","spec":{...}}
   --periodic-convention 2|4     force the periodic-kernel convention of the models
+  --no-check                    skip the models' self-consistency check (as in predict)
   --start FILE                  start geometry (XYZ/extxyz, first frame; or DL_POLY CONFIG)
 dynamics:
   --ensemble nve|nvt|langevin   default nvt (Nosé–Hoover chain)
@@ -70,12 +71,14 @@ const num = (name: string, v: string | undefined, fallback: number): number => f
 const int = (name: string, v: string | undefined, fallback: number, min = 0): number => flagInteger(name, v, fallback, min);
 
 /** The potential spec from --models or --potential (exactly one). */
-export function potentialSpecFromFlags(models: string | undefined, potentialFile: string | undefined, periodicConvention: string | undefined): PotentialSpec {
+export function potentialSpecFromFlags(models: string | undefined, potentialFile: string | undefined, periodicConvention: string | undefined, noCheck = false): PotentialSpec {
   if ((models === undefined) === (potentialFile === undefined)) throw new AtomgpError('give exactly one of --models DIR and --potential SPEC.json');
   if (models !== undefined) {
     const p = parsePeriodicConvention(periodicConvention);
-    return { kind: 'gp-models', dir: resolve(models), ...(p !== undefined ? { periodicPrefactor: p } : {}) };
+    // `check` is recorded only when switched off, so specs (and checkpoint fingerprints) of checked runs are unchanged.
+    return { kind: 'gp-models', dir: resolve(models), ...(p !== undefined ? { periodicPrefactor: p } : {}), ...(noCheck ? { check: false } : {}) };
   }
+  if (noCheck) throw new AtomgpError('--no-check applies to --models (a GP model folder)');
   return readPotentialSpec(potentialFile!);
 }
 
@@ -127,6 +130,7 @@ export async function run(argv: string[]): Promise<number> {
       models: { type: 'string' },
       potential: { type: 'string' },
       'periodic-convention': { type: 'string' },
+      'no-check': { type: 'boolean', default: false },
       start: { type: 'string' },
       ensemble: { type: 'string', default: 'nvt' },
       'temperature-K': { type: 'string', default: '300' },
@@ -201,7 +205,7 @@ export async function run(argv: string[]): Promise<number> {
   const replicas = int('replicas', values.replicas, 1, 1);
   const workers = int('workers', values.workers, 2, 1);
   const mode: OutputMode = values.resume ? 'resume' : values.overwrite ? 'overwrite' : 'new';
-  const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention']);
+  const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention'], values['no-check']);
   const start = readStart(values.start);
   const masses = massesAmu(start.symbols);
   const monitorReference = values['reference-geometry'] !== undefined ? readReferenceGeometry(values['reference-geometry'], start.symbols) : undefined;

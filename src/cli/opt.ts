@@ -25,6 +25,7 @@ kcal/mol, forces kcal/mol/Å).
 options:
   --models DIR | --potential FILE.json   the potential (see atomgp md --help)
   --periodic-convention 2|4              force the periodic-kernel convention of the models
+  --no-check                             skip the models' self-consistency check (as in predict)
   --start FILE                           start geometry (first frame)
   --method lbfgs|fire                    default lbfgs
   --fmax F                               max force threshold, kcal/mol/Å (default 1)
@@ -48,6 +49,7 @@ export async function run(argv: string[]): Promise<number> {
       models: { type: 'string' },
       potential: { type: 'string' },
       'periodic-convention': { type: 'string' },
+      'no-check': { type: 'boolean', default: false },
       start: { type: 'string' },
       method: { type: 'string', default: 'lbfgs' },
       fmax: { type: 'string' },
@@ -67,7 +69,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.out) throw new AtomgpError('--out DIR is required');
   const method = values.method;
   if (method !== 'lbfgs' && method !== 'fire') throw new AtomgpError(`--method must be lbfgs or fire, got '${method}'`);
-  const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention']);
+  const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention'], values['no-check']);
   const start = readStart(values.start);
   const potential = await createPotential(spec);
   if (potential.nAtoms !== start.symbols.length || potential.symbols.some((s, i) => s.toLowerCase() !== start.symbols[i]!.toLowerCase())) {
