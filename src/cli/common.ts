@@ -2,8 +2,9 @@
  * Pieces shared by CLI commands: loading a model set with its consistency report, reading
  * geometry files of any supported format, small argument parsers.
  */
-import { existsSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { type Bond, unwrapMolecules } from '../chem/connectivity.js';
 import { AtomgpError } from '../errors.js';
 import type { PeriodicPrefactor } from '../gp/model.js';
@@ -41,6 +42,25 @@ export function flagInteger(name: string, v: string | undefined, fallback: numbe
     throw new AtomgpError(`--${name} expects an integer ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`}, got '${clipValue(v)}'`);
   }
   return x;
+}
+
+/**
+ * SHA-256 of the contents of every file a potential spec reads (the .model files of a GP model
+ * folder, by file name), for run fingerprints: a resume must refuse a model that changed in place.
+ * Undefined for specs that read no files (their whole content is the spec itself).
+ */
+export function potentialInputDigests(spec: { kind?: string; dir?: string; inner?: unknown }): Record<string, string> | undefined {
+  if (spec.kind === 'broken' && spec.inner) return potentialInputDigests(spec.inner as typeof spec);
+  if (spec.kind !== 'gp-models' || spec.dir === undefined) return undefined;
+  let names: string[];
+  try {
+    names = readdirSync(spec.dir).filter((n) => n.endsWith('.model')).sort();
+  } catch {
+    return undefined; // the loader reports the missing folder
+  }
+  const out: Record<string, string> = {};
+  for (const n of names) out[n] = createHash('sha256').update(readFileSync(join(spec.dir, n))).digest('hex');
+  return out;
 }
 
 /** `--periodic-convention 2|4` → prefactor, undefined when absent. */

@@ -9,11 +9,13 @@ import { massesAmu } from '../chem/molecule.js';
 import { ENSEMBLES, type Ensemble, type NhcMode, type IntegratorSettings, DEFAULT_INTEGRATOR_SETTINGS, validateIntegratorSettings } from '../dynamics/integrators.js';
 import { formatEnsembleTable, runEnsemble } from '../dynamics/ensemble.js';
 import { DEFAULT_MONITOR_OPTIONS, ENERGY_RUNAWAY_DIRECTIONS, type EnergyRunawayDirection, type MonitorOptions, type MonitorReference } from '../dynamics/monitor.js';
-import { type MdSummary, type OutputMode, runMd } from '../dynamics/run.js';
+import { type MdSummary, type OutputMode, runMdInterruptible } from '../dynamics/run.js';
 import type { MotionRemoval } from '../dynamics/state.js';
 import { AtomgpError } from '../errors.js';
 import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
-import { flagInteger, flagNumber, parsePeriodicConvention, readGeometryFrames } from './common.js';
+import { existsSync } from 'node:fs';
+import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
+import { flagInteger, flagNumber, parsePeriodicConvention, potentialInputDigests, readGeometryFrames } from './common.js';
 
 const HELP = `usage: atomgp md (--models DIR | --potential SPEC.json) --start FILE.xyz --steps N --out DIR [options]
 
@@ -167,6 +169,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new AtomgpError(`unexpected argument '${positionals[0]}' (see atomgp md --help)`);
   if (!values.out) throw new AtomgpError('--out DIR is required');
+  const outDir = values.out;
   if (values.steps === undefined) throw new AtomgpError('--steps N is required');
   if (values.resume && values.overwrite) throw new AtomgpError('--resume and --overwrite exclude each other');
   const ensemble = values.ensemble as Ensemble;
@@ -209,7 +212,9 @@ export async function run(argv: string[]): Promise<number> {
   const start = readStart(values.start);
   const masses = massesAmu(start.symbols);
   const monitorReference = values['reference-geometry'] !== undefined ? readReferenceGeometry(values['reference-geometry'], start.symbols) : undefined;
+  const inputDigests = potentialInputDigests(spec as { kind?: string; dir?: string });
   const common = {
+    ...(inputDigests !== undefined ? { inputDigests } : {}),
     symbols: start.symbols,
     startPositionsA: start.positionsA,
     massesAmu: masses,
@@ -232,16 +237,38 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
   };
 
+  // One writer per output folder; temporary files of a killed run's atomic writes are removed.
+  if (mode === 'resume' && !existsSync(values.out)) throw new AtomgpError(`cannot resume: output folder ${values.out} does not exist`);
+  const lock = lockOutputDir(values.out, { command: 'atomgp md', warn: (m) => process.stderr.write(`atomgp md: warning: ${m}\n`) });
+  try {
+    removeStaleTempFiles(values.out);
+    return await runLocked();
+  } finally {
+    lock.release();
+  }
+
+  async function runLocked(): Promise<number> {
   if (replicas === 1 && temperatures.length === 1) {
     const potential = await createPotential(spec);
+    // SIGINT/SIGTERM end the run after the current chunk of steps with a final checkpoint; a
+    // second signal while that is written is ignored (the checkpoint is written atomically anyway).
+    let signal: NodeJS.Signals | undefined;
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (signal === undefined) process.stderr.write(`${tty ? '\n' : ''}atomgp md: ${sig} received: stopping after the current step, writing a checkpoint\n`);
+      signal ??= sig;
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     const t0 = performance.now();
     let first = -1;
-    const summary = runMd({
+    let summary: MdSummary;
+    try {
+      summary = await runMdInterruptible({
       ...common,
       potential,
       potentialSpec: spec,
       settings,
-      outDir: values.out,
+      outDir,
       progressEvery: 100,
       onProgress: (step) => {
         if (first < 0) first = step;
@@ -249,9 +276,19 @@ export async function run(argv: string[]): Promise<number> {
         const eta = rate > 0 ? (steps - step) / rate : Number.POSITIVE_INFINITY;
         progress(`md: step ${step}/${steps}, ${rate.toFixed(0)} steps/s, ETA ${formatDuration(eta)}`);
       },
-    });
+    }, () => signal);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
     if (tty) process.stderr.write('\n');
     printSummary(summary);
+    if (summary.interrupted !== undefined) {
+      process.stderr.write(
+        `atomgp md: interrupted by ${summary.interrupted} at step ${summary.stepsCompleted}; checkpoint written, continue with --resume\n`,
+      );
+      return INTERRUPTED_STATUS[summary.interrupted] ?? 130;
+    }
     return summary.survived ? 0 : 1;
   }
 
@@ -262,7 +299,7 @@ export async function run(argv: string[]): Promise<number> {
     temperaturesK: temperatures,
     replicas,
     workers,
-    outDir: values.out,
+    outDir,
     onProgress: (p) =>
       progress(
         `md: ${p.runsDone}/${p.runsTotal} runs, ${p.stepsDone}/${p.stepsTotal} steps, ${p.stepsPerSecond.toFixed(0)} steps/s, ETA ${formatDuration(p.etaSeconds)}`,
@@ -272,4 +309,8 @@ export async function run(argv: string[]): Promise<number> {
   if (tty) process.stderr.write('\n');
   process.stdout.write(formatEnsembleTable(summaries));
   return summaries.every((s) => s.survived) ? 0 : 1;
+  }
 }
+
+/** Exit status of a run ended by a signal: 128 + the signal number, as shells report it. */
+const INTERRUPTED_STATUS: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };

@@ -56,6 +56,8 @@ export interface EnsembleOptions {
   /** Bond return times recorded in every run. */
   bondReturn?: MdRunOptions['bondReturn'];
   continueOnFailure?: boolean;
+  /** Content digests of the potential's files, in every run's fingerprint (see MdRunOptions). */
+  inputDigests?: Record<string, string>;
   progressEvery?: number;
   /** Called on every progress report with totals over all runs. */
   onProgress?: (p: EnsembleProgress) => void;
@@ -101,6 +103,7 @@ export function buildJobs(o: EnsembleOptions): EnsembleJob[] {
           ...(o.monitorReference !== undefined ? { monitorReference: o.monitorReference } : {}),
           ...(o.bondReturn !== undefined ? { bondReturn: o.bondReturn } : {}),
           ...(o.continueOnFailure !== undefined ? { continueOnFailure: o.continueOnFailure } : {}),
+          ...(o.inputDigests !== undefined ? { inputDigests: o.inputDigests } : {}),
           progressEvery: o.progressEvery ?? 100,
         },
       });

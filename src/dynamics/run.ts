@@ -72,6 +72,12 @@ export interface MdRunOptions {
   progressEvery?: number;
   /** Free-form label (e.g. replica name) stored in the summary. */
   label?: string;
+  /**
+   * Digests of the contents of the files the potential was built from (e.g. `sha256` of each
+   * .model file by name): part of the fingerprint, so a resume refuses changed model contents at
+   * the same path.
+   */
+  inputDigests?: Record<string, string>;
 }
 
 export interface MdSummary {
@@ -107,6 +113,8 @@ export interface MdSummary {
   monitorReference?: { bonds: Array<[number, number]>; lengthsA: number[]; epotKcalPerMol: number };
   /** With `bondReturn`: first return time of each of its bonds, fs (null: never came back). */
   bondReturnTimesFs?: (number | null)[];
+  /** Set when a signal ended the run early (e.g. 'SIGTERM'); a checkpoint of the last step was written. */
+  interrupted?: string;
 }
 
 /** The settings a checkpoint must match (everything that changes the trajectory; not the length). */
@@ -124,6 +132,7 @@ export function runFingerprint(o: MdRunOptions): Fingerprint {
     continueOnFailure: o.continueOnFailure ?? false,
     ...(o.monitorReference !== undefined ? { monitorReference: plainReference(o.monitorReference) } : {}),
     ...(o.bondReturn !== undefined ? { bondReturn: o.bondReturn } : {}),
+    ...(o.inputDigests !== undefined ? { inputs: o.inputDigests } : {}),
   };
 }
 
@@ -179,7 +188,41 @@ export function prepareOutputDir(outDir: string, mode: OutputMode): void {
   }
 }
 
+/** A prepared run: advance it (in one go or in chunks), then finish it to get the summary. */
+export interface MdRun {
+  readonly md: MolecularDynamics;
+  /** True when the requested steps are done or the monitor stopped the run. */
+  readonly done: boolean;
+  /** Advance to `untilStep` (at most the requested steps); stops early when the monitor fails the run. */
+  advance(untilStep: number): void;
+  /** Close the files, write the final checkpoint and summary.json; `interrupted` names a signal that ended the run early. */
+  finish(interrupted?: string): MdSummary;
+}
+
 export function runMd(o: MdRunOptions): MdSummary {
+  const run = startMd(o);
+  run.advance(o.steps);
+  return run.finish();
+}
+
+/**
+ * `runMd` in chunks of `chunkSteps`, returning to the event loop between chunks so that signal
+ * handlers run: when `stopRequested()` names a reason (e.g. 'SIGTERM') the run ends after the
+ * current chunk with a final checkpoint, closed files and a summary marked `interrupted`. The
+ * chunks do not change the trajectory: `advance` continues the same integrator bit for bit.
+ */
+export async function runMdInterruptible(o: MdRunOptions, stopRequested: () => string | undefined, chunkSteps = 20): Promise<MdSummary> {
+  const run = startMd(o);
+  const step = (): number => run.md.state.step;
+  while (!run.done && stopRequested() === undefined) {
+    run.advance(Math.min(o.steps, step() + chunkSteps));
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  return run.finish(run.done ? undefined : stopRequested());
+}
+
+/** Validate, prepare OUT/ and build (or restore) the dynamics of a run. */
+export function startMd(o: MdRunOptions): MdRun {
   validateIntegratorSettings(o.settings);
   const n = o.symbols.length;
   if (o.potential.nAtoms !== n) {
@@ -206,7 +249,15 @@ export function runMd(o: MdRunOptions): MdSummary {
   let resumedFromStep: number | null = null;
   if (o.mode === 'resume') {
     const cp = readCheckpoint(path('checkpoint.json'));
-    checkFingerprint(cp.fingerprint, fingerprint, path('checkpoint.json'));
+    // Checkpoints written before content digests existed resume as before (their settings and
+    // start geometry are still compared); the next checkpoint records the digests.
+    const { inputs: _inputs, ...withoutInputs } = fingerprint;
+    checkFingerprint(cp.fingerprint, cp.fingerprint['inputs'] === undefined ? withoutInputs : fingerprint, path('checkpoint.json'));
+    if (o.steps < cp.state.step) {
+      throw new AtomgpError(
+        `${path('checkpoint.json')} is at step ${cp.state.step}, beyond the ${o.steps} steps asked for: a resume continues up to --steps, so give --steps ≥ ${cp.state.step} (or start a new run with --overwrite)`,
+      );
+    }
     if (cp.state.nAtoms !== n || cp.state.thermostat.length !== thermostatLength(o.settings, n)) {
       throw new AtomgpError(`${path('checkpoint.json')} does not match this run (atoms or thermostat size differ)`);
     }
@@ -251,57 +302,82 @@ export function runMd(o: MdRunOptions): MdSummary {
 
   const startStep = md.state.step;
   const t0 = performance.now();
-  try {
-    md.run(o.steps);
-  } finally {
+  const closeReporters = (): void => {
     for (const r of reporters) r.close();
-  }
-  const wallSeconds = (performance.now() - t0) / 1000;
-  const failure = failureOf() ?? null;
-  // A final checkpoint lets a finished run be extended with more steps (not after a failure).
-  if (wantCheckpoints && failure === null) checkpoint();
-
-  const s = md.state;
-  const taken = s.step - startStep;
-  const stepsPerSecond = wallSeconds > 0 ? taken / wallSeconds : 0;
-  const drift = md.conservedKcalPerMol - stats.conserved0KcalPerMol;
-  const summary: MdSummary = {
-    ...(o.label !== undefined ? { label: o.label } : {}),
-    potential: o.potential.description,
-    ...(o.potentialSpec !== undefined ? { potentialSpec: o.potentialSpec } : {}),
-    ensemble: o.settings.ensemble,
-    timestepFs: o.settings.timestepFs,
-    temperatureK: o.settings.temperatureK,
-    seed: o.seed,
-    nAtoms: n,
-    nDof: s.nDof,
-    stepsRequested: o.steps,
-    stepsCompleted: s.step,
-    simulatedTimeFs: s.timeFs,
-    survived: failure === null,
-    failure,
-    timeToFailureFs: failure ? failure.timeFs : null,
-    meanTemperatureK: stats.sumTemperatureK / Math.max(stats.samples, 1),
-    meanEpotKcalPerMol: stats.sumEpotKcalPerMol / Math.max(stats.samples, 1),
-    conservedDriftKcalPerMol: drift,
-    conservedDriftKcalPerMolPerPs: s.timeFs > 0 ? drift / (s.timeFs / 1000) : 0,
-    maxAbsConservedDriftKcalPerMol: stats.maxAbsDriftKcalPerMol,
-    resumedFromStep,
-    wallSeconds,
-    stepsPerSecond,
-    nsPerDay: (stepsPerSecond * o.settings.timestepFs * 86400) / 1e6,
-    monitor: monitor.options,
-    ...(o.monitorReference !== undefined
-      ? {
-          monitorReference: {
-            bonds: monitor.bonds.map(([i, j]) => [i, j] as [number, number]),
-            lengthsA: Array.from(monitor.bondReferenceA),
-            epotKcalPerMol: monitor.epotReferenceKcalPerMol,
-          },
-        }
-      : {}),
-    ...(returns ? { bondReturnTimesFs: returns.timesFs } : {}),
   };
-  writeFileAtomic(path('summary.json'), JSON.stringify(summary, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
-  return summary;
+  let finished = false;
+  return {
+    md,
+    get done() {
+      return md.state.step >= o.steps || md.stopReason !== undefined;
+    },
+    advance(untilStep: number) {
+      if (finished) throw new Error('advance() after finish()');
+      try {
+        md.run(Math.min(untilStep, o.steps));
+      } catch (e) {
+        closeReporters();
+        throw e;
+      }
+    },
+    finish(interrupted?: string) {
+      if (finished) throw new Error('finish() called twice');
+      finished = true;
+      closeReporters();
+      return summarise(interrupted);
+    },
+  };
+
+  function summarise(interrupted: string | undefined): MdSummary {
+    const wallSeconds = (performance.now() - t0) / 1000;
+    const failure = failureOf() ?? null;
+    // A final checkpoint lets a finished run be extended with more steps (not after a failure),
+    // and an interrupted one be resumed from its last step.
+    if (wantCheckpoints && failure === null) checkpoint();
+
+    const s = md.state;
+    const taken = s.step - startStep;
+    const stepsPerSecond = wallSeconds > 0 ? taken / wallSeconds : 0;
+    const drift = md.conservedKcalPerMol - stats.conserved0KcalPerMol;
+    const summary: MdSummary = {
+      ...(o.label !== undefined ? { label: o.label } : {}),
+      potential: o.potential.description,
+      ...(o.potentialSpec !== undefined ? { potentialSpec: o.potentialSpec } : {}),
+      ensemble: o.settings.ensemble,
+      timestepFs: o.settings.timestepFs,
+      temperatureK: o.settings.temperatureK,
+      seed: o.seed,
+      nAtoms: n,
+      nDof: s.nDof,
+      stepsRequested: o.steps,
+      stepsCompleted: s.step,
+      simulatedTimeFs: s.timeFs,
+      survived: failure === null,
+      failure,
+      timeToFailureFs: failure ? failure.timeFs : null,
+      meanTemperatureK: stats.sumTemperatureK / Math.max(stats.samples, 1),
+      meanEpotKcalPerMol: stats.sumEpotKcalPerMol / Math.max(stats.samples, 1),
+      conservedDriftKcalPerMol: drift,
+      conservedDriftKcalPerMolPerPs: s.timeFs > 0 ? drift / (s.timeFs / 1000) : 0,
+      maxAbsConservedDriftKcalPerMol: stats.maxAbsDriftKcalPerMol,
+      resumedFromStep,
+      wallSeconds,
+      stepsPerSecond,
+      nsPerDay: (stepsPerSecond * o.settings.timestepFs * 86400) / 1e6,
+      monitor: monitor.options,
+      ...(o.monitorReference !== undefined
+        ? {
+            monitorReference: {
+              bonds: monitor.bonds.map(([i, j]) => [i, j] as [number, number]),
+              lengthsA: Array.from(monitor.bondReferenceA),
+              epotKcalPerMol: monitor.epotReferenceKcalPerMol,
+            },
+          }
+        : {}),
+      ...(returns ? { bondReturnTimesFs: returns.timesFs } : {}),
+      ...(interrupted !== undefined ? { interrupted } : {}),
+    };
+    writeFileAtomic(path('summary.json'), JSON.stringify(summary, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
+    return summary;
+  }
 }
