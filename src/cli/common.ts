@@ -24,22 +24,26 @@ function clipValue(v: string): string {
 /**
  * A numeric flag, parsed strictly: a decimal (or Fortran) number only, so `0x10`, `Infinity`,
  * `1e400` and an empty string are errors rather than 16, ∞ or 0. `fallback` when absent.
+ * `expected` words the error (default 'expects a number').
  */
-export function flagNumber(name: string, v: string | undefined, fallback: number, range: { min?: number; max?: number } = {}): number {
+export function flagNumber(name: string, v: string | undefined, fallback: number, range: { min?: number; max?: number; expected?: string } = {}): number {
   if (v === undefined) return fallback;
   const x = parseReal(v.trim());
-  if (x === undefined || Math.abs(x) > MAX_FLAG_MAGNITUDE) throw new AtomgpError(`--${name} expects a decimal number, got '${clipValue(v)}'`);
-  if (range.min !== undefined && x < range.min) throw new AtomgpError(`--${name} must be ≥ ${range.min}, got ${v}`);
-  if (range.max !== undefined && x > range.max) throw new AtomgpError(`--${name} must be ≤ ${range.max}, got ${v}`);
+  const bounds = range.min !== undefined && range.max !== undefined ? ` from ${range.min} to ${range.max}` : range.min !== undefined ? ` ≥ ${range.min}` : range.max !== undefined ? ` ≤ ${range.max}` : '';
+  const expected = range.expected ?? `expects a number${bounds} (decimal notation)`;
+  if (x === undefined || Math.abs(x) > MAX_FLAG_MAGNITUDE || (range.min !== undefined && x < range.min) || (range.max !== undefined && x > range.max)) {
+    throw new AtomgpError(`--${name} ${expected}, got '${clipValue(v)}'`);
+  }
   return x;
 }
 
-/** An integer flag (decimal digits only), at least `min` (default 0). `fallback` when absent. */
-export function flagInteger(name: string, v: string | undefined, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+/** An integer flag (decimal digits only) from `min` (default 0) to `max`. `fallback` when absent. */
+export function flagInteger(name: string, v: string | undefined, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER, expected?: string): number {
   if (v === undefined) return fallback;
   const x = parseInteger(v.trim());
   if (x === undefined || x < min || x > max) {
-    throw new AtomgpError(`--${name} expects an integer ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`}, got '${clipValue(v)}'`);
+    const bounds = min <= Number.MIN_SAFE_INTEGER ? '' : max === Number.MAX_SAFE_INTEGER ? ` ≥ ${min}` : ` from ${min} to ${max}`;
+    throw new AtomgpError(`--${name} ${expected ?? `expects an integer${bounds}`}, got '${clipValue(v)}'`);
   }
   return x;
 }

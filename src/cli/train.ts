@@ -19,6 +19,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
+import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { parseInteger } from '../io/numbers.js';
 import { flagInteger, flagNumber } from './common.js';
 import { DEFAULT_PRIOR } from '../gp/priors.js';
@@ -107,7 +108,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  const int = (v: string, flag: string, min = 0): number => flagInteger(flag, v, 0, min);
+  const int = (v: string, flag: string, min = 0): number => flagInteger(flag, v, 0, min, Number.MAX_SAFE_INTEGER, `must be an integer ≥ ${min}`);
   const restarts = values.restarts === undefined ? undefined : Math.max(1, int(values.restarts, 'restarts'));
   const search = values.search as SearchKind | undefined;
   if (search !== undefined && !SEARCH_KINDS.includes(search)) throw new AtomgpError(`--search must be full, staged or both, got '${values.search}'`);
@@ -116,7 +117,7 @@ export async function run(argv: string[]): Promise<number> {
   const optimiser = (values.optimiser ?? 'lbfgsb') as OptimiserKind;
   if (optimiser !== 'lbfgsb' && optimiser !== 'pso') throw new AtomgpError(`--optimiser must be lbfgsb or pso, got '${values.optimiser}'`);
   if (search !== undefined && optimiser === 'pso') throw new AtomgpError('--search applies to --optimiser lbfgsb');
-  const budgetS = values.budget === undefined ? undefined : flagNumber('budget', values.budget, 0, { min: 0 });
+  const budgetS = values.budget === undefined ? undefined : flagNumber('budget', values.budget, 0, { min: 0, expected: 'must be a number of seconds ≥ 0' });
   if (budgetS !== undefined && optimiser === 'pso') throw new AtomgpError('--budget applies to --optimiser lbfgsb');
   // PSO settings given as flags; they override a config's.
   const psoFlags: PsoSettings = {
@@ -125,7 +126,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(values['pso-stall'] !== undefined ? { stallIterations: int(values['pso-stall'], 'pso-stall', 1) } : {}),
   };
   if (values['pso-tolerance'] !== undefined) {
-    psoFlags.tolerance = flagNumber('pso-tolerance', values['pso-tolerance'], 0, { min: 0 });
+    psoFlags.tolerance = flagNumber('pso-tolerance', values['pso-tolerance'], 0, { min: 0, expected: 'must be a number ≥ 0' });
   }
   const psoFlagNames = ['swarm-size', 'pso-iterations', 'pso-tolerance', 'pso-stall'].filter((f) => values[f as 'swarm-size'] !== undefined);
   if (psoFlagNames.length > 0 && optimiser !== 'pso') throw new AtomgpError(`--${psoFlagNames[0]} applies to --optimiser pso`);
@@ -134,7 +135,7 @@ export async function run(argv: string[]): Promise<number> {
   if (likelihoodFlag !== undefined && likelihoodFlag !== 'marginal' && likelihoodFlag !== 'concentrated') {
     throw new AtomgpError(`--likelihood must be marginal or concentrated, got '${likelihoodFlag}'`);
   }
-  const noiseFlag = values.noise === undefined ? undefined : flagNumber('noise', values.noise, 0, { min: 0 });
+  const noiseFlag = values.noise === undefined ? undefined : flagNumber('noise', values.noise, 0, { min: 0, expected: 'must be a number ≥ 0' });
   if (values['keep-hyperparameters'] && !values['from-model']) throw new AtomgpError('--keep-hyperparameters needs --from-model');
   const sources = [values.config, values.csv, values['from-model']].filter((v) => v !== undefined).length;
   if (sources > 1) throw new AtomgpError('give only one of --config, --csv and --from-model');
@@ -323,7 +324,18 @@ export async function run(argv: string[]): Promise<number> {
       });
     }
   }
-  mkdirSync(values['from-model'] ? values.out! : (values.out ?? '.'), { recursive: true });
+  const outDir = values['from-model'] ? values.out! : (values.out ?? '.');
+  mkdirSync(outDir, { recursive: true });
+  // One writer per output folder (two trainings into one folder would overwrite each other's models).
+  const lock = lockOutputDir(outDir, { command: 'atomgp train', warn: (m) => process.stderr.write(`atomgp train: warning: ${m}\n`) });
+  try {
+    removeStaleTempFiles(outDir);
+    return await trainLocked();
+  } finally {
+    lock.release();
+  }
+
+  async function trainLocked(): Promise<number> {
 
   for (const job of jobs) process.stdout.write(job.header + '\n');
   if (nJobs > 1 && jobs.length > 1) process.stdout.write(`training ${jobs.length} models on ${Math.min(nJobs, jobs.length)} worker threads\n`);
@@ -353,6 +365,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   });
   return 0;
+  }
 }
 
 type PsoSettings = NonNullable<TrainInput['pso']>;
