@@ -15,7 +15,7 @@
  * optimise_noise); explicit flags override them. The settings used are written to the model as a
  * `# pso_settings …` metadata line.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
@@ -325,7 +325,6 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   const outDir = values['from-model'] ? values.out! : (values.out ?? '.');
-  mkdirSync(outDir, { recursive: true });
   // One writer per output folder (two trainings into one folder would overwrite each other's models).
   const lock = lockOutputDir(outDir, { command: 'atomgp train', warn: (m) => process.stderr.write(`atomgp train: warning: ${m}\n`) });
   try {

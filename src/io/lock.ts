@@ -8,7 +8,7 @@
  */
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AtomgpError } from '../errors.js';
 
@@ -35,6 +35,20 @@ export interface LockOptions {
   create?: boolean;
   /** Where the stale-lock warning goes (default: stderr). */
   warn?: (message: string) => void;
+}
+
+/**
+ * `mkdir -p` one level at a time: Node's recursive mkdirSync never returns for a path under /proc
+ * (it retries ENOENT forever), so each missing folder is created on its own and errors surface.
+ */
+export function makeFolders(dir: string): void {
+  const parent = dirname(dir);
+  if (parent !== dir && !existsSync(parent)) makeFolders(parent);
+  try {
+    mkdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(dir).isDirectory()) throw e;
+  }
 }
 
 /** True when `pid` names a live process on this machine (EPERM: alive, owned by someone else). */
@@ -70,7 +84,7 @@ let exitHook = false;
 export function lockOutputDir(dir: string, options: LockOptions): OutputLock {
   if (!existsSync(dir)) {
     if (options.create === false) throw new AtomgpError(`output folder ${dir} does not exist`);
-    mkdirSync(dir, { recursive: true });
+    makeFolders(resolve(dir));
   } else if (!statSync(dir).isDirectory()) {
     throw new AtomgpError(`--out ${dir} is a file, not a folder`);
   }
