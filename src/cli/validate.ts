@@ -50,6 +50,9 @@ export async function run(argv: string[]): Promise<number> {
     throw new AtomgpError(`${values.set}: ${set.nFeatures} features, but ${values.model} expects ${model.nFeatures}`);
   }
   const report = validateModel(model, set.x, set.y, pf);
+  if (!Number.isFinite(report.mae_Ha) || !Number.isFinite(report.max_abs_Ha)) {
+    throw new AtomgpError(`${values.model}: the model gives non-finite predictions on ${values.set} (MAE ${report.mae_Ha})`);
+  }
   if (values.json) process.stdout.write(JSON.stringify({ model: values.model, set: values.set, ...report }) + '\n');
   else process.stdout.write(`${values.model} on ${values.set}\n${formatReport(report)}\n`);
   return 0;
