@@ -3,7 +3,8 @@
  * Writes OUT/path.extxyz (every step), OUT/optimized.xyz (final geometry, extxyz with energy and
  * forces in kcal/mol units) and OUT/summary.json. See docs/cli.md.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
+import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatMdFrame } from '../dynamics/reporters.js';
@@ -76,65 +77,68 @@ export async function run(argv: string[]): Promise<number> {
     throw new AtomgpError(`${values.start}: atoms (${start.symbols.join(' ')}) do not match the potential's (${potential.symbols.join(' ')})`);
   }
   const outDir = values.out;
-  if (existsSync(outDir)) {
+  // One writer per output folder (creates it when missing).
+  const lock = lockOutputDir(outDir, { command: 'atomgp opt', warn: (m) => process.stderr.write(`atomgp opt: warning: ${m}\n`) });
+  try {
+    removeStaleTempFiles(outDir);
     const present = readdirSync(outDir).filter((f) => OUT_FILES.includes(f));
     if (present.length > 0 && !values.overwrite) throw new AtomgpError(`output folder ${outDir} already holds an optimisation (${present.join(', ')}); pass --overwrite to replace it`);
     for (const f of present) rmSync(join(outDir, f), { force: true });
-  } else {
-    mkdirSync(outDir, { recursive: true });
-  }
-  const path = new AppendWriter(join(outDir, 'path.extxyz'), { bufferBytes: 1 });
-  const velocities = new Float64Array(start.positionsA.length);
-  const frame = (s: OptimizeStep): string =>
-    formatMdFrame(start.symbols, {
-      step: s.step,
-      timeFs: 0,
-      epotKcalPerMol: s.energyKcalPerMol,
-      positionsA: s.positionsA,
-      forcesKcalPerMolPerA: s.forcesKcalPerMolPerA,
-      velocitiesAPerFs: velocities,
-      atomicEnergiesKcalPerMol: s.atomicEnergiesKcalPerMol,
-    });
-  let last: OptimizeStep | undefined;
-  const options = {
-    fmaxKcalPerMolPerA: num('fmax', values.fmax, 1),
-    energyTolKcalPerMol: num('energy-tol', values['energy-tol'], 0.01),
-    maxSteps: num('max-steps', values['max-steps'], 1000),
-    maxStepA: num('max-step-A', values['max-step-A'], 0.2),
-    onStep: (s: OptimizeStep) => {
-      path.write(frame(s));
-      last = s;
-    },
-  };
-  const t0 = performance.now();
-  let result: OptimizeResult;
-  try {
-    result = method === 'lbfgs' ? lbfgs(potential, start.positionsA, options) : fire(potential, start.positionsA, options);
+    const path = new AppendWriter(join(outDir, 'path.extxyz'), { bufferBytes: 1 });
+    const velocities = new Float64Array(start.positionsA.length);
+    const frame = (s: OptimizeStep): string =>
+      formatMdFrame(start.symbols, {
+        step: s.step,
+        timeFs: 0,
+        epotKcalPerMol: s.energyKcalPerMol,
+        positionsA: s.positionsA,
+        forcesKcalPerMolPerA: s.forcesKcalPerMolPerA,
+        velocitiesAPerFs: velocities,
+        atomicEnergiesKcalPerMol: s.atomicEnergiesKcalPerMol,
+      });
+    let last: OptimizeStep | undefined;
+    const options = {
+      fmaxKcalPerMolPerA: num('fmax', values.fmax, 1),
+      energyTolKcalPerMol: num('energy-tol', values['energy-tol'], 0.01),
+      maxSteps: num('max-steps', values['max-steps'], 1000),
+      maxStepA: num('max-step-A', values['max-step-A'], 0.2),
+      onStep: (s: OptimizeStep) => {
+        path.write(frame(s));
+        last = s;
+      },
+    };
+    const t0 = performance.now();
+    let result: OptimizeResult;
+    try {
+      result = method === 'lbfgs' ? lbfgs(potential, start.positionsA, options) : fire(potential, start.positionsA, options);
+    } finally {
+      path.close();
+    }
+    const wallSeconds = (performance.now() - t0) / 1000;
+    if (last) writeFileAtomic(join(outDir, 'optimized.xyz'), frame({ ...last, positionsA: result.positionsA, forcesKcalPerMolPerA: result.forcesKcalPerMolPerA, energyKcalPerMol: result.energyKcalPerMol, step: result.steps }));
+    const summary = {
+      potential: potential.description,
+      potentialSpec: spec,
+      start: values.start,
+      ...result,
+      positionsA: Array.from(result.positionsA),
+      forcesKcalPerMolPerA: undefined,
+      fmaxThresholdKcalPerMolPerA: options.fmaxKcalPerMolPerA,
+      energyTolKcalPerMol: options.energyTolKcalPerMol,
+      wallSeconds,
+    };
+    writeFileAtomic(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+    process.stdout.write(
+      [
+        `${method}: ${result.converged ? 'converged' : 'NOT converged'} in ${result.steps} steps (${result.evaluations} evaluations, ${wallSeconds.toFixed(2)} s)`,
+        `energy ${result.initialEnergyKcalPerMol.toFixed(6)} → ${result.energyKcalPerMol.toFixed(6)} kcal/mol (last change ${result.lastEnergyChangeKcalPerMol.toExponential(2)})`,
+        `fmax ${result.fmaxKcalPerMolPerA.toExponential(3)} kcal/mol/Å (threshold ${options.fmaxKcalPerMolPerA})`,
+        result.message,
+        `wrote ${join(outDir, 'optimized.xyz')}, ${join(outDir, 'path.extxyz')}, ${join(outDir, 'summary.json')}`,
+      ].join('\n') + '\n',
+    );
+    return result.converged ? 0 : 1;
   } finally {
-    path.close();
+    lock.release();
   }
-  const wallSeconds = (performance.now() - t0) / 1000;
-  if (last) writeFileAtomic(join(outDir, 'optimized.xyz'), frame({ ...last, positionsA: result.positionsA, forcesKcalPerMolPerA: result.forcesKcalPerMolPerA, energyKcalPerMol: result.energyKcalPerMol, step: result.steps }));
-  const summary = {
-    potential: potential.description,
-    potentialSpec: spec,
-    start: values.start,
-    ...result,
-    positionsA: Array.from(result.positionsA),
-    forcesKcalPerMolPerA: undefined,
-    fmaxThresholdKcalPerMolPerA: options.fmaxKcalPerMolPerA,
-    energyTolKcalPerMol: options.energyTolKcalPerMol,
-    wallSeconds,
-  };
-  writeFileAtomic(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-  process.stdout.write(
-    [
-      `${method}: ${result.converged ? 'converged' : 'NOT converged'} in ${result.steps} steps (${result.evaluations} evaluations, ${wallSeconds.toFixed(2)} s)`,
-      `energy ${result.initialEnergyKcalPerMol.toFixed(6)} → ${result.energyKcalPerMol.toFixed(6)} kcal/mol (last change ${result.lastEnergyChangeKcalPerMol.toExponential(2)})`,
-      `fmax ${result.fmaxKcalPerMolPerA.toExponential(3)} kcal/mol/Å (threshold ${options.fmaxKcalPerMolPerA})`,
-      result.message,
-      `wrote ${join(outDir, 'optimized.xyz')}, ${join(outDir, 'path.extxyz')}, ${join(outDir, 'summary.json')}`,
-    ].join('\n') + '\n',
-  );
-  return result.converged ? 0 : 1;
 }
