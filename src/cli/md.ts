@@ -292,22 +292,43 @@ export async function run(argv: string[]): Promise<number> {
     return summary.survived ? 0 : 1;
   }
 
-  const summaries = await runEnsemble({
-    ...common,
-    potentialSpec: spec,
-    settings,
-    temperaturesK: temperatures,
-    replicas,
-    workers,
-    outDir,
-    onProgress: (p) =>
-      progress(
-        `md: ${p.runsDone}/${p.runsTotal} runs, ${p.stepsDone}/${p.stepsTotal} steps, ${p.stepsPerSecond.toFixed(0)} steps/s, ETA ${formatDuration(p.etaSeconds)}`,
-        p.runsDone === p.runsTotal,
-      ),
-  });
+  // Replicas run in worker threads: a signal sets a shared flag that every run polls between
+  // chunks of steps; each writes a final checkpoint (runs not started yet stop at step 0).
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (Atomics.load(stop, 0) === 0) process.stderr.write(`${tty ? '\n' : ''}atomgp md: ${sig} received: stopping every run after its current step, writing checkpoints\n`);
+    Atomics.compareExchange(stop, 0, 0, sig === 'SIGINT' ? 2 : 15);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let summaries: MdSummary[];
+  try {
+    summaries = await runEnsemble({
+      ...common,
+      potentialSpec: spec,
+      settings,
+      temperaturesK: temperatures,
+      replicas,
+      workers,
+      outDir,
+      stop,
+      onProgress: (p) =>
+        progress(
+          `md: ${p.runsDone}/${p.runsTotal} runs, ${p.stepsDone}/${p.stepsTotal} steps, ${p.stepsPerSecond.toFixed(0)} steps/s, ETA ${formatDuration(p.etaSeconds)}`,
+          p.runsDone === p.runsTotal,
+        ),
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   if (tty) process.stderr.write('\n');
   process.stdout.write(formatEnsembleTable(summaries));
+  const interrupted = summaries.find((s) => s.interrupted !== undefined)?.interrupted;
+  if (interrupted !== undefined) {
+    process.stderr.write(`atomgp md: interrupted by ${interrupted}; every run has a checkpoint, continue with --resume\n`);
+    return INTERRUPTED_STATUS[interrupted] ?? 130;
+  }
   return summaries.every((s) => s.survived) ? 0 : 1;
   }
 }

@@ -78,6 +78,12 @@ export interface MdRunOptions {
    * the same path.
    */
   inputDigests?: Record<string, string>;
+  /**
+   * Polled between chunks of 20 steps; a returned reason (e.g. 'SIGTERM') ends the run early with
+   * a final checkpoint and `interrupted` in the summary (for runs in worker threads, whose flag is
+   * shared memory set by the main thread). Not part of the fingerprint.
+   */
+  shouldStop?: () => string | undefined;
 }
 
 export interface MdSummary {
@@ -201,9 +207,17 @@ export interface MdRun {
 
 export function runMd(o: MdRunOptions): MdSummary {
   const run = startMd(o);
-  run.advance(o.steps);
-  return run.finish();
+  const stop = o.shouldStop;
+  if (stop === undefined) {
+    run.advance(o.steps);
+    return run.finish();
+  }
+  while (!run.done && stop() === undefined) run.advance(Math.min(o.steps, run.md.state.step + INTERRUPT_CHUNK_STEPS));
+  return run.finish(run.done ? undefined : stop());
 }
+
+/** Steps between two looks at a stop request (signals): small enough to stop within milliseconds. */
+export const INTERRUPT_CHUNK_STEPS = 20;
 
 /**
  * `runMd` in chunks of `chunkSteps`, returning to the event loop between chunks so that signal
@@ -211,7 +225,7 @@ export function runMd(o: MdRunOptions): MdSummary {
  * current chunk with a final checkpoint, closed files and a summary marked `interrupted`. The
  * chunks do not change the trajectory: `advance` continues the same integrator bit for bit.
  */
-export async function runMdInterruptible(o: MdRunOptions, stopRequested: () => string | undefined, chunkSteps = 20): Promise<MdSummary> {
+export async function runMdInterruptible(o: MdRunOptions, stopRequested: () => string | undefined, chunkSteps = INTERRUPT_CHUNK_STEPS): Promise<MdSummary> {
   const run = startMd(o);
   const step = (): number => run.md.state.step;
   while (!run.done && stopRequested() === undefined) {

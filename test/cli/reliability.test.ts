@@ -284,3 +284,22 @@ test('md: kill -9 mid-run, then --resume, equals an uninterrupted run bit for bi
   assert.match(resumed.err, /taking over the lock/);
   assert.deepEqual(runFiles(out), runFiles(ref));
 });
+
+test('md ensemble: SIGTERM stops every replica with a checkpoint (unstarted ones at step 0); the resume equals an uninterrupted ensemble', async () => {
+  const args = (out: string, ...more: string[]): string[] => [
+    'md', '--models', EXAMPLE, '--start', START, '--steps', '30000', '--seed', '3', '--temperature-K', '300,400', '--replicas', '2', '--workers', '2', '--out', out, ...more,
+  ];
+  const ref = join(root, 'ens-ref');
+  assert.equal(runCli(args(ref)).code, 0);
+  const out = join(root, 'ens');
+  const r = await interrupt(args(out), out, 'SIGTERM', () => logLines(join(out, 'T300_r00')) > 2000);
+  assert.equal(r.code, 143, r.err);
+  assert.match(r.err, /interrupted by SIGTERM; every run has a checkpoint, continue with --resume/);
+  const runs = readdirSync(ref).filter((d) => d.startsWith('T'));
+  assert.equal(runs.length, 4);
+  const steps = runs.map((d) => JSON.parse(readFileSync(join(out, d, 'checkpoint.json'), 'utf8')).step as number);
+  assert.ok(steps.every((s) => s < 30000), `checkpoints at ${steps.join(', ')}`);
+  const resumed = runCli(args(out, '--resume'));
+  assert.equal(resumed.code, 0, resumed.err);
+  for (const d of runs) assert.deepEqual(runFiles(join(out, d)), runFiles(join(ref, d)), d);
+});
