@@ -248,88 +248,91 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   async function runLocked(): Promise<number> {
-  if (replicas === 1 && temperatures.length === 1) {
-    const potential = await createPotential(spec);
-    // SIGINT/SIGTERM end the run after the current chunk of steps with a final checkpoint; a
-    // second signal while that is written is ignored (the checkpoint is written atomically anyway).
-    let signal: NodeJS.Signals | undefined;
+    if (replicas === 1 && temperatures.length === 1) {
+      const potential = await createPotential(spec);
+      // SIGINT/SIGTERM end the run after the current chunk of steps with a final checkpoint; a
+      // second signal while that is written is ignored (the checkpoint is written atomically anyway).
+      let signal: NodeJS.Signals | undefined;
+      const onSignal = (sig: NodeJS.Signals): void => {
+        if (signal === undefined) process.stderr.write(`${tty ? '\n' : ''}atomgp md: ${sig} received: stopping after the current step, writing a checkpoint\n`);
+        signal ??= sig;
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const t0 = performance.now();
+      let first = -1;
+      let summary: MdSummary;
+      try {
+        summary = await runMdInterruptible(
+          {
+            ...common,
+            potential,
+            potentialSpec: spec,
+            settings,
+            outDir,
+            progressEvery: 100,
+            onProgress: (step) => {
+              if (first < 0) first = step;
+              const rate = (step - first) / ((performance.now() - t0) / 1000);
+              const eta = rate > 0 ? (steps - step) / rate : Number.POSITIVE_INFINITY;
+              progress(`md: step ${step}/${steps}, ${rate.toFixed(0)} steps/s, ETA ${formatDuration(eta)}`);
+            },
+          },
+          () => signal,
+        );
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      if (tty) process.stderr.write('\n');
+      printSummary(summary);
+      if (summary.interrupted !== undefined) {
+        process.stderr.write(
+          `atomgp md: interrupted by ${summary.interrupted} at step ${summary.stepsCompleted}; checkpoint written, continue with --resume\n`,
+        );
+        return INTERRUPTED_STATUS[summary.interrupted] ?? 130;
+      }
+      return summary.survived ? 0 : 1;
+    }
+
+    // Replicas run in worker threads: a signal sets a shared flag that every run polls between
+    // chunks of steps; each writes a final checkpoint (runs not started yet stop at step 0).
+    const stop = new Int32Array(new SharedArrayBuffer(4));
     const onSignal = (sig: NodeJS.Signals): void => {
-      if (signal === undefined) process.stderr.write(`${tty ? '\n' : ''}atomgp md: ${sig} received: stopping after the current step, writing a checkpoint\n`);
-      signal ??= sig;
+      if (Atomics.load(stop, 0) === 0) process.stderr.write(`${tty ? '\n' : ''}atomgp md: ${sig} received: stopping every run after its current step, writing checkpoints\n`);
+      Atomics.compareExchange(stop, 0, 0, sig === 'SIGINT' ? 2 : 15);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    const t0 = performance.now();
-    let first = -1;
-    let summary: MdSummary;
+    let summaries: MdSummary[];
     try {
-      summary = await runMdInterruptible({
-      ...common,
-      potential,
-      potentialSpec: spec,
-      settings,
-      outDir,
-      progressEvery: 100,
-      onProgress: (step) => {
-        if (first < 0) first = step;
-        const rate = (step - first) / ((performance.now() - t0) / 1000);
-        const eta = rate > 0 ? (steps - step) / rate : Number.POSITIVE_INFINITY;
-        progress(`md: step ${step}/${steps}, ${rate.toFixed(0)} steps/s, ETA ${formatDuration(eta)}`);
-      },
-    }, () => signal);
+      summaries = await runEnsemble({
+        ...common,
+        potentialSpec: spec,
+        settings,
+        temperaturesK: temperatures,
+        replicas,
+        workers,
+        outDir,
+        stop,
+        onProgress: (p) =>
+          progress(
+            `md: ${p.runsDone}/${p.runsTotal} runs, ${p.stepsDone}/${p.stepsTotal} steps, ${p.stepsPerSecond.toFixed(0)} steps/s, ETA ${formatDuration(p.etaSeconds)}`,
+            p.runsDone === p.runsTotal,
+          ),
+      });
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
     if (tty) process.stderr.write('\n');
-    printSummary(summary);
-    if (summary.interrupted !== undefined) {
-      process.stderr.write(
-        `atomgp md: interrupted by ${summary.interrupted} at step ${summary.stepsCompleted}; checkpoint written, continue with --resume\n`,
-      );
-      return INTERRUPTED_STATUS[summary.interrupted] ?? 130;
+    process.stdout.write(formatEnsembleTable(summaries));
+    const interrupted = summaries.find((s) => s.interrupted !== undefined)?.interrupted;
+    if (interrupted !== undefined) {
+      process.stderr.write(`atomgp md: interrupted by ${interrupted}; every run has a checkpoint, continue with --resume\n`);
+      return INTERRUPTED_STATUS[interrupted] ?? 130;
     }
-    return summary.survived ? 0 : 1;
-  }
-
-  // Replicas run in worker threads: a signal sets a shared flag that every run polls between
-  // chunks of steps; each writes a final checkpoint (runs not started yet stop at step 0).
-  const stop = new Int32Array(new SharedArrayBuffer(4));
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (Atomics.load(stop, 0) === 0) process.stderr.write(`${tty ? '\n' : ''}atomgp md: ${sig} received: stopping every run after its current step, writing checkpoints\n`);
-    Atomics.compareExchange(stop, 0, 0, sig === 'SIGINT' ? 2 : 15);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  let summaries: MdSummary[];
-  try {
-    summaries = await runEnsemble({
-      ...common,
-      potentialSpec: spec,
-      settings,
-      temperaturesK: temperatures,
-      replicas,
-      workers,
-      outDir,
-      stop,
-      onProgress: (p) =>
-        progress(
-          `md: ${p.runsDone}/${p.runsTotal} runs, ${p.stepsDone}/${p.stepsTotal} steps, ${p.stepsPerSecond.toFixed(0)} steps/s, ETA ${formatDuration(p.etaSeconds)}`,
-          p.runsDone === p.runsTotal,
-        ),
-    });
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-  if (tty) process.stderr.write('\n');
-  process.stdout.write(formatEnsembleTable(summaries));
-  const interrupted = summaries.find((s) => s.interrupted !== undefined)?.interrupted;
-  if (interrupted !== undefined) {
-    process.stderr.write(`atomgp md: interrupted by ${interrupted}; every run has a checkpoint, continue with --resume\n`);
-    return INTERRUPTED_STATUS[interrupted] ?? 130;
-  }
-  return summaries.every((s) => s.survived) ? 0 : 1;
+    return summaries.every((s) => s.survived) ? 0 : 1;
   }
 }
 

@@ -335,35 +335,34 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   async function trainLocked(): Promise<number> {
-
-  for (const job of jobs) process.stdout.write(job.header + '\n');
-  if (nJobs > 1 && jobs.length > 1) process.stdout.write(`training ${jobs.length} models on ${Math.min(nJobs, jobs.length)} worker threads\n`);
-  const bar = values.quiet ? undefined : new ProgressBar(jobs.map((j) => (jobs.some((k) => k !== j && k.label === j.label) ? `${j.label}/${j.property}` : j.label)));
-  let results: TrainResult[];
-  try {
-    results = await runTrainTasks(
-      jobs.map((j) => j.task),
-      {
-        jobs: nJobs,
-        ...(bar ? { onProgress: (i: number, p: TrainProgress) => bar.update(i, p), onDone: (i: number) => bar.done(i) } : {}),
-      },
-    );
-  } finally {
-    bar?.finish();
-  }
-  results.forEach((r, i) => {
-    const job = jobs[i]!;
-    writeModel(job.outPath, r.model);
-    process.stdout.write(
-      `${job.label} ${job.property}: prior mean ${r.prior}, log likelihood ${r.logLikelihood.toFixed(6)}  θ ${Array.from(r.theta, (t) => t.toPrecision(4)).join(' ')}  ` +
-        `${r.evaluations} evaluations  ${r.wallTimeS.toFixed(2)} s\n  wrote ${job.outPath}\n`,
-    );
-    if (job.valid) {
-      const vs = readPropertyCsv(job.valid, { property: job.property, rejectDuplicates: false });
-      process.stdout.write(formatReport(validateModel(r.model, vs.x, vs.y), `  validation ${job.valid}: `) + '\n');
+    for (const job of jobs) process.stdout.write(job.header + '\n');
+    if (nJobs > 1 && jobs.length > 1) process.stdout.write(`training ${jobs.length} models on ${Math.min(nJobs, jobs.length)} worker threads\n`);
+    const bar = values.quiet ? undefined : new ProgressBar(jobs.map((j) => (jobs.some((k) => k !== j && k.label === j.label) ? `${j.label}/${j.property}` : j.label)));
+    let results: TrainResult[];
+    try {
+      results = await runTrainTasks(
+        jobs.map((j) => j.task),
+        {
+          jobs: nJobs,
+          ...(bar ? { onProgress: (i: number, p: TrainProgress) => bar.update(i, p), onDone: (i: number) => bar.done(i) } : {}),
+        },
+      );
+    } finally {
+      bar?.finish();
     }
-  });
-  return 0;
+    results.forEach((r, i) => {
+      const job = jobs[i]!;
+      writeModel(job.outPath, r.model);
+      process.stdout.write(
+        `${job.label} ${job.property}: prior mean ${r.prior}, log likelihood ${r.logLikelihood.toFixed(6)}  θ ${Array.from(r.theta, (t) => t.toPrecision(4)).join(' ')}  ` +
+          `${r.evaluations} evaluations  ${r.wallTimeS.toFixed(2)} s\n  wrote ${job.outPath}\n`,
+      );
+      if (job.valid) {
+        const vs = readPropertyCsv(job.valid, { property: job.property, rejectDuplicates: false });
+        process.stdout.write(formatReport(validateModel(r.model, vs.x, vs.y), `  validation ${job.valid}: `) + '\n');
+      }
+    });
+    return 0;
   }
 }
 
