@@ -2,16 +2,70 @@
  * Pieces shared by CLI commands: loading a model set with its consistency report, reading
  * geometry files of any supported format, small argument parsers.
  */
-import { existsSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { type Bond, unwrapMolecules } from '../chem/connectivity.js';
 import { AtomgpError } from '../errors.js';
 import { inverse3 } from '../math/small.js';
 import type { PeriodicPrefactor } from '../gp/model/model.js';
 import { matchMoleculeCopies, moleculeCopies } from '../potentials/gp.js';
-import { type ModelSet, readModelSet } from '../io/modelset.js';
 import { readConfig } from '../io/dlpoly.js';
+import { parseInteger, parseReal } from '../util/numbers.js';
 import { readXyz, validateGeometry } from '../io/xyz.js';
+
+/** Largest magnitude any numeric flag accepts (larger is a typo or an attack, never a setting). */
+export const MAX_FLAG_MAGNITUDE = 1e15;
+
+function clipValue(v: string): string {
+  return v.length > 40 ? `${v.slice(0, 37)}...` : v;
+}
+
+/**
+ * A numeric flag, parsed strictly: a decimal (or Fortran) number only, so `0x10`, `Infinity`,
+ * `1e400` and an empty string are errors rather than 16, ∞ or 0. `fallback` when absent.
+ * `expected` words the error (default 'expects a number').
+ */
+export function flagNumber(name: string, v: string | undefined, fallback: number, range: { min?: number; max?: number; expected?: string } = {}): number {
+  if (v === undefined) return fallback;
+  const x = parseReal(v.trim());
+  const bounds = range.min !== undefined && range.max !== undefined ? ` from ${range.min} to ${range.max}` : range.min !== undefined ? ` ≥ ${range.min}` : range.max !== undefined ? ` ≤ ${range.max}` : '';
+  const expected = range.expected ?? `expects a number${bounds} (decimal notation)`;
+  if (x === undefined || Math.abs(x) > MAX_FLAG_MAGNITUDE || (range.min !== undefined && x < range.min) || (range.max !== undefined && x > range.max)) {
+    throw new AtomgpError(`--${name} ${expected}, got '${clipValue(v)}'`);
+  }
+  return x;
+}
+
+/** An integer flag (decimal digits only) from `min` (default 0) to `max`. `fallback` when absent. */
+export function flagInteger(name: string, v: string | undefined, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER, expected?: string): number {
+  if (v === undefined) return fallback;
+  const x = parseInteger(v.trim());
+  if (x === undefined || x < min || x > max) {
+    const bounds = min <= Number.MIN_SAFE_INTEGER ? '' : max === Number.MAX_SAFE_INTEGER ? ` ≥ ${min}` : ` from ${min} to ${max}`;
+    throw new AtomgpError(`--${name} ${expected ?? `expects an integer${bounds}`}, got '${clipValue(v)}'`);
+  }
+  return x;
+}
+
+/**
+ * SHA-256 of the contents of every file a potential spec reads (the .model files of a GP model
+ * folder, by file name), for run fingerprints: a resume must refuse a model that changed in place.
+ * Undefined for specs that read no files (their whole content is the spec itself).
+ */
+export function potentialInputDigests(spec: { kind?: string; dir?: string; inner?: unknown }): Record<string, string> | undefined {
+  if (spec.kind === 'broken' && spec.inner) return potentialInputDigests(spec.inner as typeof spec);
+  if (spec.kind !== 'gp-models' || spec.dir === undefined) return undefined;
+  let names: string[];
+  try {
+    names = readdirSync(spec.dir).filter((n) => n.endsWith('.model')).sort();
+  } catch {
+    return undefined; // the loader reports the missing folder
+  }
+  const out: Record<string, string> = {};
+  for (const n of names) out[n] = createHash('sha256').update(readFileSync(join(spec.dir, n))).digest('hex');
+  return out;
+}
 
 /** `--periodic-convention 2|4` → prefactor, undefined when absent. */
 export function parsePeriodicConvention(value: string | undefined): PeriodicPrefactor | undefined {
@@ -22,25 +76,8 @@ export function parsePeriodicConvention(value: string | undefined): PeriodicPref
   );
 }
 
-export interface LoadOptions {
-  property?: string;
-  periodicPrefactor?: PeriodicPrefactor | undefined;
-  check?: boolean;
-  warn?: (message: string) => void;
-}
-
-/** Read a model set folder; warnings (forced conventions, skipped checks) go to `warn`. */
-export function loadModelSet(dir: string, opts: LoadOptions = {}): ModelSet {
-  if (!existsSync(dir)) throw new AtomgpError(`model folder '${dir}' does not exist`);
-  if (!statSync(dir).isDirectory()) throw new AtomgpError(`'${dir}' is not a folder (--models takes a folder of .model files)`);
-  const set = readModelSet(dir, {
-    property: opts.property ?? 'iqa',
-    ...(opts.periodicPrefactor !== undefined ? { periodicPrefactor: opts.periodicPrefactor } : {}),
-    check: opts.check ?? true,
-  });
-  if (opts.warn) for (const w of set.warnings ?? []) opts.warn(w);
-  return set;
-}
+/** The model set behind `--models DIR` (the library's loader: folder checks, load-time consistency check). */
+export { loadModelSet, type LoadModelSetOptions as LoadOptions } from '../io/modelset.js';
 
 export interface GeometryFrame {
   symbols: string[];

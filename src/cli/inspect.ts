@@ -10,6 +10,24 @@ import { type GpModel, metadataValue } from '../gp/model/model.js';
 import { readModel } from '../io/model.js';
 import { loadModelSet, parsePeriodicConvention } from './common.js';
 
+/**
+ * Relative residual (with the noise the file states) above which the stated noise does not belong
+ * to the weights. Prediction never uses σ², so this does not stop predict or md, but inspect calls
+ * such a file inconsistent: its metadata misdescribes the fit (e.g. \`# noise 1e10\`). The
+ * GPyTorch ammonia models, whose stated noise is not quite the one solved with, reach 2.8e-3
+ * (consistency.ts); 0.05 is 18× above that. A stated σ² of 1e10 gives a residual of order 1e14.
+ */
+export const STATED_NOISE_THRESHOLD = 0.05;
+
+/** inspect's verdict: the weights (fitted noise, as in every command) and the stated noise. */
+function verdictOf(check: ConsistencyReport): { verdict: 'consistent' | 'inconsistent'; noiseVerdict: 'consistent' | 'inconsistent'; note: string } {
+  const noiseOk = check.relativeResidual <= STATED_NOISE_THRESHOLD;
+  const note = noiseOk
+    ? ''
+    : `; the stated noise ${check.noise} (from '# ${check.noiseFrom}') does not belong to these weights (relative residual ${check.relativeResidual.toExponential(2)} with it, threshold ${STATED_NOISE_THRESHOLD}; the weights imply ${check.fittedNoise.toExponential(2)})`;
+  return { verdict: check.verdict === 'consistent' && noiseOk ? 'consistent' : 'inconsistent', noiseVerdict: noiseOk ? 'consistent' : 'inconsistent', note };
+}
+
 const HELP = `usage: atomgp inspect [options] MODEL_FILE|MODEL_DIR
 
 Summarise GP .model files: system, atom, ALF, features, kernels, prior mean, training points,
@@ -41,6 +59,7 @@ function describe(model: GpModel, check: ConsistencyReport) {
         ? { type: 'zero' }
         : { type: model.mean.type, y_min: model.mean.yMin, beta: Array.from(model.mean.beta), x_min: Array.from(model.mean.xMin) };
   const [yLo, yHi] = range(model.trainY);
+  const v = verdictOf(check);
   return {
     source: model.source ?? null,
     system: model.systemName,
@@ -57,7 +76,9 @@ function describe(model: GpModel, check: ConsistencyReport) {
     kernels: model.kernels.map((k) => ({ name: k.name, type: k.type, active_dimensions: k.activeDims, theta: k.theta })),
     train_y_range_Ha: [yLo, yHi],
     consistency: {
-      verdict: check.verdict,
+      verdict: v.verdict,
+      weights_verdict: check.verdict,
+      noise_verdict: v.noiseVerdict,
       relative_residual: check.relativeResidual,
       max_abs_residual: check.maxAbsResidual,
       noise: check.noise,
@@ -65,7 +86,7 @@ function describe(model: GpModel, check: ConsistencyReport) {
       periodic_convention: check.hasPeriodic ? check.periodicPrefactor : null,
       forced: check.forced,
       residuals: check.residuals.map((r) => ({ periodic_prefactor: r.periodicPrefactor, relative_residual: r.relativeResidual })),
-      summary: check.summary,
+      summary: v.verdict === check.verdict ? check.summary : `${check.summary.replace(': consistent;', ': inconsistent (stated noise);')}${v.note}`,
     },
   };
 }
@@ -125,8 +146,9 @@ export async function run(argv: string[]): Promise<number> {
   const periodicPrefactor = parsePeriodicConvention(values['periodic-convention']);
   const items: Array<ReturnType<typeof describe>> = [];
   if (stat.isDirectory()) {
-    const set = loadModelSet(path, { property: values.property!, periodicPrefactor, check: true });
-    for (const [i, m] of set.models.entries()) items.push(describe(m, set.checks[i]!));
+    // every model is reported with its verdict (exit 1), not only the first inconsistent one
+    const set = loadModelSet(path, { property: values.property!, periodicPrefactor, check: false });
+    for (const m of set.models) items.push(describe(m, checkConsistency(m, periodicPrefactor ? { periodicPrefactor } : {})));
   } else {
     const model = readModel(path);
     items.push(describe(model, checkConsistency(model, periodicPrefactor ? { periodicPrefactor } : {})));

@@ -19,12 +19,14 @@ import {
   type MonitorOptions,
   type MonitorReference,
 } from '../dynamics/monitor.js';
-import { type EnergyMinimum, type MdSummary, type OutputMode, runMd } from '../dynamics/run.js';
+import { type EnergyMinimum, type MdSummary, type OutputMode, runMdInterruptible } from '../dynamics/run.js';
 import type { MotionRemoval } from '../dynamics/state.js';
 import { AtomgpError } from '../errors.js';
 import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
 import { findBonds } from '../chem/connectivity.js';
-import { parsePeriodicConvention, readGeometryFrames } from './common.js';
+import { existsSync } from 'node:fs';
+import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
+import { flagInteger, flagNumber, parsePeriodicConvention, potentialInputDigests, readGeometryFrames } from './common.js';
 
 const HELP = `usage: atomgp md (--models DIR | --potential SPEC.json) --start FILE.xyz --steps N --out DIR [options]
 
@@ -36,6 +38,7 @@ potential and geometry:
   --models DIR                  GP model folder (one iqa .model per atom)
   --potential FILE.json         potential spec instead, e.g. {"kind":"analytic","spec":{...}}
   --periodic-convention 2|4     force the periodic-kernel convention of the models
+  --no-check                    skip the models' self-consistency check (as in predict)
   --start FILE                  start geometry (XYZ/extxyz, first frame; or DL_POLY CONFIG)
 dynamics:
   --ensemble nve|nvt|langevin   default nvt (Nosé–Hoover chain)
@@ -92,26 +95,18 @@ ensembles:
   -h, --help                    this help
 `;
 
-function num(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const x = Number(v);
-  if (v.trim() === '' || !Number.isFinite(x)) throw new AtomgpError(`--${name} expects a number, got '${v}'`);
-  return x;
-}
-
-function int(name: string, v: string | undefined, fallback: number, min = 0): number {
-  const x = num(name, v, fallback);
-  if (!Number.isInteger(x) || x < min) throw new AtomgpError(`--${name} expects an integer ≥ ${min}, got '${v}'`);
-  return x;
-}
+const num = (name: string, v: string | undefined, fallback: number): number => flagNumber(name, v, fallback);
+const int = (name: string, v: string | undefined, fallback: number, min = 0): number => flagInteger(name, v, fallback, min);
 
 /** The potential spec from --models or --potential (exactly one). */
-export function potentialSpecFromFlags(models: string | undefined, potentialFile: string | undefined, periodicConvention: string | undefined): PotentialSpec {
+export function potentialSpecFromFlags(models: string | undefined, potentialFile: string | undefined, periodicConvention: string | undefined, noCheck = false): PotentialSpec {
   if ((models === undefined) === (potentialFile === undefined)) throw new AtomgpError('give exactly one of --models DIR and --potential SPEC.json');
   if (models !== undefined) {
     const p = parsePeriodicConvention(periodicConvention);
-    return { kind: 'gp-models', dir: resolve(models), ...(p !== undefined ? { periodicPrefactor: p } : {}) };
+    // `check` is recorded only when switched off, so specs (and checkpoint fingerprints) of checked runs are unchanged.
+    return { kind: 'gp-models', dir: resolve(models), ...(p !== undefined ? { periodicPrefactor: p } : {}), ...(noCheck ? { check: false } : {}) };
   }
+  if (noCheck) throw new AtomgpError('--no-check applies to --models (a GP model folder)');
   return readPotentialSpec(potentialFile!);
 }
 
@@ -184,6 +179,7 @@ export async function run(argv: string[]): Promise<number> {
       models: { type: 'string' },
       potential: { type: 'string' },
       'periodic-convention': { type: 'string' },
+      'no-check': { type: 'boolean', default: false },
       start: { type: 'string' },
       ensemble: { type: 'string', default: 'nvt' },
       'temperature-K': { type: 'string', default: '300' },
@@ -228,6 +224,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new AtomgpError(`unexpected argument '${positionals[0]}' (see atomgp md --help)`);
   if (!values.out) throw new AtomgpError('--out DIR is required');
+  const outDir = values.out;
   if (values.steps === undefined) throw new AtomgpError('--steps N is required');
   if (values.resume && values.overwrite) throw new AtomgpError('--resume and --overwrite exclude each other');
   const ensemble = values.ensemble as Ensemble;
@@ -283,7 +280,7 @@ export async function run(argv: string[]): Promise<number> {
   const replicas = int('replicas', values.replicas, 1, 1);
   const workers = int('workers', values.workers, 2, 1);
   const mode: OutputMode = values.resume ? 'resume' : values.overwrite ? 'overwrite' : 'new';
-  const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention']);
+  const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention'], values['no-check']);
   const start = readStart(values.start);
   const masses = massesAmu(start.symbols);
   const monitorReference = values['reference-geometry'] !== undefined ? readReferenceGeometry(values['reference-geometry'], start.symbols) : undefined;
@@ -305,7 +302,9 @@ export async function run(argv: string[]): Promise<number> {
     };
     process.stderr.write(`md: model minimum E_min = ${found.epotKcalPerMol.toFixed(3)} kcal/mol (${energyMinimum.source})\n`);
   }
+  const inputDigests = potentialInputDigests(spec as { kind?: string; dir?: string });
   const common = {
+    ...(inputDigests !== undefined ? { inputDigests } : {}),
     symbols: start.symbols,
     startPositionsA: start.positionsA,
     massesAmu: masses,
@@ -330,44 +329,104 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
   };
 
-  if (replicas === 1 && temperatures.length === 1) {
-    const potential = await createPotential(spec);
-    const t0 = performance.now();
-    let first = -1;
-    const summary = runMd({
-      ...common,
-      potential,
-      potentialSpec: spec,
-      settings,
-      outDir: values.out,
-      progressEvery: 100,
-      onProgress: (step) => {
-        if (first < 0) first = step;
-        const rate = (step - first) / ((performance.now() - t0) / 1000);
-        const eta = rate > 0 ? (steps - step) / rate : Number.POSITIVE_INFINITY;
-        progress(`md: step ${step}/${steps}, ${rate.toFixed(0)} steps/s, ETA ${formatDuration(eta)}`);
-      },
-    });
-    if (tty) process.stderr.write('\n');
-    printSummary(summary);
-    return summary.survived ? 0 : 1;
+  // One writer per output folder; temporary files of a killed run's atomic writes are removed.
+  if (mode === 'resume' && !existsSync(values.out)) throw new AtomgpError(`cannot resume: output folder ${values.out} does not exist`);
+  const lock = lockOutputDir(values.out, { command: 'atomgp md', warn: (m) => process.stderr.write(`atomgp md: warning: ${m}\n`) });
+  try {
+    removeStaleTempFiles(values.out);
+    return await runLocked();
+  } finally {
+    lock.release();
   }
 
-  const summaries = await runEnsemble({
-    ...common,
-    potentialSpec: spec,
-    settings,
-    temperaturesK: temperatures,
-    replicas,
-    workers,
-    outDir: values.out,
-    onProgress: (p) =>
-      progress(
-        `md: ${p.runsDone}/${p.runsTotal} runs, ${p.stepsDone}/${p.stepsTotal} steps, ${p.stepsPerSecond.toFixed(0)} steps/s, ETA ${formatDuration(p.etaSeconds)}`,
-        p.runsDone === p.runsTotal,
-      ),
-  });
-  if (tty) process.stderr.write('\n');
-  process.stdout.write(formatEnsembleTable(summaries));
-  return summaries.every((s) => s.survived) ? 0 : 1;
+  async function runLocked(): Promise<number> {
+    if (replicas === 1 && temperatures.length === 1) {
+      const potential = await createPotential(spec);
+      // SIGINT/SIGTERM end the run after the current chunk of steps with a final checkpoint; a
+      // second signal while that is written is ignored (the checkpoint is written atomically anyway).
+      let signal: NodeJS.Signals | undefined;
+      const onSignal = (sig: NodeJS.Signals): void => {
+        if (signal === undefined) process.stderr.write(`${tty ? '\n' : ''}atomgp md: ${sig} received: stopping after the current step, writing a checkpoint\n`);
+        signal ??= sig;
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const t0 = performance.now();
+      let first = -1;
+      let summary: MdSummary;
+      try {
+        summary = await runMdInterruptible(
+          {
+            ...common,
+            potential,
+            potentialSpec: spec,
+            settings,
+            outDir,
+            progressEvery: 100,
+            onProgress: (step) => {
+              if (first < 0) first = step;
+              const rate = (step - first) / ((performance.now() - t0) / 1000);
+              const eta = rate > 0 ? (steps - step) / rate : Number.POSITIVE_INFINITY;
+              progress(`md: step ${step}/${steps}, ${rate.toFixed(0)} steps/s, ETA ${formatDuration(eta)}`);
+            },
+          },
+          () => signal,
+        );
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      if (tty) process.stderr.write('\n');
+      printSummary(summary);
+      if (summary.interrupted !== undefined) {
+        process.stderr.write(
+          `atomgp md: interrupted by ${summary.interrupted} at step ${summary.stepsCompleted}; checkpoint written, continue with --resume\n`,
+        );
+        return INTERRUPTED_STATUS[summary.interrupted] ?? 130;
+      }
+      return summary.survived ? 0 : 1;
+    }
+
+    // Replicas run in worker threads: a signal sets a shared flag that every run polls between
+    // chunks of steps; each writes a final checkpoint (runs not started yet stop at step 0).
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (Atomics.load(stop, 0) === 0) process.stderr.write(`${tty ? '\n' : ''}atomgp md: ${sig} received: stopping every run after its current step, writing checkpoints\n`);
+      Atomics.compareExchange(stop, 0, 0, sig === 'SIGINT' ? 2 : 15);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let summaries: MdSummary[];
+    try {
+      summaries = await runEnsemble({
+        ...common,
+        potentialSpec: spec,
+        settings,
+        temperaturesK: temperatures,
+        replicas,
+        workers,
+        outDir,
+        stop,
+        onProgress: (p) =>
+          progress(
+            `md: ${p.runsDone}/${p.runsTotal} runs, ${p.stepsDone}/${p.stepsTotal} steps, ${p.stepsPerSecond.toFixed(0)} steps/s, ETA ${formatDuration(p.etaSeconds)}`,
+            p.runsDone === p.runsTotal,
+          ),
+      });
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    if (tty) process.stderr.write('\n');
+    process.stdout.write(formatEnsembleTable(summaries));
+    const interrupted = summaries.find((s) => s.interrupted !== undefined)?.interrupted;
+    if (interrupted !== undefined) {
+      process.stderr.write(`atomgp md: interrupted by ${interrupted}; every run has a checkpoint, continue with --resume\n`);
+      return INTERRUPTED_STATUS[interrupted] ?? 130;
+    }
+    return summaries.every((s) => s.survived) ? 0 : 1;
+  }
 }
+
+/** Exit status of a run ended by a signal: 128 + the signal number, as shells report it. */
+const INTERRUPTED_STATUS: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
+import { flagInteger, flagNumber } from './common.js';
 import { DEFAULT_PRIOR } from '../gp/fit/priors.js';
 import type { SelectionRule } from '../sampling/select.js';
 import {
@@ -76,18 +77,8 @@ Writes DIR (default ./atomgp-demo, replaced if it holds an earlier demo) with de
 Any pipeline option may be given.
 ${FLAGS}`;
 
-function num(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new AtomgpError(`--${name} expects a number, got '${v}'`);
-  return x;
-}
-
-function int(name: string, v: string | undefined, dflt: number): number {
-  const x = num(name, v, dflt);
-  if (!Number.isInteger(x)) throw new AtomgpError(`--${name} expects an integer, got '${v}'`);
-  return x;
-}
+const num = (name: string, v: string | undefined, dflt: number): number => flagNumber(name, v, dflt);
+const int = (name: string, v: string | undefined, dflt: number): number => flagInteger(name, v, dflt, Number.MIN_SAFE_INTEGER);
 
 export async function pipelineCommand(argv: string[], demo: boolean): Promise<number> {
   const { values, positionals } = parseArgs({

@@ -97,6 +97,9 @@ export async function run(argv: string[]): Promise<number> {
     pot.compute(positionsA, out);
     if (values.variance) pot.atomicStdHa(positionsA, std);
     const n = pot.nAtoms;
+    // Never print a non-finite energy or force with exit 0 (in JSON it would even read as null).
+    const finite = Number.isFinite(out.energyHa) && out.forcesHaPerBohr.every(Number.isFinite) && (!values.variance || std.every(Number.isFinite));
+    if (!finite) throw new AtomgpError(`${file}${frames.length > 1 ? ` frame ${f}` : ''}: the models give a non-finite energy or force for this geometry`);
     const forcesHaPerBohr: number[][] = [];
     const forcesKcal: number[][] = [];
     for (let i = 0; i < n; i++) {

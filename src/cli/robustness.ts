@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DISTORTION_GRAMMAR } from '../analysis/distort.js';
 import { AtomgpError } from '../errors.js';
+import { flagInteger, flagNumber } from './common.js';
 import { DEFAULT_PRIOR, PRIOR_NAMES } from '../gp/fit/priors.js';
 import { ENERGY_CRITERIA, ENERGY_RUNAWAY_DIRECTIONS, type EnergyCriterion, type EnergyRunawayDirection } from '../dynamics/monitor.js';
 import { formatStudyText, parseTemperatures, runRobustnessStudy, studyJsonOutput } from '../workflows/robustness/index.js';
@@ -57,16 +58,11 @@ ${DISTORTION_GRAMMAR}
 `;
 
 function num(name: string, v: string | undefined): number {
-  const x = Number(v);
-  if (v === undefined || v.trim() === '' || !Number.isFinite(x)) throw new AtomgpError(`--${name} expects a number, got '${v}'`);
-  return x;
+  if (v === undefined) throw new AtomgpError(`--${name} expects a number`);
+  return flagNumber(name, v, 0);
 }
 
-function int(name: string, v: string, min: number): number {
-  const x = num(name, v);
-  if (!Number.isInteger(x) || x < min) throw new AtomgpError(`--${name} expects an integer ≥ ${min}, got '${v}'`);
-  return x;
-}
+const int = (name: string, v: string, min: number): number => flagInteger(name, v, 0, min);
 
 function formatDuration(s: number): string {
   if (!Number.isFinite(s)) return '?';

@@ -15,10 +15,13 @@
  * optimise_noise); explicit flags override them. The settings used are written to the model as a
  * `# pso_settings …` metadata line.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
+import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
+import { parseInteger } from '../util/numbers.js';
+import { flagInteger, flagNumber } from './common.js';
 import { DEFAULT_PRIOR } from '../gp/fit/priors.js';
 import { PSO_DEFAULTS } from '../math/pso.js';
 import { type KernelChoice, type OptimiserKind, SEARCH_KINDS, type SearchKind, type TrainInput, type TrainProgress, type TrainResult } from '../gp/fit/train.js';
@@ -106,11 +109,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  const int = (v: string, flag: string, min = 0) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new AtomgpError(`--${flag} must be an integer ≥ ${min}, got '${v}'`);
-    return n;
-  };
+  const int = (v: string, flag: string, min = 0): number => flagInteger(flag, v, 0, min, Number.MAX_SAFE_INTEGER, `must be an integer ≥ ${min}`);
   const restarts = values.restarts === undefined ? undefined : Math.max(1, int(values.restarts, 'restarts'));
   const search = values.search as SearchKind | undefined;
   if (search !== undefined && !SEARCH_KINDS.includes(search)) throw new AtomgpError(`--search must be full, staged or both, got '${values.search}'`);
@@ -119,8 +118,7 @@ export async function run(argv: string[]): Promise<number> {
   const optimiser = (values.optimiser ?? 'lbfgsb') as OptimiserKind;
   if (optimiser !== 'lbfgsb' && optimiser !== 'pso') throw new AtomgpError(`--optimiser must be lbfgsb or pso, got '${values.optimiser}'`);
   if (search !== undefined && optimiser === 'pso') throw new AtomgpError('--search applies to --optimiser lbfgsb');
-  const budgetS = values.budget === undefined ? undefined : Number(values.budget);
-  if (budgetS !== undefined && !(budgetS >= 0 && Number.isFinite(budgetS))) throw new AtomgpError(`--budget must be a number of seconds ≥ 0, got '${values.budget}'`);
+  const budgetS = values.budget === undefined ? undefined : flagNumber('budget', values.budget, 0, { min: 0, expected: 'must be a number of seconds ≥ 0' });
   if (budgetS !== undefined && optimiser === 'pso') throw new AtomgpError('--budget applies to --optimiser lbfgsb');
   // PSO settings given as flags; they override a config's.
   const psoFlags: PsoSettings = {
@@ -129,9 +127,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(values['pso-stall'] !== undefined ? { stallIterations: int(values['pso-stall'], 'pso-stall', 1) } : {}),
   };
   if (values['pso-tolerance'] !== undefined) {
-    const tol = Number(values['pso-tolerance']);
-    if (!(tol >= 0) || !Number.isFinite(tol)) throw new AtomgpError(`--pso-tolerance must be a number ≥ 0, got '${values['pso-tolerance']}'`);
-    psoFlags.tolerance = tol;
+    psoFlags.tolerance = flagNumber('pso-tolerance', values['pso-tolerance'], 0, { min: 0, expected: 'must be a number ≥ 0' });
   }
   const psoFlagNames = ['swarm-size', 'pso-iterations', 'pso-tolerance', 'pso-stall'].filter((f) => values[f as 'swarm-size'] !== undefined);
   if (psoFlagNames.length > 0 && optimiser !== 'pso') throw new AtomgpError(`--${psoFlagNames[0]} applies to --optimiser pso`);
@@ -140,8 +136,7 @@ export async function run(argv: string[]): Promise<number> {
   if (likelihoodFlag !== undefined && likelihoodFlag !== 'marginal' && likelihoodFlag !== 'concentrated') {
     throw new AtomgpError(`--likelihood must be marginal or concentrated, got '${likelihoodFlag}'`);
   }
-  const noiseFlag = values.noise === undefined ? undefined : Number(values.noise);
-  if (noiseFlag !== undefined && !(noiseFlag >= 0)) throw new AtomgpError(`--noise must be a number ≥ 0, got '${values.noise}'`);
+  const noiseFlag = values.noise === undefined ? undefined : flagNumber('noise', values.noise, 0, { min: 0, expected: 'must be a number ≥ 0' });
   if (values['keep-hyperparameters'] && !values['from-model']) throw new AtomgpError('--keep-hyperparameters needs --from-model');
   const sources = [values.config, values.csv, values['from-model']].filter((v) => v !== undefined).length;
   if (sources > 1) throw new AtomgpError('give only one of --config, --csv and --from-model');
@@ -261,7 +256,7 @@ export async function run(argv: string[]): Promise<number> {
       }
     } else if (values.csv) {
       if (!values.atom) throw new AtomgpError('--atom is required with --csv (e.g. --atom O1)');
-      const alf = values.alf ? values.alf.split(',').map((s) => Number(s.trim())) : [];
+      const alf = values.alf ? values.alf.split(',').map((s) => parseInteger(s.trim()) ?? Number.NaN) : [];
       if (alf.some((a) => !Number.isInteger(a) || a < 1)) throw new AtomgpError(`--alf must be 1-based atom indices like 1,2,3, got '${values.alf}'`);
       specs.push({
         system: values.system ?? basename(values.csv).split('_')[0] ?? 'SYSTEM',
@@ -330,36 +325,46 @@ export async function run(argv: string[]): Promise<number> {
       });
     }
   }
-  mkdirSync(values['from-model'] ? values.out! : (values.out ?? '.'), { recursive: true });
-
-  for (const job of jobs) process.stdout.write(job.header + '\n');
-  if (nJobs > 1 && jobs.length > 1) process.stdout.write(`training ${jobs.length} models on ${Math.min(nJobs, jobs.length)} worker threads\n`);
-  const bar = values.quiet ? undefined : new ProgressBar(jobs.map((j) => (jobs.some((k) => k !== j && k.label === j.label) ? `${j.label}/${j.property}` : j.label)));
-  let results: TrainResult[];
+  const outDir = values['from-model'] ? values.out! : (values.out ?? '.');
+  // One writer per output folder (two trainings into one folder would overwrite each other's models).
+  const lock = lockOutputDir(outDir, { command: 'atomgp train', warn: (m) => process.stderr.write(`atomgp train: warning: ${m}\n`) });
   try {
-    results = await runTrainTasks(
-      jobs.map((j) => j.task),
-      {
-        jobs: nJobs,
-        ...(bar ? { onProgress: (i: number, p: TrainProgress) => bar.update(i, p), onDone: (i: number) => bar.done(i) } : {}),
-      },
-    );
+    removeStaleTempFiles(outDir);
+    return await trainLocked();
   } finally {
-    bar?.finish();
+    lock.release();
   }
-  results.forEach((r, i) => {
-    const job = jobs[i]!;
-    writeModel(job.outPath, r.model);
-    process.stdout.write(
-      `${job.label} ${job.property}: prior mean ${r.prior}, log likelihood ${r.logLikelihood.toFixed(6)}  θ ${Array.from(r.theta, (t) => t.toPrecision(4)).join(' ')}  ` +
-        `${r.evaluations} evaluations  ${r.wallTimeS.toFixed(2)} s\n  wrote ${job.outPath}\n`,
-    );
-    if (job.valid) {
-      const vs = readPropertyCsv(job.valid, { property: job.property, rejectDuplicates: false });
-      process.stdout.write(formatReport(validateModel(r.model, vs.x, vs.y), `  validation ${job.valid}: `) + '\n');
+
+  async function trainLocked(): Promise<number> {
+    for (const job of jobs) process.stdout.write(job.header + '\n');
+    if (nJobs > 1 && jobs.length > 1) process.stdout.write(`training ${jobs.length} models on ${Math.min(nJobs, jobs.length)} worker threads\n`);
+    const bar = values.quiet ? undefined : new ProgressBar(jobs.map((j) => (jobs.some((k) => k !== j && k.label === j.label) ? `${j.label}/${j.property}` : j.label)));
+    let results: TrainResult[];
+    try {
+      results = await runTrainTasks(
+        jobs.map((j) => j.task),
+        {
+          jobs: nJobs,
+          ...(bar ? { onProgress: (i: number, p: TrainProgress) => bar.update(i, p), onDone: (i: number) => bar.done(i) } : {}),
+        },
+      );
+    } finally {
+      bar?.finish();
     }
-  });
-  return 0;
+    results.forEach((r, i) => {
+      const job = jobs[i]!;
+      writeModel(job.outPath, r.model);
+      process.stdout.write(
+        `${job.label} ${job.property}: prior mean ${r.prior}, log likelihood ${r.logLikelihood.toFixed(6)}  θ ${Array.from(r.theta, (t) => t.toPrecision(4)).join(' ')}  ` +
+          `${r.evaluations} evaluations  ${r.wallTimeS.toFixed(2)} s\n  wrote ${job.outPath}\n`,
+      );
+      if (job.valid) {
+        const vs = readPropertyCsv(job.valid, { property: job.property, rejectDuplicates: false });
+        process.stdout.write(formatReport(validateModel(r.model, vs.x, vs.y), `  validation ${job.valid}: `) + '\n');
+      }
+    });
+    return 0;
+  }
 }
 
 type PsoSettings = NonNullable<TrainInput['pso']>;

@@ -151,19 +151,34 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
  * differing setting (so a resume can never silently continue a different run).
  */
 export function checkFingerprint(saved: Fingerprint, current: Fingerprint, source: string): void {
-  const keys = new Set([...Object.keys(saved), ...Object.keys(current)]);
   const diffs: string[] = [];
-  for (const k of [...keys].sort()) {
-    const a = JSON.stringify(saved[k]);
-    const b = JSON.stringify(current[k]);
-    if (a !== b) diffs.push(`${k}: checkpoint ${short(a)}, now ${short(b)}`);
-  }
+  compareFingerprints(saved, current, '', diffs);
   if (diffs.length > 0) {
     throw new AtomgpError(`${source} does not match this run's settings (${diffs.join('; ')}); resume with the original settings or start a new run with --overwrite`);
   }
 }
 
-function short(s: string | undefined): string {
+/** The content digests (`inputs`) are compared entry by entry, so a message names the changed file. */
+function compareFingerprints(saved: Fingerprint, current: Fingerprint, prefix: string, diffs: string[]): void {
+  const keys = new Set([...Object.keys(saved), ...Object.keys(current)]);
+  for (const k of [...keys].sort()) {
+    const x = saved[k];
+    const y = current[k];
+    if (prefix === '' && k === 'inputs' && isRecord(x) && isRecord(y)) {
+      compareFingerprints(x, y, 'contents of ', diffs);
+      continue;
+    }
+    const a = JSON.stringify(x);
+    const b = JSON.stringify(y);
+    if (a !== b) diffs.push(prefix !== '' ? `${prefix}${k} changed (${x === undefined ? 'new' : y === undefined ? 'gone' : `sha256 ${String(x).slice(0, 12)}… → ${String(y).slice(0, 12)}…`})` : `${k}: checkpoint ${short(a)}, now ${short(b)}`);
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function short(s: string | undefined, max = 80): string {
   if (s === undefined) return '(none)';
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
 }

@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { AtomgpError } from '../errors.js';
 import { createPotential, type PotentialSpec } from '../potentials/factory.js';
 import type { Potential } from '../potentials/potential.js';
-import type { EnsembleJob, WorkerMessage } from './ensemble.js';
+import { type EnsembleJob, STOP_SIGNALS, type WorkerMessage } from './ensemble.js';
 import { runMd } from './run.js';
 
 const cache = new Map<string, Potential>();
@@ -28,12 +28,13 @@ function post(m: WorkerMessage): void {
   parentPort!.postMessage(m);
 }
 
-parentPort?.on('message', async (msg: { type: 'job'; job: EnsembleJob } | { type: 'exit' }) => {
+parentPort?.on('message', async (msg: { type: 'job'; job: EnsembleJob; stop?: Int32Array } | { type: 'exit' }) => {
   if (msg.type === 'exit') {
     parentPort!.close();
     return;
   }
   const job = msg.job;
+  const stop = msg.stop;
   try {
     const potential = await potentialFor(job.potentialSpec);
     const summary = runMd({
@@ -43,6 +44,7 @@ parentPort?.on('message', async (msg: { type: 'job'; job: EnsembleJob } | { type
       massesAmu: Float64Array.from(job.massesAmu),
       startPositionsA: Float64Array.from(job.startPositionsA),
       onProgress: (step) => post({ type: 'progress', id: job.id, step }),
+      ...(stop ? { shouldStop: () => STOP_SIGNALS[Atomics.load(stop, 0)] } : {}),
     });
     post({ type: 'done', id: job.id, summary });
   } catch (e) {

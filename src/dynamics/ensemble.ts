@@ -60,9 +60,13 @@ export interface EnsembleOptions {
   /** The model's global minimum for every run's hole criterion. */
   energyMinimum?: MdRunOptions['energyMinimum'];
   continueOnFailure?: boolean;
+  /** Content digests of the potential's files, in every run's fingerprint (see MdRunOptions). */
+  inputDigests?: Record<string, string>;
   progressEvery?: number;
   /** Called on every progress report with totals over all runs. */
   onProgress?: (p: EnsembleProgress) => void;
+  /** Stop request shared with the workers (see JobPoolOptions). */
+  stop?: Int32Array;
 }
 
 export interface EnsembleProgress {
@@ -107,6 +111,7 @@ export function buildJobs(o: EnsembleOptions): EnsembleJob[] {
           ...(o.equilibration !== undefined ? { equilibration: o.equilibration } : {}),
           ...(o.energyMinimum !== undefined ? { energyMinimum: o.energyMinimum } : {}),
           ...(o.continueOnFailure !== undefined ? { continueOnFailure: o.continueOnFailure } : {}),
+          ...(o.inputDigests !== undefined ? { inputDigests: o.inputDigests } : {}),
           progressEvery: o.progressEvery ?? 100,
         },
       });
@@ -122,7 +127,16 @@ export interface JobPoolOptions {
   onStep?: (job: EnsembleJob, step: number) => void;
   /** A run finished (survived or failed). */
   onDone?: (job: EnsembleJob, summary: MdSummary) => void;
+  /**
+   * Stop request shared with the workers (Int32Array on a SharedArrayBuffer): 0 runs on; a signal
+   * number (2, 15) ends every run after its current chunk of steps with a final checkpoint, and
+   * runs not yet started stop at step 0 (so each has a checkpoint and the ensemble can resume).
+   */
+  stop?: Int32Array;
 }
+
+/** Signal numbers a stop flag may hold, and their names. */
+export const STOP_SIGNALS: Record<number, string> = { 2: 'SIGINT', 15: 'SIGTERM' };
 
 /**
  * Run any list of jobs — each with its own potential spec, start, seed, monitor settings and
@@ -150,7 +164,7 @@ export async function runJobs(jobs: readonly EnsembleJob[], o: JobPoolOptions = 
         if (active === 0) resolve();
         return;
       }
-      w.postMessage({ type: 'job', job: jobs[next++]! });
+      w.postMessage({ type: 'job', job: jobs[next++]!, ...(o.stop ? { stop: o.stop } : {}) });
     };
     for (let k = 0; k < nWorkers; k++) {
       const w = startSiblingWorker(import.meta.url, 'ensemble-worker');
@@ -203,6 +217,7 @@ export async function runEnsemble(o: EnsembleOptions): Promise<MdSummary[]> {
   };
   const out = await runJobs(jobs, {
     ...(o.workers !== undefined ? { workers: o.workers } : {}),
+    ...(o.stop !== undefined ? { stop: o.stop } : {}),
     onStep: (job, step) => {
       if (startStep[job.id]! < 0) startStep[job.id] = step;
       stepsDone[job.id] = step;

@@ -103,6 +103,18 @@ export interface MdRunOptions {
   progressEvery?: number;
   /** Free-form label (e.g. replica name) stored in the summary. */
   label?: string;
+  /**
+   * Digests of the contents of the files the potential was built from (e.g. `sha256` of each
+   * .model file by name): part of the fingerprint, so a resume refuses changed model contents at
+   * the same path.
+   */
+  inputDigests?: Record<string, string>;
+  /**
+   * Polled between chunks of 20 steps; a returned reason (e.g. 'SIGTERM') ends the run early with
+   * a final checkpoint and `interrupted` in the summary (for runs in worker threads, whose flag is
+   * shared memory set by the main thread). Not part of the fingerprint.
+   */
+  shouldStop?: () => string | undefined;
 }
 
 export interface EnergyMinimum {
@@ -148,6 +160,8 @@ export interface MdSummary {
   equilibration?: EquilibrationRecord;
   /** The energy criteria in numbers, kcal/mol: E_min, a hole below `holeBelow`, a runaway above `runawayAbove`. */
   energyCriteria: { criterion: string; epotMinimumKcalPerMol: number; epotMinimumSource: string; holeBelowKcalPerMol: number; runawayAboveKcalPerMol: number };
+  /** Set when a signal ended the run early (e.g. 'SIGTERM'); a checkpoint of the last step was written. */
+  interrupted?: string;
 }
 
 /** The settings a checkpoint must match (everything that changes the trajectory; not the length). */
@@ -165,6 +179,7 @@ export function runFingerprint(o: MdRunOptions): Fingerprint {
     continueOnFailure: o.continueOnFailure ?? false,
     ...(o.monitorReference !== undefined ? { monitorReference: plainReference(o.monitorReference) } : {}),
     ...(o.bondReturn !== undefined ? { bondReturn: o.bondReturn } : {}),
+    ...(o.inputDigests !== undefined ? { inputs: o.inputDigests } : {}),
   };
 }
 
@@ -236,7 +251,61 @@ export function prepareOutputDir(outDir: string, mode: OutputMode): void {
   }
 }
 
+/** A prepared run: advance it (in one go or in chunks), then finish it to get the summary. */
+export interface MdRun {
+  readonly md: MolecularDynamics;
+  /** True when the requested steps are done or the monitor stopped the run. */
+  readonly done: boolean;
+  /** Advance to `untilStep` (at most the requested steps); stops early when the monitor fails the run. */
+  advance(untilStep: number): void;
+  /** Close the files, write the final checkpoint and summary.json; `interrupted` names a signal that ended the run early. */
+  finish(interrupted?: string): MdSummary;
+}
+
 export function runMd(o: MdRunOptions): MdSummary {
+  const run = startMd(o);
+  const stop = o.shouldStop;
+  if (stop === undefined) {
+    run.advance(o.steps);
+    return run.finish();
+  }
+  while (!run.done && stop() === undefined) run.advance(Math.min(o.steps, run.md.state.step + INTERRUPT_CHUNK_STEPS));
+  return run.finish(run.done ? undefined : stop());
+}
+
+/** Steps between two looks at a stop request (signals): small enough to stop within milliseconds. */
+export const INTERRUPT_CHUNK_STEPS = 20;
+
+/**
+ * `runMd` in chunks of `chunkSteps`, returning to the event loop between chunks so that signal
+ * handlers run: when `stopRequested()` names a reason (e.g. 'SIGTERM') the run ends after the
+ * current chunk with a final checkpoint, closed files and a summary marked `interrupted`. The
+ * chunks do not change the trajectory: `advance` continues the same integrator bit for bit.
+ */
+export async function runMdInterruptible(o: MdRunOptions, stopRequested: () => string | undefined, chunkSteps = INTERRUPT_CHUNK_STEPS): Promise<MdSummary> {
+  const run = startMd(o);
+  const step = (): number => run.md.state.step;
+  while (!run.done && stopRequested() === undefined) {
+    run.advance(Math.min(o.steps, step() + chunkSteps));
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  return run.finish(run.done ? undefined : stopRequested());
+}
+
+/** A run that ended before it began (its equilibration failed): nothing to advance, the summary is written. */
+function endedRun(md: MolecularDynamics, summary: MdSummary): MdRun {
+  return {
+    md,
+    done: true,
+    advance() {},
+    finish() {
+      return summary;
+    },
+  };
+}
+
+/** Validate, prepare OUT/, equilibrate when asked and build (or restore) the dynamics of a run. */
+export function startMd(o: MdRunOptions): MdRun {
   validateIntegratorSettings(o.settings);
   const n = o.symbols.length;
   if (o.potential.nAtoms !== n) {
@@ -283,7 +352,15 @@ export function runMd(o: MdRunOptions): MdSummary {
     energyMinimum === undefined ? r : { ...(r ?? {}), epotMinimumKcalPerMol: energyMinimum.epotKcalPerMol };
   if (o.mode === 'resume') {
     const cp = readCheckpoint(path('checkpoint.json'));
-    checkFingerprint(cp.fingerprint, fingerprint, path('checkpoint.json'));
+    // Checkpoints written before content digests existed resume as before (their settings and
+    // start geometry are still compared); the next checkpoint records the digests.
+    const { inputs: _inputs, ...withoutInputs } = fingerprint;
+    checkFingerprint(cp.fingerprint, cp.fingerprint['inputs'] === undefined ? withoutInputs : fingerprint, path('checkpoint.json'));
+    if (o.steps < cp.state.step) {
+      throw new AtomgpError(
+        `${path('checkpoint.json')} is at step ${cp.state.step}, beyond the ${o.steps} steps asked for: a resume continues up to --steps, so give --steps ≥ ${cp.state.step} (or start a new run with --overwrite)`,
+      );
+    }
     if (cp.state.nAtoms !== n || cp.state.thermostat.length !== thermostatLength(o.settings, n)) {
       throw new AtomgpError(`${path('checkpoint.json')} does not match this run (atoms or thermostat size differ)`);
     }
@@ -315,7 +392,7 @@ export function runMd(o: MdRunOptions): MdSummary {
     writeFileAtomic(path('equilibration.json'), JSON.stringify({ record }, null, 2) + '\n');
     const eqFailure = eqFailureOf();
     if (eqFailure !== undefined) {
-      return writeSummary({ ...o, ...(energyMinimum !== undefined ? { energyMinimum } : {}) }, path('summary.json'), {
+      const summary = writeSummary({ ...o, ...(energyMinimum !== undefined ? { energyMinimum } : {}) }, path('summary.json'), {
         md: eq.md,
         failure: { ...eqFailure, phase: 'equilibration' },
         monitor: eqMonitor,
@@ -325,6 +402,7 @@ export function runMd(o: MdRunOptions): MdSummary {
         production: false,
         equilibration,
       });
+      return endedRun(eq.md, summary);
     }
     md = eq.production();
   } else {
@@ -363,27 +441,47 @@ export function runMd(o: MdRunOptions): MdSummary {
 
   const startStep = md.state.step;
   const t0 = performance.now();
-  try {
-    md.run(o.steps);
-  } finally {
+  const closeReporters = (): void => {
     for (const r of reporters) r.close();
-  }
-  const wallSeconds = (performance.now() - t0) / 1000;
-  const failure = failureOf() ?? null;
-  // A final checkpoint lets a finished run be extended with more steps (not after a failure).
-  if (wantCheckpoints && failure === null) checkpoint();
-
-  return writeSummary({ ...o, ...(energyMinimum !== undefined ? { energyMinimum } : {}) }, path('summary.json'), {
+  };
+  let finished = false;
+  return {
     md,
-    failure,
-    monitor,
-    resumedFromStep,
-    wallSeconds,
-    stepsTaken: md.state.step - startStep,
-    production: true,
-    ...(equilibration !== undefined ? { equilibration } : {}),
-    ...(returns ? { returns } : {}),
-  });
+    get done() {
+      return md.state.step >= o.steps || md.stopReason !== undefined;
+    },
+    advance(untilStep: number) {
+      if (finished) throw new Error('advance() after finish()');
+      try {
+        md.run(Math.min(untilStep, o.steps));
+      } catch (e) {
+        closeReporters();
+        throw e;
+      }
+    },
+    finish(interrupted?: string) {
+      if (finished) throw new Error('finish() called twice');
+      finished = true;
+      closeReporters();
+      const wallSeconds = (performance.now() - t0) / 1000;
+      const failure = failureOf() ?? null;
+      // A final checkpoint lets a finished run be extended with more steps (not after a failure),
+      // and an interrupted one be resumed from its last step.
+      if (wantCheckpoints && failure === null) checkpoint();
+      return writeSummary({ ...o, ...(energyMinimum !== undefined ? { energyMinimum } : {}) }, path('summary.json'), {
+        md,
+        failure,
+        monitor,
+        resumedFromStep,
+        wallSeconds,
+        stepsTaken: md.state.step - startStep,
+        production: true,
+        ...(equilibration !== undefined ? { equilibration } : {}),
+        ...(returns ? { returns } : {}),
+        ...(interrupted !== undefined ? { interrupted } : {}),
+      });
+    },
+  };
 }
 
 interface SummaryInputs {
@@ -397,6 +495,7 @@ interface SummaryInputs {
   production: boolean;
   equilibration?: EquilibrationRecord;
   returns?: BondReturnWatch;
+  interrupted?: string;
 }
 
 function writeSummary(o: MdRunOptions, file: string, x: SummaryInputs): MdSummary {
@@ -444,6 +543,7 @@ function writeSummary(o: MdRunOptions, file: string, x: SummaryInputs): MdSummar
     ...(x.returns ? { bondReturnTimesFs: x.returns.timesFs } : {}),
     ...(x.equilibration !== undefined ? { equilibration: x.equilibration } : {}),
     energyCriteria: monitor.energyCriteria(o.energyMinimum === 'search' ? undefined : o.energyMinimum?.source),
+    ...(x.interrupted !== undefined ? { interrupted: x.interrupted } : {}),
   };
   writeFileAtomic(file, JSON.stringify(summary, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
   return summary;

@@ -6,6 +6,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { AtomgpError, fileError } from '../errors.js';
+import { parseReal } from '../util/numbers.js';
+
+/**
+ * Largest magnitude accepted in a feature or property cell. Features are bohr and radians, IQA
+ * energies Ha, multipole moments atomic units: anything beyond this is a corrupt cell.
+ */
+export const MAX_CSV_VALUE = 1e6;
+
+function clip(text: string, max = 40): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
 
 export interface PropertySet {
   /** Row-major n × nFeatures features. */
@@ -71,7 +82,7 @@ export function parsePropertyCsv(text: string, file: string, opts: CsvOptions = 
     featureCols.push(c);
   }
   if (featureCols.length === 0) {
-    throw fileError(file, headerLine + 1, `no feature columns: expected headers f1, f2, ... (found: ${header.join(', ')})`);
+    throw fileError(file, headerLine + 1, `no feature columns: expected headers f1, f2, ... (found: ${clip(header.join(', '), 120)})`);
   }
   for (const h of header) {
     const m = /^f(\d+)$/.exec(h);
@@ -85,7 +96,7 @@ export function parsePropertyCsv(text: string, file: string, opts: CsvOptions = 
     throw fileError(
       file,
       headerLine + 1,
-      `no column '${property}' (properties in this file: ${props.join(', ') || 'none'})`,
+      `no column '${property}' (properties in this file: ${clip(props.join(', '), 120) || 'none'})`,
     );
   }
   const nFeatures = featureCols.length;
@@ -114,10 +125,11 @@ export function parsePropertyCsv(text: string, file: string, opts: CsvOptions = 
 }
 
 function parseCell(cell: string, file: string, line: number, column: string): number {
-  const v = cell === '' ? Number.NaN : Number(cell);
-  if (!Number.isFinite(v)) {
-    throw fileError(file, line, `column '${column}': '${cell}' is not a finite number`);
+  const v = parseReal(cell);
+  if (v === undefined) {
+    throw fileError(file, line, `column '${column}': '${clip(cell)}' is not a finite number (decimal notation)`);
   }
+  if (Math.abs(v) > MAX_CSV_VALUE) throw fileError(file, line, `column '${column}': ${cell} is beyond ±${MAX_CSV_VALUE} (corrupt value?)`);
   return v;
 }
 

@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import { AtomgpError, fileError } from '../errors.js';
 import { findElement, symbolFromAtomLabel } from '../chem/elements.js';
 import { parseInteger, parseReal } from '../util/numbers.js';
+import { MAX_COORDINATE_A } from './xyz.js';
 
 export interface DlpolyConfig {
   title: string;
@@ -66,7 +67,7 @@ export function elementFromAtomName(name: string): string | undefined {
   return findElement(m[1]!.toUpperCase())?.symbol;
 }
 
-function realsOnLine(lines: string[], idx: number, count: number, what: string, source: string): number[] {
+function realsOnLine(lines: string[], idx: number, count: number, what: string, source: string, maxAbs = Number.POSITIVE_INFINITY): number[] {
   const lineNo = idx + 1;
   if (idx >= lines.length) throw fileError(source, lineNo, `file ends where ${what} was expected`);
   const tokens = lines[idx]!.trim().split(/\s+/).filter((t) => t !== '');
@@ -74,7 +75,8 @@ function realsOnLine(lines: string[], idx: number, count: number, what: string, 
   const out: number[] = [];
   for (let k = 0; k < count; k++) {
     const x = parseReal(tokens[k]!);
-    if (x === undefined) throw fileError(source, lineNo, `${what}: '${tokens[k]}' is not a finite number`);
+    if (x === undefined) throw fileError(source, lineNo, `${what}: '${tokens[k]!.slice(0, 40)}' is not a finite number`);
+    if (Math.abs(x) > maxAbs) throw fileError(source, lineNo, `${what}: ${tokens[k]} Å is beyond ±${maxAbs} Å (not a molecular geometry)`);
     out.push(x);
   }
   return out;
@@ -105,7 +107,7 @@ export function parseConfig(text: string, source: string, options: ConfigReadOpt
   let cellA: Float64Array | undefined;
   if (imcon > 0) {
     cellA = new Float64Array(9);
-    for (let v = 0; v < 3; v++) cellA.set(realsOnLine(lines, idx + v, 3, `cell vector ${'abc'[v]}`, source), 3 * v);
+    for (let v = 0; v < 3; v++) cellA.set(realsOnLine(lines, idx + v, 3, `cell vector ${'abc'[v]}`, source, MAX_COORDINATE_A), 3 * v);
     idx += 3;
   }
   const linesPerAtom = 2 + levcfg;
@@ -144,7 +146,7 @@ export function parseConfig(text: string, source: string, options: ConfigReadOpt
     }
     names[a] = name;
     symbols[a] = symbol;
-    positionsA.set(realsOnLine(lines, idx + 1, 3, `position of atom ${a + 1} (${name})`, source), 3 * a);
+    positionsA.set(realsOnLine(lines, idx + 1, 3, `position of atom ${a + 1} (${name})`, source, MAX_COORDINATE_A), 3 * a);
     if (velocities) velocities.set(realsOnLine(lines, idx + 2, 3, `velocity of atom ${a + 1} (${name})`, source), 3 * a);
     if (forces) forces.set(realsOnLine(lines, idx + 3, 3, `force on atom ${a + 1} (${name})`, source), 3 * a);
     idx += linesPerAtom;

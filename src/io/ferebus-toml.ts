@@ -190,7 +190,11 @@ export function readFerebusConfig(path: string): FerebusConfig {
     const at = table(a, path, `[system] atoms[${i}]`);
     const name = at['name'];
     if (typeof name !== 'string') throw fileError(path, undefined, `[system] atoms[${i}] has no name`);
-    const alf = Array.isArray(at['alf']) ? (at['alf'] as unknown[]).map(Number) : [];
+    const alfRaw = at['alf'];
+    if (alfRaw !== undefined && !(Array.isArray(alfRaw) && alfRaw.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 1 && d <= 100000))) {
+      throw fileError(path, undefined, `[system] atoms[${i}] alf must be a list of atom numbers (positive integers)`);
+    }
+    const alf = alfRaw === undefined ? [] : (alfRaw as number[]);
     const file = `${systemName}_${name}_TRAINING_SET.csv`;
     const candidates = [join(dir, file), join(dir, '..', file)];
     const found = candidates.find((c) => existsSync(c));
@@ -201,7 +205,7 @@ export function readFerebusConfig(path: string): FerebusConfig {
   return {
     path,
     systemName,
-    nAtoms: Number(system['natoms'] ?? 0),
+    nAtoms: naturalNumber(system['natoms'], path, '[system] natoms'),
     atoms,
     properties: properties as string[],
     prior,
@@ -336,4 +340,12 @@ function formatValue(v: unknown): string {
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (isTable(v)) return 'a table';
   return JSON.stringify(v) ?? String(v);
+}
+
+/** An optional non-negative integer setting (absent → 0); anything else is an error naming the key. */
+function naturalNumber(v: unknown, path: string, what: string): number {
+  if (v === undefined) return 0;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= 100000) return v;
+  if (typeof v === 'bigint' && v >= 0n && v <= 100000n) return Number(v);
+  throw fileError(path, undefined, `${what} must be an integer between 0 and 100000, got ${String(v).slice(0, 40)}`);
 }

@@ -183,7 +183,7 @@ function realToken(token: string, source: string, no: number, what: string): num
  * Rows of a data block into `out` (nRows × nCols row-major). Too few or too many rows, a wrong
  * column count or a token that is not a number is an error naming the line.
  */
-function readBlock(section: Section, source: string, nRows: number, nCols: number, rowsWhat: string, colsWhat: string, out: Float64Array): void {
+function readBlock(section: Section, source: string, nRows: number, nCols: number, rowsWhat: string, colsWhat: string): Float64Array {
   const { lines } = section;
   if (lines.length < nRows) {
     const last = lines.length > 0 ? lines[lines.length - 1]!.no : section.headerLine;
@@ -196,12 +196,21 @@ function readBlock(section: Section, source: string, nRows: number, nCols: numbe
   if (lines.length > nRows) {
     throw fileError(source, lines[nRows]!.no, `[${section.name}] has more than ${nRows} rows (${rowsWhat})`);
   }
-  for (let i = 0; i < nRows; i++) {
+  const rowTokens = (i: number): string[] => {
     const { no, text } = lines[i]!;
     const tokens = text.split(/\s+/);
     if (tokens.length !== nCols) {
       throw fileError(source, no, `[${section.name}] row ${i + 1} has ${tokens.length} values, expected ${nCols} (${colsWhat})`);
     }
+    return tokens;
+  };
+  // The rows are present and the first has nCols values before anything is allocated, so a
+  // corrupt count fails with a message instead of an out-of-memory RangeError.
+  if (nRows > 0) rowTokens(0);
+  const out = new Float64Array(nRows * nCols);
+  for (let i = 0; i < nRows; i++) {
+    const { no } = lines[i]!;
+    const tokens = rowTokens(i);
     for (let j = 0; j < nCols; j++) {
       const x = parseReal(tokens[j]!);
       if (x === undefined) {
@@ -210,6 +219,7 @@ function readBlock(section: Section, source: string, nRows: number, nCols: numbe
       out[i * nCols + j] = x;
     }
   }
+  return out;
 }
 
 function expectedFeatures(nAtoms: number): number {
@@ -300,13 +310,10 @@ export function parseModel(text: string, source: string): GpModel {
     : [];
 
   // data blocks
-  const trainX = new Float64Array(nTrain * nFeatures);
-  const trainY = new Float64Array(nTrain);
-  const weights = new Float64Array(nTrain);
   const pointsWhat = `number_of_training_points ${nTrain}`;
-  readBlock(need('training_data.x', `${nTrain} rows of ${nFeatures} features`), source, nTrain, nFeatures, pointsWhat, `number_of_features ${nFeatures}`, trainX);
-  readBlock(need('training_data.y', `${nTrain} targets`), source, nTrain, 1, pointsWhat, 'one target per line', trainY);
-  readBlock(need('weights', `${nTrain} weights`), source, nTrain, 1, pointsWhat, 'one weight per line', weights);
+  const trainX = readBlock(need('training_data.x', `${nTrain} rows of ${nFeatures} features`), source, nTrain, nFeatures, pointsWhat, `number_of_features ${nFeatures}`);
+  const trainY = readBlock(need('training_data.y', `${nTrain} targets`), source, nTrain, 1, pointsWhat, 'one target per line');
+  const weights = readBlock(need('weights', `${nTrain} weights`), source, nTrain, 1, pointsWhat, 'one weight per line');
 
   const extraSections = sections
     .filter((s) => !isKnownSection(s.name))

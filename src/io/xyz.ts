@@ -44,6 +44,18 @@ export interface Frame {
   comment: string;
 }
 
+/**
+ * Largest coordinate magnitude accepted, Å. Far beyond any molecule or simulation cell we model,
+ * yet small enough that squared distances stay well inside double precision (a coordinate of 1e8 Å
+ * loses every bond length to rounding; 1e300 overflows to NaN).
+ */
+export const MAX_COORDINATE_A = 1e5;
+
+/** A token for an error message: at most 40 characters. */
+function clip(token: string): string {
+  return token.length > 40 ? `${token.slice(0, 37)}...` : token;
+}
+
 /** Smallest separation `validateGeometry` accepts between two atoms, Å. */
 export const MIN_ATOM_SEPARATION_A = 0.01;
 
@@ -175,12 +187,14 @@ function parseProperties(spec: string, source: string, line: number): Property[]
 
 function symbolOf(token: string, source: string, line: number): string {
   const e = findElement(token);
-  if (!e) throw fileError(source, line, `unknown element '${token}' (expected an element symbol or atomic number)`);
+  if (!e) throw fileError(source, line, `unknown element '${clip(token)}' (expected an element symbol or atomic number)`);
   return e.symbol;
 }
 
 interface CommentContent {
   info: Record<string, InfoValue>;
+  /** No key=value pair: a plain XYZ comment (default columns, free text). */
+  plain: boolean;
   props: Property[];
   lattice?: Float64Array;
   pbc?: [boolean, boolean, boolean];
@@ -193,7 +207,7 @@ function parseComment(comment: string, source: string, line: number): CommentCon
   const isExtended = pairs.some((p) => p.value !== undefined);
   if (!isExtended || (unterminated && !/\bProperties\s*=/.test(comment))) {
     // Plain XYZ: the comment is free text.
-    return { info: {}, props: parseProperties(DEFAULT_PROPERTIES, source, line) };
+    return { info: {}, props: parseProperties(DEFAULT_PROPERTIES, source, line), plain: true };
   }
   if (unterminated) throw fileError(source, line, 'unterminated quote or bracket in the extended-XYZ comment line');
   const info: Record<string, InfoValue> = {};
@@ -212,6 +226,7 @@ function parseComment(comment: string, source: string, line: number): CommentCon
     }
     if (key === 'Lattice') {
       lattice = Float64Array.from(v as number[]);
+      if (lattice.some((x) => Math.abs(x) > MAX_COORDINATE_A)) throw fileError(source, line, `Lattice has a component beyond ±${MAX_COORDINATE_A} Å`);
     } else if (key === 'pbc') {
       if (typeof v === 'boolean') pbc = [v, v, v];
       else if (Array.isArray(v) && v.length === 3 && typeof v[0] === 'boolean') pbc = v as [boolean, boolean, boolean];
@@ -221,7 +236,7 @@ function parseComment(comment: string, source: string, line: number): CommentCon
     }
   }
   if (lattice && !pbc) pbc = [true, true, true];
-  const out: CommentContent = { info, props: parseProperties(propertiesSpec, source, line) };
+  const out: CommentContent = { info, props: parseProperties(propertiesSpec, source, line), plain: false };
   if (lattice) out.lattice = lattice;
   if (pbc) out.pbc = pbc;
   return out;
@@ -232,14 +247,17 @@ function parseFrame(lines: string[], start: number, natoms: number, source: stri
   const commentLineNo = start + 1;
   if (start >= lines.length) throw fileError(source, commentLineNo, `file ends before the comment line of a frame declaring ${natoms} atoms`);
   const comment = lines[start]!.replace(/\r$/, '');
-  const { info, props, lattice, pbc } = parseComment(comment, source, commentLineNo);
+  const { info, props, lattice, pbc, plain } = parseComment(comment, source, commentLineNo);
   const ncolsTotal = props.reduce((s, p) => s + p.ncols, 0);
-  const symbols: string[] = new Array(natoms);
-  const positionsA = new Float64Array(3 * natoms);
+  // Every atom needs a line, so a count beyond the rest of the file (a corrupt count such as 2³²)
+  // allocates only what the file can fill; the loop below then reports the truncation.
+  const capacity = Math.max(0, Math.min(natoms, lines.length - start - 1));
+  const symbols: string[] = new Array(capacity);
+  const positionsA = new Float64Array(3 * capacity);
   const columns = new Map<string, PerAtomArray>();
   for (const p of props) {
     if (p.name === 'pos' || p.name === 'species') continue;
-    const size = natoms * p.ncols;
+    const size = capacity * p.ncols;
     columns.set(p.name, p.type === 'R' ? new Float64Array(size) : p.type === 'S' ? new Array<string>(size) : new Int32Array(size));
   }
   const speciesFromZ = !props.some((p) => p.name === 'species');
@@ -252,8 +270,14 @@ function parseFrame(lines: string[], start: number, natoms: number, source: stri
     const text = lines[idx]!.trim();
     if (text === '') throw fileError(source, lineNo, `expected atom ${a + 1} of ${natoms}, found a blank line (truncated frame?)`);
     const tokens = text.split(/\s+/);
-    if (tokens.length < ncolsTotal) {
-      throw fileError(source, lineNo, `atom ${a + 1}: expected ${ncolsTotal} columns (${props.map((p) => `${p.name}:${p.type}:${p.ncols}`).join(':')}), found ${tokens.length}`);
+    // More columns than declared is refused too: a plain XYZ with an index column
+    // (`H 2 0.93 0 -0.38`) would otherwise be read from the wrong columns. Only a plain XYZ may
+    // carry trailing text after x y z (a note, never a number).
+    const trailingText = plain && tokens.length > ncolsTotal && parseReal(tokens[ncolsTotal]!) === undefined && !/^[+-]?(\d|\.\d)/.test(tokens[ncolsTotal]!);
+    if (tokens.length !== ncolsTotal && !trailingText) {
+      const declared = props.map((p) => `${p.name}:${p.type}:${p.ncols}`).join(':');
+      const hint = tokens.length > ncolsTotal ? ' (extra columns must be declared in an extended-XYZ Properties= key)' : '';
+      throw fileError(source, lineNo, `atom ${a + 1}: expected ${ncolsTotal} columns (${declared}), found ${tokens.length}${hint}`);
     }
     let t = 0;
     for (const p of props) {
@@ -266,16 +290,19 @@ function parseFrame(lines: string[], start: number, natoms: number, source: stri
         let num = 0;
         if (p.type === 'R') {
           const x = parseReal(tok);
-          if (x === undefined) throw fileError(source, lineNo, `atom ${a + 1}: ${p.name} column ${c + 1} must be a finite number, got '${tok}'`);
+          if (x === undefined) throw fileError(source, lineNo, `atom ${a + 1}: ${p.name} column ${c + 1} must be a finite number, got '${clip(tok)}'`);
+          if (p.name === 'pos' && Math.abs(x) > MAX_COORDINATE_A) {
+            throw fileError(source, lineNo, `atom ${a + 1}: ${'xyz'[c]} coordinate ${tok} Å is beyond ±${MAX_COORDINATE_A} Å (not a molecular geometry)`);
+          }
           num = x;
         } else if (p.type === 'I') {
           const x = parseInteger(tok);
-          if (x === undefined) throw fileError(source, lineNo, `atom ${a + 1}: ${p.name} column ${c + 1} must be an integer, got '${tok}'`);
+          if (x === undefined) throw fileError(source, lineNo, `atom ${a + 1}: ${p.name} column ${c + 1} must be an integer, got '${clip(tok)}'`);
           num = x;
         } else if (p.type === 'L') {
           if (tok === 'T' || tok === 'True') num = 1;
           else if (tok === 'F' || tok === 'False') num = 0;
-          else throw fileError(source, lineNo, `atom ${a + 1}: ${p.name} column ${c + 1} must be T or F, got '${tok}'`);
+          else throw fileError(source, lineNo, `atom ${a + 1}: ${p.name} column ${c + 1} must be T or F, got '${clip(tok)}'`);
         }
         if (p.name === 'pos') {
           positionsA[3 * a + c] = num;
@@ -453,6 +480,9 @@ export function validateGeometry(
     for (let c = 0; c < 3; c++) {
       const v = positionsA[3 * a + c]!;
       if (!Number.isFinite(v)) throw new AtomgpError(`${source}: atom ${a + 1} (${symbols[a]}) has a non-finite ${axis[c]} coordinate (${v})`);
+      if (Math.abs(v) > MAX_COORDINATE_A) {
+        throw new AtomgpError(`${source}: atom ${a + 1} (${symbols[a]}) has ${axis[c]} = ${v} Å, beyond ±${MAX_COORDINATE_A} Å (not a molecular geometry)`);
+      }
     }
   }
   // Sweep along x: only atoms within minSeparation in x can be that close (O(N log N)).

@@ -2,7 +2,8 @@
  * Serialisable potential specs and the factory that builds a `Potential` from one. Worker threads
  * (MD ensembles) cannot receive a Potential object, only data: they get a spec and build their own.
  *
- *   { kind: 'gp-models', dir, periodicPrefactor? }   a GP model folder (src/potentials/gp.ts)
+ *   { kind: 'gp-models', dir, periodicPrefactor?, check? }   a GP model folder (src/potentials/gp.ts);
+ *                                                     check: false skips the load-time consistency check
  *   { kind: 'analytic', spec }                       analytic terms (src/potentials/analytic.ts)
  *   { kind: 'broken', inner, broken }                a deliberately broken wrapper (monitor tests)
  *   { kind: 'builtin-ff', spec }                     the built-in UFF-style reference (src/potentials/builtin-ff.ts)
@@ -16,7 +17,7 @@ import type { Potential } from './potential.js';
 import type { XtbSpec } from './xtb.js';
 
 export type PotentialSpec =
-  | { kind: 'gp-models'; dir: string; periodicPrefactor?: 2 | 4 }
+  | { kind: 'gp-models'; dir: string; periodicPrefactor?: 2 | 4; check?: boolean }
   | { kind: 'analytic'; spec: AnalyticSpec }
   | { kind: 'broken'; inner: PotentialSpec; broken: BrokenSpec }
   | { kind: 'builtin-ff'; spec: BuiltinForceFieldSpec }
@@ -43,14 +44,14 @@ export async function createPotential(spec: PotentialSpec): Promise<Potential> {
     }
     case 'gp-models': {
       const mod = (await import('./gp.js')) as unknown as Record<string, unknown>;
-      const opts = spec.periodicPrefactor !== undefined ? { periodicPrefactor: spec.periodicPrefactor } : {};
+      const opts = { ...(spec.periodicPrefactor !== undefined ? { periodicPrefactor: spec.periodicPrefactor } : {}), ...(spec.check === false ? { check: false } : {}) };
       const load = mod['loadModelSetPotential'] as GpLoader | undefined;
       if (typeof load === 'function') return await load(spec.dir, opts);
       // Until gp.ts offers a loader: read the folder (with its consistency check) and build one molecule.
       if (!existsSync(spec.dir) || !statSync(spec.dir).isDirectory()) throw new AtomgpError(`model folder '${spec.dir}' does not exist or is not a folder`);
       const { readModelSet } = await import('../io/modelset.js');
       const { GpPotential } = await import('./gp.js');
-      const set = readModelSet(spec.dir, { property: 'iqa', check: true, ...opts });
+      const set = readModelSet(spec.dir, { property: 'iqa', check: spec.check !== false, ...opts });
       return new GpPotential({ systemName: set.systemName, models: set.models, symbols: set.symbols, periodicPrefactors: set.periodicPrefactors });
     }
     default:
