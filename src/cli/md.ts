@@ -19,7 +19,7 @@ import {
   type MonitorOptions,
   type MonitorReference,
 } from '../dynamics/monitor.js';
-import { type EnergyMinimum, type MdSummary, type OutputMode, runMdInterruptible } from '../dynamics/run.js';
+import { checkResume, type EnergyMinimum, type MdSummary, type OutputMode, runMdInterruptible } from '../dynamics/run.js';
 import type { MotionRemoval } from '../dynamics/state.js';
 import { AtomgpError } from '../errors.js';
 import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
@@ -285,25 +285,8 @@ export async function run(argv: string[]): Promise<number> {
   const masses = massesAmu(start.symbols);
   const monitorReference = values['reference-geometry'] !== undefined ? readReferenceGeometry(values['reference-geometry'], start.symbols) : undefined;
   const extraStarts = values['minimum-from'] !== undefined ? readMinimumStarts(values['minimum-from'], start.symbols, minimumStarts) : [];
-  let energyMinimum: EnergyMinimum | undefined;
-  if (values['epot-min-kcal'] !== undefined) {
-    energyMinimum = { epotKcalPerMol: num('epot-min-kcal', values['epot-min-kcal'], 0), source: 'given (--epot-min-kcal)' };
-  } else if ((monitor.energyCriterion ?? DEFAULT_MONITOR_OPTIONS.energyCriterion) === 'strict') {
-    const potential = await createPotential(spec);
-    // A distorted start (with --reference-geometry) is not searched from: it may slide into a hole of the model.
-    const starts = [monitorReference?.positionsA ? Float64Array.from(monitorReference.positionsA) : start.positionsA, ...extraStarts];
-    const ref = monitorReference?.positionsA ? Float64Array.from(monitorReference.positionsA) : start.positionsA;
-    const bonds = findBonds(start.symbols, ref);
-    const found = modelGlobalMinimum(potential, starts, { bonds, bondLengthsA: bonds.map(([i, j]) => Math.hypot(ref[3 * i]! - ref[3 * j]!, ref[3 * i + 1]! - ref[3 * j + 1]!, ref[3 * i + 2]! - ref[3 * j + 2]!)) });
-    const names = [monitorReference?.positionsA ? 'reference geometry' : 'start', ...(extraStarts.length > 0 ? [`${extraStarts.length} frames of ${values['minimum-from']}`] : [])];
-    energyMinimum = {
-      epotKcalPerMol: found.epotKcalPerMol,
-      source: `lowest L-BFGS minimum (fmax 0.05 kcal/mol/Å) from ${starts.length} geometries (${names.join(', ')}); ${found.converged} converged, ${found.rejected.length} rejected as no longer the molecule`,
-    };
-    process.stderr.write(`md: model minimum E_min = ${found.epotKcalPerMol.toFixed(3)} kcal/mol (${energyMinimum.source})\n`);
-  }
   const inputDigests = potentialInputDigests(spec as { kind?: string; dir?: string });
-  const common = {
+  const base = {
     ...(inputDigests !== undefined ? { inputDigests } : {}),
     symbols: start.symbols,
     startPositionsA: start.positionsA,
@@ -318,8 +301,9 @@ export async function run(argv: string[]): Promise<number> {
     ...(monitorReference !== undefined ? { monitorReference } : {}),
     continueOnFailure: values['continue-on-failure']!,
     ...(equilibration.timeFs > 0 ? { equilibration } : {}),
-    ...(energyMinimum !== undefined ? { energyMinimum } : {}),
   };
+  // E_min (the hole criterion's baseline) is searched once the output folder is ours: a bad --out fails first.
+  let common: typeof base & { energyMinimum?: EnergyMinimum } = base;
   const tty = process.stderr.isTTY === true;
   let lastPrint = 0;
   const progress = (text: string, force = false): void => {
@@ -334,6 +318,28 @@ export async function run(argv: string[]): Promise<number> {
   const lock = lockOutputDir(values.out, { command: 'atomgp md', warn: (m) => process.stderr.write(`atomgp md: warning: ${m}\n`) });
   try {
     removeStaleTempFiles(values.out);
+    // A resume that would be refused is refused before the minimum search.
+    if (mode === 'resume' && replicas === 1 && temperatures.length === 1) {
+      checkResume({ ...base, potential: await createPotential(spec), potentialSpec: spec, settings, outDir });
+    }
+    let energyMinimum: EnergyMinimum | undefined;
+    if (values['epot-min-kcal'] !== undefined) {
+      energyMinimum = { epotKcalPerMol: num('epot-min-kcal', values['epot-min-kcal'], 0), source: 'given (--epot-min-kcal)' };
+    } else if ((monitor.energyCriterion ?? DEFAULT_MONITOR_OPTIONS.energyCriterion) === 'strict') {
+      const potential = await createPotential(spec);
+      // A distorted start (with --reference-geometry) is not searched from: it may slide into a hole of the model.
+      const starts = [monitorReference?.positionsA ? Float64Array.from(monitorReference.positionsA) : start.positionsA, ...extraStarts];
+      const ref = monitorReference?.positionsA ? Float64Array.from(monitorReference.positionsA) : start.positionsA;
+      const bonds = findBonds(start.symbols, ref);
+      const found = modelGlobalMinimum(potential, starts, { bonds, bondLengthsA: bonds.map(([i, j]) => Math.hypot(ref[3 * i]! - ref[3 * j]!, ref[3 * i + 1]! - ref[3 * j + 1]!, ref[3 * i + 2]! - ref[3 * j + 2]!)) });
+      const names = [monitorReference?.positionsA ? 'reference geometry' : 'start', ...(extraStarts.length > 0 ? [`${extraStarts.length} frames of ${values['minimum-from']}`] : [])];
+      energyMinimum = {
+        epotKcalPerMol: found.epotKcalPerMol,
+        source: `lowest L-BFGS minimum (fmax 0.05 kcal/mol/Å) from ${starts.length} geometries (${names.join(', ')}); ${found.converged} converged, ${found.rejected.length} rejected as no longer the molecule`,
+      };
+      process.stderr.write(`md: model minimum E_min = ${found.epotKcalPerMol.toFixed(3)} kcal/mol (${energyMinimum.source})\n`);
+    }
+    if (energyMinimum !== undefined) common = { ...base, energyMinimum };
     return await runLocked();
   } finally {
     lock.release();

@@ -29,7 +29,7 @@ import { KCAL_PER_MOL_PER_HARTREE } from '../chem/units.js';
 import { AtomgpError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { createResult, type Potential } from '../potentials/potential.js';
-import { checkFingerprint, encodeFloat64, type Fingerprint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { checkFingerprint, encodeFloat64, type Fingerprint, type LoadedCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { type EquilibrationRecord, type EquilibrationSettings, Equilibration, validateEquilibration } from './equilibrate.js';
 import { type IntegratorSettings, thermostatLength, validateIntegratorSettings } from './integrators.js';
 import { MolecularDynamics } from './md.js';
@@ -251,6 +251,27 @@ export function prepareOutputDir(outDir: string, mode: OutputMode): void {
   }
 }
 
+/**
+ * The checks a resume must pass before any work is done — the checkpoint's settings, the contents
+ * of the model files and the requested length — returning the checkpoint. `startMd` runs them; a
+ * caller with expensive preparation (e.g. the CLI's minimum search) can run them first.
+ */
+export function checkResume(o: MdRunOptions): LoadedCheckpoint {
+  const file = join(o.outDir, 'checkpoint.json');
+  const cp = readCheckpoint(file);
+  const fingerprint = runFingerprint(o);
+  // Checkpoints written before content digests existed resume as before (their settings and
+  // start geometry are still compared); the next checkpoint records the digests.
+  const { inputs: _inputs, ...withoutInputs } = fingerprint;
+  checkFingerprint(cp.fingerprint, cp.fingerprint['inputs'] === undefined ? withoutInputs : fingerprint, file);
+  if (o.steps < cp.state.step) {
+    throw new AtomgpError(
+      `${file} is at step ${cp.state.step}, beyond the ${o.steps} steps asked for: a resume continues up to --steps, so give --steps ≥ ${cp.state.step} (or start a new run with --overwrite)`,
+    );
+  }
+  return cp;
+}
+
 /** A prepared run: advance it (in one go or in chunks), then finish it to get the summary. */
 export interface MdRun {
   readonly md: MolecularDynamics;
@@ -351,16 +372,7 @@ export function startMd(o: MdRunOptions): MdRun {
   const withMinimum = (r: MonitorReference | undefined): MonitorReference | undefined =>
     energyMinimum === undefined ? r : { ...(r ?? {}), epotMinimumKcalPerMol: energyMinimum.epotKcalPerMol };
   if (o.mode === 'resume') {
-    const cp = readCheckpoint(path('checkpoint.json'));
-    // Checkpoints written before content digests existed resume as before (their settings and
-    // start geometry are still compared); the next checkpoint records the digests.
-    const { inputs: _inputs, ...withoutInputs } = fingerprint;
-    checkFingerprint(cp.fingerprint, cp.fingerprint['inputs'] === undefined ? withoutInputs : fingerprint, path('checkpoint.json'));
-    if (o.steps < cp.state.step) {
-      throw new AtomgpError(
-        `${path('checkpoint.json')} is at step ${cp.state.step}, beyond the ${o.steps} steps asked for: a resume continues up to --steps, so give --steps ≥ ${cp.state.step} (or start a new run with --overwrite)`,
-      );
-    }
+    const cp = checkResume(o);
     if (cp.state.nAtoms !== n || cp.state.thermostat.length !== thermostatLength(o.settings, n)) {
       throw new AtomgpError(`${path('checkpoint.json')} does not match this run (atoms or thermostat size differ)`);
     }
