@@ -18,7 +18,8 @@ export {
 } from './chem/units.js';
 export { massesAmu } from './chem/molecule.js';
 export { PRESET_NAMES, type PresetMolecule, presetMolecule } from './chem/presets.js';
-export { type BuiltMolecule, moleculeFromSmiles, moleculeFromXyz } from './chem/smiles.js';
+export { type BuiltMolecule, moleculeFromSmiles } from './chem/smiles.js';
+export { moleculeFromXyz } from './io/molecule.js';
 
 // Files
 export { type Frame, formatExtxyz, parseXyz, readXyz, writeXyz } from './io/xyz.js';

@@ -1,7 +1,7 @@
 /**
  * Molecules for a simulation: 3D structures from SMILES (OpenChemLib's conformer generator followed
- * by an MMFF94s minimisation) and from XYZ files (bonds by the covalent-radius rule, bond orders
- * perceived from valences).
+ * by an MMFF94s minimisation) and from geometries (bonds by the covalent-radius rule, bond orders
+ * perceived from valences; io/molecule.ts reads them from XYZ files).
  *
  * OpenChemLib (npm `openchemlib`, BSD-3) is loaded lazily on the first SMILES call, so code that
  * only uses presets or XYZ files never pays for it (~40 ms import, ~1 s JIT warm-up on the first
@@ -11,7 +11,6 @@
  * the heavy atom they sit on, in heavy-atom order (OpenChemLib's own order, kept as is).
  */
 import { AtomgpError } from '../errors.js';
-import { readXyz } from '../io/xyz.js';
 import { type Bond, findBonds } from './connectivity.js';
 import { findElement } from './elements.js';
 
@@ -139,27 +138,15 @@ export function fromOclMolecule(mol: OclMolecule, name: string): BuiltMolecule {
   };
 }
 
-export interface XyzMoleculeOptions {
-  /** 0-based frame of a multi-frame file (default 0). */
-  frame?: number;
-  /** Name (default: the file name without extension). */
-  name?: string;
-}
-
 /**
- * A molecule from an XYZ / extended-XYZ file: bonds by the covalent-radius rule (findBonds),
- * bond orders perceived from valences (perceiveBondOrders), all 1 when that fails (radicals,
- * ions, unusual valences).
+ * A molecule from a geometry (e.g. one frame of an XYZ file, read by io/molecule.ts): bonds by the
+ * covalent-radius rule (findBonds), bond orders perceived from valences (perceiveBondOrders), all 1
+ * when that fails (radicals, ions, unusual valences).
  */
-export function moleculeFromXyz(path: string, opts: XyzMoleculeOptions = {}): BuiltMolecule {
-  const frames = readXyz(path);
-  const k = opts.frame ?? 0;
-  const frame = frames[k];
-  if (!frame) throw new AtomgpError(`${path}: frame ${k} requested, but the file has ${frames.length} frame(s)`);
-  const bonds = findBonds(frame.symbols, frame.positionsA).map(([i, j]) => [i, j] as [number, number]);
-  const orders = perceiveBondOrders(frame.symbols, bonds, frame.positionsA) ?? bonds.map(() => 1);
-  const base = path.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '');
-  return { name: opts.name ?? base, symbols: [...frame.symbols], positionsA: Float64Array.from(frame.positionsA), bonds, bondOrders: orders };
+export function moleculeFromGeometry(name: string, symbols: readonly string[], positionsA: Float64Array): BuiltMolecule {
+  const bonds = findBonds(symbols, positionsA).map(([i, j]) => [i, j] as [number, number]);
+  const orders = perceiveBondOrders(symbols, bonds, positionsA) ?? bonds.map(() => 1);
+  return { name, symbols: [...symbols], positionsA: Float64Array.from(positionsA), bonds, bondOrders: orders };
 }
 
 /** Neutral closed-shell valences used by the bond-order perception. */

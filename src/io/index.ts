@@ -3,3 +3,4 @@ export * from './xyz.js';
 export * from './dlpoly.js';
 export * from './model.js';
 export * from './validation-sets.js';
+export * from './molecule.js';

@@ -94,7 +94,7 @@ test('a fresh project installs the packed tarball and imports atomgp by name: pr
   const ref = createResult(pot.nAtoms);
   pot.compute(frame.positionsA, ref, true);
   assert.ok(Math.abs(got.energyHa - ref.energyHa) <= 1e-12 * Math.abs(ref.energyHa), `energy ${got.energyHa} vs sources ${ref.energyHa}`);
-  got.forces.forEach((f, i) => assert.ok(Math.abs(f - ref.forcesHaPerBohr[i]!) <= 1e-12, `force ${i}: ${f} vs ${ref.forcesHaPerBohr[i]}`));
+  for (const [i, f] of got.forces.entries()) assert.ok(Math.abs(f - ref.forcesHaPerBohr[i]!) <= 1e-12, `force ${i}: ${f} vs ${ref.forcesHaPerBohr[i]}`);
   assert.ok(got.sameFunctionViaNamespace, 'the namespace, the subpath and the root export are one function');
   // NVE on the model: all 400 steps, energy conserved to within 0.05 kcal/mol at dt = 0.25 fs.
   assert.equal(got.md.stepsCompleted, 400);

@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import { assignAlf } from '../../chem/alf-assign.js';
 import { presetMolecule } from '../../chem/presets.js';
-import { type BuiltMolecule, moleculeFromSmiles, moleculeFromXyz } from '../../chem/smiles.js';
+import { type BuiltMolecule, moleculeFromSmiles } from '../../chem/smiles.js';
+import { moleculeFromXyz } from '../../io/molecule.js';
 import { KCAL_PER_MOL_PER_HARTREE } from '../../chem/units.js';
 import { AtomgpError } from '../../errors.js';
 import { writeXyz } from '../../io/xyz.js';
