@@ -441,3 +441,28 @@ export function unwrapMolecules(
   }
   return out;
 }
+
+/**
+ * Make every copy of an n-atom molecule whole (copies stored one after another, `atomsPerCopy`
+ * atoms each; a trailing partial copy is treated the same way): each atom is moved by a lattice
+ * translation to the image nearest its copy's first atom (`minimumImage`, so also in skewed cells),
+ * and atoms already there keep their coordinates bit for bit. Returns a new array.
+ */
+export function unwrapCopies(positionsA: Float64Array, cellA: Float64Array, atomsPerCopy: number): Float64Array {
+  if (!(Number.isInteger(atomsPerCopy) && atomsPerCopy > 0)) throw new AtomgpError(`atoms per copy must be a positive integer, got ${atomsPerCopy}`);
+  const cell = periodicCell(cellA);
+  const out = Float64Array.from(positionsA);
+  const nAtoms = positionsA.length / 3;
+  const d = new Float64Array(3);
+  for (let first = 0; first < nAtoms; first += atomsPerCopy) {
+    const o = 3 * first;
+    for (let i = first + 1; i < first + atomsPerCopy && i < nAtoms; i++) {
+      const p = 3 * i;
+      for (let k = 0; k < 3; k++) d[k] = positionsA[p + k]! - positionsA[o + k]!;
+      minimumImage(cell, d);
+      // Subtract the lattice translation (raw − nearest-image displacement): exactly 0 when none.
+      for (let k = 0; k < 3; k++) out[p + k] = positionsA[p + k]! - (positionsA[p + k]! - positionsA[o + k]! - d[k]!);
+    }
+  }
+  return out;
+}

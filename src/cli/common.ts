@@ -5,9 +5,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { type Bond, unwrapMolecules } from '../chem/connectivity.js';
+import { type Bond, unwrapCopies, unwrapMolecules } from '../chem/connectivity.js';
 import { AtomgpError } from '../errors.js';
-import { inverse3 } from '../math/small.js';
 import type { PeriodicPrefactor } from '../gp/model/model.js';
 import { matchMoleculeCopies, moleculeCopies } from '../potentials/gp.js';
 import { readConfig } from '../io/dlpoly.js';
@@ -172,32 +171,3 @@ export function assignMolecules(
   }
 }
 
-/**
- * Make every copy of an n-atom molecule whole under the minimum-image convention: each atom is
- * moved to the periodic image nearest the molecule's first atom. Returns a new array.
- */
-export function unwrapCopies(positionsA: Float64Array, cellA: Float64Array, n: number): Float64Array {
-  const inv = inverse3(cellA, (det) => new AtomgpError(`the periodic cell is singular (volume ${det} Å³)`));
-  const out = Float64Array.from(positionsA);
-  const N = positionsA.length / 3;
-  for (let first = 0; first < N; first += n) {
-    const o = 3 * first;
-    for (let i = first + 1; i < first + n && i < N; i++) {
-      const p = 3 * i;
-      const d0 = out[p]! - out[o]!;
-      const d1 = out[p + 1]! - out[o + 1]!;
-      const d2 = out[p + 2]! - out[o + 2]!;
-      // fractional s = d · inv(cell) (cell rows are the lattice vectors)
-      for (let k = 0; k < 3; k++) {
-        const s = d0 * inv[k]! + d1 * inv[3 + k]! + d2 * inv[6 + k]!;
-        const shift = Math.round(s);
-        if (shift !== 0) {
-          out[p] = out[p]! - shift * cellA[3 * k]!;
-          out[p + 1] = out[p + 1]! - shift * cellA[3 * k + 1]!;
-          out[p + 2] = out[p + 2]! - shift * cellA[3 * k + 2]!;
-        }
-      }
-    }
-  }
-  return out;
-}

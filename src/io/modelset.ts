@@ -1,19 +1,15 @@
 /**
  * Model sets: one `.model` file per atom and property in one folder (formats.md). A molecule's
  * energy needs an `iqa` model for every atom; the atom a file belongs to is the number in its
- * label (`N1` → atom 0, `H2` → atom 1, …), as ichor assigns it. Also the model-set refit
- * (`refitModelSet`): every `.model` file of a folder refit with another prior mean and written
- * under the same file name into another folder.
+ * label (`N1` → atom 0, `H2` → atom 1, …), as ichor assigns it. Also what a refit of a folder
+ * reads (`modelFiles`, `readModelForRefit`); the refit itself is workflows/refit-set.ts.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { indexFromAtomLabel, symbolFromAtomLabel } from '../chem/elements.js';
 import { AtomgpError } from '../errors.js';
-import { readModel, writeModel } from './model.js';
+import { readModel } from './model.js';
 import { assertConsistent, type ConsistencyReport, checkConsistency } from '../gp/assess/consistency.js';
-import type { RefitOptions } from '../gp/fit/refit.js';
-import { type ParallelOptions, runTrainTasks, type TrainTask } from '../gp/fit/train-parallel.js';
-import type { TrainResult } from '../gp/fit/train-options.js';
 import type { GpModel, PeriodicPrefactor } from '../gp/model/model.js';
 
 export interface ModelSet {
@@ -198,14 +194,6 @@ export function readModelSet(dir: string, opts: ReadModelOptions & { property?: 
   };
 }
 
-export interface RefitSetEntry {
-  /** Input model file. */
-  source: string;
-  /** Output model file (same file name in outDir). */
-  path: string;
-  result: TrainResult;
-}
-
 /** Read a model for refitting; a file without training data gets the message users need. */
 export function readModelForRefit(path: string): GpModel {
   try {
@@ -238,26 +226,4 @@ export function modelFiles(fileOrDir: string): string[] {
     .sort();
   if (names.length === 0) throw new AtomgpError(`${fileOrDir}: no .model files in this folder`);
   return names.map((n) => join(fileOrDir, n));
-}
-
-/**
- * Refit every `.model` file in `dir` (or one file) with `opts` and write each to `outDir` under
- * the same file name (system name, atom, property and ALF kept). Deterministic for any `jobs`.
- */
-export async function refitModelSet(
-  dir: string,
-  outDir: string,
-  opts: Omit<RefitOptions, 'onProgress'> & { jobs?: number; onProgress?: ParallelOptions['onProgress'] } = {},
-): Promise<RefitSetEntry[]> {
-  const files = modelFiles(dir);
-  const models = files.map(readModelForRefit);
-  const { jobs, onProgress, ...refit } = opts;
-  const tasks: TrainTask[] = models.map((model) => ({ kind: 'refit', model, opts: refit }));
-  const results = await runTrainTasks(tasks, { ...(jobs !== undefined ? { jobs } : {}), ...(onProgress ? { onProgress } : {}) });
-  mkdirSync(outDir, { recursive: true });
-  return results.map((result, i) => {
-    const path = join(outDir, basename(files[i]!));
-    writeModel(path, result.model);
-    return { source: files[i]!, path, result };
-  });
 }

@@ -6,6 +6,7 @@
 export * from './potential.js';
 export * from './gp.js';
 export * from './builtin-ff.js';
+export { perceiveBondOrdersFromBonds, uffAtomTypes } from './builtin-ff-types.js';
 export * from './xtb.js';
 export * from './analytic.js';
 export * from './factory.js';

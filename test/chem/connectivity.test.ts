@@ -8,6 +8,7 @@ import {
   fragments,
   minimumImage,
   periodicCell,
+  unwrapCopies,
   unwrapMolecules,
   wrapIntoCell,
 } from '../../src/chem/connectivity.js';
@@ -192,6 +193,64 @@ test('a water split across a triclinic boundary (atoms in different images) is m
   assert.ok(Math.abs(angleRad(un, 1, 0, 2) - HOH) < 1e-12);
   // The oxygen stays where it was; the hydrogens join it.
   for (let c = 0; c < 3; c++) assert.equal(un[c], scattered[c]);
+});
+
+test('unwrapCopies in a strongly skewed cell puts each atom at the true nearest image of its copy’s first atom, where per-axis rounding does not', () => {
+  // b is 18° from a: rounding the fractional coordinates often picks a longer image.
+  const cellA = Float64Array.of(10, 0, 0, 9, 3, 0, 4, 2, 6);
+  const cell = periodicCell(cellA);
+  const h = cellA;
+  const m = cell.inverse;
+  const frac = (v: readonly number[], r: number): number => m[3 * r]! * v[0]! + m[3 * r + 1]! * v[1]! + m[3 * r + 2]! * v[2]!;
+  const cart = (f: readonly number[]): number[] => [0, 1, 2].map((c) => f[0]! * h[c]! + f[1]! * h[3 + c]! + f[2]! * h[6 + c]!);
+  const bruteForceNearest = (v: readonly number[]): number => {
+    let best = Infinity;
+    for (let i = -2; i <= 2; i++) {
+      for (let j = -2; j <= 2; j++) {
+        for (let k = -2; k <= 2; k++) {
+          const t = cart([i, j, k]);
+          best = Math.min(best, Math.hypot(v[0]! + t[0]!, v[1]! + t[1]!, v[2]! + t[2]!));
+        }
+      }
+    }
+    return best;
+  };
+  const perCopy = 3;
+  const copies = 40;
+  const r = rng(15);
+  const pos = new Float64Array(3 * perCopy * copies);
+  for (let c = 0; c < copies; c++) {
+    const first = cart([r(), r(), r()]);
+    for (let a = 0; a < perCopy; a++) {
+      // Copy 0 is compact (already whole); the others have atoms up to 1.5 cells away.
+      const off = a === 0 ? [0, 0, 0] : c === 0 ? [0.3 * r(), -0.2 * r(), 0.1 * r()] : cart([3 * r() - 1.5, 3 * r() - 1.5, 3 * r() - 1.5]);
+      for (let k = 0; k < 3; k++) pos[3 * (c * perCopy + a) + k] = first[k]! + off[k]!;
+    }
+  }
+  const un = unwrapCopies(pos, cellA, perCopy);
+  let roundingWrong = 0;
+  for (let c = 0; c < copies; c++) {
+    const o = 3 * c * perCopy;
+    for (let k = 0; k < 3; k++) assert.equal(un[o + k], pos[o + k], 'first atoms stay put');
+    for (let a = 1; a < perCopy; a++) {
+      const p = o + 3 * a;
+      const v = [0, 1, 2].map((k) => pos[p + k]! - pos[o + k]!);
+      const u = [0, 1, 2].map((k) => un[p + k]! - un[o + k]!);
+      const best = bruteForceNearest(v);
+      assert.ok(Math.abs(Math.hypot(u[0]!, u[1]!, u[2]!) - best) < 1e-9, `copy ${c} atom ${a}: |d| ${Math.hypot(u[0]!, u[1]!, u[2]!)} vs nearest ${best} Å`);
+      // The atom moved by a lattice translation only.
+      const t = [0, 1, 2].map((k) => v[k]! - u[k]!);
+      for (let q = 0; q < 3; q++) assert.ok(Math.abs(frac(t, q) - Math.round(frac(t, q))) < 1e-9, `copy ${c} atom ${a}: not a lattice translation`);
+      if (c === 0) for (let k = 0; k < 3; k++) assert.equal(un[p + k], pos[p + k], 'an atom already at its nearest image keeps its coordinates');
+      // Per-axis rounding of the fractional coordinates (the former CLI unwrap).
+      const s = [0, 1, 2].map((q) => Math.round(frac(v, q)));
+      const sh = cart(s);
+      const rounded = Math.hypot(v[0]! - sh[0]!, v[1]! - sh[1]!, v[2]! - sh[2]!);
+      if (rounded > best + 1e-6) roundingWrong++;
+    }
+  }
+  assert.ok(roundingWrong >= 10, `per-axis rounding picked a farther image for ${roundingWrong} of ${2 * (copies - 1)} atoms`);
+  assert.throws(() => unwrapCopies(pos, cellA, 0), /atoms per copy/);
 });
 
 for (const [label, cellA] of [

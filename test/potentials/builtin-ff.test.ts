@@ -6,7 +6,7 @@ import { DEFAULT_INTEGRATOR_SETTINGS } from '../../src/dynamics/integrators.js';
 import { MolecularDynamics } from '../../src/dynamics/md.js';
 import { AtomgpError } from '../../src/errors.js';
 import { lbfgs } from '../../src/optimize/lbfgs.js';
-import { BuiltinForceField, builtinForceFieldSpec, perceiveBondOrdersFromBonds } from '../../src/potentials/builtin-ff.js';
+import { BuiltinForceField, builtinForceFieldSpec } from '../../src/potentials/builtin-ff.js';
 import { createResult, type Potential } from '../../src/potentials/potential.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -156,14 +156,6 @@ test('atom typing: water, malondialdehyde (enol) and paracetamol get the UFF typ
   assert.equal(order(12, 13), 1.41);
   assert.equal(order(13, 14), 2);
   assert.match(para.description, /20 atoms: 20 bonds/);
-});
-
-test('bond orders from connectivity: benzene is aromatic, acetylene triple, CO2 two doubles', () => {
-  const ring = [0, 1, 2, 3, 4, 5].map((a) => [a, (a + 1) % 6] as [number, number]);
-  const ch = [0, 1, 2, 3, 4, 5].map((a) => [a, a + 6] as [number, number]);
-  assert.deepEqual(perceiveBondOrdersFromBonds([...Array(6).fill('C'), ...Array(6).fill('H')], [...ring, ...ch]), [...Array(6).fill(1.5), ...Array(6).fill(1)]);
-  assert.deepEqual(perceiveBondOrdersFromBonds(['H', 'C', 'C', 'H'], [[0, 1], [1, 2], [2, 3]]), [1, 3, 1]);
-  assert.deepEqual(perceiveBondOrdersFromBonds(['O', 'C', 'O'], [[0, 1], [1, 2]]), [2, 2]);
 });
 
 // ---------- forces ----------

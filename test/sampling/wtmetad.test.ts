@@ -1,53 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { massesAmu } from '../../src/chem/molecule.js';
-import { BOHR_PER_ANGSTROM, BOLTZMANN_KCAL_PER_MOL_PER_K, KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR, KCAL_PER_MOL_PER_HARTREE } from '../../src/chem/units.js';
+import { BOLTZMANN_KCAL_PER_MOL_PER_K } from '../../src/chem/units.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../src/dynamics/integrators.js';
 import { MolecularDynamics } from '../../src/dynamics/md.js';
 import { AtomgpError } from '../../src/errors.js';
 import { AnalyticPotential, BrokenPotential } from '../../src/potentials/analytic.js';
-import { createResult, type Potential, type PotentialResult } from '../../src/potentials/potential.js';
-import { type CvSpec, evaluateCv } from '../../src/sampling/cv.js';
-import { BiasedPotential, biasOnGrid, bondWallsFromStart, evaluateBondWalls, MetadynamicsBias, runWtmetad, WtmetadFailure, type WtmetadOptions } from '../../src/sampling/wtmetad.js';
+import { createResult } from '../../src/potentials/potential.js';
+import { evaluateCv } from '../../src/sampling/cv.js';
+import { biasOnGrid, MetadynamicsBias, runWtmetad, WtmetadFailure, type WtmetadOptions } from '../../src/sampling/wtmetad.js';
+import { BARRIER_KCAL, BOND_A, chain, DIHEDRAL, THETA0, TorsionChain } from './torsion-chain.js';
 
-const BARRIER_KCAL = 9;
-const THETA0 = (112 * Math.PI) / 180;
-const BOND_A = 1.53;
-
-/**
- * Butane-like C4 chain: harmonic bonds and angles (analytic.ts) plus a two-well torsion
- * U(φ) = (B/2)(1 − cos 2φ), minima at φ = 0 and π, barriers B = 9 kcal/mol at ±π/2.
- */
-class TorsionChain implements Potential {
-  readonly nAtoms = 4;
-  readonly symbols = ['C', 'C', 'C', 'C'];
-  readonly description = 'C4 chain with a 9 kcal/mol two-well torsion';
-  private readonly base = new AnalyticPotential({
-    symbols: ['C', 'C', 'C', 'C'],
-    harmonicBonds: [0, 1, 2].map((i) => ({ i, j: i + 1, kKcalPerMolPerA2: 600, r0A: BOND_A })),
-    harmonicAngles: [0, 1].map((i) => ({ i, j: i + 1, k: i + 2, kKcalPerMolPerRad2: 100, theta0Rad: THETA0 })),
-  });
-  private readonly g = new Float64Array(12);
-  private readonly cv: CvSpec = { kind: 'dihedral', atoms: [0, 1, 2, 3] };
-  compute(x: Float64Array, out: PotentialResult, withForces = true): void {
-    this.base.compute(x, out, withForces);
-    const phi = evaluateCv(this.cv, x, this.g);
-    const eKcal = 0.5 * BARRIER_KCAL * (1 - Math.cos(2 * phi));
-    out.energyHa += eKcal / KCAL_PER_MOL_PER_HARTREE;
-    for (let a = 0; a < 4; a++) out.atomicEnergiesHa[a] = out.atomicEnergiesHa[a]! + eKcal / 4 / KCAL_PER_MOL_PER_HARTREE;
-    if (!withForces) return;
-    const dE = BARRIER_KCAL * Math.sin(2 * phi);
-    for (let i = 0; i < 12; i++) out.forcesHaPerBohr[i] = out.forcesHaPerBohr[i]! - (dE * this.g[i]!) / KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR;
-  }
-}
-
-function chain(phi: number, L = BOND_A, theta = THETA0): Float64Array {
-  const s = Math.sin(theta);
-  const c = Math.cos(theta);
-  return Float64Array.from([L * c, L * s, 0, 0, 0, 0, L, 0, 0, L - L * c, L * s * Math.cos(phi), L * s * Math.sin(phi)]);
-}
-
-const DIHEDRAL: CvSpec = { kind: 'dihedral', atoms: [0, 1, 2, 3], label: 'phi' };
 
 function options(over: Partial<WtmetadOptions> = {}): WtmetadOptions {
   const pot = new TorsionChain();
@@ -125,65 +88,6 @@ test('dihedral hills wrap across ±π and ∂V/∂s matches finite differences',
       assert.ok(Math.abs(g[c]! - fd) < 1e-8, `∂V/∂s${c} at ${s}: ${g[c]} vs ${fd}`);
     }
   }
-});
-
-test('biased forces equal minus the finite-difference gradient of the biased energy; labels stay unbiased', () => {
-  const inner = new TorsionChain();
-  const cvs: CvSpec[] = [DIHEDRAL, { kind: 'distance', atoms: [0, 3] }, { kind: 'angle', atoms: [1, 2, 3] }];
-  const bias = new MetadynamicsBias(cvs, { temperatureK: 300, biasFactor: 10, initialHeightKcalPerMol: 1, widths: [0.3, 0.15, 0.1] });
-  const x = chain(2.2);
-  x[1] += 0.05;
-  x[11] -= 0.07;
-  const s = cvs.map((cv) => evaluateCv(cv, x));
-  bias.addHill([s[0]! + 0.2, s[1]! - 0.05, s[2]! + 0.04], 1.1);
-  bias.addHill([s[0]! - 0.3, s[1]! + 0.1, s[2]! - 0.05], 0.7);
-  const biased = new BiasedPotential(inner, bias);
-  const out = createResult(4);
-  const ref = createResult(4);
-  biased.compute(x, out);
-  inner.compute(x, ref);
-  const vKcal = bias.evaluate(s);
-  assert.ok(vKcal > 0.5, `the bias is not negligible here (${vKcal} kcal/mol)`);
-  assert.ok(Math.abs(out.energyHa - (ref.energyHa + vKcal / KCAL_PER_MOL_PER_HARTREE)) < 1e-15, 'biased energy = inner + V');
-  assert.deepEqual(Array.from(out.atomicEnergiesHa), Array.from(ref.atomicEnergiesHa));
-  assert.equal(biased.lastUnbiased.energyHa, ref.energyHa);
-  assert.deepEqual(Array.from(biased.lastUnbiased.forcesHaPerBohr), Array.from(ref.forcesHaPerBohr));
-  assert.ok(Math.abs(biased.lastBiasKcalPerMol - vKcal) < 1e-15, 'last bias');
-  const tmp = createResult(4);
-  const y = Float64Array.from(x);
-  const hA = 1e-5;
-  let maxErr = 0;
-  let maxBiasForce = 0;
-  for (let i = 0; i < 12; i++) {
-    y[i] = x[i]! + hA;
-    biased.compute(y, tmp, false);
-    const ep = tmp.energyHa;
-    y[i] = x[i]! - hA;
-    biased.compute(y, tmp, false);
-    const em = tmp.energyHa;
-    y[i] = x[i]!;
-    const fd = -((ep - em) / (2 * hA)) / BOHR_PER_ANGSTROM; // Ha/Å → Ha/bohr
-    maxErr = Math.max(maxErr, Math.abs(out.forcesHaPerBohr[i]! - fd));
-    maxBiasForce = Math.max(maxBiasForce, Math.abs(out.forcesHaPerBohr[i]! - ref.forcesHaPerBohr[i]!));
-  }
-  assert.ok(maxBiasForce > 1e-3, `bias forces are tested, not zero (${maxBiasForce} Ha/bohr)`);
-  assert.ok(maxErr < 1e-9, `max |F − (−FD grad)| = ${maxErr} Ha/bohr`);
-});
-
-test('after a deposit, swapping the bias forces gives the forces of a fresh evaluation', () => {
-  const bias = new MetadynamicsBias([DIHEDRAL], { temperatureK: 300, biasFactor: 10, initialHeightKcalPerMol: 1, widths: [0.3] });
-  const biased = new BiasedPotential(new TorsionChain(), bias);
-  const x = chain(2.9);
-  const out = createResult(4);
-  bias.addHill([3.0], 0.9);
-  biased.compute(x, out);
-  const fKcal = Float64Array.from(out.forcesHaPerBohr, (f) => f * KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR);
-  const vOld = biased.addBiasForcesKcalPerMolPerA(fKcal, -1);
-  bias.deposit(biased.lastCvValues);
-  const vNew = biased.addBiasForcesKcalPerMolPerA(fKcal, 1);
-  biased.compute(x, out);
-  assert.ok(Math.abs(vNew - biased.lastBiasKcalPerMol) < 1e-14 && vNew > vOld, `V ${vOld} → ${vNew}`);
-  for (let i = 0; i < 12; i++) assert.ok(Math.abs(fKcal[i]! - out.forcesHaPerBohr[i]! * KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR) < 1e-11, `force component ${i}`);
 });
 
 test('the bias grows where the system has been (short run in the trans well)', () => {
@@ -311,48 +215,6 @@ test('bias snapshots round-trip through JSON; biasOnGrid projects a 2-CV bias', 
   const dv = proj.biasKcalPerMol[0]! - proj.biasKcalPerMol[1]!;
   assert.equal(Math.min(...proj.freeEnergyKcalPerMol), 0);
   assert.ok(Math.abs(df - (6 / 5) * dv) < 1e-12, `ΔF ${df} vs 6/5 ΔV ${(6 / 5) * dv}`);
-});
-
-test('bond walls: zero inside, k (d − f d0)² beyond, forces equal minus the finite-difference gradient', () => {
-  const x0 = chain(2.0);
-  const walls = bondWallsFromStart(['C', 'C', 'C', 'C'], x0, 1.3, 200);
-  assert.equal(walls.maxA.length, 3, 'three C-C bonds');
-  for (const m of walls.maxA) assert.ok(Math.abs(m - 1.3 * BOND_A) < 1e-12);
-  assert.equal(evaluateBondWalls(walls, x0), 0);
-  // Stretch bond 2-3 (atom 2 at the origin, atom 3 at (L, 0, 0)) to 2.2 Å along x, moving atom 4
-  // with it: E = 200 (2.2 − 1.3 L)².
-  const x = Float64Array.from(x0);
-  x[6] = 2.2;
-  x[9] += 2.2 - BOND_A;
-  const expected = 200 * (2.2 - 1.3 * BOND_A) ** 2;
-  assert.ok(Math.abs(evaluateBondWalls(walls, x) - expected) < 1e-9, `${evaluateBondWalls(walls, x)} vs ${expected}`);
-  // Through BiasedPotential: energy = inner + wall (no hills), forces = −∇ (FD).
-  const bias = new MetadynamicsBias([DIHEDRAL], { temperatureK: 300, biasFactor: 10, initialHeightKcalPerMol: 1, widths: [0.3] });
-  const inner = new TorsionChain();
-  const biased = new BiasedPotential(inner, bias, walls);
-  const out = createResult(4);
-  const ref = createResult(4);
-  x[1] += 0.9; // stretch bond 1-2 beyond its wall too
-  biased.compute(x, out);
-  inner.compute(x, ref);
-  assert.ok(biased.lastWallKcalPerMol > expected, 'two walls active');
-  assert.ok(Math.abs(out.energyHa - ref.energyHa - biased.lastWallKcalPerMol / KCAL_PER_MOL_PER_HARTREE) < 1e-14);
-  assert.deepEqual(Array.from(out.atomicEnergiesHa), Array.from(ref.atomicEnergiesHa), 'labels exclude the wall');
-  const tmp = createResult(4);
-  const y = Float64Array.from(x);
-  let maxErr = 0;
-  for (let i = 0; i < 12; i++) {
-    y[i] = x[i]! + 1e-5;
-    biased.compute(y, tmp, false);
-    const ep = tmp.energyHa;
-    y[i] = x[i]! - 1e-5;
-    biased.compute(y, tmp, false);
-    y[i] = x[i]!;
-    const fd = -((ep - tmp.energyHa) / 2e-5) / BOHR_PER_ANGSTROM;
-    maxErr = Math.max(maxErr, Math.abs(out.forcesHaPerBohr[i]! - fd));
-  }
-  assert.ok(maxErr < 1e-9, `max |F − (−FD)| = ${maxErr} Ha/bohr`);
-  assert.throws(() => bondWallsFromStart(['C', 'C', 'C', 'C'], x0, 1), /factor must be > 1/);
 });
 
 test('bond walls keep a weakly bound molecule intact where plain WTMetaD dissociates it', () => {

@@ -4,7 +4,7 @@
  * task carries its own seed, so the results do not depend on the number of workers (bit-identical
  * models for --jobs 1 and --jobs N, apart from the `# wall_time_s` line). With one job (or one
  * task) everything runs in this thread.
- * Reading and writing model files is io/'s (io/modelset.ts `refitModelSet`).
+ * Reading and writing model files is io/'s (workflows/refit-set.ts `refitModelSet`).
  */
 import type { Worker } from 'node:worker_threads';
 import { AtomgpError } from '../../errors.js';

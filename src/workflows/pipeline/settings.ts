@@ -7,7 +7,7 @@ import { findPresetName, presetMolecule } from '../../chem/presets.js';
 import { DEFAULT_PRIOR, parsePrior } from '../../gp/fit/priors.js';
 import type { CvSpec } from '../../sampling/cv.js';
 import type { SelectionRule } from '../../sampling/select.js';
-import { DEFAULT_BOND_WALL } from '../../sampling/wtmetad.js';
+import { DEFAULT_BOND_WALL } from '../../sampling/bias.js';
 
 export type ReferenceKind = 'builtin' | 'xtb';
 export type LabelMode = 'atomic' | 'total' | 'auto';
