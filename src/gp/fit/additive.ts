@@ -37,9 +37,9 @@
  */
 import { VERSION } from '../../version.js';
 import { indexFromAtomLabel } from '../../chem/elements.js';
-import { BOHR_PER_ANGSTROM } from '../../chem/units.js';
 import { AtomgpError } from '../../errors.js';
-import { AlfFeaturizer, featureCount } from '../../features/alf.js';
+import { featureCount } from '../../features/alf.js';
+import { featurizeFrames } from '../../features/frames.js';
 import { Rng } from '../../util/rng.js';
 import { predictRows } from '../predict/rows.js';
 import { minimizeBounded } from '../../math/lbfgsb.js';
@@ -420,20 +420,11 @@ export function additiveFeatures(symbols: string[], framesPositionsA: Float64Arr
   const N = symbols.length;
   if (N === 0) throw new AtomgpError('additive features: no atoms');
   if (alfs.length !== N) throw new AtomgpError(`additive features: ${alfs.length} ALFs for ${N} atoms`);
-  const K = featureCount(N);
-  const idx = Array.from({ length: N }, (_, i) => i);
-  const featurizers = alfs.map((alf, A) => new AlfFeaturizer(idx, alf.map((k) => k - 1), `atom ${symbols[A]}${A + 1}`));
-  const n = framesPositionsA.length;
-  const xs = symbols.map(() => new Float64Array(n * K));
-  const bohr = new Float64Array(3 * N);
-  const f = new Float64Array(K);
-  framesPositionsA.forEach((pos, i) => {
-    if (pos.length !== 3 * N) throw new AtomgpError(`additive features: frame ${i + 1} has ${pos.length / 3} atoms, expected ${N}`);
-    for (let k = 0; k < 3 * N; k++) bohr[k] = pos[k]! * BOHR_PER_ANGSTROM;
-    for (let A = 0; A < N; A++) {
-      featurizers[A]!.compute(bohr, f);
-      xs[A]!.set(f, i * K);
-    }
-  });
-  return symbols.map((s, A) => ({ label: `${s}${A + 1}`, alf: [...alfs[A]!], x: xs[A]! }));
+  const labels = symbols.map((s, A) => `${s}${A + 1}`);
+  const xs = featurizeFrames(
+    framesPositionsA,
+    alfs.map((alf) => alf.map((k) => k - 1)),
+    { labels: labels.map((l) => `atom ${l}`) },
+  );
+  return labels.map((label, A) => ({ label, alf: [...alfs[A]!], x: xs[A]! }));
 }
