@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
+import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { flagInteger, flagNumber } from './common.js';
 import { DEFAULT_PRIOR } from '../gp/fit/priors.js';
 import type { SelectionRule } from '../sampling/select.js';
@@ -58,7 +59,8 @@ const FLAGS = `
   --md-time-ps T             length of each NVT run, ps (default ${DEMO_DEFAULTS.mdTimePs}); --md-timestep-fs (default ${DEMO_DEFAULTS.mdTimestepFs})
   --replicas R               runs per prior and temperature (default ${DEMO_DEFAULTS.replicas})
   --workers N                worker threads for training and MD (default ${DEMO_DEFAULTS.workers})
-  --json                     print one JSON object (demo.json without the per-frame arrays)
+  --json                     print one JSON object on stdout (demo.json without the per-frame arrays);
+                             progress still goes to stderr (--quiet silences it)
   --quiet                    no progress on stderr
 `;
 
@@ -180,7 +182,8 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
   const out = resolve(values.out ?? 'atomgp-demo');
   const mode = values.resume ? 'resume' : values.overwrite || demo ? 'overwrite' : 'new';
 
-  const quiet = values.quiet || values.json;
+  // Progress goes to stderr also with --json (stdout carries only the JSON); --quiet silences it.
+  const quiet = values.quiet;
   const tty = process.stderr.isTTY === true;
   let lastPrint = 0;
   let barShown = false;
@@ -205,7 +208,15 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
       barShown = true;
     } else process.stderr.write(`[${clock()}] ${stage} ${bar} ${text}\n`);
   };
-  const summary = await runPipeline(settings, out, mode, { log, progress });
+  // One writer per output folder: a second pipeline into the same --out is refused while this one runs.
+  const lock = lockOutputDir(out, { command: demo ? 'atomgp demo' : 'atomgp pipeline', warn: (m) => process.stderr.write(`atomgp ${demo ? 'demo' : 'pipeline'}: warning: ${m}\n`) });
+  let summary: Awaited<ReturnType<typeof runPipeline>>;
+  try {
+    removeStaleTempFiles(out);
+    summary = await runPipeline(settings, out, mode, { log, progress });
+  } finally {
+    lock.release();
+  }
   if (values.json) {
     process.stdout.write(`${JSON.stringify(jsonSummary(summary))}\n`);
   } else {

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DISTORTION_GRAMMAR } from '../analysis/distort.js';
 import { AtomgpError } from '../errors.js';
+import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { flagInteger, flagNumber } from './common.js';
 import { DEFAULT_PRIOR, PRIOR_NAMES } from '../gp/fit/priors.js';
 import { ENERGY_CRITERIA, ENERGY_RUNAWAY_DIRECTIONS, type EnergyCriterion, type EnergyRunawayDirection } from '../dynamics/monitor.js';
@@ -125,34 +126,42 @@ export async function run(argv: string[]): Promise<number> {
     last = now;
     process.stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
   };
-  const result = await runRobustnessStudy({
-    modelsDir: values.models!,
-    priors: values.priors!.split(','),
-    temperaturesK,
-    replicas: int('replicas', values.replicas!, 1),
-    timePs: num('time-ps', values['time-ps']),
-    distort: values.distort!,
-    seed: int('seed', values.seed!, 0),
-    outDir: values.out!,
-    resume: values.resume!,
-    timestepFs: num('timestep-fs', values['timestep-fs']),
-    workers: int('workers', values.workers!, 1),
-    keepHyperparameters: values['keep-hyperparameters']!,
-    ...(values.start !== undefined ? { startFile: values.start } : {}),
-    ...(values.validation !== undefined ? { validation: values.validation } : {}),
-    trajStride: int('traj-stride', values['traj-stride']!, 1),
-    logEvery: int('log-every', values['log-every']!, 1),
-    checkpointEvery: int('checkpoint-every', values['checkpoint-every']!, 0),
-    relaxationTolA,
-    monitor: { energyRunawayDirection: direction, ...(criterion !== undefined ? { energyCriterion: criterion } : {}) },
-    onMessage: (text) => process.stderr.write(`${tty && last > 0 ? '\n' : ''}robustness: ${text}\n`),
-    onProgress: (p) =>
-      progressLine(
-        `robustness: runs ${p.runsDone}/${p.runsTotal}${p.runsSkipped > 0 ? ` (${p.runsSkipped} already done)` : ''}, ` +
-          `steps ${p.stepsDone}/${p.stepsTotal}, ${p.stepsPerSecond.toFixed(0)} steps/s, ETA ${formatDuration(p.etaSeconds)}`,
-        p.runsDone === p.runsTotal,
-      ),
-  });
+  // One writer per output folder: a second study into the same --out is refused while this one runs.
+  const lock = lockOutputDir(values.out!, { command: 'atomgp robustness', warn: (m) => process.stderr.write(`atomgp robustness: warning: ${m}\n`) });
+  let result: Awaited<ReturnType<typeof runRobustnessStudy>>;
+  try {
+    removeStaleTempFiles(values.out!);
+    result = await runRobustnessStudy({
+      modelsDir: values.models!,
+      priors: values.priors!.split(','),
+      temperaturesK,
+      replicas: int('replicas', values.replicas!, 1),
+      timePs: num('time-ps', values['time-ps']),
+      distort: values.distort!,
+      seed: int('seed', values.seed!, 0),
+      outDir: values.out!,
+      resume: values.resume!,
+      timestepFs: num('timestep-fs', values['timestep-fs']),
+      workers: int('workers', values.workers!, 1),
+      keepHyperparameters: values['keep-hyperparameters']!,
+      ...(values.start !== undefined ? { startFile: values.start } : {}),
+      ...(values.validation !== undefined ? { validation: values.validation } : {}),
+      trajStride: int('traj-stride', values['traj-stride']!, 1),
+      logEvery: int('log-every', values['log-every']!, 1),
+      checkpointEvery: int('checkpoint-every', values['checkpoint-every']!, 0),
+      relaxationTolA,
+      monitor: { energyRunawayDirection: direction, ...(criterion !== undefined ? { energyCriterion: criterion } : {}) },
+      onMessage: (text) => process.stderr.write(`${tty && last > 0 ? '\n' : ''}robustness: ${text}\n`),
+      onProgress: (p) =>
+        progressLine(
+          `robustness: runs ${p.runsDone}/${p.runsTotal}${p.runsSkipped > 0 ? ` (${p.runsSkipped} already done)` : ''}, ` +
+            `steps ${p.stepsDone}/${p.stepsTotal}, ${p.stepsPerSecond.toFixed(0)} steps/s, ETA ${formatDuration(p.etaSeconds)}`,
+          p.runsDone === p.runsTotal,
+        ),
+    });
+  } finally {
+    lock.release();
+  }
   if (tty) process.stderr.write('\n');
   process.stdout.write(values.json ? JSON.stringify(studyJsonOutput(result)) + '\n' : formatStudyText(result));
   // Failed runs are results of the study, not errors of the command.
