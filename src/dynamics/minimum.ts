@@ -59,6 +59,13 @@ function brokenReason(symbols: readonly string[], x: Float64Array, bonds: readon
   return undefined;
 }
 
+/**
+ * Every optimisation on the model left the molecule (bonds broken or squeezed, atoms merged, an
+ * undefined frame): the model has no minimum at the intact molecule. A verdict on the model, not
+ * an input error; `runMd` records it as the run's failure.
+ */
+export class MinimumSearchFailure extends AtomgpError {}
+
 /** Optimise from every start; the lowest minimum that is still the molecule. */
 export function modelGlobalMinimum(potential: Potential, starts: readonly Float64Array[], o: MinimumSearchOptions = {}): MinimumSearchResult {
   if (starts.length === 0) throw new AtomgpError('minimum search: no start geometries');
@@ -89,7 +96,7 @@ export function modelGlobalMinimum(potential: Potential, starts: readonly Float6
     if (best === undefined || r.energyKcalPerMol < best.e) best = { e: r.energyKcalPerMol, x: r.positionsA, k };
   });
   if (best === undefined) {
-    throw new AtomgpError(`minimum search: no optimisation from ${starts.length} start(s) ended at the intact molecule (${rejected.map((r) => r.reason).join('; ')})`);
+    throw new MinimumSearchFailure(`minimum search: no optimisation from ${starts.length} start(s) ended at the intact molecule (${rejected.map((r) => r.reason).join('; ')})`);
   }
   return { epotKcalPerMol: best.e, positionsA: best.x, bestStart: best.k, starts: starts.length, converged, rejected };
 }

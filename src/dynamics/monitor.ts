@@ -133,8 +133,12 @@ export const DEFAULT_MONITOR_OPTIONS: MonitorOptions = {
 
 export interface Failure {
   kind: FailureKind;
-  /** Set when the failure happened in the equilibration before the run proper (step and time then count from its start). */
-  phase?: 'equilibration';
+  /**
+   * Set when the failure happened before the run proper: in its equilibration (step and time then
+   * count from its start), or in the search for the model's minimum (no minimum at the intact
+   * molecule: kind 'hole', step 0).
+   */
+  phase?: 'equilibration' | 'minimum-search';
   step: number;
   timeFs: number;
   /** Human-readable reason naming atoms 1-based with their symbols. */

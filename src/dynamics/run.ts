@@ -45,7 +45,7 @@ import {
   StabilityMonitor,
 } from './monitor.js';
 import { degreesOfFreedom } from './state.js';
-import { modelGlobalMinimum } from './minimum.js';
+import { MinimumSearchFailure, modelGlobalMinimum } from './minimum.js';
 import { findBonds } from '../chem/connectivity.js';
 import { formatMdFrame, logReporter, type Reporter, trajectoryReporter, truncateLog, truncateTrajectory } from './reporters.js';
 
@@ -348,7 +348,18 @@ export function startMd(o: MdRunOptions): MdRun {
   if (o.equilibration) validateEquilibration(o.equilibration);
   // The search is only needed by the strict criteria (the per-atom band has no E_min).
   const strict = (o.monitor?.energyCriterion ?? DEFAULT_MONITOR_OPTIONS.energyCriterion) === 'strict';
-  const energyMinimum = o.energyMinimum === 'search' ? (strict ? searchMinimum(o) : undefined) : o.energyMinimum;
+  // A model without a minimum at the intact molecule fails the run at its start (kind 'hole').
+  let energyMinimum: EnergyMinimum | undefined;
+  let minimumFailure: string | undefined;
+  if (o.energyMinimum !== 'search') energyMinimum = o.energyMinimum;
+  else if (strict) {
+    try {
+      energyMinimum = searchMinimum(o);
+    } catch (e) {
+      if (!(e instanceof MinimumSearchFailure)) throw e;
+      minimumFailure = e.message;
+    }
+  }
   if (energyMinimum !== undefined && !Number.isFinite(energyMinimum.epotKcalPerMol)) {
     throw new AtomgpError(`the model's minimum energy ${energyMinimum.epotKcalPerMol} kcal/mol is not a finite number`);
   }
@@ -386,6 +397,19 @@ export function startMd(o: MdRunOptions): MdRun {
       equilibration = saved.record;
       epotStart = saved.record.epotStartKcalPerMol;
     }
+  } else if (minimumFailure !== undefined) {
+    md = MolecularDynamics.create(o.potential, o.settings, o.startPositionsA, o.massesAmu, o.seed);
+    const stats0 = md.state.stats;
+    const m0 = new StabilityMonitor(o.symbols, o.startPositionsA, stats0.epot0KcalPerMol, stats0.conserved0KcalPerMol, o.monitor, resolveReference(o), thermal);
+    const failure: Failure = {
+      kind: 'hole',
+      phase: 'minimum-search',
+      step: 0,
+      timeFs: 0,
+      reason: `the model has no minimum at the intact molecule, so it has a hole next to the start: ${minimumFailure}`,
+    };
+    const summary = writeSummary(o, path('summary.json'), { md, failure, monitor: m0, resumedFromStep: null, wallSeconds: 0, stepsTaken: 0, production: false });
+    return endedRun(md, summary);
   } else if (o.equilibration !== undefined && o.equilibration.timeFs > 0 && o.settings.temperatureK > 0) {
     const eq = new Equilibration(o.potential, o.settings, o.equilibration, o.startPositionsA, o.massesAmu, o.seed);
     epotStart = eq.md.state.epotKcalPerMol;

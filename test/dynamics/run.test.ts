@@ -164,3 +164,33 @@ test('truncation keeps complete records up to the checkpoint step only', () => {
   truncateTrajectory(traj, 14);
   assert.deepEqual(readXyz(traj).map((f) => f.info['step']), [0, 7, 14]);
 });
+
+test('a model without a minimum at the intact molecule fails the run at its start (hole, minimum-search) instead of throwing', () => {
+  // H2 at 0.74 Å on a spring whose rest length is 3 Å: every optimisation from the start stretches
+  // the bond beyond twice its length, so the model has no minimum where the molecule is.
+  const potential = new AnalyticPotential({ symbols: ['H', 'H'], harmonicBonds: [{ i: 0, j: 1, kKcalPerMolPerA2: 100, r0A: 3 }] });
+  const outDir = mkdtempSync(join(tmpdir(), 'atomgp-nomin-'));
+  try {
+    const s = runMd({
+      potential,
+      symbols: ['H', 'H'],
+      massesAmu: massesAmu(['H', 'H']),
+      startPositionsA: Float64Array.from([0, 0, 0, 0.74, 0, 0]),
+      settings: { ...DEFAULT_INTEGRATOR_SETTINGS, ensemble: 'nvt', timestepFs: 0.5, temperatureK: 300 },
+      steps: 100,
+      seed: 1,
+      outDir,
+      mode: 'new',
+      energyMinimum: 'search',
+    });
+    assert.equal(s.survived, false);
+    assert.equal(s.failure?.kind, 'hole');
+    assert.equal(s.failure?.phase, 'minimum-search');
+    assert.equal(s.stepsCompleted, 0);
+    assert.equal(s.timeToFailureFs, 0);
+    assert.match(s.failure!.reason, /no minimum at the intact molecule/);
+    assert.ok(existsSync(join(outDir, 'summary.json')));
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+});

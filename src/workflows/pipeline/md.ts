@@ -68,7 +68,9 @@ export async function mdStage(ctx: StageContext, s: PipelineSettings, m: Relaxed
         survived: sm.survived,
         time_ps: sm.simulatedTimeFs / 1000,
         time_to_failure_ps: sm.timeToFailureFs === null ? null : sm.timeToFailureFs / 1000,
-        failure: sm.failure ? `${sm.failure.kind}: ${sm.failure.reason}` : null,
+        failure: sm.failure
+          ? `${sm.failure.kind}${sm.failure.phase === 'equilibration' ? ` in the equilibration at ${(sm.failure.timeFs / 1000).toFixed(2)} ps` : sm.failure.phase === 'minimum-search' ? ' before the start' : ''}: ${sm.failure.reason}`
+          : null,
         mean_temperature_K: sm.meanTemperatureK,
         run_dir: join('runs', priorFolder(p.prior), sm.label ?? ''),
       });
