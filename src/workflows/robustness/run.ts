@@ -30,6 +30,7 @@
  * study.json, report.html. Replica r at temperature index t uses seed + t·R + r for every prior,
  * so the priors are compared on identical initial velocities.
  */
+import { LOCK_FILE } from '../../io/lock.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { distortFromText, parseDistortion } from '../../analysis/distort.js';
@@ -123,7 +124,8 @@ export async function runRobustnessStudy(o: RobustnessOptions): Promise<StudyRes
     const diff = diffSettings(before, recorded as unknown as Record<string, unknown>);
     if (diff.length > 0) throw new AtomgpError(`cannot resume the study in ${out}: its settings differ from the recorded ones in ${settingsFile} (${diff.join('; ')}); run with the recorded settings, or use a new --out`);
   } else {
-    if (existsSync(out) && readdirSync(out).length > 0) {
+    // The output folder's own lock (io/lock.ts) does not make it a used folder.
+    if (existsSync(out) && readdirSync(out).some((f) => f !== LOCK_FILE)) {
       throw new AtomgpError(`output folder ${out} is not empty${existsSync(settingsFile) ? ' (it holds a robustness study; pass --resume to continue it)' : ''}; choose a new --out`);
     }
     mkdirSync(out, { recursive: true });
