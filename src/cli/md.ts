@@ -9,7 +9,7 @@ import { massesAmu } from '../chem/molecule.js';
 import { ENSEMBLES, type Ensemble, type NhcMode, type IntegratorSettings, DEFAULT_INTEGRATOR_SETTINGS, validateIntegratorSettings } from '../dynamics/integrators.js';
 import { formatEnsembleTable, runEnsemble } from '../dynamics/ensemble.js';
 import { DEFAULT_EQUILIBRATION, type EquilibrationSettings } from '../dynamics/equilibrate.js';
-import { modelGlobalMinimum } from '../dynamics/minimum.js';
+import { searchEnergyMinimum } from '../dynamics/minimum.js';
 import {
   DEFAULT_MONITOR_OPTIONS,
   ENERGY_CRITERIA,
@@ -23,7 +23,6 @@ import { checkResume, type EnergyMinimum, type MdSummary, type OutputMode, runMd
 import type { MotionRemoval } from '../dynamics/state.js';
 import { AtomgpError } from '../errors.js';
 import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
-import { findBonds } from '../chem/connectivity.js';
 import { existsSync } from 'node:fs';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { flagInteger, flagNumber, parsePeriodicConvention, potentialInputDigests, readGeometryFrames } from './common.js';
@@ -328,16 +327,15 @@ export async function run(argv: string[]): Promise<number> {
     } else if ((monitor.energyCriterion ?? DEFAULT_MONITOR_OPTIONS.energyCriterion) === 'strict') {
       const potential = await createPotential(spec);
       // A distorted start (with --reference-geometry) is not searched from: it may slide into a hole of the model.
-      const starts = [monitorReference?.positionsA ? Float64Array.from(monitorReference.positionsA) : start.positionsA, ...extraStarts];
-      const ref = monitorReference?.positionsA ? Float64Array.from(monitorReference.positionsA) : start.positionsA;
-      const bonds = findBonds(start.symbols, ref);
-      const found = modelGlobalMinimum(potential, starts, { bonds, bondLengthsA: bonds.map(([i, j]) => Math.hypot(ref[3 * i]! - ref[3 * j]!, ref[3 * i + 1]! - ref[3 * j + 1]!, ref[3 * i + 2]! - ref[3 * j + 2]!)) });
-      const names = [monitorReference?.positionsA ? 'reference geometry' : 'start', ...(extraStarts.length > 0 ? [`${extraStarts.length} frames of ${values['minimum-from']}`] : [])];
-      energyMinimum = {
-        epotKcalPerMol: found.epotKcalPerMol,
-        source: `lowest L-BFGS minimum (fmax 0.05 kcal/mol/Å) from ${starts.length} geometries (${names.join(', ')}); ${found.converged} converged, ${found.rejected.length} rejected as no longer the molecule`,
-      };
-      process.stderr.write(`md: model minimum E_min = ${found.epotKcalPerMol.toFixed(3)} kcal/mol (${energyMinimum.source})\n`);
+      energyMinimum = searchEnergyMinimum({
+        potential,
+        symbols: start.symbols,
+        startPositionsA: start.positionsA,
+        ...(monitorReference?.positionsA ? { referencePositionsA: monitorReference.positionsA } : {}),
+        extraStarts,
+        ...(values['minimum-from'] !== undefined ? { extraStartsLabel: values['minimum-from'] } : {}),
+      });
+      process.stderr.write(`md: model minimum E_min = ${energyMinimum.epotKcalPerMol.toFixed(3)} kcal/mol (${energyMinimum.source})\n`);
     }
     if (energyMinimum !== undefined) common = { ...base, energyMinimum };
     return await runLocked();

@@ -6,17 +6,9 @@
  * validation set is given or found beside the training set, its errors. A progress line (atom,
  * start, iteration, likelihood, ETA) goes to stderr unless `--quiet`.
  *
- * FEREBUS configs ask for its particle swarm (`[model] optimiser = "pso"`, also its default). We
- * still use L-BFGS-B with analytic gradients unless `--optimiser pso` is given (it reaches
- * FEREBUS's likelihood far faster, docs/benchmarks.md) and say so in one line. With
- * `--optimiser pso` the config's swarm size, iterations, weights, stopping rule and search box
- * are used (FEREBUS searches θ in [search_min, search_max]; our swarm searches log θ, so the box
- * becomes θ ∈ [max(search_min, 1e-6), search_max], and σ² ∈ [1e-12, 1e-6] as FEREBUS when
- * optimise_noise); explicit flags override them. The settings used are written to the model as a
- * `# pso_settings …` metadata line.
+ * The CLI parses the flags, asks `planTraining` (workflows/train-set.ts: config or CSV or models →
+ * training tasks, PSO settings from a config and the flags) for the jobs, runs them and prints.
  */
-import { existsSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
@@ -24,13 +16,12 @@ import { parseInteger } from '../util/numbers.js';
 import { flagInteger, flagNumber } from './common.js';
 import { DEFAULT_PRIOR } from '../gp/fit/priors.js';
 import { PSO_DEFAULTS } from '../math/pso.js';
-import { type KernelChoice, type OptimiserKind, SEARCH_KINDS, type SearchKind, type TrainInput, type TrainProgress, type TrainResult } from '../gp/fit/train.js';
-import { runTrainTasks, type TrainTask } from '../gp/fit/train-parallel.js';
-import { modelFiles, readModelForRefit } from '../io/modelset.js';
+import { type KernelChoice, type OptimiserKind, SEARCH_KINDS, type SearchKind, type TrainProgress, type TrainResult } from '../gp/fit/train.js';
+import { runTrainTasks } from '../gp/fit/train-parallel.js';
 import { formatReport, validateModel } from '../gp/assess/validate.js';
 import { readPropertyCsv } from '../io/csv.js';
-import { type FerebusConfig, readFerebusConfig } from '../io/ferebus-toml.js';
 import { writeModel } from '../io/model.js';
+import { planTraining, type PsoSettings, type TrainSource } from '../workflows/train-set.js';
 
 const HELP = `usage: atomgp train --config ferebus.toml [options]
        atomgp train --csv FILE --atom O1 [--alf 1,2,3] [--system NAME] [--natoms N] [options]
@@ -131,7 +122,6 @@ export async function run(argv: string[]): Promise<number> {
   }
   const psoFlagNames = ['swarm-size', 'pso-iterations', 'pso-tolerance', 'pso-stall'].filter((f) => values[f as 'swarm-size'] !== undefined);
   if (psoFlagNames.length > 0 && optimiser !== 'pso') throw new AtomgpError(`--${psoFlagNames[0]} applies to --optimiser pso`);
-  const pso = psoFlags;
   const likelihoodFlag = values.likelihood;
   if (likelihoodFlag !== undefined && likelihoodFlag !== 'marginal' && likelihoodFlag !== 'concentrated') {
     throw new AtomgpError(`--likelihood must be marginal or concentrated, got '${likelihoodFlag}'`);
@@ -141,191 +131,40 @@ export async function run(argv: string[]): Promise<number> {
   const sources = [values.config, values.csv, values['from-model']].filter((v) => v !== undefined).length;
   if (sources > 1) throw new AtomgpError('give only one of --config, --csv and --from-model');
 
-  interface Job {
-    label: string;
-    task: TrainTask;
-    outPath: string;
-    valid?: string;
-    property: string;
-    header: string;
-  }
-  const jobs: Job[] = [];
-  const common = {
-    ...(restarts !== undefined ? { restarts } : {}),
-    ...(search !== undefined ? { search } : {}),
-    ...(budgetS !== undefined ? { budgetMs: budgetS * 1000 } : {}),
-    seed,
-    optimiser,
-    ...(optimiser === 'pso' && Object.keys(pso).length > 0 ? { pso } : {}),
-  };
-  // With --optimiser pso and no config: our defaults and the flags, recorded in the model.
-  const psoPlain = optimiser === 'pso' ? resolvePso(undefined, psoFlags) : undefined;
+  if (sources === 0) throw new AtomgpError(`give --config ferebus.toml, --csv FILE or --from-model FILE|DIR\n${HELP}`);
+  let source: TrainSource;
   if (values['from-model']) {
-    const src = values['from-model'];
-    const files = modelFiles(src);
-    if (!values.out) throw new AtomgpError('--out DIR is required with --from-model (the refit models keep their file names)');
-    const out = values.out;
-    for (const file of files) {
-      if (resolve(dirname(file)) === resolve(out)) {
-        throw new AtomgpError(`--out ${out} is the folder of ${file}: the refit would overwrite the input models; choose another --out`);
-      }
-    }
-    if (values['keep-hyperparameters'] && values.kernel) throw new AtomgpError('--keep-hyperparameters keeps the model kernel; do not give --kernel');
-    for (const file of files) {
-      const model = readModelForRefit(file);
-      if (values.property && model.property !== values.property) continue;
-      jobs.push({
-        label: model.atom,
-        property: model.property,
-        outPath: join(out, basename(file)),
-        ...(values.valid ? { valid: values.valid } : {}),
-        header:
-          `${model.systemName} ${model.atom} ${model.property}: refit of ${file} (${model.nTrain} points × ${model.nFeatures} features), ` +
-          `prior mean ${values.prior ?? `kept (${model.mean.type})`}${values['keep-hyperparameters'] ? ', hyperparameters kept' : ''}`,
-        task: {
-          kind: 'refit',
-          model,
-          opts: {
-            ...common,
-            keepHyperparameters: values['keep-hyperparameters']!,
-            ...(values.prior !== undefined ? { prior: values.prior } : {}),
-            ...(values.kernel !== undefined ? { kernel: values.kernel as KernelChoice } : {}),
-            ...(likelihoodFlag !== undefined ? { likelihood: likelihoodFlag as 'marginal' | 'concentrated' } : {}),
-            ...(noiseFlag !== undefined ? { noise: noiseFlag } : {}),
-            ...(values['optimise-noise'] ? { optimiseNoise: true } : {}),
-          },
-        },
-      });
-    }
-    if (jobs.length === 0) throw new AtomgpError(`${src}: no '${values.property}' models to refit`);
-    if (values.valid && jobs.length > 1) throw new AtomgpError('--valid applies to a single model; give --from-model FILE');
+    source = { kind: 'from-model', path: values['from-model'], keepHyperparameters: values['keep-hyperparameters']! };
+  } else if (values.config) {
+    source = { kind: 'config', path: values.config };
   } else {
-    const out = values.out ?? '.';
-    interface Spec {
-      system: string;
-      atom: string;
-      alf: number[];
-      nAtoms: number;
-      property: string;
-      csv: string;
-      valid?: string;
-      prior: string;
-      kernel: KernelChoice;
-      likelihood: 'marginal' | 'concentrated';
-      gls: boolean;
-      noise: number;
-      optimiseNoise: boolean;
-      notes: string[];
-    }
-    const specs: Spec[] = [];
-    let psoFromConfig: ResolvedPso | undefined;
-    if (values.config) {
-      const cfg = readFerebusConfig(values.config);
-      if (values.optimiser === undefined) {
-        process.stdout.write(
-          `config asks for optimiser = "${cfg.optimiser.name}"${cfg.optimiser.explicit ? '' : ' (FEREBUS\'s default)'}; using lbfgsb (analytic gradients); --optimiser pso follows the config\n`,
-        );
-      } else if (optimiser === 'pso') {
-        psoFromConfig = resolvePso(cfg, psoFlags);
-      }
-      const likelihood = (likelihoodFlag as Spec['likelihood']) ?? cfg.likelihood;
-      const prior = values.prior ?? cfg.prior;
-      for (const atom of cfg.atoms) {
-        for (const property of values.property ? [values.property] : cfg.properties) {
-          const validGuess = join(dirname(atom.trainingSet), basename(atom.trainingSet).replace('_TRAINING_SET', '_VALIDATION_SET'));
-          specs.push({
-            system: cfg.systemName,
-            atom: atom.name,
-            alf: atom.alf,
-            nAtoms: cfg.nAtoms,
-            property,
-            csv: atom.trainingSet,
-            ...(existsSync(validGuess) ? { valid: validGuess } : {}),
-            prior,
-            kernel:
-              (values.kernel as KernelChoice) ??
-              { kernels: cfg.kernels.map((k) => ({ name: k.name, type: k.type, activeDims: k.activeDims ?? [] })), composition: cfg.composition },
-            likelihood,
-            // FEREBUS's concentrated likelihood re-estimates its constant mean by GLS.
-            gls: likelihood === 'concentrated' && prior === 'mean',
-            noise: noiseFlag ?? cfg.noise,
-            optimiseNoise: values['optimise-noise'] || cfg.optimiseNoise,
-            notes: cfg.notes.map(([k, v]) => `${k} = ${v}`),
-          });
-        }
-      }
-    } else if (values.csv) {
-      if (!values.atom) throw new AtomgpError('--atom is required with --csv (e.g. --atom O1)');
-      const alf = values.alf ? values.alf.split(',').map((s) => parseInteger(s.trim()) ?? Number.NaN) : [];
-      if (alf.some((a) => !Number.isInteger(a) || a < 1)) throw new AtomgpError(`--alf must be 1-based atom indices like 1,2,3, got '${values.alf}'`);
-      specs.push({
-        system: values.system ?? basename(values.csv).split('_')[0] ?? 'SYSTEM',
-        atom: values.atom,
-        alf,
-        nAtoms: values.natoms ? int(values.natoms, 'natoms') : 0,
-        property: values.property ?? 'iqa',
-        csv: values.csv,
-        ...(values.valid ? { valid: values.valid } : {}),
-        prior: values.prior ?? DEFAULT_PRIOR,
-        kernel: (values.kernel as KernelChoice) ?? 'rbf-cyclic',
-        likelihood: (likelihoodFlag as Spec['likelihood']) ?? 'marginal',
-        gls: false,
-        noise: noiseFlag ?? 1e-10,
-        optimiseNoise: values['optimise-noise']!,
-        notes: [],
-      });
-    } else {
-      throw new AtomgpError(`give --config ferebus.toml, --csv FILE or --from-model FILE|DIR\n${HELP}`);
-    }
-    const psoUsed = psoFromConfig ?? psoPlain;
-    for (const s of specs) {
-      const set = readPropertyCsv(s.csv, { property: s.property, requireMorePointsThanFeatures: true });
-      let kernel = s.kernel;
-      if (typeof kernel !== 'string') {
-        const all = Array.from({ length: set.nFeatures }, (_, i) => i + 1);
-        kernel = { ...kernel, kernels: kernel.kernels.map((k) => ({ ...k, activeDims: k.activeDims.length > 0 ? k.activeDims : all })) };
-      }
-      jobs.push({
-        label: s.atom,
-        property: s.property,
-        outPath: join(out, `${s.system}_${s.property}_${s.atom}.model`),
-        ...(s.valid ? { valid: s.valid } : {}),
-        header:
-          `${s.system} ${s.atom} ${s.property}: ${set.n} points × ${set.nFeatures} features, prior mean ${s.prior}, ` +
-          `${s.likelihood} likelihood${s.gls ? ' (GLS constant mean, as FEREBUS)' : ''}, optimiser ${optimiser}` +
-          (psoUsed ? ` (${describePso(psoUsed)})` : ''),
-        task: {
-          kind: 'train',
-          input: {
-            x: set.x,
-            y: set.y,
-            nFeatures: set.nFeatures,
-            kernel,
-            prior: s.prior,
-            likelihood: s.likelihood,
-            glsConstantMean: s.gls,
-            noise: s.noise,
-            optimiseNoise: s.optimiseNoise,
-            ...common,
-            ...(psoUsed
-              ? {
-                  pso: psoUsed.options,
-                  ...(psoUsed.thetaBounds ? { thetaBounds: psoUsed.thetaBounds } : {}),
-                  ...(psoUsed.noiseBounds && s.optimiseNoise ? { noiseBounds: psoUsed.noiseBounds } : {}),
-                }
-              : {}),
-            systemName: s.system,
-            atom: s.atom,
-            property: s.property,
-            alf: s.alf,
-            nAtoms: s.nAtoms,
-            notes: psoUsed ? [...s.notes, psoSettingsLine(psoUsed, s.optimiseNoise)] : s.notes,
-          },
-        },
-      });
-    }
+    const csv = values.csv!;
+    if (!values.atom) throw new AtomgpError('--atom is required with --csv (e.g. --atom O1)');
+    const alf = values.alf ? values.alf.split(',').map((s) => parseInteger(s.trim()) ?? Number.NaN) : [];
+    if (alf.some((a) => !Number.isInteger(a) || a < 1)) throw new AtomgpError(`--alf must be 1-based atom indices like 1,2,3, got '${values.alf}'`);
+    source = { kind: 'csv', path: csv, atom: values.atom, alf, ...(values.system !== undefined ? { system: values.system } : {}), nAtoms: values.natoms ? int(values.natoms, 'natoms') : 0 };
   }
-  const outDir = values['from-model'] ? values.out! : (values.out ?? '.');
+  const { jobs, outDir } = planTraining(
+    {
+      source,
+      ...(values.out !== undefined ? { out: values.out } : {}),
+      ...(values.prior !== undefined ? { prior: values.prior } : {}),
+      ...(values.kernel !== undefined ? { kernel: values.kernel as KernelChoice } : {}),
+      ...(likelihoodFlag !== undefined ? { likelihood: likelihoodFlag } : {}),
+      ...(noiseFlag !== undefined ? { noise: noiseFlag } : {}),
+      optimiseNoise: values['optimise-noise']!,
+      ...(values.property !== undefined ? { property: values.property } : {}),
+      ...(values.valid !== undefined ? { valid: values.valid } : {}),
+      ...(restarts !== undefined ? { restarts } : {}),
+      ...(search !== undefined ? { search } : {}),
+      ...(budgetS !== undefined ? { budgetS } : {}),
+      seed,
+      optimiser,
+      optimiserExplicit: values.optimiser !== undefined,
+      pso: psoFlags,
+    },
+    (line) => process.stdout.write(`${line}\n`),
+  );
   // One writer per output folder (two trainings into one folder would overwrite each other's models).
   const lock = lockOutputDir(outDir, { command: 'atomgp train', warn: (m) => process.stderr.write(`atomgp train: warning: ${m}\n`) });
   try {
@@ -366,73 +205,6 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
 }
-
-type PsoSettings = NonNullable<TrainInput['pso']>;
-
-/** Swarm settings actually used, and the search box when it comes from a config. */
-interface ResolvedPso {
-  options: Required<Pick<PsoSettings, 'swarmSize' | 'iterations' | 'inertia' | 'cognitive' | 'social' | 'tolerance' | 'stallIterations'>>;
-  /** stopping_criteria = "none" (FEREBUS): no early stop (stallIterations = ∞). */
-  stopping: 'relative_change' | 'none';
-  source: string;
-  thetaBounds?: [number, number];
-  noiseBounds?: [number, number];
-}
-
-/** Lower bound of θ in src/gp/train.ts (its default thetaBounds[0]); FEREBUS's search_min 0 maps to it. */
-const THETA_MIN = 1e-6;
-/** FEREBUS's σ² search box when optimise_noise (src/model/gpr/gpr.f90 search_min/max). */
-const FEREBUS_NOISE_BOUNDS: [number, number] = [1e-12, 1e-6];
-
-/**
- * The swarm settings for a run: a config's [optimiser.pso] (or our defaults without one), each
- * overridden by the flag given. FEREBUS's box on θ becomes thetaBounds (our swarm works in log θ).
- */
-function resolvePso(cfg: FerebusConfig | undefined, flags: PsoSettings): ResolvedPso {
-  const base = cfg
-    ? {
-        swarmSize: cfg.optimiser.pso.swarmSize,
-        iterations: cfg.optimiser.pso.iterations,
-        inertia: cfg.optimiser.pso.inertiaWeight,
-        cognitive: cfg.optimiser.pso.cognitiveLearningRate,
-        social: cfg.optimiser.pso.socialLearningRate,
-        ...(cfg.optimiser.pso.stopping.kind === 'relative_change'
-          ? { tolerance: cfg.optimiser.pso.stopping.tolerance, stallIterations: cfg.optimiser.pso.stopping.stallIterations }
-          : { tolerance: 0, stallIterations: Number.POSITIVE_INFINITY }),
-      }
-    : { ...PSO_DEFAULTS };
-  const options = { ...base, ...flags };
-  const stopping = Number.isFinite(options.stallIterations) ? 'relative_change' : 'none';
-  const withFlags = Object.keys(flags).length > 0 ? '+flags' : '';
-  if (!cfg) return { options, stopping, source: `defaults${withFlags}` };
-  const lo = Math.max(cfg.optimiser.searchMin, THETA_MIN);
-  const hi = cfg.optimiser.searchMax;
-  if (!(hi > lo)) throw new AtomgpError(`${cfg.path}: search_max = ${hi} leaves no room above our lower bound on θ (${THETA_MIN})`);
-  return { options, stopping, source: `config${withFlags}`, thetaBounds: [lo, hi], noiseBounds: FEREBUS_NOISE_BOUNDS };
-}
-
-function describePso(p: ResolvedPso): string {
-  const o = p.options;
-  const stop = p.stopping === 'none' ? 'no early stop' : `stop at relative change ≤ ${o.tolerance} for ${o.stallIterations} iterations`;
-  const box = p.thetaBounds ? `, θ in [${num(p.thetaBounds[0])}, ${num(p.thetaBounds[1])}]` : '';
-  return `swarm ${o.swarmSize}, ≤ ${o.iterations} iterations, w ${o.inertia}, c1 ${o.cognitive}, c2 ${o.social}, ${stop}${box}, from ${p.source.replace('+', ' and ')}`;
-}
-
-/** `# pso_settings …` metadata: what the swarm ran with (the `# optimiser pso` line has what it did). */
-function psoSettingsLine(p: ResolvedPso, optimiseNoise: boolean): string {
-  const o = p.options;
-  return (
-    `pso_settings swarm_size=${o.swarmSize} iterations=${o.iterations} inertia_weight=${o.inertia} ` +
-    `cognitive_learning_rate=${o.cognitive} social_learning_rate=${o.social} stopping_criteria=${p.stopping}` +
-    (p.stopping === 'relative_change' ? ` tolerance=${o.tolerance} stall_iterations=${o.stallIterations}` : '') +
-    (p.thetaBounds ? ` theta_bounds=${num(p.thetaBounds[0])},${num(p.thetaBounds[1])}` : '') +
-    (p.noiseBounds && optimiseNoise ? ` noise_bounds=${num(p.noiseBounds[0])},${num(p.noiseBounds[1])}` : '') +
-    ` source=${p.source}`
-  );
-}
-
-/** Bounds as written in configs: 1e-6 rather than 0.000001. */
-const num = (x: number) => (x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential() : String(x));
 
 /**
  * One status line on stderr: models done, then per running model its phase, start, iteration and

@@ -100,3 +100,59 @@ export function modelGlobalMinimum(potential: Potential, starts: readonly Float6
   }
   return { epotKcalPerMol: best.e, positionsA: best.x, bestStart: best.k, starts: starts.length, converged, rejected };
 }
+
+/** The model's minimum energy and how it was found (the `EnergyMinimum` record of `runMd`). */
+export interface EnergyMinimumRecord {
+  epotKcalPerMol: number;
+  /** How it was obtained, e.g. "lowest L-BFGS minimum … from 12 geometries (start, 11 frames of train.xyz)". */
+  source: string;
+}
+
+export interface EnergyMinimumSearch {
+  potential: Potential;
+  symbols: readonly string[];
+  /** The run's start geometry, Å. */
+  startPositionsA: Float64Array;
+  /**
+   * The undistorted reference geometry, Å: searched from instead of the start (a distorted start may
+   * slide into a hole of the model) and the molecule whose bonds a minimum must keep.
+   */
+  referencePositionsA?: ArrayLike<number>;
+  /** Bonds and their reference lengths (Å) defining "the same molecule" (default: found in the reference or start). */
+  bonds?: Bond[];
+  bondLengthsA?: ArrayLike<number>;
+  /** More start geometries, Å (e.g. training frames). */
+  extraStarts?: readonly Float64Array[];
+  /** Where `extraStarts` came from, for the source text (e.g. the file name). */
+  extraStartsLabel?: string;
+  /**
+   * 'single': the short text of a search from the reference or start alone ("L-BFGS minimum … from the
+   * start"); 'starts' (default): the text naming every start set and the converged/rejected counts.
+   */
+  sourceStyle?: 'single' | 'starts';
+}
+
+/**
+ * E_min for the monitor's hole criterion: `modelGlobalMinimum` from the reference geometry (or else
+ * the start) and any extra starts, with bonds of the reference; throws `MinimumSearchFailure` when no
+ * optimisation ends at the intact molecule.
+ */
+export function searchEnergyMinimum(s: EnergyMinimumSearch): EnergyMinimumRecord {
+  const fromReference = s.referencePositionsA !== undefined;
+  const ref = fromReference ? Float64Array.from(s.referencePositionsA!) : s.startPositionsA;
+  if (ref.length !== 3 * s.symbols.length) throw new AtomgpError(`the monitor's reference geometry has ${ref.length / 3} atoms, the start has ${s.symbols.length}`);
+  const bonds = s.bonds ?? findBonds(s.symbols, ref);
+  const lengths = s.bondLengthsA ?? bonds.map(([i, j]) => dist(ref, i, j));
+  const extra = s.extraStarts ?? [];
+  const starts = [ref, ...extra];
+  const found = modelGlobalMinimum(s.potential, starts, { bonds, bondLengthsA: lengths });
+  if ((s.sourceStyle ?? 'starts') === 'single') {
+    const from = fromReference ? 'the reference geometry' : 'the start';
+    return { epotKcalPerMol: found.epotKcalPerMol, source: `L-BFGS minimum (fmax 0.05 kcal/mol/Å) from ${from}${found.converged === 1 ? '' : ' (not converged)'}` };
+  }
+  const names = [fromReference ? 'reference geometry' : 'start', ...(extra.length > 0 ? [`${extra.length} frames of ${s.extraStartsLabel ?? 'further geometries'}`] : [])];
+  return {
+    epotKcalPerMol: found.epotKcalPerMol,
+    source: `lowest L-BFGS minimum (fmax 0.05 kcal/mol/Å) from ${starts.length} geometries (${names.join(', ')}); ${found.converged} converged, ${found.rejected.length} rejected as no longer the molecule`,
+  };
+}

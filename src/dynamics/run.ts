@@ -45,8 +45,7 @@ import {
   StabilityMonitor,
 } from './monitor.js';
 import { degreesOfFreedom } from './state.js';
-import { MinimumSearchFailure, modelGlobalMinimum } from './minimum.js';
-import { findBonds } from '../chem/connectivity.js';
+import { type EnergyMinimumRecord, MinimumSearchFailure, searchEnergyMinimum } from './minimum.js';
 import { formatMdFrame, logReporter, type Reporter, trajectoryReporter, truncateLog, truncateTrajectory } from './reporters.js';
 
 export const OUTPUT_FILES = [
@@ -117,11 +116,8 @@ export interface MdRunOptions {
   shouldStop?: () => string | undefined;
 }
 
-export interface EnergyMinimum {
-  epotKcalPerMol: number;
-  /** How it was obtained, e.g. "L-BFGS from 12 geometries (start, training set)" or "given". */
-  source: string;
-}
+/** The model's global minimum E_min and how it was obtained, e.g. "L-BFGS from 12 geometries (start, training set)" or "given". */
+export type EnergyMinimum = EnergyMinimumRecord;
 
 export interface MdSummary {
   label?: string;
@@ -221,13 +217,15 @@ function resolveReference(o: MdRunOptions): MonitorReference | undefined {
 
 /** `energyMinimum: 'search'`: L-BFGS from the monitor's reference geometry (the undistorted one) or else the start. */
 function searchMinimum(o: MdRunOptions): EnergyMinimum {
-  const ref = o.monitorReference?.positionsA !== undefined ? Float64Array.from(o.monitorReference.positionsA) : o.startPositionsA;
-  if (ref.length !== 3 * o.symbols.length) throw new AtomgpError(`the monitor's reference geometry has ${ref.length / 3} atoms, the start has ${o.symbols.length}`);
-  const bonds = o.monitorReference?.bonds ?? findBonds(o.symbols, ref);
-  const lengths = o.monitorReference?.lengthsA ?? bonds.map(([i, j]) => Math.hypot(ref[3 * i]! - ref[3 * j]!, ref[3 * i + 1]! - ref[3 * j + 1]!, ref[3 * i + 2]! - ref[3 * j + 2]!));
-  const found = modelGlobalMinimum(o.potential, [ref], { bonds, bondLengthsA: lengths });
-  const from = o.monitorReference?.positionsA !== undefined ? 'the reference geometry' : 'the start';
-  return { epotKcalPerMol: found.epotKcalPerMol, source: `L-BFGS minimum (fmax 0.05 kcal/mol/Å) from ${from}${found.converged === 1 ? '' : ' (not converged)'}` };
+  return searchEnergyMinimum({
+    potential: o.potential,
+    symbols: o.symbols,
+    startPositionsA: o.startPositionsA,
+    ...(o.monitorReference?.positionsA !== undefined ? { referencePositionsA: o.monitorReference.positionsA } : {}),
+    ...(o.monitorReference?.bonds !== undefined ? { bonds: o.monitorReference.bonds } : {}),
+    ...(o.monitorReference?.lengthsA !== undefined ? { bondLengthsA: o.monitorReference.lengthsA } : {}),
+    sourceStyle: 'single',
+  });
 }
 
 function positiveInt(name: string, v: number, allowZero = false): void {

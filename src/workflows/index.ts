@@ -7,5 +7,6 @@ export * from './errors.js';
 export * from './fingerprint.js';
 export * from './md-summary.js';
 export * from './refit-set.js';
+export * from './train-set.js';
 export * from './pipeline/index.js';
 export * from './robustness/index.js';
