@@ -20,7 +20,7 @@ test('leave-one-out residuals equal y_i minus the prediction of the GP refit wit
     const loo = leaveOneOutResiduals(m, 4);
     const n = m.nTrain;
     const theta = m.kernels[0]!.theta;
-    for (const i of [0, 5, n - 1]) {
+    for (const i of [0, 5, 7, n - 1]) {
       const keep = [...Array(n).keys()].filter((k) => k !== i);
       const x = new Float64Array(keep.length * 3);
       keep.forEach((k, r) => {

@@ -9,12 +9,9 @@ import { DEFAULT_INTEGRATOR_SETTINGS } from '../../../src/dynamics/integrators.j
 import { AtomgpError } from '../../../src/errors.js';
 import { readModelSet } from '../../../src/io/modelset.js';
 import { DEFAULT_PRIOR } from '../../../src/gp/fit/priors.js';
-import { trainAtomModel } from '../../../src/gp/fit/train.js';
-import { predictRows } from '../../../src/gp/assess/validate.js';
 import { waterLikeSpec } from '../../../src/potentials/analytic.js';
 import {
   formatRelaxationTable,
-  leaveOneOutResiduals,
   lowestTrainingGeometry,
   parseTemperatures,
   refitStage,
@@ -37,26 +34,6 @@ test('the lowest training geometry of the tiny water set is its first point, the
   const { minimumA } = waterLikeSpec();
   const d = (p: Float64Array, i: number, j: number) => Math.hypot(p[3 * i]! - p[3 * j]!, p[3 * i + 1]! - p[3 * j + 1]!, p[3 * i + 2]! - p[3 * j + 2]!);
   for (const [i, j] of [[0, 1], [0, 2], [1, 2]] as const) assert.ok(Math.abs(d(t.positionsA, i, j) - d(minimumA, i, j)) < 1e-9);
-});
-
-test('leave-one-out residuals equal predictions of the GP refit without that point (same θ and mean)', () => {
-  const set = readModelSet(models, { check: true });
-  const m = set.models[0]!;
-  const loo = leaveOneOutResiduals(m, 4);
-  const n = m.nTrain;
-  const theta = m.kernels[0]!.theta;
-  for (const i of [0, 7, n - 1]) {
-    const keep = [...Array(n).keys()].filter((k) => k !== i);
-    const x = new Float64Array(keep.length * 3);
-    keep.forEach((k, r) => {
-      x.set(m.trainX.subarray(3 * k, 3 * k + 3), 3 * r);
-    });
-    const y = Float64Array.from(keep, (k) => m.trainY[k]!);
-    const sub = trainAtomModel({ x, y, nFeatures: 3, kernel: 'rbf', meanSpec: m.mean, fixedHyperparameters: { theta, noise: 1e-10 } }).model;
-    const pred = predictRows(sub, m.trainX.subarray(3 * i, 3 * i + 3), 1)[0]!;
-    const direct = m.trainY[i]! - pred;
-    assert.ok(Math.abs(loo[i]! - direct) < 1e-6 * Math.max(1e-4, Math.abs(direct)) + 1e-9, `point ${i}: LOO ${loo[i]} vs refit ${direct}`);
-  }
 });
 
 test('bad input: unknown prior lists the known ones, default is named, duplicates, temperatures ≤ 0', () => {
