@@ -64,20 +64,7 @@ for (const [mode, tau] of [
 
 test('atomgp md\'s run: the equilibration is recorded and excluded from the run\'s time and statistics', () => {
   const out = join(root, 'eq');
-  const s = runMd({
-    potential,
-    potentialSpec: { kind: 'builtin-ff', spec },
-    symbols: mol.symbols,
-    massesAmu: masses,
-    startPositionsA: minimum,
-    settings: settings({}),
-    steps: 2000,
-    seed: 5,
-    outDir: out,
-    mode: 'new',
-    checkpointEvery: 1000,
-    equilibration: DEFAULT_EQUILIBRATION,
-  });
+  const s = runMd(baseOptions(out));
   assert.equal(s.survived, true, JSON.stringify(s.failure));
   assert.equal(s.stepsCompleted, 2000);
   assert.equal(s.simulatedTimeFs, 1000);
