@@ -312,6 +312,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
   };
 
+  // The models are loaded (and checked) once for the resume check, the minimum search and the run.
+  let loaded: Awaited<ReturnType<typeof createPotential>> | undefined;
+  const mainPotential = async (): Promise<Awaited<ReturnType<typeof createPotential>>> => {
+    loaded ??= await createPotential(spec);
+    return loaded;
+  };
+
   // One writer per output folder; temporary files of a killed run's atomic writes are removed.
   if (mode === 'resume' && !existsSync(values.out)) throw new AtomgpError(`cannot resume: output folder ${values.out} does not exist`);
   const lock = lockOutputDir(values.out, { command: 'atomgp md', warn: (m) => process.stderr.write(`atomgp md: warning: ${m}\n`) });
@@ -319,13 +326,13 @@ export async function run(argv: string[]): Promise<number> {
     removeStaleTempFiles(values.out);
     // A resume that would be refused is refused before the minimum search.
     if (mode === 'resume' && replicas === 1 && temperatures.length === 1) {
-      checkResume({ ...base, potential: await createPotential(spec), potentialSpec: spec, settings, outDir });
+      checkResume({ ...base, potential: await mainPotential(), potentialSpec: spec, settings, outDir });
     }
     let energyMinimum: EnergyMinimum | undefined;
     if (values['epot-min-kcal'] !== undefined) {
       energyMinimum = { epotKcalPerMol: num('epot-min-kcal', values['epot-min-kcal'], 0), source: 'given (--epot-min-kcal)' };
     } else if ((monitor.energyCriterion ?? DEFAULT_MONITOR_OPTIONS.energyCriterion) === 'strict') {
-      const potential = await createPotential(spec);
+      const potential = await mainPotential();
       // A distorted start (with --reference-geometry) is not searched from: it may slide into a hole of the model.
       energyMinimum = searchEnergyMinimum({
         potential,
@@ -345,7 +352,7 @@ export async function run(argv: string[]): Promise<number> {
 
   async function runLocked(): Promise<number> {
     if (replicas === 1 && temperatures.length === 1) {
-      const potential = await createPotential(spec);
+      const potential = await mainPotential();
       // SIGINT/SIGTERM end the run after the current chunk of steps with a final checkpoint; a
       // second signal while that is written is ignored (the checkpoint is written atomically anyway).
       let signal: NodeJS.Signals | undefined;
