@@ -171,3 +171,35 @@ export function assignMolecules(
   }
 }
 
+
+/**
+ * Stage log lines and an updating progress bar on stderr (a bar line every 15 s when stderr is not
+ * a terminal); `quiet` silences both. Stdout stays free for results (--json).
+ */
+export function stderrProgress(quiet: boolean | undefined): { log: (line: string) => void; progress: (stage: string, fraction: number, text: string) => void } {
+  const tty = process.stderr.isTTY === true;
+  let lastPrint = 0;
+  let barShown = false;
+  const t0 = performance.now();
+  const clock = (): string => `${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s`;
+  const log = (line: string): void => {
+    if (quiet) return;
+    if (barShown && tty) process.stderr.write('\r\x1b[K');
+    barShown = false;
+    process.stderr.write(`[${clock()}] ${line}\n`);
+  };
+  const progress = (stage: string, fraction: number, text: string): void => {
+    if (quiet) return;
+    const now = performance.now();
+    if (now - lastPrint < (tty ? 200 : 15_000)) return;
+    lastPrint = now;
+    const width = 24;
+    const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
+    const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%`;
+    if (tty) {
+      process.stderr.write(`\r\x1b[K[${clock()}] ${stage} ${bar} ${text}`);
+      barShown = true;
+    } else process.stderr.write(`[${clock()}] ${stage} ${bar} ${text}\n`);
+  };
+  return { log, progress };
+}

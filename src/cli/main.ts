@@ -22,6 +22,7 @@ export const COMMANDS: Record<string, Command> = {
   predict: { summary: 'energies, atomic energies and forces of XYZ frames from a GP model set', load: () => import('./predict.js') },
   report: { summary: 'self-contained HTML report (SVG figures) of an MD run, ensemble, robustness study or demo', load: () => import('./report.js') },
   robustness: { summary: 'prior-mean stability study: refit per prior, NVT from distorted starts, survival table + report', load: () => import('./robustness.js') },
+  study: { summary: 'the paper\'s experiment on several molecules: pipeline per molecule, prior family × temperatures × replicas, fidelity against the reference', load: () => import('./study.js') },
   train: { summary: 'fit atomic GP models from a ferebus.toml or an ichor CSV (prior mean, likelihood, L-BFGS-B)', load: () => import('./train.js') },
   validate: { summary: 'errors of a .model on a labelled CSV set (MAE, RMSE, max, S-curve)', load: () => import('./validate.js') },
 };

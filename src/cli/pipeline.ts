@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
-import { flagInteger, flagNumber } from './common.js';
+import { flagInteger, flagNumber, stderrProgress } from './common.js';
 import { DEFAULT_PRIOR } from '../gp/fit/priors.js';
 import type { SelectionRule } from '../sampling/select.js';
 import {
@@ -53,7 +53,9 @@ const FLAGS = `
                              later priors keep the first prior's θ and noise and refit mean and weights
                              (isolates the effect of the mean), or are trained from scratch (default)
   --noise S2                 σ² on the kernel diagonal (default 1e-10); --optimise-noise fits it in [1e-10, 1e-4]
-  --theta-min T              lower bound of every θ, i.e. longest lengthscale 1/√(2T) (default ${DEMO_DEFAULTS.thetaMin})
+  --theta-min T              lower bound of every θ, i.e. longest lengthscale 1/√(2T) (default ${DEMO_DEFAULTS.thetaMin}; 0: none)
+  --kernel-reach C           instead of --theta-min: every feature's θ·var (var: its variance over the
+                             training set) ≥ C / (number of features), so Σ θ·var ≥ C (default 0: off)
   --restarts N, --max-iterations N   optimiser starts and iterations per start (default ${DEMO_DEFAULTS.restarts}, ${DEMO_DEFAULTS.maxIterations})
   --temperatures-K LIST      NVT check temperatures (default ${DEMO_DEFAULTS.mdTemperaturesK.join(',')})
   --md-time-ps T             length of each NVT run, ps (default ${DEMO_DEFAULTS.mdTimePs}); --md-timestep-fs (default ${DEMO_DEFAULTS.mdTimestepFs})
@@ -118,6 +120,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
       noise: { type: 'string' },
       'optimise-noise': { type: 'boolean' },
       'theta-min': { type: 'string' },
+      'kernel-reach': { type: 'string' },
       'max-iterations': { type: 'string' },
       'temperatures-K': { type: 'string' },
       'md-time-ps': { type: 'string' },
@@ -171,6 +174,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
     noise: num('noise', values.noise, d.noise),
     optimiseNoise: values['optimise-noise'] ?? d.optimiseNoise,
     thetaMin: num('theta-min', values['theta-min'], d.thetaMin),
+    kernelReach: num('kernel-reach', values['kernel-reach'], d.kernelReach),
     mdTemperaturesK: values['temperatures-K'] ? values['temperatures-K'].split(',').map((t) => num('temperatures-K', t, 0)) : d.mdTemperaturesK,
     mdTimePs: num('md-time-ps', values['md-time-ps'], d.mdTimePs),
     mdTimestepFs: num('md-timestep-fs', values['md-timestep-fs'], d.mdTimestepFs),
@@ -183,31 +187,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
   const mode = values.resume ? 'resume' : values.overwrite || demo ? 'overwrite' : 'new';
 
   // Progress goes to stderr also with --json (stdout carries only the JSON); --quiet silences it.
-  const quiet = values.quiet;
-  const tty = process.stderr.isTTY === true;
-  let lastPrint = 0;
-  let barShown = false;
-  const t0 = performance.now();
-  const clock = (): string => `${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s`;
-  const log = (line: string): void => {
-    if (quiet) return;
-    if (barShown && tty) process.stderr.write('\r\x1b[K');
-    barShown = false;
-    process.stderr.write(`[${clock()}] ${line}\n`);
-  };
-  const progress = (stage: string, fraction: number, text: string): void => {
-    if (quiet) return;
-    const now = performance.now();
-    if (now - lastPrint < (tty ? 200 : 15_000)) return;
-    lastPrint = now;
-    const width = 24;
-    const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
-    const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%`;
-    if (tty) {
-      process.stderr.write(`\r\x1b[K[${clock()}] ${stage} ${bar} ${text}`);
-      barShown = true;
-    } else process.stderr.write(`[${clock()}] ${stage} ${bar} ${text}\n`);
-  };
+  const { log, progress } = stderrProgress(values.quiet);
   // One writer per output folder: a second pipeline into the same --out is refused while this one runs.
   const lock = lockOutputDir(out, { command: demo ? 'atomgp demo' : 'atomgp pipeline', warn: (m) => process.stderr.write(`atomgp ${demo ? 'demo' : 'pipeline'}: warning: ${m}\n`) });
   let summary: Awaited<ReturnType<typeof runPipeline>>;

@@ -10,3 +10,5 @@ export * from './refit-set.js';
 export * from './train-set.js';
 export * from './pipeline/index.js';
 export * from './robustness/index.js';
+export * from './fidelity.js';
+export * from './study/index.js';

@@ -90,6 +90,12 @@ export interface AdditiveTrainInput {
   ftol?: number;
   /** Bounds on θ (default [1e-6, 1e3]) and on λ when optimised (default [1e-12, 1e-4]). */
   thetaBounds?: [number, number];
+  /**
+   * Bounds on θ·var_d per atom and feature (var_d: that atom's feature variance over the training
+   * geometries), applied within `thetaBounds`: the kernel's reach along each feature measured in the
+   * data's own spread. `kernelReachBounds(c, K)` gives the pipeline's floor Σ_d θ_d·var_d ≥ c.
+   */
+  thetaVarBounds?: [number, number];
   noiseBounds?: [number, number];
   /** Restarts run on a seeded subset of this many totals, the best is refined on all (0: never). Default 500. */
   subsample?: number;
@@ -233,6 +239,11 @@ export function trainAdditive(input: AdditiveTrainInput): AdditiveTrainResult {
         s2 += v * v;
       }
       const variance = Math.max(s2 / n - (s / n) ** 2, 1e-12);
+      if (input.thetaVarBounds) {
+        const i = A * nt + t;
+        lower[i] = Math.max(lower[i]!, Math.log(input.thetaVarBounds[0] / variance));
+        upper[i] = Math.max(lower[i]!, Math.min(upper[i]!, Math.log(input.thetaVarBounds[1] / variance)));
+      }
       guess[A * nt + t] = clampLog(Math.log(1 / (2 * nt * variance)), lower[A * nt + t]!, upper[A * nt + t]!);
     }
   });
@@ -279,17 +290,22 @@ export function trainAdditive(input: AdditiveTrainInput): AdditiveTrainResult {
       throw err;
     }
   };
+  // Long lengthscales (and wrapped/periodic terms) may leave C indefinite: shorten every lengthscale
+  // tenfold until it factorises. The refine on all totals needs the same: a point that factorises
+  // on the restarts' subset need not factorise on the full set (near-duplicate geometries).
+  const shortenUntilFactorisable = (ev: AdditiveLikelihood, x0: Float64Array): void => {
+    const probe = new Float64Array(nParams);
+    for (let tries = 0; tries < 8 && !Number.isFinite(objective(ev)(x0, probe)); tries++) {
+      for (let i = 0; i < N * nt; i++) x0[i] = clampLog(x0[i]! + Math.LN10, lower[i]!, upper[i]!);
+    }
+  };
   const maxIter = input.maxIterations ?? 200;
   let best: { x: Float64Array; f: number } | null = null;
   const startValues: number[] = [];
   for (let s = 0; s < starts; s++) {
     const x0 = guess.slice();
     if (s > 0) for (let i = 0; i < N * nt; i++) x0[i] = clampLog(guess[i]! + Math.LN10 * rng.uniformIn(-1.5, 1.5), lower[i]!, upper[i]!);
-    // Long lengthscales on wrapped/periodic terms may leave C indefinite: shorten until it factorises.
-    const probe = new Float64Array(nParams);
-    for (let tries = 0; tries < 8 && !Number.isFinite(objective(restartEval)(x0, probe)); tries++) {
-      for (let i = 0; i < N * nt; i++) x0[i] = clampLog(x0[i]! + Math.LN10, lower[i]!, upper[i]!);
-    }
+    shortenUntilFactorisable(restartEval, x0);
     const r = minimizeBounded(objective(restartEval), x0, lower, upper, {
       ftol: input.ftol ?? 1e-9,
       maxIterations: maxIter,
@@ -306,6 +322,8 @@ export function trainAdditive(input: AdditiveTrainInput): AdditiveTrainResult {
   let params = best.x;
   const full = useSubset ? new AdditiveLikelihood(makeProblem(rowsAll, residAll)) : restartEval;
   if (useSubset) {
+    params = params.slice();
+    shortenUntilFactorisable(full, params);
     const r = minimizeBounded(objective(full), params, lower, upper, {
       maxIterations: Math.min(maxIter, 25),
       onIteration: (it, f) => {

@@ -3,7 +3,9 @@
  * settings of each search stage, all optional with the defaults stated per field), progress
  * reports and the result.
  */
+import { AtomgpError } from '../../errors.js';
 import type { PsoOptions } from '../../math/pso.js';
+import { CEILING_THETA_VAR } from './search/space.js';
 import type { KernelChoice } from '../kernel/setup.js';
 import type { GpModel, MeanSpec, PeriodicPrefactor } from '../model/model.js';
 import type { LikelihoodKind } from './likelihood.js';
@@ -39,6 +41,12 @@ export interface TrainInput {
    * [2.5e-8, 25], var_t the feature's variance over the training points.
    */
   thetaBounds?: [number, number];
+  /**
+   * Bounds on θ_t·var_t per term (dimensionless: the kernel's decay across the data's own spread
+   * along that feature); default [2.5e-8, 25]. Ignored when `thetaBounds` is given. A floor set
+   * here is held like absolute bounds: no polish below it, no switch-off trials.
+   */
+  thetaVarBounds?: [number, number];
   /** Bounds on σ² when optimised. Default [1e-12, 1e-4]. */
   noiseBounds?: [number, number];
   /** FEREBUS concentrated likelihood: constant mean re-estimated by GLS (only with prior `mean`). */
@@ -153,3 +161,18 @@ export interface TrainResult {
 
 export const SEARCH_KINDS = ['full', 'staged', 'both'] as const;
 export type SearchKind = (typeof SEARCH_KINDS)[number];
+
+/**
+ * θ·var bounds of a kernel reach `reach` over `nFeatures` features: every feature's floor is
+ * reach/K, so that at the floors Σ_d θ_d·var_d = reach whatever the molecule's size. Two training
+ * points a typical distance apart (Δ_d² ≈ 2 var_d along every feature) then correlate at most
+ * e^(−2·reach) through the floors alone. One absolute floor per feature (θ ≥ 0.3) grows with K
+ * instead: on capped serine (63 features) it gave Σ θ·var ≈ 9.5 per atom against ≈ 1.3 on
+ * malondialdehyde (21 features), kernels of ~1e-8 between training points, and a prior mean
+ * that decided every prediction (docs/study.md).
+ */
+export function kernelReachBounds(reach: number, nFeatures: number): [number, number] {
+  if (!(reach > 0) || !Number.isFinite(reach)) throw new AtomgpError(`kernel reach must be a number > 0, got ${reach}`);
+  if (!(Number.isInteger(nFeatures) && nFeatures >= 1)) throw new AtomgpError(`kernel reach: ${nFeatures} features`);
+  return [reach / nFeatures, CEILING_THETA_VAR];
+}

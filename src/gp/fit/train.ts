@@ -207,7 +207,8 @@ function search(
   const picked = chooseCandidate(candidates);
   parts.push(...picked.parts);
   let chosen: Found = picked.chosen;
-  const floor = polishFloor(run, input.polishThetaMin, input.thetaBounds !== undefined, POLISH_THETA_VAR);
+  const heldFloor = input.thetaBounds !== undefined || input.thetaVarBounds !== undefined;
+  const floor = polishFloor(run, input.polishThetaMin, heldFloor, POLISH_THETA_VAR);
   const polished = polish(run, chosen, floor, input.polishIterations ?? 40);
   chosen = polished.chosen;
   parts.push(...polished.parts);

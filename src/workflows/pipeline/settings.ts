@@ -55,9 +55,17 @@ export interface PipelineSettings {
   noise: number;
   optimiseNoise: boolean;
   /**
+   * Kernel reach c (0: off, the default): every feature's θ_d·var_d ≥ c/K (K features per atom)
+   * instead of the absolute `thetaMin`, so that the floor means the same on a 3-atom and a 23-atom
+   * molecule (gp/fit/train-options.ts kernelReachBounds; docs/study.md has the measurements).
+   */
+  kernelReach: number;
+  /**
    * Lower bound of every θ (upper bound of the lengthscales ℓ = 1/√(2θ), bohr or rad): the prior
    * mean only acts where k(x*, X) → 0, so unbounded lengthscales let the fit ignore it
-   * (docs/robustness.md has the measurements behind the default).
+   * (docs/robustness.md has the measurements behind the default). Its Σ_d θ·var_d grows with the
+   * number of features: ~0.01 on ammonia, ~1.3 on malondialdehyde, ~9.5 on capped serine
+   * (docs/study.md). Not used when `kernelReach` > 0; 0: no floor.
    */
   thetaMin: number;
   mdTemperaturesK: number[];
@@ -95,6 +103,7 @@ export const DEMO_DEFAULTS: PipelineSettings = {
   maxIterations: 200,
   noise: 1e-10,
   optimiseNoise: false,
+  kernelReach: 0,
   thetaMin: 0.3,
   mdTemperaturesK: [1000],
   mdTimePs: 10,
@@ -193,6 +202,7 @@ export const SETTING_FLAGS: Readonly<Record<keyof PipelineSettings, string>> = {
   maxIterations: '--max-iterations',
   noise: '--noise',
   optimiseNoise: '--optimise-noise',
+  kernelReach: '--kernel-reach',
   thetaMin: '--theta-min',
   mdTemperaturesK: '--temperatures-K',
   mdTimePs: '--md-time-ps',
@@ -226,6 +236,8 @@ export function validateSettings(s: PipelineSettings): void {
   posInt('--workers', s.workers);
   posInt('--restarts', s.restarts);
   posInt('--max-iterations', s.maxIterations);
+  if (!(Number.isFinite(s.kernelReach) && s.kernelReach >= 0)) throw new AtomgpError(`--kernel-reach must be a number ≥ 0 (0: off), got ${s.kernelReach}`);
+  if (!(Number.isFinite(s.thetaMin) && s.thetaMin >= 0)) throw new AtomgpError(`--theta-min must be a number ≥ 0 (0: no floor), got ${s.thetaMin}`);
   posNum('--sample-temperature-K', s.sampleTemperatureK);
   posNum('--bias-factor', s.biasFactor - 1);
   posNum('--hill-height', s.hillHeightKcalPerMol);

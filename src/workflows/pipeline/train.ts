@@ -10,6 +10,7 @@ import { trainAdditive } from '../../gp/fit/additive.js';
 import type { GpModel } from '../../gp/model/model.js';
 import { refitFromModel, type TrainResult } from '../../gp/fit/train.js';
 import { runTrainTasks, type TrainTask } from '../../gp/fit/train-parallel.js';
+import { kernelReachBounds } from '../../gp/fit/train-options.js';
 import { readModel, writeModel } from '../../io/model.js';
 import { atomNames } from '../../sampling/export.js';
 import type { DataSets } from './data.js';
@@ -17,7 +18,13 @@ import type { RelaxedMolecule } from './molecule.js';
 import { finishedStage, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
 import { type DemoSummary, type PipelineSettings, priorFolder } from './settings.js';
 
-export const TRAINING_KEYS = ['seed', 'restarts', 'maxIterations', 'noise', 'optimiseNoise', 'thetaMin'] as const;
+/** θ bounds of the settings: the kernel reach when given, else the absolute floor (none when 0: the trainers' defaults). */
+function thetaLimits(s: PipelineSettings, nFeatures: number): { thetaBounds?: [number, number]; thetaVarBounds?: [number, number] } {
+  if (s.kernelReach > 0) return { thetaVarBounds: kernelReachBounds(s.kernelReach, nFeatures) };
+  return s.thetaMin > 0 ? { thetaBounds: [s.thetaMin, 1e3] } : {};
+}
+
+export const TRAINING_KEYS = ['seed', 'restarts', 'maxIterations', 'noise', 'optimiseNoise', 'kernelReach', 'thetaMin'] as const;
 
 export type AtomTraining = DemoSummary['training'][number]['atoms'];
 
@@ -86,7 +93,7 @@ export async function trainStage(ctx: StageContext, s: PipelineSettings, m: Rela
             likelihood: 'marginal',
             noise: s.noise,
             optimiseNoise: s.optimiseNoise,
-            thetaBounds: [s.thetaMin, 1e3],
+            ...thetaLimits(s, K),
             noiseBounds: [1e-10, 1e-4],
             restarts: s.restarts,
             maxIterations: s.maxIterations,
@@ -120,7 +127,7 @@ export async function trainStage(ctx: StageContext, s: PipelineSettings, m: Rela
         prior,
         noise: s.noise,
         optimiseNoise: s.optimiseNoise,
-        thetaBounds: [s.thetaMin, 1e3],
+        ...thetaLimits(s, K),
         restarts: s.restarts,
         maxIterations: s.maxIterations,
         seed: s.seed,

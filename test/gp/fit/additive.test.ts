@@ -14,6 +14,7 @@ import {
   predictAdditiveTotals,
   trainAdditive,
 } from '../../../src/gp/fit/additive.js';
+import { kernelReachBounds } from '../../../src/gp/fit/train-options.js';
 import { TERM_PERIODIC, TERM_SQUARE, TERM_WRAPPED } from '../../../src/gp/kernel/kernel.js';
 import { readModelSet } from '../../../src/io/modelset.js';
 import { writeModel } from '../../../src/io/model.js';
@@ -253,4 +254,30 @@ test('bad input gives AtomgpError: mismatched counts, unsupported priors, no ato
   nan[5] = Number.NaN;
   expectError(() => trainAdditive({ ...baseInput, yTotalHa: nan }), /total energy 6 is not finite/);
   expectError(() => additiveFeatures(SYMBOLS, [MINIMUM_A.slice(0, 9)], ALFS), /frame 1 has 3 atoms, expected 4/);
+});
+
+test('θ·var bounds (the kernel reach): every fitted θ·var_d is at least the floor, for each atom and feature', () => {
+  const K = 6;
+  const [floor, ceiling] = kernelReachBounds(3, K);
+  assert.equal(floor, 0.5);
+  assert.equal(ceiling, 25);
+  const r = trainAdditive({ ...baseInput, thetaVarBounds: [floor, ceiling], maxIterations: 30 });
+  let atFloor = 0;
+  trainAtoms.forEach((atom, A) => {
+    for (let d = 0; d < K; d++) {
+      let s = 0;
+      let s2 = 0;
+      for (let i = 0; i < N_TRAIN; i++) {
+        s += atom.x[i * K + d]!;
+        s2 += atom.x[i * K + d]! ** 2;
+      }
+      const v = s2 / N_TRAIN - (s / N_TRAIN) ** 2;
+      const tv = r.theta[A]![d]! * v;
+      assert.ok(tv >= floor * (1 - 1e-9), `atom ${A + 1} feature ${d + 1}: θ·var ${tv} < ${floor}`);
+      assert.ok(tv <= ceiling * (1 + 1e-9));
+      if (tv < floor * 1.001) atFloor++;
+    }
+  });
+  assert.ok(atFloor > 0, 'the floor binds somewhere (else the test would not test it)');
+  assert.throws(() => kernelReachBounds(0, K), AtomgpError);
 });

@@ -81,3 +81,20 @@ test('prior names parse and format; unknown names are clear errors', () => {
   assert.throws(() => parsePrior('maximum'), (e: unknown) => e instanceof AtomgpError && /unknown prior mean 'maximum'/.test(e.message));
   assert.throws(() => parsePrior('shift:-1'), AtomgpError);
 });
+
+test('θ·var bounds in the atomic trainer: every fitted θ·var_t is at least the floor, and the floor holds (no polish below it)', () => {
+  const floor = 0.4;
+  const r = trainAtomModel({ x, y, nFeatures: 2, kernel: 'rbf', prior: 'mean', restarts: 1, seed: 1, thetaVarBounds: [floor, 25] });
+  const theta = r.model.kernels[0]!.theta;
+  const n = y.length;
+  for (let d = 0; d < 2; d++) {
+    let s = 0;
+    let s2 = 0;
+    for (let i = 0; i < n; i++) {
+      s += x[2 * i + d]!;
+      s2 += x[2 * i + d]! ** 2;
+    }
+    const v = s2 / n - (s / n) ** 2;
+    assert.ok(theta[d]! * v >= floor * (1 - 1e-9), `feature ${d + 1}: θ·var ${theta[d]! * v}`);
+  }
+});

@@ -45,13 +45,15 @@ export function searchSpace(input: TrainInput, dims: Int32Array, noise: number, 
   const perTerm = (absolute: number, thetaVar: number): Float64Array =>
     Float64Array.from(variances, (v) => (scaled ? thetaVar / Math.max(v, SCALE_VARIANCE_MIN) : absolute));
   const [thMin, thMax] = input.thetaBounds ?? [0, 0];
-  const floorTheta = perTerm(thMin, FLOOR_THETA_VAR);
+  const [varMin, varMax] = input.thetaVarBounds ?? [FLOOR_THETA_VAR, CEILING_THETA_VAR];
+  if (!(varMin > 0 && varMax >= varMin && Number.isFinite(varMax))) throw new AtomgpError(`θ·var bounds [${varMin}, ${varMax}] must satisfy 0 < min ≤ max < ∞`);
+  const floorTheta = perTerm(thMin, varMin);
   const lower = new Float64Array(nParams);
   const upper = new Float64Array(nParams);
   floorTheta.forEach((v, t) => {
     lower[t] = Math.log(v);
   });
-  perTerm(thMax, CEILING_THETA_VAR).forEach((v, t) => {
+  perTerm(thMax, varMax).forEach((v, t) => {
     upper[t] = Math.log(v);
   });
   if (optimiseNoise) {

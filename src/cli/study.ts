@@ -1,0 +1,127 @@
+/**
+ * `atomgp study`: the pipeline on a list of molecules with the prior-mean family and the NVT matrix,
+ * then fidelity against the reference along every trajectory → DIR/study.json and study.html.
+ * Thin: parses flags (over an optional settings file), calls src/workflows/study, prints the table.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AtomgpError } from '../errors.js';
+import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
+import { readStudyConfig, runStudy, STUDY_DEFAULTS, type StudySettings, type StudySummary } from '../workflows/study/index.js';
+import type { ReferenceKind } from '../workflows/pipeline/index.js';
+import { flagInteger, flagNumber, stderrProgress } from './common.js';
+
+const d = STUDY_DEFAULTS;
+const HELP = `usage: atomgp study [--molecules LIST] [--reference builtin|xtb] [--config study.toml] --out DIR [options]
+
+The paper's experiment on a list of molecules, checked against the reference: per molecule the
+pipeline (WTMetaD sampling on the reference, ${d.pipeline.nTrain} training + ${d.pipeline.nValid} validation geometries, one model
+set per prior mean, validation, NVT runs over priors × temperatures × replicas), then every run's
+trajectory re-evaluated on the reference (fidelity). Writes DIR/study.json and DIR/study.html;
+each molecule's folder DIR/<molecule>/ holds its pipeline output and report.
+
+  --molecules LIST           built-in molecules (default ${d.molecules.join(',')})
+  --reference builtin|xtb    reference potential (default ${d.reference})
+  --config FILE              settings file (TOML: molecules, reference, [pipeline] with any pipeline
+                             flag without dashes, [fidelity]); flags given here override it
+  --out DIR                  output folder (required)
+  --resume | --overwrite     continue an interrupted study (refuses changed settings), or start over
+  --priors LIST              prior means (default ${d.pipeline.priors.join(',')})
+  --temperatures-K LIST      NVT temperatures (default ${d.pipeline.mdTemperaturesK.join(',')})
+  --replicas R               runs per prior and temperature (default ${d.pipeline.replicas})
+  --md-time-ps T             length of each run, ps (default ${d.pipeline.mdTimePs})
+  --n-train N, --n-valid N   training / validation geometries (default ${d.pipeline.nTrain} / ${d.pipeline.nValid})
+  --sample-steps N           WTMetaD steps (default ${d.pipeline.sampleSteps})
+  --seed S                   seed of every random choice (default ${d.pipeline.seed})
+  --workers N                worker threads for training and MD (default ${d.pipeline.workers})
+  --fidelity-frames N        frames per run re-evaluated on the reference (default ${d.fidelityFrames})
+  --json                     print study.json's summary on stdout; progress stays on stderr
+  --quiet                    no progress on stderr
+`;
+
+/** The study's table as text: one block per molecule. */
+export function formatStudy(s: StudySummary, htmlPath: string): string {
+  const lines: string[] = [];
+  const f = (v: number | null, digits = 2): string => (v === null ? '–' : v.toFixed(digits));
+  for (const m of s.molecules) {
+    lines.push(`${m.molecule} (${m.formula}, ${m.n_atoms} atoms, ${m.labels} labels)`);
+    for (const v of m.validation) lines.push(`  validation ${v.prior}: MAE ${f(v.mae_kcal_per_mol)} kcal/mol (max ${f(v.max_abs_kcal_per_mol, 1)})`);
+    lines.push('  prior         T/K  survived  faithful  traj. MAE  traj. max  (kcal/mol)');
+    for (const c of m.table) {
+      lines.push(`  ${c.prior.padEnd(12)} ${String(c.temperature_K).padStart(5)}  ${`${c.survived}/${c.runs}`.padStart(8)}  ${`${c.faithful}/${c.runs}`.padStart(8)}  ${f(c.energy_mae_kcal_per_mol).padStart(9)}  ${f(c.energy_max_abs_kcal_per_mol, 1).padStart(9)}`);
+    }
+  }
+  lines.push(`report: ${htmlPath}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      molecules: { type: 'string' },
+      reference: { type: 'string' },
+      config: { type: 'string' },
+      out: { type: 'string' },
+      resume: { type: 'boolean', default: false },
+      overwrite: { type: 'boolean', default: false },
+      priors: { type: 'string' },
+      'temperatures-K': { type: 'string' },
+      replicas: { type: 'string' },
+      'md-time-ps': { type: 'string' },
+      'n-train': { type: 'string' },
+      'n-valid': { type: 'string' },
+      'sample-steps': { type: 'string' },
+      seed: { type: 'string' },
+      workers: { type: 'string' },
+      'fidelity-frames': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new AtomgpError(`unexpected argument '${positionals[0]}' (see atomgp study --help)`);
+  if (values.resume && values.overwrite) throw new AtomgpError('--resume and --overwrite exclude each other');
+  if (!values.out) throw new AtomgpError('--out DIR is required');
+  const base: StudySettings = values.config ? readStudyConfig(values.config) : structuredClone(STUDY_DEFAULTS);
+  const p = base.pipeline;
+  const list = (v: string): string[] => v.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  const s: StudySettings = {
+    ...base,
+    molecules: values.molecules ? list(values.molecules) : base.molecules,
+    reference: (values.reference ?? base.reference) as ReferenceKind,
+    fidelityFrames: flagInteger('fidelity-frames', values['fidelity-frames'], base.fidelityFrames, 1),
+    pipeline: {
+      ...p,
+      priors: values.priors ? list(values.priors) : p.priors,
+      mdTemperaturesK: values['temperatures-K'] ? list(values['temperatures-K']).map((t) => flagNumber('temperatures-K', t, 0)) : p.mdTemperaturesK,
+      replicas: flagInteger('replicas', values.replicas, p.replicas, 1),
+      mdTimePs: flagNumber('md-time-ps', values['md-time-ps'], p.mdTimePs),
+      nTrain: flagInteger('n-train', values['n-train'], p.nTrain, 2),
+      nValid: flagInteger('n-valid', values['n-valid'], p.nValid, 1),
+      sampleSteps: flagInteger('sample-steps', values['sample-steps'], p.sampleSteps, 1),
+      seed: flagInteger('seed', values.seed, p.seed, Number.MIN_SAFE_INTEGER),
+      workers: flagInteger('workers', values.workers, p.workers, 1),
+    },
+  };
+  if (s.reference !== 'builtin' && s.reference !== 'xtb') throw new AtomgpError(`--reference must be builtin or xtb, got '${s.reference}'`);
+  const out = resolve(values.out);
+  const mode = values.resume ? 'resume' : values.overwrite ? 'overwrite' : 'new';
+  const { log, progress } = stderrProgress(values.quiet);
+  const lock = lockOutputDir(out, { command: 'atomgp study', warn: (m) => process.stderr.write(`atomgp study: warning: ${m}\n`) });
+  let summary: StudySummary;
+  try {
+    removeStaleTempFiles(out);
+    summary = await runStudy(s, out, mode, { log, progress });
+  } finally {
+    lock.release();
+  }
+  if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else process.stdout.write(formatStudy(summary, resolve(out, 'study.html')));
+  return 0;
+}

@@ -1,0 +1,50 @@
+/**
+ * study.html: the study's table (validation, survival and fidelity per prior and temperature for
+ * every molecule), linking each molecule's own report. Self-contained, no scripts.
+ */
+import { escapeHtml, table } from '../../report/html.js';
+import { VERSION } from '../../version.js';
+import type { StudySummary } from './run.js';
+
+const CSS = `body{font-family:"DejaVu Sans",sans-serif;margin:2em;max-width:70em;color:#222}
+table{border-collapse:collapse;margin:0.5em 0 1.5em}th,td{border:1px solid #bbb;padding:0.25em 0.6em}
+td.num{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;font-weight:bold;padding:0.3em 0}
+.meta{color:#555}`;
+
+const f2 = (v: number | null): number | null => (v === null ? null : Math.round(v * 100) / 100);
+
+export function studyHtml(s: StudySummary): string {
+  const b = s.settings.fidelity;
+  const parts = s.molecules.map((m) => {
+    const valid = table(
+      ['prior mean', 'validation MAE', 'RMSE', 'max |error|'],
+      m.validation.map((v) => [v.prior, f2(v.mae_kcal_per_mol), f2(v.rmse_kcal_per_mol), f2(v.max_abs_kcal_per_mol)]),
+      'Validation of the molecular energy (kcal/mol)',
+    );
+    const runs = table(
+      ['prior mean', 'T (K)', 'runs', 'survived', 'survived and faithful', 'median time to failure (ps)', 'energy MAE along trajectories (kcal/mol)', 'max |error| (kcal/mol)'],
+      m.table.map((c) => [c.prior, c.temperature_K, c.runs, c.survived, c.faithful, f2(c.median_time_to_failure_ps), f2(c.energy_mae_kcal_per_mol), f2(c.energy_max_abs_kcal_per_mol)]),
+      'NVT runs: survival (the monitor never stopped the run) and fidelity (the reference re-evaluated along the trajectory)',
+    );
+    return `<h2>${escapeHtml(m.molecule)} (${escapeHtml(m.formula)}, ${m.n_atoms} atoms)</h2>
+<p>Reference: ${escapeHtml(m.reference)}; labels: ${m.labels === 'atomic' ? 'atomic energies' : 'total energies (additive GP)'}. <a href="${encodeURI(m.folder)}/report.html">The molecule's report</a>.</p>
+${valid}
+${runs}`;
+  });
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="generator" content="atomgp ${VERSION}">
+<title>atomgp study</title>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>atomgp study: ${escapeHtml(s.molecules.map((m) => m.molecule).join(', '))}</h1>
+<p class="meta">atomgp ${VERSION}. A run is faithful when, on ${s.settings.fidelityFrames} frames spread along its trajectory, its energy error relative to the minimum has MAE ≤ ${b.energyMaeKcalPerMol} kcal/mol and ≥ ${(100 * b.withinFraction).toFixed(0)} % of frames lie within ${b.bandKcalPerMol} kcal/mol of the reference.</p>
+${parts.join('\n')}
+</body>
+</html>
+`;
+}

@@ -1,0 +1,4 @@
+/** `atomgp study`: the pipeline on a list of molecules, the NVT matrix, fidelity against the reference. */
+export { studyHtml } from './html.js';
+export { runStudy, type StudyCell, type StudyMolecule, type StudyRun, type StudyRunFidelity, type StudySummary, studyTable } from './run.js';
+export { moleculeSettings, readStudyConfig, STUDY_DEFAULTS, type StudyPipelineSettings, type StudySettings, validateStudySettings } from './settings.js';

@@ -1,0 +1,134 @@
+/**
+ * Settings of `atomgp study`: the molecules, the reference, the pipeline settings shared by every
+ * molecule (the prior-mean family, the NVT matrix) and the fidelity check, with their defaults,
+ * a settings file (TOML) and the checks.
+ *
+ * Settings file (`--config study.toml`); every key is optional, an unknown key is an error:
+ *   molecules = ["glycine", "serine"]      reference = "xtb"
+ *   [pipeline]   any `atomgp pipeline` flag without its dashes, typed: `n-train = 1000`,
+ *                `priors = ["shift:0.05", "mean", "min"]`, `temperatures-K = [300, 500]`, …
+ *   [fidelity]   frames = 100, energy-mae-kcal-per-mol = 1.5, band-kcal-per-mol = 10,
+ *                within-fraction = 0.99
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'smol-toml';
+import { findPresetName, presetMolecule } from '../../chem/presets.js';
+import { AtomgpError } from '../../errors.js';
+import { DEFAULT_PRIOR } from '../../gp/fit/priors.js';
+import { checkFidelityBounds, DEFAULT_FIDELITY_BOUNDS, type FidelityBounds } from '../fidelity.js';
+import { DEMO_DEFAULTS, type PipelineSettings, type ReferenceKind, SETTING_FLAGS, validateSettings } from '../pipeline/settings.js';
+
+/** The pipeline settings a study may set (everything but the molecule source). */
+export type StudyPipelineSettings = Omit<PipelineSettings, 'molecule' | 'smiles' | 'startFile' | 'cvs' | 'reference'>;
+
+export interface StudySettings {
+  molecules: string[];
+  reference: ReferenceKind;
+  pipeline: StudyPipelineSettings;
+  /** Frames re-evaluated on the reference per run (spread evenly along its trajectory). */
+  fidelityFrames: number;
+  fidelity: FidelityBounds;
+}
+
+/**
+ * The study's defaults: the pipeline's, with the prior family (the shifted default, mean, min) and
+ * the NVT matrix of the paper (300, 500, 700, 1000 K; 3 replicas; 20 ps per run).
+ */
+export const STUDY_DEFAULTS: StudySettings = {
+  molecules: ['glycine', 'serine', 'malondialdehyde', 'aspirin'],
+  reference: 'xtb',
+  pipeline: (() => {
+    const { molecule: _m, reference: _r, ...rest } = DEMO_DEFAULTS;
+    return { ...rest, priors: [DEFAULT_PRIOR, 'mean', 'min'], mdTemperaturesK: [300, 500, 700, 1000], replicas: 3, mdTimePs: 20 };
+  })(),
+  fidelityFrames: 100,
+  fidelity: { ...DEFAULT_FIDELITY_BOUNDS },
+};
+
+/** `--n-train` → `nTrain`: the pipeline settings a study file may set, by flag name without dashes. */
+const PIPELINE_KEYS: ReadonlyMap<string, keyof StudyPipelineSettings> = new Map(
+  (Object.entries(SETTING_FLAGS) as Array<[keyof PipelineSettings, string]>)
+    .filter(([k, f]) => f.startsWith('--') && k in STUDY_DEFAULTS.pipeline)
+    .map(([k, f]) => [f.slice(2), k as keyof StudyPipelineSettings]),
+);
+
+const FIDELITY_KEYS: Record<string, keyof FidelityBounds | 'frames'> = {
+  frames: 'frames',
+  'energy-mae-kcal-per-mol': 'energyMaeKcalPerMol',
+  'band-kcal-per-mol': 'bandKcalPerMol',
+  'within-fraction': 'withinFraction',
+};
+
+type Table = Record<string, unknown>;
+
+function isTable(v: unknown): v is Table {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+/** A value of the same type as the default (number, string, boolean, or an array of one of them). */
+function typed(value: unknown, dflt: unknown, where: string): unknown {
+  const kind = (v: unknown): string => (Array.isArray(v) ? `array of ${v.length > 0 ? typeof v[0] : 'values'}` : typeof v);
+  if (Array.isArray(dflt)) {
+    const elem = typeof dflt[0];
+    if (!Array.isArray(value) || value.some((x) => typeof x !== elem)) throw new AtomgpError(`${where}: expected an array of ${elem}s, got ${JSON.stringify(value)}`);
+    return [...value];
+  }
+  if (typeof value !== typeof dflt) throw new AtomgpError(`${where}: expected a ${typeof dflt}, got ${kind(value)} ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Read a study settings file over `base`; unknown keys and wrong types are errors naming them. */
+export function readStudyConfig(path: string, base: StudySettings = STUDY_DEFAULTS): StudySettings {
+  let doc: Table;
+  try {
+    doc = parse(readFileSync(path, 'utf8')) as Table;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw new AtomgpError(`${path}: no such settings file`);
+    throw new AtomgpError(`${path}: not a valid TOML file (${String(err.message).split('\n')[0]})`);
+  }
+  const s: StudySettings = structuredClone(base);
+  for (const [key, value] of Object.entries(doc)) {
+    const where = `${path}: ${key}`;
+    if (key === 'molecules') s.molecules = typed(value, ['x'], where) as string[];
+    else if (key === 'reference') s.reference = typed(value, 'x', where) as ReferenceKind;
+    else if (key === 'pipeline') {
+      if (!isTable(value)) throw new AtomgpError(`${where}: expected a table [pipeline]`);
+      for (const [k, v] of Object.entries(value)) {
+        const setting = PIPELINE_KEYS.get(k);
+        if (setting === undefined) throw new AtomgpError(`${path}: [pipeline] has an unknown key '${k}' (keys are pipeline flags without dashes: ${[...PIPELINE_KEYS.keys()].join(', ')})`);
+        (s.pipeline as unknown as Table)[setting] = typed(v, STUDY_DEFAULTS.pipeline[setting], `${path}: [pipeline] ${k}`);
+      }
+    } else if (key === 'fidelity') {
+      if (!isTable(value)) throw new AtomgpError(`${where}: expected a table [fidelity]`);
+      for (const [k, v] of Object.entries(value)) {
+        const setting = FIDELITY_KEYS[k];
+        if (setting === undefined) throw new AtomgpError(`${path}: [fidelity] has an unknown key '${k}' (expected ${Object.keys(FIDELITY_KEYS).join(', ')})`);
+        const n = typed(v, 0, `${path}: [fidelity] ${k}`) as number;
+        if (setting === 'frames') s.fidelityFrames = n;
+        else s.fidelity[setting] = n;
+      }
+    } else throw new AtomgpError(`${path}: unknown key '${key}' (expected molecules, reference, [pipeline], [fidelity])`);
+  }
+  return s;
+}
+
+/** The pipeline settings of one molecule of the study. */
+export function moleculeSettings(s: StudySettings, molecule: string): PipelineSettings {
+  return { ...s.pipeline, molecule, reference: s.reference };
+}
+
+/** Every error a user can make in the settings, before any work. */
+export function validateStudySettings(s: StudySettings): void {
+  if (s.molecules.length === 0) throw new AtomgpError('study: no molecules given');
+  const seen = new Set<string>();
+  for (const m of s.molecules) {
+    const name = findPresetName(m);
+    if (name === undefined) presetMolecule(m); // throws the list of built-in molecules
+    if (seen.has(name!)) throw new AtomgpError(`study: molecule '${m}' is given twice`);
+    seen.add(name!);
+  }
+  if (!(Number.isInteger(s.fidelityFrames) && s.fidelityFrames >= 1)) throw new AtomgpError(`study: fidelity frames per run must be an integer ≥ 1, got ${s.fidelityFrames}`);
+  checkFidelityBounds(s.fidelity);
+  for (const m of s.molecules) validateSettings(moleculeSettings(s, m));
+}

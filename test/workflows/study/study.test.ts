@@ -1,0 +1,140 @@
+/**
+ * `atomgp study` end to end on two small molecules (built-in reference; xtb too where it is
+ * installed, required under CI): the table agrees with the runs, fidelity is recomputed
+ * independently on a frame, a kill -9 mid-study resumes to the study.json of an uninterrupted
+ * study, and changed settings are refused.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { KCAL_PER_MOL_PER_HARTREE } from '../../../src/chem/units.js';
+import { readXyz } from '../../../src/io/xyz.js';
+import { createPotential } from '../../../src/potentials/factory.js';
+import { createResult } from '../../../src/potentials/potential.js';
+import { buildMolecule, DEMO_DEFAULTS, referenceSpec } from '../../../src/workflows/pipeline/index.js';
+import { readStudyConfig, type StudySummary } from '../../../src/workflows/study/index.js';
+import { runCli } from '../../helpers/cli.js';
+
+const root = mkdtempSync(join(tmpdir(), 'atomgp-study-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const SMALL = ['--priors', 'shift:0.05,min', '--temperatures-K', '500,1000', '--replicas', '1', '--md-time-ps', '0.5', '--n-train', '60', '--n-valid', '30', '--sample-steps', '6000', '--fidelity-frames', '25', '--workers', '1', '--quiet'];
+const read = (dir: string): StudySummary => JSON.parse(readFileSync(join(dir, 'study.json'), 'utf8')) as StudySummary;
+
+test('study on water and ammonia (built-in reference): table = runs, fidelity recomputed on a frame, kill -9 then --resume equals an uninterrupted study', async () => {
+  const whole = join(root, 'whole');
+  const w = runCli(['study', '--molecules', 'water,ammonia', '--reference', 'builtin', ...SMALL, '--out', whole]);
+  assert.equal(w.code, 0, w.err);
+  const s = read(whole);
+  assert.equal(s.kind, 'study');
+  assert.deepEqual(s.molecules.map((m) => m.folder), ['water', 'ammonia']);
+  for (const m of s.molecules) {
+    assert.equal(m.runs.length, 4);
+    assert.equal(m.table.length, 4);
+    for (const c of m.table) {
+      const rs = m.runs.filter((r) => r.prior === c.prior && r.temperature_K === c.temperature_K);
+      assert.equal(c.runs, rs.length);
+      assert.equal(c.survived, rs.filter((r) => r.survived).length);
+      assert.equal(c.faithful, rs.filter((r) => r.survived && r.fidelity?.faithful).length);
+      assert.ok(c.faithful <= c.survived);
+    }
+    for (const r of m.runs) {
+      if (r.fidelity === null) continue;
+      assert.ok(r.fidelity.frames >= 1 && r.fidelity.frames <= 25);
+      assert.equal(r.fidelity.faithful, r.fidelity.energyMaeKcalPerMol <= 1.5 && r.fidelity.fractionWithinBand >= 0.99);
+    }
+    // the validation MAE of atomic-label models of these small molecules is far below 1 kcal/mol
+    assert.ok(m.validation[0]!.mae_kcal_per_mol < 1, JSON.stringify(m.validation));
+  }
+  assert.match(w.out, /water \(H2O, 3 atoms, atomic labels\)/);
+  assert.ok(existsSync(join(whole, 'study.html')));
+  assert.match(readFileSync(join(whole, 'study.html'), 'utf8'), /survived and faithful/);
+
+  // fidelity recomputed by hand on the last frame of one run
+  const m = s.molecules[1]!;
+  const run = m.runs.find((r) => r.fidelity !== null)!;
+  const stored = JSON.parse(readFileSync(join(whole, m.folder, 'fidelity', 'fidelity.json'), 'utf8'));
+  const rel = run.run_dir.slice(m.folder.length + 1);
+  const perFrame = stored.per_frame[rel] as Array<{ modelKcalPerMol: number; referenceKcalPerMol: number }>;
+  const traj = readXyz(join(whole, run.run_dir, 'trajectory.extxyz'));
+  const last = traj[traj.length - 1]!.positionsA;
+  const minimum = readXyz(join(whole, m.folder, 'molecule.xyz'))[0]!.positionsA;
+  const gp = await createPotential({ kind: 'gp-models', dir: join(whole, m.folder, 'models', run.prior.replace(':', '_')) });
+  const { mol } = await buildMolecule({ ...DEMO_DEFAULTS, molecule: 'ammonia' });
+  const ref = await createPotential(referenceSpec({ ...DEMO_DEFAULTS, molecule: 'ammonia' }, mol));
+  const e = (p: typeof gp, x: Float64Array): number => {
+    const r = createResult(p.nAtoms);
+    p.compute(x, r, false);
+    return r.energyHa * KCAL_PER_MOL_PER_HARTREE;
+  };
+  const lastStored = perFrame[perFrame.length - 1]!;
+  assert.ok(Math.abs(lastStored.modelKcalPerMol - (e(gp, last) - e(gp, minimum))) < 1e-8);
+  assert.ok(Math.abs(lastStored.referenceKcalPerMol - (e(ref, last) - e(ref, minimum))) < 1e-8);
+
+  // kill -9 once the second molecule has started, then resume
+  const out = join(root, 'killed');
+  const c = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/cli-entry.ts', 'study', '--molecules', 'water,ammonia', '--reference', 'builtin', ...SMALL, '--out', out], { stdio: 'ignore' });
+  const closed = new Promise<NodeJS.Signals | null>((res) => c.on('close', (_code, sig) => res(sig)));
+  const t0 = Date.now();
+  const started = (): boolean => existsSync(join(out, 'ammonia', 'sampling'));
+  while (!started() && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(started(), 'the second molecule started');
+  c.kill('SIGKILL');
+  assert.equal(await closed, 'SIGKILL');
+  assert.ok(!existsSync(join(out, 'study.json')));
+  const again = runCli(['study', '--molecules', 'water,ammonia', '--reference', 'builtin', ...SMALL, '--out', out]);
+  assert.equal(again.code, 2, 'a new study into the folder is refused');
+  assert.match(again.err, /already holds a study .*--resume/);
+  const resumed = runCli(['study', '--molecules', 'water,ammonia', '--reference', 'builtin', ...SMALL, '--out', out, '--resume']);
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.deepEqual(read(out), s);
+
+  // changed settings are refused, naming the setting
+  const changed = runCli(['study', '--molecules', 'water,ammonia', '--reference', 'builtin', ...SMALL, '--replicas', '2', '--out', out, '--resume']);
+  assert.equal(changed.code, 2);
+  assert.match(changed.err, /pipeline\.replicas: recorded 1, now 2/);
+});
+
+test('study settings file: typed keys over the defaults; unknown keys and wrong types are one-line errors', () => {
+  const f = join(root, 'study.toml');
+  writeFileSync(f, 'molecules = ["water"]\nreference = "builtin"\n[pipeline]\nn-train = 40\npriors = ["min"]\ntemperatures-K = [300.0]\n[fidelity]\nframes = 7\nband-kcal-per-mol = 5.0\n');
+  const s = readStudyConfig(f);
+  assert.deepEqual(s.molecules, ['water']);
+  assert.equal(s.pipeline.nTrain, 40);
+  assert.deepEqual(s.pipeline.priors, ['min']);
+  assert.deepEqual(s.pipeline.mdTemperaturesK, [300]);
+  assert.equal(s.fidelityFrames, 7);
+  assert.equal(s.fidelity.bandKcalPerMol, 5);
+  assert.equal(s.fidelity.energyMaeKcalPerMol, 1.5);
+  writeFileSync(f, '[pipeline]\nntrain = 40\n');
+  assert.throws(() => readStudyConfig(f), /\[pipeline\] has an unknown key 'ntrain'/);
+  writeFileSync(f, '[pipeline]\nn-train = "many"\n');
+  assert.throws(() => readStudyConfig(f), /n-train: expected a number/);
+  writeFileSync(f, 'molecule = "water"\n');
+  assert.throws(() => readStudyConfig(f), /unknown key 'molecule'/);
+  const bad = runCli(['study', '--config', f, '--out', join(root, 'bad')]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.err.trim().split('\n').length, 1);
+  const unknown = runCli(['study', '--molecules', 'water,unobtainium', '--reference', 'builtin', '--out', join(root, 'bad2')]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /unobtainium/);
+});
+
+const hasXtb = spawnSync('xtb', ['--version'], { encoding: 'utf8' }).status === 0;
+if (!hasXtb && process.env.CI === 'true') throw new Error('xtb is required under CI (the study test on the xtb reference)');
+test('study on water with the xtb reference: additive model on totals, fidelity against xtb', { skip: hasXtb ? false : 'xtb not installed' }, () => {
+  const out = join(root, 'xtb');
+  const r = runCli(['study', '--molecules', 'water', '--reference', 'xtb', ...SMALL, '--out', out]);
+  assert.equal(r.code, 0, r.err);
+  const s = read(out);
+  const m = s.molecules[0]!;
+  assert.equal(m.labels, 'total');
+  assert.match(m.reference, /xtb|GFN2/i);
+  assert.ok(m.validation[0]!.mae_kcal_per_mol < 1, JSON.stringify(m.validation));
+  const withFid = m.runs.filter((x) => x.fidelity !== null);
+  assert.ok(withFid.length > 0);
+  for (const x of withFid) assert.ok(Number.isFinite(x.fidelity!.energyMaeKcalPerMol));
+});
