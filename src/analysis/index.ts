@@ -6,3 +6,4 @@ export * from './kabsch.js';
 export * from './traces.js';
 export * from './conformers.js';
 export * from './stability.js';
+export * from './observables.js';

@@ -35,6 +35,9 @@ each molecule's folder DIR/<molecule>/ holds its pipeline output and report.
   --seed S                   seed of every random choice (default ${d.pipeline.seed})
   --workers N                worker threads for training and MD (default ${d.pipeline.workers})
   --fidelity-frames N        frames per run re-evaluated on the reference (default ${d.fidelityFrames})
+  --observables-temperature-K T  the reference's own NVT run at T (one of the temperatures) and the
+                             model runs at T compared with it: h(r), E_pot − E_min, bond deviations
+                             (default ${d.observablesTemperatureK}; 0: none)
   --json                     print study.json's summary on stdout; progress stays on stderr
   --quiet                    no progress on stderr
 `;
@@ -49,6 +52,14 @@ export function formatStudy(s: StudySummary, htmlPath: string): string {
     lines.push('  prior         T/K  survived  faithful  traj. MAE  traj. max  (kcal/mol)');
     for (const c of m.table) {
       lines.push(`  ${c.prior.padEnd(12)} ${String(c.temperature_K).padStart(5)}  ${`${c.survived}/${c.runs}`.padStart(8)}  ${`${c.faithful}/${c.runs}`.padStart(8)}  ${f(c.energy_mae_kcal_per_mol).padStart(9)}  ${f(c.energy_max_abs_kcal_per_mol, 1).padStart(9)}`);
+    }
+  }
+  for (const m of s.molecules) {
+    const o = m.observables;
+    if (!o) continue;
+    lines.push(`${m.molecule} at ${o.temperature_K} K against the reference's own run: E_pot − E_min ${f(o.reference_energy.mean_kcal_per_mol)} ± ${f(o.reference_energy.sd_kcal_per_mol)} kcal/mol`);
+    for (const r of o.runs) {
+      lines.push(`  ${r.run_dir}: h(r) MAE ${f(r.h_r_mae, 3)}, E_pot − E_min ${f(r.energy.mean_kcal_per_mol)} ± ${f(r.energy.sd_kcal_per_mol)}, largest bond deviation ${f(r.max_bond_deviation_A)} Å${r.fu_stable ? '' : ' (unstable by Fu et al.)'}`);
     }
   }
   lines.push(`report: ${htmlPath}`);
@@ -76,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       workers: { type: 'string' },
       'fidelity-frames': { type: 'string' },
+      'observables-temperature-K': { type: 'string' },
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -96,6 +108,7 @@ export async function run(argv: string[]): Promise<number> {
     molecules: values.molecules ? list(values.molecules) : base.molecules,
     reference: (values.reference ?? base.reference) as ReferenceKind,
     fidelityFrames: flagInteger('fidelity-frames', values['fidelity-frames'], base.fidelityFrames, 1),
+    observablesTemperatureK: flagNumber('observables-temperature-K', values['observables-temperature-K'], base.observablesTemperatureK),
     pipeline: {
       ...p,
       priors: values.priors ? list(values.priors) : p.priors,

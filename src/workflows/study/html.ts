@@ -26,10 +26,22 @@ export function studyHtml(s: StudySummary): string {
       m.table.map((c) => [c.prior, c.temperature_K, c.runs, c.survived, c.faithful, f2(c.median_time_to_failure_ps), f2(c.energy_mae_kcal_per_mol), f2(c.energy_max_abs_kcal_per_mol)]),
       'NVT runs: survival (the monitor never stopped the run) and fidelity (the reference re-evaluated along the trajectory)',
     );
+    const o = m.observables;
+    const obs = o
+      ? table(
+          ['run', 'h(r) MAE vs reference', 'E_pot − E_min mean ± sd (kcal/mol)', 'largest bond deviation (Å)', 'Fu et al. stable (≤ 0.5 Å)'],
+          [
+            [`reference (${o.reference_survived ? 'survived' : 'stopped'})`, 0, `${o.reference_energy.mean_kcal_per_mol.toFixed(2)} ± ${o.reference_energy.sd_kcal_per_mol.toFixed(2)}`, f2(o.reference_max_bond_deviation_A), o.reference_max_bond_deviation_A <= 0.5],
+            ...o.runs.map((r) => [r.run_dir, f2(r.h_r_mae), `${r.energy.mean_kcal_per_mol.toFixed(2)} ± ${r.energy.sd_kcal_per_mol.toFixed(2)}`, f2(r.max_bond_deviation_A), r.fu_stable]),
+          ],
+          `Observables at ${o.temperature_K} K against the reference's own NVT run (Fu et al., TMLR 2023): h(r) is the distribution of interatomic distances, its MAE ∫|h − h_ref| dr lies between 0 and 2`,
+        )
+      : '';
     return `<h2>${escapeHtml(m.molecule)} (${escapeHtml(m.formula)}, ${m.n_atoms} atoms)</h2>
 <p>Reference: ${escapeHtml(m.reference)}; labels: ${m.labels === 'atomic' ? 'atomic energies' : 'total energies (additive GP)'}. <a href="${encodeURI(m.folder)}/report.html">The molecule's report</a>.</p>
 ${valid}
-${runs}`;
+${runs}
+${obs}`;
   });
   return `<!doctype html>
 <html lang="en">

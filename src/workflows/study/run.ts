@@ -29,8 +29,10 @@ import { buildMolecule, referenceSpec } from '../pipeline/molecule.js';
 import { runPipeline } from '../pipeline/run.js';
 import { type DemoRun, type DemoSummary, type PipelineHooks, priorFolder } from '../pipeline/settings.js';
 import { findPresetName } from '../../chem/presets.js';
+import { median } from '../../analysis/stability.js';
 import { moleculeSettings, type StudySettings, validateStudySettings } from './settings.js';
 import { studyHtml } from './html.js';
+import { type MoleculeObservables, observablesStage } from './observables.js';
 
 export type StudyRunFidelity = Omit<FidelityResult, 'perFrame'>;
 
@@ -63,6 +65,8 @@ export interface StudyMolecule {
   validation: Array<{ prior: string; mae_kcal_per_mol: number; rmse_kcal_per_mol: number; max_abs_kcal_per_mol: number }>;
   runs: StudyRun[];
   table: StudyCell[];
+  /** Observables against the reference's own MD (null when switched off). */
+  observables: MoleculeObservables | null;
 }
 
 export interface StudySummary {
@@ -81,6 +85,7 @@ function flatSettings(s: StudySettings): Record<string, unknown> {
   const out: Record<string, unknown> = { molecules: s.molecules, reference: s.reference, fidelityFrames: s.fidelityFrames };
   for (const [k, v] of Object.entries(s.pipeline)) out[`pipeline.${k}`] = v;
   for (const [k, v] of Object.entries(s.fidelity)) out[`fidelity.${k}`] = v;
+  out['observablesTemperatureK'] = s.observablesTemperatureK;
   return out;
 }
 
@@ -98,12 +103,6 @@ function checkSettingsFile(outDir: string, s: StudySettings, mode: 'new' | 'over
   }
 }
 
-function median(v: number[]): number | null {
-  if (v.length === 0) return null;
-  const s = [...v].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-}
 
 /** The survival × fidelity table of one molecule: one cell per prior and temperature. */
 export function studyTable(runs: readonly StudyRun[]): StudyCell[] {
@@ -203,6 +202,7 @@ export async function runStudy(s: StudySettings, outDir: string, mode: 'new' | '
     };
     const summary = await runPipeline(moleculeSettings(s, name), dir, moleculeMode, prefixed);
     const fidelity = await fidelityStage(s, folder, dir, summary, moleculeMode === 'resume', hooks);
+    const observables = s.observablesTemperatureK > 0 ? await observablesStage(s, folder, dir, summary, moleculeMode === 'resume', hooks) : null;
     const runs: StudyRun[] = summary.runs.map((r) => ({ ...r, run_dir: join(folder, r.run_dir), fidelity: fidelity[r.run_dir] ?? null }));
     molecules.push({
       molecule: summary.molecule,
@@ -214,6 +214,7 @@ export async function runStudy(s: StudySettings, outDir: string, mode: 'new' | '
       validation: summary.validation.map((v) => ({ prior: v.prior, mae_kcal_per_mol: v.mae_kcal_per_mol, rmse_kcal_per_mol: v.rmse_kcal_per_mol, max_abs_kcal_per_mol: v.max_abs_kcal_per_mol })),
       runs,
       table: studyTable(runs),
+      observables,
     });
   }
   const study: StudySummary = { kind: 'study', molecules, settings: s, atomgp_version: VERSION };

@@ -9,6 +9,7 @@
  *                `priors = ["shift:0.05", "mean", "min"]`, `temperatures-K = [300, 500]`, …
  *   [fidelity]   frames = 100, energy-mae-kcal-per-mol = 1.5, band-kcal-per-mol = 10,
  *                within-fraction = 0.99
+ *   [observables] temperature-K = 500 (0: no reference MD)
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'smol-toml';
@@ -28,6 +29,11 @@ export interface StudySettings {
   /** Frames re-evaluated on the reference per run (spread evenly along its trajectory). */
   fidelityFrames: number;
   fidelity: FidelityBounds;
+  /**
+   * Temperature (K) of the observables against the reference's own MD (h(r), E_pot − E_min,
+   * Fu et al.'s stability); one of the NVT temperatures, or 0: none.
+   */
+  observablesTemperatureK: number;
 }
 
 /**
@@ -43,6 +49,7 @@ export const STUDY_DEFAULTS: StudySettings = {
   })(),
   fidelityFrames: 100,
   fidelity: { ...DEFAULT_FIDELITY_BOUNDS },
+  observablesTemperatureK: 500,
 };
 
 /** `--n-train` → `nTrain`: the pipeline settings a study file may set, by flag name without dashes. */
@@ -108,7 +115,13 @@ export function readStudyConfig(path: string, base: StudySettings = STUDY_DEFAUL
         if (setting === 'frames') s.fidelityFrames = n;
         else s.fidelity[setting] = n;
       }
-    } else throw new AtomgpError(`${path}: unknown key '${key}' (expected molecules, reference, [pipeline], [fidelity])`);
+    } else if (key === 'observables') {
+      if (!isTable(value)) throw new AtomgpError(`${where}: expected a table [observables]`);
+      for (const [k, v] of Object.entries(value)) {
+        if (k !== 'temperature-K') throw new AtomgpError(`${path}: [observables] has an unknown key '${k}' (expected temperature-K)`);
+        s.observablesTemperatureK = typed(v, 0, `${path}: [observables] ${k}`) as number;
+      }
+    } else throw new AtomgpError(`${path}: unknown key '${key}' (expected molecules, reference, [pipeline], [fidelity], [observables])`);
   }
   return s;
 }
@@ -130,5 +143,9 @@ export function validateStudySettings(s: StudySettings): void {
   }
   if (!(Number.isInteger(s.fidelityFrames) && s.fidelityFrames >= 1)) throw new AtomgpError(`study: fidelity frames per run must be an integer ≥ 1, got ${s.fidelityFrames}`);
   checkFidelityBounds(s.fidelity);
+  const T = s.observablesTemperatureK;
+  if (T !== 0 && !s.pipeline.mdTemperaturesK.includes(T)) {
+    throw new AtomgpError(`study: the observables temperature ${T} K is not one of the NVT temperatures (${s.pipeline.mdTemperaturesK.join(', ')} K); add it or set it to 0 (none)`);
+  }
   for (const m of s.molecules) validateSettings(moleculeSettings(s, m));
 }

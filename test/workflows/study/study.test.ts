@@ -46,6 +46,16 @@ test('study on water and ammonia (built-in reference): table = runs, fidelity re
       assert.ok(r.fidelity.frames >= 1 && r.fidelity.frames <= 25);
       assert.equal(r.fidelity.faithful, r.fidelity.energyMaeKcalPerMol <= 1.5 && r.fidelity.fractionWithinBand >= 0.99);
     }
+    // observables at 500 K against the reference's own run
+    const o = m.observables!;
+    assert.equal(o.temperature_K, 500);
+    assert.ok(existsSync(join(whole, m.folder, o.reference_run_dir, 'trajectory.extxyz')));
+    // every 500 K run with trajectory frames (those with a fidelity) is compared
+    assert.equal(o.runs.length, m.runs.filter((r) => r.temperature_K === 500 && r.fidelity !== null).length);
+    for (const r of o.runs) {
+      assert.ok(r.h_r_mae >= 0 && r.h_r_mae <= 2);
+      assert.equal(r.fu_stable, r.max_bond_deviation_A <= 0.5);
+    }
     // the validation MAE of atomic-label models of these small molecules is far below 1 kcal/mol
     assert.ok(m.validation[0]!.mae_kcal_per_mol < 1, JSON.stringify(m.validation));
   }
