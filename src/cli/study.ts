@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
+import { distortionRows } from '../workflows/study/distortions.js';
 import { readStudyConfig, runStudy, STUDY_DEFAULTS, type StudySettings, type StudySummary } from '../workflows/study/index.js';
 import type { ReferenceKind } from '../workflows/pipeline/index.js';
 import { flagInteger, flagNumber, stderrProgress } from './common.js';
@@ -52,6 +53,14 @@ export function formatStudy(s: StudySummary, htmlPath: string): string {
     lines.push('  prior         T/K  survived  faithful  traj. MAE  traj. max  (kcal/mol)');
     for (const c of m.table) {
       lines.push(`  ${c.prior.padEnd(12)} ${String(c.temperature_K).padStart(5)}  ${`${c.survived}/${c.runs}`.padStart(8)}  ${`${c.faithful}/${c.runs}`.padStart(8)}  ${f(c.energy_mae_kcal_per_mol).padStart(9)}  ${f(c.energy_max_abs_kcal_per_mol, 1).padStart(9)}`);
+    }
+  }
+  for (const m of s.molecules) {
+    const rows = distortionRows(m.distortions);
+    if (rows.length === 0) continue;
+    lines.push(`${m.molecule}: distorted starts (${s.settings.distortionTemperatureK} K, ${s.settings.distortionTimePs} ps)`);
+    for (const r of rows) {
+      lines.push(`  ${r.distortion} ${r.prior}: ${r.bonds_moved} bond(s), rise ${f(r.energy_rise_kcal_per_mol, 1)} kcal/mol, restoring ${r.restoring}, max force ${f(r.max_abs_force_kcal_per_mol_per_A, 0)} kcal/mol/Å, survived ${r.survived}/${r.runs}, relaxed ${r.relaxed}/${r.runs} (median ${f(r.median_relaxation_ps, 3)} ps)`);
     }
   }
   for (const m of s.molecules) {

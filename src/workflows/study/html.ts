@@ -4,6 +4,7 @@
  */
 import { escapeHtml, table } from '../../report/html.js';
 import { VERSION } from '../../version.js';
+import { distortionRows } from './distortions.js';
 import type { StudySummary } from './run.js';
 
 const CSS = `body{font-family:"DejaVu Sans",sans-serif;margin:2em;max-width:70em;color:#222}
@@ -37,10 +38,18 @@ export function studyHtml(s: StudySummary): string {
           `Observables at ${o.temperature_K} K against the reference's own NVT run (Fu et al., TMLR 2023): h(r) is the distribution of interatomic distances, its MAE ∫|h − h_ref| dr lies between 0 and 2`,
         )
       : '';
+    const dist = m.distortions.length
+      ? table(
+          ['distortion', 'prior mean', 'bonds moved', 'energy rise (kcal/mol)', 'restoring bonds', 'largest bond force (kcal/mol/Å)', 'runs', 'survived', 'relaxed', 'median relaxation time (ps)'],
+          distortionRows(m.distortions).map((r) => [r.distortion, r.prior, r.bonds_moved, f2(r.energy_rise_kcal_per_mol), r.restoring, f2(r.max_abs_force_kcal_per_mol_per_A), r.runs, r.survived, r.relaxed, f2(r.median_relaxation_ps)]),
+          `Distorted starts: forces at the start and NVT at ${s.settings.distortionTemperatureK} K for ${s.settings.distortionTimePs} ps (a bond has relaxed when back within 0.1 Å of its length at the minimum)`,
+        )
+      : '';
     return `<h2>${escapeHtml(m.molecule)} (${escapeHtml(m.formula)}, ${m.n_atoms} atoms)</h2>
 <p>Reference: ${escapeHtml(m.reference)}; labels: ${m.labels === 'atomic' ? 'atomic energies' : 'total energies (additive GP)'}. <a href="${encodeURI(m.folder)}/report.html">The molecule's report</a>.</p>
 ${valid}
 ${runs}
+${dist}
 ${obs}`;
   });
   return `<!doctype html>

@@ -2,3 +2,5 @@
 export { studyHtml } from './html.js';
 export { runStudy, type StudyCell, type StudyMolecule, type StudyRun, type StudyRunFidelity, type StudySummary, studyTable } from './run.js';
 export { moleculeSettings, readStudyConfig, STUDY_DEFAULTS, type StudyPipelineSettings, type StudySettings, validateStudySettings } from './settings.js';
+export { type DistortionResult, type DistortionRow, distortionRows, distortionsStage } from './distortions.js';
+export { type MoleculeObservables, observablesStage, type RunObservables } from './observables.js';

@@ -32,6 +32,7 @@ import { findPresetName } from '../../chem/presets.js';
 import { median } from '../../analysis/stability.js';
 import { moleculeSettings, type StudySettings, validateStudySettings } from './settings.js';
 import { studyHtml } from './html.js';
+import { type DistortionResult, distortionsStage } from './distortions.js';
 import { type MoleculeObservables, observablesStage } from './observables.js';
 
 export type StudyRunFidelity = Omit<FidelityResult, 'perFrame'>;
@@ -67,6 +68,8 @@ export interface StudyMolecule {
   table: StudyCell[];
   /** Observables against the reference's own MD (null when switched off). */
   observables: MoleculeObservables | null;
+  /** Distorted starts: restoring forces and runs per prior. */
+  distortions: DistortionResult[];
 }
 
 export interface StudySummary {
@@ -86,6 +89,9 @@ function flatSettings(s: StudySettings): Record<string, unknown> {
   for (const [k, v] of Object.entries(s.pipeline)) out[`pipeline.${k}`] = v;
   for (const [k, v] of Object.entries(s.fidelity)) out[`fidelity.${k}`] = v;
   out['observablesTemperatureK'] = s.observablesTemperatureK;
+  out['distortions'] = s.distortions;
+  out['distortionTemperatureK'] = s.distortionTemperatureK;
+  out['distortionTimePs'] = s.distortionTimePs;
   return out;
 }
 
@@ -203,6 +209,7 @@ export async function runStudy(s: StudySettings, outDir: string, mode: 'new' | '
     const summary = await runPipeline(moleculeSettings(s, name), dir, moleculeMode, prefixed);
     const fidelity = await fidelityStage(s, folder, dir, summary, moleculeMode === 'resume', hooks);
     const observables = s.observablesTemperatureK > 0 ? await observablesStage(s, folder, dir, summary, moleculeMode === 'resume', hooks) : null;
+    const distortions = await distortionsStage(s, folder, dir, summary, moleculeMode === 'resume', hooks);
     const runs: StudyRun[] = summary.runs.map((r) => ({ ...r, run_dir: join(folder, r.run_dir), fidelity: fidelity[r.run_dir] ?? null }));
     molecules.push({
       molecule: summary.molecule,
@@ -215,6 +222,7 @@ export async function runStudy(s: StudySettings, outDir: string, mode: 'new' | '
       runs,
       table: studyTable(runs),
       observables,
+      distortions,
     });
   }
   const study: StudySummary = { kind: 'study', molecules, settings: s, atomgp_version: VERSION };

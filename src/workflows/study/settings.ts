@@ -10,10 +10,13 @@
  *   [fidelity]   frames = 100, energy-mae-kcal-per-mol = 1.5, band-kcal-per-mol = 10,
  *                within-fraction = 0.99
  *   [observables] temperature-K = 500 (0: no reference MD)
+ *   [distortions] starts = ["bonds:O-H=1.5", "bonds:X-H*1.3", "random:0.1"], temperature-K = 300,
+ *                 time-ps = 2
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'smol-toml';
 import { findPresetName, presetMolecule } from '../../chem/presets.js';
+import { parseDistortion } from '../../analysis/distort.js';
 import { AtomgpError } from '../../errors.js';
 import { DEFAULT_PRIOR } from '../../gp/fit/priors.js';
 import { checkFidelityBounds, DEFAULT_FIDELITY_BOUNDS, type FidelityBounds } from '../fidelity.js';
@@ -34,6 +37,11 @@ export interface StudySettings {
    * Fu et al.'s stability); one of the NVT temperatures, or 0: none.
    */
   observablesTemperatureK: number;
+  /** Distorted starts (`--distort` grammar), each run with every prior; empty: none. */
+  distortions: string[];
+  /** Temperature (K) and length (ps) of the runs from distorted starts. */
+  distortionTemperatureK: number;
+  distortionTimePs: number;
 }
 
 /**
@@ -50,6 +58,10 @@ export const STUDY_DEFAULTS: StudySettings = {
   fidelityFrames: 100,
   fidelity: { ...DEFAULT_FIDELITY_BOUNDS },
   observablesTemperatureK: 500,
+  // The paper's SER O-H stretched to 1.5 Å, every bond to hydrogen × 1.3, random displacements.
+  distortions: ['bonds:O-H=1.5', 'bonds:X-H*1.3', 'random:0.1'],
+  distortionTemperatureK: 300,
+  distortionTimePs: 2,
 };
 
 /** `--n-train` → `nTrain`: the pipeline settings a study file may set, by flag name without dashes. */
@@ -121,7 +133,16 @@ export function readStudyConfig(path: string, base: StudySettings = STUDY_DEFAUL
         if (k !== 'temperature-K') throw new AtomgpError(`${path}: [observables] has an unknown key '${k}' (expected temperature-K)`);
         s.observablesTemperatureK = typed(v, 0, `${path}: [observables] ${k}`) as number;
       }
-    } else throw new AtomgpError(`${path}: unknown key '${key}' (expected molecules, reference, [pipeline], [fidelity], [observables])`);
+    } else if (key === 'distortions') {
+      if (!isTable(value)) throw new AtomgpError(`${where}: expected a table [distortions]`);
+      for (const [k, v] of Object.entries(value)) {
+        const at = `${path}: [distortions] ${k}`;
+        if (k === 'starts') s.distortions = typed(v, ['x'], at) as string[];
+        else if (k === 'temperature-K') s.distortionTemperatureK = typed(v, 0, at) as number;
+        else if (k === 'time-ps') s.distortionTimePs = typed(v, 0, at) as number;
+        else throw new AtomgpError(`${path}: [distortions] has an unknown key '${k}' (expected starts, temperature-K, time-ps)`);
+      }
+    } else throw new AtomgpError(`${path}: unknown key '${key}' (expected molecules, reference, [pipeline], [fidelity], [observables], [distortions])`);
   }
   return s;
 }
@@ -147,5 +168,8 @@ export function validateStudySettings(s: StudySettings): void {
   if (T !== 0 && !s.pipeline.mdTemperaturesK.includes(T)) {
     throw new AtomgpError(`study: the observables temperature ${T} K is not one of the NVT temperatures (${s.pipeline.mdTemperaturesK.join(', ')} K); add it or set it to 0 (none)`);
   }
+  for (const d of s.distortions) parseDistortion(d);
+  if (!(s.distortionTemperatureK > 0 && Number.isFinite(s.distortionTemperatureK))) throw new AtomgpError(`study: the distortion runs' temperature must be > 0 K, got ${s.distortionTemperatureK}`);
+  if (!(s.distortionTimePs > 0 && Number.isFinite(s.distortionTimePs))) throw new AtomgpError(`study: the distortion runs' length must be > 0 ps, got ${s.distortionTimePs}`);
   for (const m of s.molecules) validateSettings(moleculeSettings(s, m));
 }
