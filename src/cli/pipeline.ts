@@ -53,6 +53,9 @@ const FLAGS = `
                              later priors keep the first prior's θ and noise and refit mean and weights
                              (isolates the effect of the mean), or are trained from scratch (default)
   --noise S2                 σ² on the kernel diagonal (default 1e-10); --optimise-noise fits it in [1e-10, 1e-4]
+  --kernel NAME              kernel of every atom: rbf-cyclic (FFLUX's), rbf-periodic (rbf × periodic
+                             on the azimuthal angles φ, positive definite for every θ), rbf, periodic
+                             (default ${DEMO_DEFAULTS.kernel})
   --theta-min T              lower bound of every θ, i.e. longest lengthscale 1/√(2T) (default ${DEMO_DEFAULTS.thetaMin}; 0: none)
   --kernel-reach C           instead of --theta-min: every feature's θ·var (var: its variance over the
                              training set) ≥ C / (number of features), so Σ θ·var ≥ C (default 0: off)
@@ -121,6 +124,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
       'optimise-noise': { type: 'boolean' },
       'theta-min': { type: 'string' },
       'kernel-reach': { type: 'string' },
+      kernel: { type: 'string' },
       'max-iterations': { type: 'string' },
       'temperatures-K': { type: 'string' },
       'md-time-ps': { type: 'string' },
@@ -175,6 +179,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
     optimiseNoise: values['optimise-noise'] ?? d.optimiseNoise,
     thetaMin: num('theta-min', values['theta-min'], d.thetaMin),
     kernelReach: num('kernel-reach', values['kernel-reach'], d.kernelReach),
+    kernel: (values.kernel ?? d.kernel) as PipelineSettings['kernel'],
     mdTemperaturesK: values['temperatures-K'] ? values['temperatures-K'].split(',').map((t) => num('temperatures-K', t, 0)) : d.mdTemperaturesK,
     mdTimePs: num('md-time-ps', values['md-time-ps'], d.mdTimePs),
     mdTimestepFs: num('md-timestep-fs', values['md-timestep-fs'], d.mdTimestepFs),

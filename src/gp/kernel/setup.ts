@@ -83,3 +83,31 @@ export function alfFeatureUnits(nFeatures: number): string[] {
   for (let i = 0; i < nFeatures; i++) u.push(i < 2 ? 'bohr' : i === 2 ? 'radians' : (i - 3) % 3 === 0 ? 'bohr' : 'radians');
   return u;
 }
+
+/** Kernels of ALF features by name: one type over all features, or `rbf-periodic` (alfKernel). */
+export const ALF_KERNELS = ['rbf-cyclic', 'rbf-periodic', 'rbf', 'periodic'] as const;
+export type AlfKernelName = (typeof ALF_KERNELS)[number];
+
+/**
+ * The kernel choice of a named ALF kernel over K features. `rbf-periodic`: `rbf` over the distances
+ * and polar angles times `periodic` (exp(−4θ sin²(d/2)), period 2π) over the azimuthal angles φ
+ * (features 6, 9, …, 1-based). The wrapped square of `rbf-cyclic` is not a positive definite
+ * kernel on the circle: for a φ that turns all the way round (a rotating hydroxyl or methyl) and a
+ * long lengthscale its matrix has negative eigenvalues, the factorisation needs jitter and the
+ * weights become huge; `periodic` is positive definite for every θ and equals `rbf` to second
+ * order in d. Both are FFLUX kernel types (formats.md).
+ */
+export function alfKernel(name: AlfKernelName, nFeatures: number): KernelChoice {
+  if (!(ALF_KERNELS as readonly string[]).includes(name)) throw new AtomgpError(`unknown ALF kernel '${name}' (expected ${ALF_KERNELS.join(', ')})`);
+  if (name !== 'rbf-periodic') return name;
+  const all = Array.from({ length: nFeatures }, (_, i) => i + 1);
+  const phi = all.filter((d) => d >= 6 && d % 3 === 0);
+  if (phi.length === 0) return 'rbf';
+  return {
+    kernels: [
+      { name: 'k1', type: 'rbf', activeDims: all.filter((d) => !phi.includes(d)) },
+      { name: 'k2', type: 'periodic', activeDims: phi },
+    ],
+    composition: 'k1*k2',
+  };
+}

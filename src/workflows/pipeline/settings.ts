@@ -8,6 +8,7 @@ import { DEFAULT_PRIOR, parsePrior } from '../../gp/fit/priors.js';
 import type { CvSpec } from '../../sampling/cv.js';
 import type { SelectionRule } from '../../sampling/select.js';
 import { DEFAULT_BOND_WALL } from '../../sampling/bias.js';
+import { ALF_KERNELS, type AlfKernelName } from '../../gp/kernel/setup.js';
 
 export type ReferenceKind = 'builtin' | 'xtb';
 export type LabelMode = 'atomic' | 'total' | 'auto';
@@ -49,6 +50,8 @@ export interface PipelineSettings {
   priors: string[];
   /** How priors after the first are made: same θ and σ² with only mean and weights refit, or a full retrain. */
   priorMode: PriorMode;
+  /** Kernel of every atom's GP (gp/kernel/setup.ts alfKernel). */
+  kernel: AlfKernelName;
   restarts: number;
   maxIterations: number;
   /** σ² on the kernel diagonal; optimised within [1e-10, 1e-4] when `optimiseNoise`. */
@@ -99,6 +102,7 @@ export const DEMO_DEFAULTS: PipelineSettings = {
   labels: 'auto',
   priors: [DEFAULT_PRIOR, 'min'],
   priorMode: 'retrain',
+  kernel: 'rbf-cyclic',
   restarts: 2,
   maxIterations: 200,
   noise: 1e-10,
@@ -198,6 +202,7 @@ export const SETTING_FLAGS: Readonly<Record<keyof PipelineSettings, string>> = {
   labels: '--labels',
   priors: '--priors',
   priorMode: '--prior-mode',
+  kernel: '--kernel',
   restarts: '--restarts',
   maxIterations: '--max-iterations',
   noise: '--noise',
@@ -248,6 +253,7 @@ export function validateSettings(s: PipelineSettings): void {
   for (const t of s.mdTemperaturesK) posNum('--temperatures-K', t);
   if (s.priors.length === 0) throw new AtomgpError('no prior means given');
   for (const p of s.priors) parsePrior(p);
+  if (!(ALF_KERNELS as readonly string[]).includes(s.kernel)) throw new AtomgpError(`--kernel must be one of ${ALF_KERNELS.join(', ')}, got '${s.kernel}'`);
   if (!['farthest', 'random'].includes(s.selection)) throw new AtomgpError(`--selection must be farthest or random, got '${s.selection}'`);
   if (!['auto', 'atomic', 'total'].includes(s.labels)) throw new AtomgpError(`--labels must be auto, atomic or total, got '${s.labels}'`);
   if (s.labels === 'atomic' && s.reference === 'xtb') throw new AtomgpError('--labels atomic needs a reference with atomic energies (builtin); xtb gives total energies only');

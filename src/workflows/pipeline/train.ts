@@ -11,6 +11,7 @@ import type { GpModel } from '../../gp/model/model.js';
 import { refitFromModel, type TrainResult } from '../../gp/fit/train.js';
 import { runTrainTasks, type TrainTask } from '../../gp/fit/train-parallel.js';
 import { kernelReachBounds } from '../../gp/fit/train-options.js';
+import { alfKernel } from '../../gp/kernel/setup.js';
 import { readModel, writeModel } from '../../io/model.js';
 import { atomNames } from '../../sampling/export.js';
 import type { DataSets } from './data.js';
@@ -24,7 +25,7 @@ function thetaLimits(s: PipelineSettings, nFeatures: number): { thetaBounds?: [n
   return s.thetaMin > 0 ? { thetaBounds: [s.thetaMin, 1e3] } : {};
 }
 
-export const TRAINING_KEYS = ['seed', 'restarts', 'maxIterations', 'noise', 'optimiseNoise', 'kernelReach', 'thetaMin'] as const;
+export const TRAINING_KEYS = ['seed', 'kernel', 'restarts', 'maxIterations', 'noise', 'optimiseNoise', 'kernelReach', 'thetaMin'] as const;
 
 export type AtomTraining = DemoSummary['training'][number]['atoms'];
 
@@ -88,7 +89,7 @@ export async function trainStage(ctx: StageContext, s: PipelineSettings, m: Rela
             x: xTrain[a]!,
             y: Float64Array.from(train, (f) => f.atomicEnergiesHa![a]!),
             nFeatures: K,
-            kernel: 'rbf-cyclic',
+            kernel: alfKernel(s.kernel, K),
             prior,
             likelihood: 'marginal',
             noise: s.noise,
@@ -123,6 +124,7 @@ export async function trainStage(ctx: StageContext, s: PipelineSettings, m: Rela
       const r = trainAdditive({
         atoms: m.symbols.map((sym, a) => ({ label: `${sym}${a + 1}`, alf: [...m.alfs[a]!], x: xTrain[a]! })),
         nFeatures: K,
+        kernel: alfKernel(s.kernel, K),
         yTotalHa: Float64Array.from(train, (f) => f.energyHa!),
         prior,
         noise: s.noise,
