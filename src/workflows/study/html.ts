@@ -2,7 +2,9 @@
  * study.html: the study's table (validation, survival and fidelity per prior and temperature for
  * every molecule), linking each molecule's own report. Self-contained, no scripts.
  */
+import { aggregateStability } from '../../analysis/stability.js';
 import { escapeHtml, table } from '../../report/html.js';
+import { heatmap2d, stabilityMatrixPlot } from '../../report/plot.js';
 import { VERSION } from '../../version.js';
 import { distortionRows } from './distortions.js';
 import type { StudySummary } from './run.js';
@@ -10,7 +12,7 @@ import type { StudySummary } from './run.js';
 const CSS = `body{font-family:"DejaVu Sans",sans-serif;margin:2em;max-width:70em;color:#222}
 table{border-collapse:collapse;margin:0.5em 0 1.5em}th,td{border:1px solid #bbb;padding:0.25em 0.6em}
 td.num{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;font-weight:bold;padding:0.3em 0}
-.meta{color:#555}`;
+.meta{color:#555}.maps{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0.5em 0;max-width:440px}figcaption{font-size:0.85em;color:#444}`;
 
 const f2 = (v: number | null): number | null => (v === null ? null : Math.round(v * 100) / 100);
 
@@ -45,12 +47,27 @@ export function studyHtml(s: StudySummary): string {
           `Distorted starts: forces at the start and NVT at ${s.settings.distortionTemperatureK} K for ${s.settings.distortionTimePs} ps (a bond has relaxed when back within 0.1 Å of its length at the minimum)`,
         )
       : '';
+    const rama = (m.ramachandran ?? [])
+      .map((r) => {
+        const edges = Array.from({ length: r.bins + 1 }, (_, i) => -180 + (360 * i) / r.bins);
+        const counts = Array.from({ length: r.bins }, (_, i) => r.counts.slice(i * r.bins, (i + 1) * r.bins));
+        const regions = Object.entries(r.regions)
+          .filter(([, v]) => v > 0)
+          .map(([k, v]) => `${k} ${(100 * v).toFixed(0)} %`)
+          .join(', ');
+        const ticks = [-180, -120, -60, 0, 60, 120, 180];
+        return `<figure>${heatmap2d({ xEdges: edges, yEdges: edges, counts, xLabel: 'φ / degrees', yLabel: 'ψ / degrees', xTicks: ticks, yTicks: ticks, width: 420 })}<figcaption><strong>${escapeHtml(r.label)}</strong>, ${r.frames} frames: ${escapeHtml(regions)}</figcaption></figure>`;
+      })
+      .join('\n');
+    const survival = m.runs.length ? `<figure>${stabilityMatrixPlot(aggregateStability(m.runs))}<figcaption>Runs that survived, per prior mean and temperature (median time to failure of the others).</figcaption></figure>` : '';
     return `<h2>${escapeHtml(m.molecule)} (${escapeHtml(m.formula)}, ${m.n_atoms} atoms)</h2>
 <p>Reference: ${escapeHtml(m.reference)}; labels: ${m.labels === 'atomic' ? 'atomic energies' : 'total energies (additive GP)'}. <a href="${encodeURI(m.folder)}/report.html">The molecule's report</a>.</p>
 ${valid}
+${survival}
 ${runs}
 ${dist}
-${obs}`;
+${obs}
+${rama ? `<h3>Ramachandran maps (first residue)</h3><div class="maps">${rama}</div>` : ''}`;
   });
   return `<!doctype html>
 <html lang="en">

@@ -33,6 +33,7 @@ import { median } from '../../analysis/stability.js';
 import { moleculeSettings, type StudySettings, validateStudySettings } from './settings.js';
 import { studyHtml } from './html.js';
 import { type DistortionResult, distortionsStage } from './distortions.js';
+import { moleculeRamachandran, type RamachandranMap } from './ramachandran.js';
 import { type MoleculeObservables, observablesStage } from './observables.js';
 
 export type StudyRunFidelity = Omit<FidelityResult, 'perFrame'>;
@@ -70,6 +71,8 @@ export interface StudyMolecule {
   observables: MoleculeObservables | null;
   /** Distorted starts: restoring forces and runs per prior. */
   distortions: DistortionResult[];
+  /** Ramachandran maps of peptides (null for other molecules). */
+  ramachandran: RamachandranMap[] | null;
 }
 
 export interface StudySummary {
@@ -209,6 +212,8 @@ export async function runStudy(s: StudySettings, outDir: string, mode: 'new' | '
     const summary = await runPipeline(moleculeSettings(s, name), dir, moleculeMode, prefixed);
     const fidelity = await fidelityStage(s, folder, dir, summary, moleculeMode === 'resume', hooks);
     const observables = s.observablesTemperatureK > 0 ? await observablesStage(s, folder, dir, summary, moleculeMode === 'resume', hooks) : null;
+    const { mol } = await buildMolecule(moleculeSettings(s, name));
+    const ramachandran = moleculeRamachandran(dir, summary, mol.symbols, mol.bonds, observables?.reference_run_dir ?? null);
     const distortions = await distortionsStage(s, folder, dir, summary, moleculeMode === 'resume', hooks);
     const runs: StudyRun[] = summary.runs.map((r) => ({ ...r, run_dir: join(folder, r.run_dir), fidelity: fidelity[r.run_dir] ?? null }));
     molecules.push({
@@ -223,6 +228,7 @@ export async function runStudy(s: StudySettings, outDir: string, mode: 'new' | '
       table: studyTable(runs),
       observables,
       distortions,
+      ramachandran,
     });
   }
   const study: StudySummary = { kind: 'study', molecules, settings: s, atomgp_version: VERSION };

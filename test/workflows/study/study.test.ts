@@ -9,6 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
 import { KCAL_PER_MOL_PER_HARTREE } from '../../../src/chem/units.js';
 import { readXyz } from '../../../src/io/xyz.js';
@@ -58,6 +59,7 @@ test('study on water and ammonia (built-in reference): table = runs, fidelity re
       assert.ok(r.h_r_mae >= 0 && r.h_r_mae <= 2);
       assert.equal(r.fu_stable, r.max_bond_deviation_A <= 0.5);
     }
+    assert.equal(m.ramachandran, null, 'no peptide backbone');
     // distorted starts: O-H = 1.5 Å applies to water only; restoring forces and runs for every prior
     assert.equal(m.distortions.length, 3);
     const oh = m.distortions[0]!;
@@ -160,4 +162,47 @@ test('study on water with the xtb reference: additive model on totals, fidelity 
   const withFid = m.runs.filter((x) => x.fidelity !== null);
   assert.ok(withFid.length > 0);
   for (const x of withFid) assert.ok(Number.isFinite(x.fidelity!.energyMaeKcalPerMol));
+});
+
+const CHROMIUM = '/usr/bin/chromium';
+const chromiumSkip = !existsSync(CHROMIUM) && process.env.CI !== 'true' ? `${CHROMIUM} not installed` : false;
+test('study on capped glycine: Ramachandran maps; study.html in headless Chromium with sized, labelled figures and no errors', { skip: chromiumSkip, timeout: 180_000 }, async () => {
+  const out = join(root, 'gly');
+  const r = runCli(['study', '--molecules', 'glycine', '--reference', 'builtin', ...SMALL, '--temperatures-K', '500', '--out', out]);
+  assert.equal(r.code, 0, r.err);
+  const m = read(out).molecules[0]!;
+  const maps = m.ramachandran!;
+  assert.ok(maps.length >= 2, 'the sampling map, the reference MD map and the default prior per temperature');
+  assert.match(maps[0]!.label, /WTMetaD sampling at 500 K/);
+  for (const map of maps) {
+    assert.equal(map.counts.reduce((a, b) => a + b, 0), map.frames);
+    assert.ok(Math.abs(Object.values(map.regions).reduce((a, b) => a + b, 0) - 1) < 1e-9);
+  }
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], timeout: 30_000 });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const problems: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' || msg.type() === 'warning') problems.push(msg.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(pathToFileURL(join(out, 'study.html')).href, { waitUntil: 'load' });
+    const figures = (await page.evaluate(`[...document.querySelectorAll('svg.atomgp-figure')].map((svg) => {
+      const r = svg.getBoundingClientRect();
+      const label = (w) => (svg.querySelector('g[aria-label="' + w + '-axis label"]') || { textContent: '' }).textContent.trim();
+      return { width: r.width, height: r.height, x: label('x'), y: label('y') };
+    })`)) as Array<{ width: number; height: number; x: string; y: string }>;
+    assert.deepEqual(problems, []);
+    assert.equal(figures.length, 1 + maps.length, 'the survival matrix and every Ramachandran map');
+    for (const f of figures) {
+      assert.ok(f.width > 200 && f.height > 150, `figure ${f.width} × ${f.height}`);
+      assert.ok(f.x.length > 0 && f.y.length > 0);
+    }
+    assert.ok(figures.slice(1).every((f) => f.x === 'φ / degrees' && f.y === 'ψ / degrees'));
+    const png = await page.screenshot({ fullPage: true });
+    assert.ok(png.length > 10_000, 'a rendered page');
+  } finally {
+    await browser.close();
+  }
 });
