@@ -69,15 +69,15 @@ def bfgs(name, start, fmax, out):
 def nve(name, frame0, dt_fs, steps, out):
     from ase.md.verlet import VelocityVerlet
     atoms = read(frame0, 0)
-    # atomgp's velocities are A/fs; ASE's are A per ASE time unit.
-    atoms.set_velocities(atoms.arrays['velocities'] * units.fs)
+    # atomgp's velocities are A/fs; ASE's are A per ASE time unit (units.fs of them make 1 fs).
+    atoms.set_velocities(atoms.arrays['velocities'] / units.fs)
     etot = []
     with socket_calc(name) as calc:
         atoms.calc = calc
         dyn = VelocityVerlet(atoms, timestep=float(dt_fs) * units.fs)
         dyn.attach(lambda: etot.append(atoms.get_potential_energy() + atoms.get_kinetic_energy()), interval=1)
         dyn.run(int(steps))
-    json.dump({'etot_eV': etot, 'hartree_eV': units.Hartree}, open(out, 'w'))
+    json.dump({'etot_eV': etot, 'hartree_eV': units.Hartree, 'frame0_info': {k: v for k, v in read(frame0, 0).info.items() if isinstance(v, (int, float, str))}}, open(out, 'w'))
 
 
 def emt_client(name, start, die_after=None):
