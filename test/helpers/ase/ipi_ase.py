@@ -8,7 +8,8 @@
     ipi_ase.py emt-client NAME START.xyz [DIE_AFTER]  SocketClient with EMT until EXIT (or dies
                                                       without a word after DIE_AFTER force calls)
     ipi_ase.py emt-check FILE.extxyz OUT.json         every frame read back (ase.io.read ':'),
-                                                      with EMT's own forces at its positions
+                                                      with EMT's own forces at its positions (as
+                                                      the client saw them over the socket)
     ipi_ase.py dump FILE.extxyz OUT.json              every frame as ASE reads it
 
 Energies in the JSON are eV, forces eV/A as ASE reports them (dump: the numbers of the file).
@@ -114,21 +115,28 @@ def frame_record(a):
     return rec
 
 
+def plain(o):
+    """numpy scalars and arrays for json.dump."""
+    return o.item() if hasattr(o, 'item') and np.ndim(o) == 0 else np.asarray(o).tolist()
+
+
 def emt_check(file, out):
     from ase.calculators.emt import EMT
     rows = []
     for a in read(file, ':'):
         rec = frame_record(a)
         b = a.copy()
+        # The positions EMT saw: atomgp's bohr values read with ASE's Bohr.
+        b.positions = a.positions * WIRE_SCALE
         b.calc = EMT()
         rec['emt_energy_eV'] = b.get_potential_energy()
         rec['emt_forces_eV_per_A'] = b.get_forces().tolist()
         rows.append(rec)
-    json.dump({'frames': rows, 'hartree_eV': units.Hartree, 'bohr_A': units.Bohr}, open(out, 'w'))
+    json.dump({'frames': rows, 'hartree_eV': units.Hartree, 'bohr_A': units.Bohr}, open(out, 'w'), default=plain)
 
 
 def dump(file, out):
-    json.dump({'frames': [frame_record(a) for a in read(file, ':')]}, open(out, 'w'))
+    json.dump({'frames': [frame_record(a) for a in read(file, ':')]}, open(out, 'w'), default=plain)
 
 
 if __name__ == '__main__':
