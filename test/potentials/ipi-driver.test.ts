@@ -267,3 +267,30 @@ test('atomgp opt --reference ipi driven by LAMMPS fix ipi finds the force fieldâ
   assert.ok(Math.abs(s.energyKcalPerMol) < 1e-8, `${s.energyKcalPerMol} kcal/mol`);
   assert.equal(assertHarmonicForces(join(dir, 'opt', 'path.extxyz')) > 2, true);
 });
+
+test('atomgp pipeline --reference ipi driven by LAMMPS fix ipi: every sampled frame is labelled with the force fieldâ€™s energy and forces', { skip: noLammps }, async () => {
+  const dir = mkdtempSync(join(root, 'lmp-pipeline-'));
+  const name = socketName('lmp-pipe');
+  const out = join(dir, 'run');
+  const pipeline = startAtomgp([
+    'pipeline', '--molecule', 'water', '--reference', `ipi:unix:${name}?cell=30&timeout=120`, '--out', out, '--sample-steps', '2000', '--harvest-every', '10',
+    '--n-train', '60', '--n-valid', '40', '--restarts', '1', '--max-iterations', '40', '--md-time-ps', '0.2', '--temperatures-K', '300', '--replicas', '1', '--workers', '1', '--quiet',
+  ]);
+  const lmp = await lammpsClient(name, dir);
+  const [p, l] = await Promise.all([pipeline.done, lmp.done]);
+  assert.equal(p.code, 0, p.out + p.err);
+  assert.match(l.out + l.err, /Got EXIT message from i-PI/);
+  const frames = readXyz(join(out, 'sampling', 'frames.extxyz'));
+  assert.equal(frames.length, 201);
+  for (const [k, fr] of frames.entries()) {
+    const ref = harmonicWater(fr.positionsA);
+    const eKcal = (fr.info.energy as number) * KCAL_PER_MOL_PER_HARTREE;
+    assert.ok(Math.abs(eKcal - ref.energy) < 1e-5 * Math.max(1e-3, ref.energy), `frame ${k}: ${eKcal} vs ${ref.energy} kcal/mol`);
+    const f = fr.arrays.forces as Float64Array;
+    const fmax = Math.max(...ref.forces.map(Math.abs));
+    for (let j = 0; j < 9; j++) {
+      const fKcal = f[j]! * KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR;
+      assert.ok(Math.abs(fKcal - ref.forces[j]!) < 1e-5 * fmax + 1e-5, `frame ${k} component ${j}: ${fKcal} vs ${ref.forces[j]}`);
+    }
+  }
+});
