@@ -109,7 +109,7 @@ def emt_client(name, start, die_after=None):
 def frame_record(a):
     rec = {'info': {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in a.info.items()},
            'arrays': {k: v.tolist() for k, v in a.arrays.items() if k not in ('numbers',)},
-           'symbols': a.get_chemical_symbols()}
+           'symbols': a.get_chemical_symbols(), 'cell': a.cell.array.flatten().tolist(), 'pbc': a.pbc.tolist()}
     if a.calc is not None:
         rec['calc'] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in a.calc.results.items()}
     return rec
