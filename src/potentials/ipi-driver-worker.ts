@@ -64,17 +64,21 @@ async function forceCall(): Promise<void> {
   const c = client;
   if (c === undefined) throw new Error(`${where}: no client connected`);
   if (c.reader.closed !== undefined) throw new IpiClosed(c.reader.closed);
-  let st = await status(c);
-  if (st === 'NEEDINIT') {
-    c.sock.write(encodeInit(0, ''));
-    st = await status(c);
-  }
-  if (st !== 'READY') throw new Error(`${where}: i-PI protocol error: the client answered STATUS with '${st}' (expected READY or NEEDINIT)`);
+  // The first STATUS tells whether the client needs INIT. Then INIT (when needed), POSDATA,
+  // STATUS and GETFORCE go out together: a client reads one message at a time and computes on
+  // POSDATA before it reads the next STATUS, so its answers are (READY,) HAVEDATA, FORCEREADY. One
+  // round trip for all of them instead of three.
+  const first = await status(c);
+  if (first !== 'READY' && first !== 'NEEDINIT') throw new Error(`${where}: i-PI protocol error: the client answered STATUS with '${first}' (expected READY or NEEDINIT)`);
   for (let k = 0; k < 3 * nAtoms; k++) positionsBohr[k] = data[1 + k]!;
-  c.sock.write(encodePosdata(cellBohr, positionsBohr));
-  st = await status(c);
+  const posdata = encodePosdata(cellBohr, positionsBohr);
+  c.sock.write(first === 'NEEDINIT' ? Buffer.concat([encodeInit(0, ''), STATUS, posdata, STATUS, GETFORCE]) : Buffer.concat([posdata, STATUS, GETFORCE]));
+  if (first === 'NEEDINIT') {
+    const st = await c.reader.header(where);
+    if (st !== 'READY') throw new Error(`${where}: i-PI protocol error: the client answered STATUS after INIT with '${st}' (expected READY)`);
+  }
+  const st = await c.reader.header(where);
   if (st !== 'HAVEDATA') throw new Error(`${where}: i-PI protocol error: the client answered STATUS after POSDATA with '${st}' (expected HAVEDATA)`);
-  c.sock.write(GETFORCE);
   const h = await c.reader.header(where);
   if (h !== 'FORCEREADY') throw new Error(`${where}: i-PI protocol error: the client answered GETFORCE with '${h}' (expected FORCEREADY)`);
   await c.reader.float64s(1, energy);
