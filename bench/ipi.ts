@@ -4,12 +4,14 @@
  * the same model set, over a unix socket and over TCP on localhost; the same calls in process
  * (GpPotential.compute) are the baseline. Sets: the real ammonia models (if ../shared/data is
  * there) and a synthetic aspirin-size set (21 atoms × 1000 points × 57 features, rbf-cyclic).
- * Per call: µs wall; overhead = socket − in process (both sides' work: the worker hand-off,
- * STATUS/INIT/POSDATA/STATUS/GETFORCE/FORCEREADY, the client's JSON extra string).
+ * Per call: µs wall and µs CPU (this process, its driver worker and the client process, from
+ * /proc); overhead = socket − in process (the worker hand-off, the messages, the client's JSON
+ * extra string). On a loaded machine the CPU figure is the steadier one: a process that sleeps
+ * on a socket is woken promptly while a busy loop shares its core.
  * Usage: npm run bench:ipi   (or: node dist/bench/ipi.js [--seconds S])
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { syntheticMolecule } from '../src/gp/model/synthetic.js';
@@ -23,8 +25,25 @@ const secondsArg = process.argv.indexOf('--seconds');
 const SECONDS = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 2;
 const ATOMGP = resolve('bin', 'atomgp.js');
 
-/** µs wall per energy+forces call, geometry changed every call. */
-function timeCalls(pot: Potential, positionsA: Float64Array): number {
+interface Timing {
+  wallUs: number;
+  /** CPU µs per call of this process (main thread and the driver's worker) plus the client's. */
+  cpuUs: number;
+}
+
+/** CPU seconds (user + system) a child process has used so far, from /proc (Linux; 10 ms ticks). */
+function childCpuS(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Time per energy+forces call, geometry changed every call; `clientPid` adds the client's CPU time. */
+function timeCalls(pot: Potential, positionsA: Float64Array, clientPid?: number): Timing {
   const out = createResult(pot.nAtoms);
   const x = Float64Array.from(positionsA);
   const jiggle = (k: number): void => {
@@ -35,6 +54,8 @@ function timeCalls(pot: Potential, positionsA: Float64Array): number {
     pot.compute(x, out);
   }
   let calls = 0;
+  const c0 = process.cpuUsage();
+  const k0 = childCpuS(clientPid);
   const t0 = performance.now();
   let t = t0;
   while (t - t0 < SECONDS * 1000) {
@@ -45,7 +66,9 @@ function timeCalls(pot: Potential, positionsA: Float64Array): number {
     calls += 20;
     t = performance.now();
   }
-  return ((t - t0) * 1000) / calls;
+  const c = process.cpuUsage(c0);
+  const clientUs = (childCpuS(clientPid) - k0) * 1e6;
+  return { wallUs: ((t - t0) * 1000) / calls, cpuUs: (c.user + c.system + clientUs) / calls };
 }
 
 const ROUNDS = 3;
@@ -62,21 +85,26 @@ async function row(name: string, dir: string, positionsA: Float64Array, noCheck:
     { label: 'unix', address: `unix:${unixName}`, flags: ['--unix', unixName] },
     { label: 'tcp', address: '127.0.0.1:31457', flags: ['--host', '127.0.0.1', '--port', '31457'] },
   ];
-  const drivers: Array<{ label: string; driver: Awaited<ReturnType<typeof openIpiDriver>>; exited: Promise<number | null> }> = [];
+  const drivers: Array<{ label: string; driver: Awaited<ReturnType<typeof openIpiDriver>>; pid: number | undefined; exited: Promise<number | null> }> = [];
   try {
     for (const r of routes) {
       const client = spawn(process.execPath, [ATOMGP, 'ipi', '--models', dir, ...r.flags, '--quiet', ...(noCheck ? ['--no-check'] : [])], { stdio: 'inherit' });
       const exited = new Promise<number | null>((res) => client.on('exit', (code) => res(code)));
-      drivers.push({ label: r.label, driver: await openIpiDriver({ address: r.address, symbols: [...set.symbols], connectTimeoutS: 120 }, () => {}), exited });
+      drivers.push({ label: r.label, driver: await openIpiDriver({ address: r.address, symbols: [...set.symbols], connectTimeoutS: 120 }, () => {}), pid: client.pid, exited });
     }
-    const best = { direct: Number.POSITIVE_INFINITY, unix: Number.POSITIVE_INFINITY, tcp: Number.POSITIVE_INFINITY } as Record<string, number>;
+    const best: Record<string, Timing> = {};
+    const keep = (key: string, t: Timing): void => {
+      const b = best[key];
+      best[key] = { wallUs: Math.min(b?.wallUs ?? Number.POSITIVE_INFINITY, t.wallUs), cpuUs: Math.min(b?.cpuUs ?? Number.POSITIVE_INFINITY, t.cpuUs) };
+    };
     for (let round = 0; round < ROUNDS; round++) {
-      best['direct'] = Math.min(best['direct']!, timeCalls(inProcess, positionsA));
-      for (const d of drivers) best[d.label] = Math.min(best[d.label]!, timeCalls(d.driver, positionsA));
+      keep('direct', timeCalls(inProcess, positionsA));
+      for (const d of drivers) keep(d.label, timeCalls(d.driver, positionsA, d.pid));
     }
     const direct = best['direct']!;
-    const cells = drivers.map((d) => `${d.label} ${best[d.label]!.toFixed(1).padStart(8)} µs (overhead ${(best[d.label]! - direct).toFixed(1)} µs)`);
-    console.log(`${name.padEnd(40)} in process ${direct.toFixed(1).padStart(8)} µs | ${cells.join(' | ')}`);
+    const cell = (t: Timing): string => `${t.wallUs.toFixed(1).padStart(7)} (${t.cpuUs.toFixed(1).padStart(7)})`;
+    const cells = drivers.map((d) => `${d.label} ${cell(best[d.label]!)}, overhead ${(best[d.label]!.wallUs - direct.wallUs).toFixed(1)} (${(best[d.label]!.cpuUs - direct.cpuUs).toFixed(1)})`);
+    console.log(`${name.padEnd(40)} in process ${cell(direct)} | ${cells.join(' | ')}`);
   } finally {
     for (const d of drivers) d.driver.dispose();
   }
@@ -91,7 +119,9 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
-console.log(`# energy + forces per call, µs wall, best of ${ROUNDS} interleaved rounds of ${SECONDS} s; driver in this process, atomgp ipi client in a child process; overhead = socket − in process`);
+console.log(
+  `# energy + forces per call: µs wall (µs CPU of both processes), best of ${ROUNDS} interleaved rounds of ${SECONDS} s; driver in this process, atomgp ipi client in a child process; overhead = socket − in process`,
+);
 
 const dataDir = process.env.ATOMGP_DATA ? resolve(process.env.ATOMGP_DATA) : resolve('..', 'shared', 'data');
 const ammoniaDir = join(dataDir, 'ammonia', 'models');
