@@ -75,7 +75,7 @@ trains one GP per atom for each prior mean, validates against the reference and 
 checks; writes DIR/demo.json and DIR/report.html.
 ${FLAGS}`;
 
-const HELP_DEMO = `usage: atomgp demo [--reference builtin|xtb] [--molecule NAME] [--out DIR] [--json]
+const HELP_DEMO = `usage: atomgp demo [--reference builtin|xtb|ipi:…] [--molecule NAME] [--out DIR] [--json]
 
 The whole pipeline on built-in defaults (no data files, no network): malondialdehyde on the
 built-in force field, trained with the default prior mean (${DEFAULT_PRIOR}) and with min, NVT at 1000 K.
