@@ -4,14 +4,17 @@
  * malformed messages, wrong atom counts, reconnecting). Models: examples/water-morse.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { AtomgpError } from '../../src/errors.js';
 import { encodeInit, encodePosdata, IpiReader, ipiHeader, parseIpiAddress } from '../../src/io/ipi.js';
 import { createPotential } from '../../src/potentials/factory.js';
 import { openIpiDriver, parseIpiReference } from '../../src/potentials/ipi-driver.js';
 import { createResult } from '../../src/potentials/potential.js';
+import { runCli } from '../helpers/cli.js';
 import { socketName, startAtomgp } from '../helpers/external.js';
 
 const MODELS = 'examples/water-morse';
@@ -176,4 +179,92 @@ test('no server: the client gives up after --connect-timeout-s with a one-line e
   const r = await startAtomgp(['ipi', '--models', MODELS, '--unix', socketName('nobody'), '--connect-timeout-s', '0.3'], { timeoutMs: 60_000 }).done;
   assert.equal(r.code, 2, r.err);
   assert.match(r.err.trim(), /cannot connect to the i-PI server at unix socket \/tmp\/ipi_atomgp-test-\d+-nobody \(ENOENT for 0.3 s\)$/);
+});
+
+test('a cell on the wire: the client makes the molecule whole by minimum image and sends the molecular virial Σ r ⊗ F', async () => {
+  const name = socketName('cell');
+  const BOHR = 1.8897261246257702;
+  const L = 20; // bohr, cubic
+  const gp = await createPotential({ kind: 'gp-models', dir: MODELS });
+  const x = GEOMETRIES[1]!;
+  const direct = createResult(3);
+  gp.compute(x, direct);
+  // Atom 3 moved by one lattice vector along −y: the molecule is split across the cell boundary.
+  const wrapped = x.map((v) => v * BOHR);
+  wrapped[7]! += L;
+  const cell = Float64Array.from([L, 0, 0, 0, L, 0, 0, 0, L]);
+  let energy = Number.NaN;
+  const forces = new Float64Array(9);
+  const virial = new Float64Array(9);
+  const d = await handDriver(name, async (sock, r) => {
+    sock.write(Buffer.concat([ipiHeader('INIT'), Buffer.from([0, 0, 0, 0, 1, 0, 0, 0, 0]), encodePosdata(cell, wrapped), ipiHeader('GETFORCE')]));
+    assert.equal(await r.header('client'), 'FORCEREADY');
+    energy = (await r.read(8)).readDoubleLE(0);
+    assert.equal(await r.int32(), 3);
+    await r.float64s(9, forces);
+    await r.float64s(9, virial);
+    await r.read(await r.int32());
+    sock.write(ipiHeader('EXIT'));
+  });
+  const c = await startAtomgp(['ipi', '--models', MODELS, '--unix', name], { timeoutMs: 120_000 }).done;
+  d.close();
+  assert.deepEqual(d.errors, []);
+  assert.equal(c.code, 0, c.err);
+  assert.ok(relErr(energy, direct.energyHa) < 1e-12, `${energy} vs ${direct.energyHa}`);
+  for (let k = 0; k < 9; k++) assert.ok(Math.abs(forces[k]! - direct.forcesHaPerBohr[k]!) < 1e-12);
+  for (let a = 0; a < 3; a++) {
+    for (let b = 0; b < 3; b++) {
+      let w = 0;
+      for (let i = 0; i < 3; i++) w += x[3 * i + a]! * BOHR * direct.forcesHaPerBohr[3 * i + b]!;
+      assert.ok(Math.abs(virial[3 * a + b]! - w) < 1e-12, `virial ${a}${b}: ${virial[3 * a + b]} vs ${w}`);
+    }
+  }
+  // Zero net torque makes the molecular virial symmetric.
+  for (const [p, q] of [[1, 3], [2, 6], [5, 7]] as const) assert.ok(Math.abs(virial[p]! - virial[q]!) < 1e-10);
+});
+
+test('--variance sends the GP predictive standard deviations that atomgp predict --variance prints', async () => {
+  const name = socketName('variance');
+  const BOHR = 1.8897261246257702;
+  let extra = '';
+  const d = await handDriver(name, async (sock, r) => {
+    sock.write(Buffer.concat([encodePosdata(new Float64Array(9), GEOMETRIES[0]!.map((v) => v * BOHR)), ipiHeader('GETFORCE')]));
+    assert.equal(await r.header('client'), 'FORCEREADY');
+    await r.read(8 + 4 + 72 + 72);
+    extra = (await r.read(await r.int32())).toString('utf8');
+    sock.write(ipiHeader('EXIT'));
+  });
+  const c = await startAtomgp(['ipi', '--models', MODELS, '--unix', name, '--variance'], { timeoutMs: 120_000 }).done;
+  d.close();
+  assert.equal(c.code, 0, c.err);
+  const sent = JSON.parse(extra) as { atomic_std_Ha: number[] };
+  const dir = mkdtempSync(join(tmpdir(), 'atomgp-ipi-var-'));
+  const file = join(dir, 'w.xyz');
+  const g = GEOMETRIES[0]!;
+  writeFileSync(file, `3\nw\n${SYMBOLS.map((s, i) => `${s} ${g[3 * i]} ${g[3 * i + 1]} ${g[3 * i + 2]}`).join('\n')}\n`);
+  const p = runCli(['predict', '--models', MODELS, '--variance', '--json', file]);
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(p.code, 0, p.err);
+  const expected = (JSON.parse(p.out) as { atomic_std_Ha: number[] }).atomic_std_Ha;
+  assert.equal(sent.atomic_std_Ha.length, 3);
+  for (let i = 0; i < 3; i++) assert.ok(relErr(sent.atomic_std_Ha[i]!, expected[i]!) < 1e-6, `${sent.atomic_std_Ha[i]} vs ${expected[i]}`);
+});
+
+test('over TCP: atomgp ipi --host --port ↔ atomgp driver on HOST:PORT give the in-process energies', async () => {
+  const port = 20000 + (process.pid % 30000);
+  const client = startAtomgp(['ipi', '--models', MODELS, '--host', '127.0.0.1', '--port', String(port)], { timeoutMs: 120_000 });
+  const driver = await openIpiDriver({ address: `127.0.0.1:${port}`, symbols: SYMBOLS, connectTimeoutS: 60 }, () => {});
+  const gp = await createPotential({ kind: 'gp-models', dir: MODELS });
+  const a = createResult(3);
+  const b = createResult(3);
+  try {
+    driver.compute(GEOMETRIES[2]!, a);
+    gp.compute(GEOMETRIES[2]!, b);
+  } finally {
+    driver.dispose();
+  }
+  assert.ok(relErr(a.energyHa, b.energyHa) < 1e-12);
+  const r = await client.done;
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /ended by EXIT/);
 });
