@@ -28,6 +28,9 @@ const energy = new Float64Array(1);
 
 let client: { sock: Socket; reader: IpiReader } | undefined;
 
+// The main thread blocks in Atomics.wait on this worker: a failure here must wake it with a message.
+process.on('uncaughtException', (e) => finish(STATE_FAILED, `${where}: the i-PI driver thread failed (${e.message})`));
+
 const server = createServer((sock) => {
   if (client !== undefined) {
     // One client serves one run; a second one is turned away.
