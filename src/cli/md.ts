@@ -42,8 +42,8 @@ potential and geometry:
                                 LAMMPS fix ipi, CP2K, …): atomgp listens at /tmp/ipi_NAME or
                                 HOST:PORT and waits for it; append ?cell=L (cubic box, Å; LAMMPS
                                 needs one) and &timeout=S (wait for the client, default 600 s).
-                                One run per client: with --checkpoint-every, a client that dies
-                                leaves the last checkpoint for --resume (docs/ase.md)
+                                One run per client; a client that dies leaves the last
+                                checkpoint (every 10 steps by default) for --resume (docs/ase.md)
   --periodic-convention 2|4     force the periodic-kernel convention of the models
   --no-check                    skip the models' self-consistency check (as in predict)
   --start FILE                  start geometry (XYZ/extxyz, first frame; or DL_POLY CONFIG)
@@ -71,7 +71,8 @@ output:
   --out DIR                     output folder (required)
   --log-every N                 log.csv every N steps, default 1
   --traj-stride N               trajectory frame every N steps, default 10
-  --checkpoint-every N          checkpoint every N steps (default: only at the end)
+  --checkpoint-every N          checkpoint every N steps (default: only at the end; 10 with an
+                                i-PI reference, whose client may die mid-run)
   --resume                      continue OUT from its checkpoint (bit-for-bit)
   --overwrite                   replace the run in OUT
 stability monitor (0 switches a check off):
@@ -228,7 +229,7 @@ export async function run(argv: string[]): Promise<number> {
       out: { type: 'string' },
       'log-every': { type: 'string', default: '1' },
       'traj-stride': { type: 'string', default: '10' },
-      'checkpoint-every': { type: 'string', default: '0' },
+      'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean', default: false },
       overwrite: { type: 'boolean', default: false },
       'bond-stretch-factor': { type: 'string' },
@@ -330,7 +331,8 @@ export async function run(argv: string[]): Promise<number> {
     mode,
     logEvery: int('log-every', values['log-every'], 1, 1),
     trajStride: int('traj-stride', values['traj-stride'], 10, 1),
-    checkpointEvery: int('checkpoint-every', values['checkpoint-every'], 0, 0),
+    // A client of an i-PI reference can die mid-run: by default it then loses at most 10 steps.
+    checkpointEvery: int('checkpoint-every', values['checkpoint-every'], spec.kind === 'ipi' ? 10 : 0, 0),
     monitor,
     ...(monitorReference !== undefined ? { monitorReference } : {}),
     continueOnFailure: values['continue-on-failure']!,

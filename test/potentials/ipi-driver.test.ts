@@ -77,9 +77,10 @@ test('atomgp md --reference ipi driven by ASE SocketClient + EMT: trajectory for
   const out = join(root, 'md');
   const mdArgs = (name: string): string[] => [
     'md', '--reference', `ipi:unix:${name}?timeout=120`, '--start', startFile, '--out', out, '--ensemble', 'nve', '--temperature-K', '100',
-    '--steps', '200', '--timestep-fs', '0.25', '--equilibrate-ps', '0', '--energy-criterion', 'per-atom', '--traj-stride', '10', '--checkpoint-every', '10', '--continue-on-failure',
+    '--steps', '200', '--timestep-fs', '0.25', '--equilibrate-ps', '0', '--energy-criterion', 'per-atom', '--traj-stride', '10', '--continue-on-failure',
   ];
-  // One force call for the start, then one per step: the client dies inside step 60.
+  // One force call for the start, then one per step: the client dies inside step 60. With an i-PI
+  // reference md checkpoints every 10 steps by default.
   const name1 = socketName('emt-die');
   const dying = startAse(['emt-client', name1, startFile, '61']);
   const first = await startAtomgp(mdArgs(name1)).done;
