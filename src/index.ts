@@ -48,6 +48,8 @@ export { createResult, type Potential, type PotentialResult } from './potentials
 export { GpPotential } from './potentials/gp.js';
 export { BuiltinForceField, builtinForceFieldSpec } from './potentials/builtin-ff.js';
 export { XtbPotential } from './potentials/xtb.js';
+export { IpiDriverPotential, type IpiDriverSpec, openIpiDriver } from './potentials/ipi-driver.js';
+export { type IpiClientOptions, runIpiClient } from './potentials/ipi-client.js';
 export { AnalyticPotential } from './potentials/analytic.js';
 export { createPotential, type PotentialSpec } from './potentials/factory.js';
 

@@ -16,6 +16,7 @@ export interface Command {
 export const COMMANDS: Record<string, Command> = {
   demo: { summary: 'the whole pipeline on built-in defaults: sample, label, train (two prior means), validate, NVT at 1000 K, report', load: () => import('./demo.js') },
   inspect: { summary: 'summarise a .model file or a model folder (ALF, kernel, mean, consistency check)', load: () => import('./inspect.js') },
+  ipi: { summary: 'serve a GP model set to an i-PI driver (ASE SocketIOCalculator, i-PI) over a unix or TCP socket', load: () => import('./ipi.js') },
   md: { summary: 'molecular dynamics (NVE, Nosé–Hoover NVT, Langevin) with checkpoints, monitor, replica ensembles', load: () => import('./md.js') },
   opt: { summary: 'geometry optimisation (L-BFGS or FIRE) to a force threshold', load: () => import('./opt.js') },
   pipeline: { summary: 'molecule → WTMetaD sampling on a reference (built-in or xtb) → GP training → validation → MD check', load: () => import('./pipeline.js') },

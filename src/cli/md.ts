@@ -23,11 +23,12 @@ import { checkResume, type EnergyMinimum, type MdSummary, type OutputMode, runMd
 import type { MotionRemoval } from '../dynamics/state.js';
 import { AtomgpError } from '../errors.js';
 import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
+import { parseIpiReference } from '../potentials/ipi-driver.js';
 import { existsSync } from 'node:fs';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { flagInteger, flagNumber, parsePeriodicConvention, potentialInputDigests, readGeometryFrames } from './common.js';
 
-const HELP = `usage: atomgp md (--models DIR | --potential SPEC.json) --start FILE.xyz --steps N --out DIR [options]
+const HELP = `usage: atomgp md (--models DIR | --potential SPEC.json | --reference ipi:…) --start FILE.xyz --steps N --out DIR [options]
 
 Molecular dynamics of one molecule. Units: Å, fs, amu, kcal/mol. Writes OUT/log.csv,
 OUT/trajectory.extxyz (energies kcal/mol, forces kcal/mol/Å), OUT/summary.json and
@@ -36,6 +37,13 @@ OUT/checkpoint.json; an existing OUT is never overwritten without --overwrite or
 potential and geometry:
   --models DIR                  GP model folder (one iqa .model per atom)
   --potential FILE.json         potential spec instead, e.g. {"kind":"analytic","spec":{...}}
+  --reference ipi:unix:NAME | ipi:HOST:PORT
+                                an i-PI client computes energies and forces (ASE SocketClient,
+                                LAMMPS fix ipi, CP2K, …): atomgp listens at /tmp/ipi_NAME or
+                                HOST:PORT and waits for it; append ?cell=L (cubic box, Å; LAMMPS
+                                needs one) and &timeout=S (wait for the client, default 600 s).
+                                One run per client; a client that dies leaves the last
+                                checkpoint (every 10 steps by default) for --resume (docs/ase.md)
   --periodic-convention 2|4     force the periodic-kernel convention of the models
   --no-check                    skip the models' self-consistency check (as in predict)
   --start FILE                  start geometry (XYZ/extxyz, first frame; or DL_POLY CONFIG)
@@ -63,7 +71,8 @@ output:
   --out DIR                     output folder (required)
   --log-every N                 log.csv every N steps, default 1
   --traj-stride N               trajectory frame every N steps, default 10
-  --checkpoint-every N          checkpoint every N steps (default: only at the end)
+  --checkpoint-every N          checkpoint every N steps (default: only at the end; 10 with an
+                                i-PI reference, whose client may die mid-run)
   --resume                      continue OUT from its checkpoint (bit-for-bit)
   --overwrite                   replace the run in OUT
 stability monitor (0 switches a check off):
@@ -97,9 +106,26 @@ ensembles:
 const num = (name: string, v: string | undefined, fallback: number): number => flagNumber(name, v, fallback);
 const int = (name: string, v: string | undefined, fallback: number, min = 0): number => flagInteger(name, v, fallback, min);
 
-/** The potential spec from --models or --potential (exactly one). */
-export function potentialSpecFromFlags(models: string | undefined, potentialFile: string | undefined, periodicConvention: string | undefined, noCheck = false): PotentialSpec {
-  if ((models === undefined) === (potentialFile === undefined)) throw new AtomgpError('give exactly one of --models DIR and --potential SPEC.json');
+/**
+ * The potential spec from --models, --potential or --reference ipi:… (exactly one). `symbols` (the
+ * start geometry's) tell an i-PI reference which atoms its client must hold.
+ */
+export function potentialSpecFromFlags(
+  models: string | undefined,
+  potentialFile: string | undefined,
+  periodicConvention: string | undefined,
+  noCheck = false,
+  reference?: string,
+  symbols?: readonly string[],
+): PotentialSpec {
+  if ([models, potentialFile, reference].filter((x) => x !== undefined).length !== 1) {
+    throw new AtomgpError('give exactly one of --models DIR, --potential SPEC.json and --reference ipi:unix:NAME|ipi:HOST:PORT');
+  }
+  if (reference !== undefined) {
+    if (noCheck) throw new AtomgpError('--no-check applies to --models (a GP model folder)');
+    if (!reference.startsWith('ipi:')) throw new AtomgpError(`--reference must be ipi:unix:NAME or ipi:HOST:PORT here (a GP model folder is --models), got '${reference}'`);
+    return { kind: 'ipi', spec: parseIpiReference(reference, symbols ?? []) };
+  }
   if (models !== undefined) {
     const p = parsePeriodicConvention(periodicConvention);
     // `check` is recorded only when switched off, so specs (and checkpoint fingerprints) of checked runs are unchanged.
@@ -107,6 +133,12 @@ export function potentialSpecFromFlags(models: string | undefined, potentialFile
   }
   if (noCheck) throw new AtomgpError('--no-check applies to --models (a GP model folder)');
   return readPotentialSpec(potentialFile!);
+}
+
+/** Send EXIT to an i-PI client (or release any other held resource) when the run is over. */
+export function disposePotential(p: unknown): void {
+  const d = (p as { dispose?: () => void } | undefined)?.dispose;
+  if (typeof d === 'function') d.call(p);
 }
 
 /** First frame of the start file, checked to be an isolated molecule. */
@@ -177,6 +209,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       models: { type: 'string' },
       potential: { type: 'string' },
+      reference: { type: 'string' },
       'periodic-convention': { type: 'string' },
       'no-check': { type: 'boolean', default: false },
       start: { type: 'string' },
@@ -196,7 +229,7 @@ export async function run(argv: string[]): Promise<number> {
       out: { type: 'string' },
       'log-every': { type: 'string', default: '1' },
       'traj-stride': { type: 'string', default: '10' },
-      'checkpoint-every': { type: 'string', default: '0' },
+      'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean', default: false },
       overwrite: { type: 'boolean', default: false },
       'bond-stretch-factor': { type: 'string' },
@@ -279,8 +312,11 @@ export async function run(argv: string[]): Promise<number> {
   const replicas = int('replicas', values.replicas, 1, 1);
   const workers = int('workers', values.workers, 2, 1);
   const mode: OutputMode = values.resume ? 'resume' : values.overwrite ? 'overwrite' : 'new';
-  const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention'], values['no-check']);
   const start = readStart(values.start);
+  const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention'], values['no-check'], values.reference, start.symbols);
+  if (spec.kind === 'ipi' && (replicas > 1 || temperatures.length > 1)) {
+    throw new AtomgpError('an i-PI reference serves one run: give one temperature and --replicas 1 (or start one atomgp md per client)');
+  }
   const masses = massesAmu(start.symbols);
   const monitorReference = values['reference-geometry'] !== undefined ? readReferenceGeometry(values['reference-geometry'], start.symbols) : undefined;
   const extraStarts = values['minimum-from'] !== undefined ? readMinimumStarts(values['minimum-from'], start.symbols, minimumStarts) : [];
@@ -295,7 +331,8 @@ export async function run(argv: string[]): Promise<number> {
     mode,
     logEvery: int('log-every', values['log-every'], 1, 1),
     trajStride: int('traj-stride', values['traj-stride'], 10, 1),
-    checkpointEvery: int('checkpoint-every', values['checkpoint-every'], 0, 0),
+    // A client of an i-PI reference can die mid-run: by default it then loses at most 10 steps.
+    checkpointEvery: int('checkpoint-every', values['checkpoint-every'], spec.kind === 'ipi' ? 10 : 0, 0),
     monitor,
     ...(monitorReference !== undefined ? { monitorReference } : {}),
     continueOnFailure: values['continue-on-failure']!,
@@ -347,6 +384,7 @@ export async function run(argv: string[]): Promise<number> {
     if (energyMinimum !== undefined) common = { ...base, energyMinimum };
     return await runLocked();
   } finally {
+    disposePotential(loaded);
     lock.release();
   }
 

@@ -15,9 +15,10 @@ import type { OptimizeResult, OptimizeStep } from '../optimize/common.js';
 import { fire } from '../optimize/fire.js';
 import { lbfgs } from '../optimize/lbfgs.js';
 import { createPotential } from '../potentials/factory.js';
-import { potentialSpecFromFlags, readStart } from './md.js';
+import type { Potential } from '../potentials/potential.js';
+import { disposePotential, potentialSpecFromFlags, readStart } from './md.js';
 
-const HELP = `usage: atomgp opt (--models DIR | --potential SPEC.json) --start FILE.xyz --out DIR [options]
+const HELP = `usage: atomgp opt (--models DIR | --potential SPEC.json | --reference ipi:…) --start FILE.xyz --out DIR [options]
 
 Geometry optimisation until the largest atomic force is below --fmax and the last energy change
 below --energy-tol. Writes OUT/path.extxyz, OUT/optimized.xyz and OUT/summary.json (energies
@@ -25,6 +26,8 @@ kcal/mol, forces kcal/mol/Å).
 
 options:
   --models DIR | --potential FILE.json   the potential (see atomgp md --help)
+  --reference ipi:unix:NAME|ipi:HOST:PORT
+                                         an i-PI client computes energies and forces (see atomgp md --help)
   --periodic-convention 2|4              force the periodic-kernel convention of the models
   --no-check                             skip the models' self-consistency check (as in predict)
   --start FILE                           start geometry (first frame)
@@ -49,6 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       models: { type: 'string' },
       potential: { type: 'string' },
+      reference: { type: 'string' },
       'periodic-convention': { type: 'string' },
       'no-check': { type: 'boolean', default: false },
       start: { type: 'string' },
@@ -70,75 +74,83 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.out) throw new AtomgpError('--out DIR is required');
   const method = values.method;
   if (method !== 'lbfgs' && method !== 'fire') throw new AtomgpError(`--method must be lbfgs or fire, got '${method}'`);
-  const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention'], values['no-check']);
   const start = readStart(values.start);
+  const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention'], values['no-check'], values.reference, start.symbols);
   const potential = await createPotential(spec);
-  if (potential.nAtoms !== start.symbols.length || potential.symbols.some((s, i) => s.toLowerCase() !== start.symbols[i]!.toLowerCase())) {
-    throw new AtomgpError(`${values.start}: atoms (${start.symbols.join(' ')}) do not match the potential's (${potential.symbols.join(' ')})`);
-  }
-  const outDir = values.out;
-  // One writer per output folder (creates it when missing).
-  const lock = lockOutputDir(outDir, { command: 'atomgp opt', warn: (m) => process.stderr.write(`atomgp opt: warning: ${m}\n`) });
   try {
-    removeStaleTempFiles(outDir);
-    const present = readdirSync(outDir).filter((f) => OUT_FILES.includes(f));
-    if (present.length > 0 && !values.overwrite) throw new AtomgpError(`output folder ${outDir} already holds an optimisation (${present.join(', ')}); pass --overwrite to replace it`);
-    for (const f of present) rmSync(join(outDir, f), { force: true });
-    const path = new AppendWriter(join(outDir, 'path.extxyz'), { bufferBytes: 1 });
-    const velocities = new Float64Array(start.positionsA.length);
-    const frame = (s: OptimizeStep): string =>
-      formatMdFrame(start.symbols, {
-        step: s.step,
-        timeFs: 0,
-        epotKcalPerMol: s.energyKcalPerMol,
-        positionsA: s.positionsA,
-        forcesKcalPerMolPerA: s.forcesKcalPerMolPerA,
-        velocitiesAPerFs: velocities,
-        atomicEnergiesKcalPerMol: s.atomicEnergiesKcalPerMol,
-      });
-    let last: OptimizeStep | undefined;
-    const options = {
-      fmaxKcalPerMolPerA: num('fmax', values.fmax, 1),
-      energyTolKcalPerMol: num('energy-tol', values['energy-tol'], 0.01),
-      maxSteps: num('max-steps', values['max-steps'], 1000),
-      maxStepA: num('max-step-A', values['max-step-A'], 0.2),
-      onStep: (s: OptimizeStep) => {
-        path.write(frame(s));
-        last = s;
-      },
-    };
-    const t0 = performance.now();
-    let result: OptimizeResult;
-    try {
-      result = method === 'lbfgs' ? lbfgs(potential, start.positionsA, options) : fire(potential, start.positionsA, options);
-    } finally {
-      path.close();
-    }
-    const wallSeconds = (performance.now() - t0) / 1000;
-    if (last) writeFileAtomic(join(outDir, 'optimized.xyz'), frame({ ...last, positionsA: result.positionsA, forcesKcalPerMolPerA: result.forcesKcalPerMolPerA, energyKcalPerMol: result.energyKcalPerMol, step: result.steps }));
-    const summary = {
-      potential: potential.description,
-      potentialSpec: spec,
-      start: values.start,
-      ...result,
-      positionsA: Array.from(result.positionsA),
-      forcesKcalPerMolPerA: undefined,
-      fmaxThresholdKcalPerMolPerA: options.fmaxKcalPerMolPerA,
-      energyTolKcalPerMol: options.energyTolKcalPerMol,
-      wallSeconds,
-    };
-    writeFileAtomic(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-    process.stdout.write(
-      [
-        `${method}: ${result.converged ? 'converged' : 'NOT converged'} in ${result.steps} steps (${result.evaluations} evaluations, ${wallSeconds.toFixed(2)} s)`,
-        `energy ${result.initialEnergyKcalPerMol.toFixed(6)} → ${result.energyKcalPerMol.toFixed(6)} kcal/mol (last change ${result.lastEnergyChangeKcalPerMol.toExponential(2)})`,
-        `fmax ${result.fmaxKcalPerMolPerA.toExponential(3)} kcal/mol/Å (threshold ${options.fmaxKcalPerMolPerA})`,
-        result.message,
-        `wrote ${join(outDir, 'optimized.xyz')}, ${join(outDir, 'path.extxyz')}, ${join(outDir, 'summary.json')}`,
-      ].join('\n') + '\n',
-    );
-    return result.converged ? 0 : 1;
+    return await optimize(potential);
   } finally {
-    lock.release();
+    disposePotential(potential);
+  }
+
+  async function optimize(potential: Potential): Promise<number> {
+    if (potential.nAtoms !== start.symbols.length || potential.symbols.some((s, i) => s.toLowerCase() !== start.symbols[i]!.toLowerCase())) {
+      throw new AtomgpError(`${values.start}: atoms (${start.symbols.join(' ')}) do not match the potential's (${potential.symbols.join(' ')})`);
+    }
+    const outDir = values.out!;
+    // One writer per output folder (creates it when missing).
+    const lock = lockOutputDir(outDir, { command: 'atomgp opt', warn: (m) => process.stderr.write(`atomgp opt: warning: ${m}\n`) });
+    try {
+      removeStaleTempFiles(outDir);
+      const present = readdirSync(outDir).filter((f) => OUT_FILES.includes(f));
+      if (present.length > 0 && !values.overwrite) throw new AtomgpError(`output folder ${outDir} already holds an optimisation (${present.join(', ')}); pass --overwrite to replace it`);
+      for (const f of present) rmSync(join(outDir, f), { force: true });
+      const path = new AppendWriter(join(outDir, 'path.extxyz'), { bufferBytes: 1 });
+      const velocities = new Float64Array(start.positionsA.length);
+      const frame = (s: OptimizeStep): string =>
+        formatMdFrame(start.symbols, {
+          step: s.step,
+          timeFs: 0,
+          epotKcalPerMol: s.energyKcalPerMol,
+          positionsA: s.positionsA,
+          forcesKcalPerMolPerA: s.forcesKcalPerMolPerA,
+          velocitiesAPerFs: velocities,
+          atomicEnergiesKcalPerMol: s.atomicEnergiesKcalPerMol,
+        });
+      let last: OptimizeStep | undefined;
+      const options = {
+        fmaxKcalPerMolPerA: num('fmax', values.fmax, 1),
+        energyTolKcalPerMol: num('energy-tol', values['energy-tol'], 0.01),
+        maxSteps: num('max-steps', values['max-steps'], 1000),
+        maxStepA: num('max-step-A', values['max-step-A'], 0.2),
+        onStep: (s: OptimizeStep) => {
+          path.write(frame(s));
+          last = s;
+        },
+      };
+      const t0 = performance.now();
+      let result: OptimizeResult;
+      try {
+        result = method === 'lbfgs' ? lbfgs(potential, start.positionsA, options) : fire(potential, start.positionsA, options);
+      } finally {
+        path.close();
+      }
+      const wallSeconds = (performance.now() - t0) / 1000;
+      if (last) writeFileAtomic(join(outDir, 'optimized.xyz'), frame({ ...last, positionsA: result.positionsA, forcesKcalPerMolPerA: result.forcesKcalPerMolPerA, energyKcalPerMol: result.energyKcalPerMol, step: result.steps }));
+      const summary = {
+        potential: potential.description,
+        potentialSpec: spec,
+        start: values.start,
+        ...result,
+        positionsA: Array.from(result.positionsA),
+        forcesKcalPerMolPerA: undefined,
+        fmaxThresholdKcalPerMolPerA: options.fmaxKcalPerMolPerA,
+        energyTolKcalPerMol: options.energyTolKcalPerMol,
+        wallSeconds,
+      };
+      writeFileAtomic(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+      process.stdout.write(
+        [
+          `${method}: ${result.converged ? 'converged' : 'NOT converged'} in ${result.steps} steps (${result.evaluations} evaluations, ${wallSeconds.toFixed(2)} s)`,
+          `energy ${result.initialEnergyKcalPerMol.toFixed(6)} → ${result.energyKcalPerMol.toFixed(6)} kcal/mol (last change ${result.lastEnergyChangeKcalPerMol.toExponential(2)})`,
+          `fmax ${result.fmaxKcalPerMolPerA.toExponential(3)} kcal/mol/Å (threshold ${options.fmaxKcalPerMolPerA})`,
+          result.message,
+          `wrote ${join(outDir, 'optimized.xyz')}, ${join(outDir, 'path.extxyz')}, ${join(outDir, 'summary.json')}`,
+        ].join('\n') + '\n',
+      );
+      return result.converged ? 0 : 1;
+    } finally {
+      lock.release();
+    }
   }
 }

@@ -17,6 +17,7 @@ import {
   type LabelMode,
   type PipelineSettings,
   type PriorMode,
+  checkReference,
   type ReferenceKind,
   runPipeline,
 } from '../workflows/pipeline/index.js';
@@ -26,8 +27,11 @@ const FLAGS = `
                              aspirin, alanine-dipeptide (aliases: mal, gly, ser, asp, ala2, …)
   --smiles S                 build the molecule from SMILES (OpenChemLib + MMFF94s)
   --start FILE.xyz           start from a geometry (bonds from distances)
-  --reference builtin|xtb    reference potential: the built-in UFF-style force field (exact atomic
-                             energies) or GFN2-xTB (total energies → additive GP); default builtin
+  --reference builtin|xtb|ipi:unix:NAME|ipi:HOST:PORT
+                             reference potential: the built-in UFF-style force field (exact atomic
+                             energies), GFN2-xTB, or any i-PI client (ASE calculator, LAMMPS, a DFT
+                             code; atomgp listens for it, see docs/ase.md); the last two give total
+                             energies → additive GP; default builtin
   --out DIR                  output folder
   --overwrite | --resume     replace an earlier run in DIR, or continue it (finished stages are reused)
   --seed S                   seed of every random choice (default 1)
@@ -76,7 +80,7 @@ trains one GP per atom for each prior mean, validates against the reference and 
 checks; writes DIR/demo.json and DIR/report.html.
 ${FLAGS}`;
 
-const HELP_DEMO = `usage: atomgp demo [--reference builtin|xtb] [--molecule NAME] [--out DIR] [--json]
+const HELP_DEMO = `usage: atomgp demo [--reference builtin|xtb|ipi:…] [--molecule NAME] [--out DIR] [--json]
 
 The whole pipeline on built-in defaults (no data files, no network): malondialdehyde on the
 built-in force field, trained with the default prior mean (${DEFAULT_PRIOR}) and with min, NVT at 1000 K.
@@ -143,8 +147,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
   if (positionals.length > 0) throw new AtomgpError(`unexpected argument '${positionals[0]}' (see atomgp ${demo ? 'demo' : 'pipeline'} --help)`);
   if (values.resume && values.overwrite) throw new AtomgpError('--resume and --overwrite exclude each other');
   const d = DEMO_DEFAULTS;
-  const reference = (values.reference ?? 'builtin') as ReferenceKind;
-  if (reference !== 'builtin' && reference !== 'xtb') throw new AtomgpError(`--reference must be builtin or xtb, got '${values.reference}'`);
+  const reference: ReferenceKind = checkReference(values.reference ?? 'builtin');
   const sources = [values.molecule, values.smiles, values.start].filter((v) => v !== undefined).length;
   if (sources > 1) throw new AtomgpError('give only one of --molecule, --smiles and --start');
   if (!demo && sources === 0) throw new AtomgpError('give the molecule: --molecule NAME, --smiles S or --start FILE.xyz');

@@ -65,7 +65,8 @@ export function formatMdFrame(
   let info = `Properties=${props} step=${s.step} time_fs=${num(s.timeFs)} energy=${num(s.epotKcalPerMol)}`;
   if (extra.temperatureK !== undefined) info += ` temperature_K=${num(extra.temperatureK)}`;
   if (extra.conservedKcalPerMol !== undefined) info += ` conserved=${num(extra.conservedKcalPerMol)}`;
-  if (extra.label !== undefined) info += ` label=${extra.label}`;
+  // A label with spaces, quotes or '=' is quoted, or ASE's and atomgp's readers would split it.
+  if (extra.label !== undefined) info += ` label=${/[\s"'=\\]/.test(extra.label) || extra.label === '' ? JSON.stringify(extra.label) : extra.label}`;
   info += ' energy_unit=kcal/mol forces_unit=kcal/mol/A velocities_unit=A/fs pbc="F F F"';
   const lines: string[] = [String(n), info];
   const x = s.positionsA;

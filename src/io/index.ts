@@ -4,3 +4,4 @@ export * from './dlpoly.js';
 export * from './model.js';
 export * from './validation-sets.js';
 export * from './molecule.js';
+export * from './ipi.js';

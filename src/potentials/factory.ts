@@ -8,12 +8,15 @@
  *   { kind: 'broken', inner, broken }                a deliberately broken wrapper (monitor tests)
  *   { kind: 'builtin-ff', spec }                     the built-in UFF-style reference (src/potentials/builtin-ff.ts)
  *   { kind: 'xtb', spec }                            GFN2-xTB through libxtb or the xtb program (src/potentials/xtb.ts)
+ *   { kind: 'ipi', spec }                            any i-PI client, atomgp listening as the driver (src/potentials/ipi-driver.ts);
+ *                                                     one run at a time (not in ensemble workers)
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { AtomgpError } from '../errors.js';
 import { AnalyticPotential, type AnalyticSpec, BrokenPotential, type BrokenSpec } from './analytic.js';
 import type { BuiltinForceFieldSpec } from './builtin-ff.js';
 import type { Potential } from './potential.js';
+import type { IpiDriverSpec } from './ipi-driver.js';
 import type { XtbSpec } from './xtb.js';
 
 export type PotentialSpec =
@@ -21,9 +24,10 @@ export type PotentialSpec =
   | { kind: 'analytic'; spec: AnalyticSpec }
   | { kind: 'broken'; inner: PotentialSpec; broken: BrokenSpec }
   | { kind: 'builtin-ff'; spec: BuiltinForceFieldSpec }
-  | { kind: 'xtb'; spec: XtbSpec };
+  | { kind: 'xtb'; spec: XtbSpec }
+  | { kind: 'ipi'; spec: IpiDriverSpec };
 
-export const POTENTIAL_KINDS = ['gp-models', 'analytic', 'broken', 'builtin-ff', 'xtb'] as const;
+export const POTENTIAL_KINDS = ['gp-models', 'analytic', 'broken', 'builtin-ff', 'xtb', 'ipi'] as const;
 
 type GpLoader = (dir: string, opts?: { periodicPrefactor?: 2 | 4 }) => Potential | Promise<Potential>;
 
@@ -41,6 +45,10 @@ export async function createPotential(spec: PotentialSpec): Promise<Potential> {
     case 'xtb': {
       const { XtbPotential } = await import('./xtb.js');
       return new XtbPotential(spec.spec);
+    }
+    case 'ipi': {
+      const { openIpiDriver } = await import('./ipi-driver.js');
+      return await openIpiDriver(spec.spec);
     }
     case 'gp-models': {
       const mod = (await import('./gp.js')) as unknown as Record<string, unknown>;

@@ -13,6 +13,7 @@ import { writeXyz } from '../../io/xyz.js';
 import { lbfgs } from '../../optimize/lbfgs.js';
 import { builtinForceFieldSpec } from '../../potentials/builtin-ff.js';
 import { createPotential, type PotentialSpec } from '../../potentials/factory.js';
+import { parseIpiReference } from '../../potentials/ipi-driver.js';
 import type { Potential } from '../../potentials/potential.js';
 import type { CvSpec } from '../../sampling/cv.js';
 import type { PipelineSettings } from './settings.js';
@@ -66,6 +67,7 @@ export function torsionCvs(mol: BuiltMolecule): CvSpec[] {
 /** The reference potential of the settings for this molecule (the built-in field is built on its bonds). */
 export function referenceSpec(s: PipelineSettings, mol: BuiltMolecule): PotentialSpec {
   if (s.reference === 'builtin') return { kind: 'builtin-ff', spec: builtinForceFieldSpec([...mol.symbols], mol.positionsA, mol.bonds.map(([a, b]) => [a, b] as [number, number]), [...mol.bondOrders]) };
+  if (s.reference.startsWith('ipi:')) return { kind: 'ipi', spec: parseIpiReference(s.reference, mol.symbols) };
   return { kind: 'xtb', spec: { symbols: [...mol.symbols] } };
 }
 

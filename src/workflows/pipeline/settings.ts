@@ -3,6 +3,7 @@
  * demo.json holds), their defaults and their checks.
  */
 import { AtomgpError } from '../../errors.js';
+import { parseIpiReference } from '../../potentials/ipi-driver.js';
 import { findPresetName, presetMolecule } from '../../chem/presets.js';
 import { DEFAULT_PRIOR, parsePrior } from '../../gp/fit/priors.js';
 import type { CvSpec } from '../../sampling/cv.js';
@@ -10,7 +11,8 @@ import type { SelectionRule } from '../../sampling/select.js';
 import { DEFAULT_BOND_WALL } from '../../sampling/bias.js';
 import { ALF_KERNELS, type AlfKernelName } from '../../gp/kernel/setup.js';
 
-export type ReferenceKind = 'builtin' | 'xtb';
+/** The built-in force field, GFN2-xTB, or an i-PI client atomgp listens for (`ipi:unix:NAME`, `ipi:HOST:PORT`). */
+export type ReferenceKind = 'builtin' | 'xtb' | `ipi:${string}`;
 export type LabelMode = 'atomic' | 'total' | 'auto';
 export type PriorMode = 'same-hyperparameters' | 'retrain';
 
@@ -221,12 +223,22 @@ export function resolvedLabels(s: PipelineSettings): 'atomic' | 'total' {
   return s.labels === 'auto' ? (s.reference === 'builtin' ? 'atomic' : 'total') : s.labels;
 }
 
+/** `--reference builtin|xtb|ipi:unix:NAME|ipi:HOST:PORT` (an i-PI address is checked here, its atoms later). */
+export function checkReference(reference: string): ReferenceKind {
+  if (reference === 'builtin' || reference === 'xtb') return reference;
+  if (reference.startsWith('ipi:')) {
+    parseIpiReference(reference, []);
+    return reference as ReferenceKind;
+  }
+  throw new AtomgpError(`--reference must be builtin, xtb, ipi:unix:NAME or ipi:HOST:PORT, got '${reference}'`);
+}
+
 /** Check settings before any work: every error a user can make is reported here, not mid-run. */
 export function validateSettings(s: PipelineSettings): void {
   const given = [s.molecule, s.smiles, s.startFile].filter((v) => v !== undefined).length;
   if (given !== 1) throw new AtomgpError('give exactly one of --molecule NAME, --smiles S or --start FILE');
   if (s.molecule !== undefined && findPresetName(s.molecule) === undefined) presetMolecule(s.molecule); // throws the list of names
-  if (s.reference !== 'builtin' && s.reference !== 'xtb') throw new AtomgpError(`--reference must be builtin or xtb, got '${s.reference}'`);
+  checkReference(s.reference);
   const posInt = (name: string, v: number, min = 1): void => {
     if (!(Number.isInteger(v) && v >= min)) throw new AtomgpError(`${name} must be an integer ≥ ${min}, got ${v}`);
   };
@@ -256,7 +268,7 @@ export function validateSettings(s: PipelineSettings): void {
   if (!(ALF_KERNELS as readonly string[]).includes(s.kernel)) throw new AtomgpError(`--kernel must be one of ${ALF_KERNELS.join(', ')}, got '${s.kernel}'`);
   if (!['farthest', 'random'].includes(s.selection)) throw new AtomgpError(`--selection must be farthest or random, got '${s.selection}'`);
   if (!['auto', 'atomic', 'total'].includes(s.labels)) throw new AtomgpError(`--labels must be auto, atomic or total, got '${s.labels}'`);
-  if (s.labels === 'atomic' && s.reference === 'xtb') throw new AtomgpError('--labels atomic needs a reference with atomic energies (builtin); xtb gives total energies only');
+  if (s.labels === 'atomic' && s.reference !== 'builtin') throw new AtomgpError(`--labels atomic needs a reference with atomic energies (builtin); ${s.reference} gives total energies only`);
   if (!['same-hyperparameters', 'retrain'].includes(s.priorMode)) throw new AtomgpError(`--prior-mode must be same-hyperparameters or retrain, got '${s.priorMode}'`);
   const frames = Math.floor(s.sampleSteps / s.harvestEvery) + 1;
   if (frames < s.nTrain + s.nValid) {
