@@ -60,9 +60,10 @@ const FLAGS = `
   --kernel NAME              kernel of every atom: rbf-cyclic (FFLUX's), rbf-periodic (rbf × periodic
                              on the azimuthal angles φ, positive definite for every θ), rbf, periodic
                              (default ${DEMO_DEFAULTS.kernel})
-  --theta-min T              lower bound of every θ, i.e. longest lengthscale 1/√(2T) (default ${DEMO_DEFAULTS.thetaMin}; 0: none)
-  --kernel-reach C           instead of --theta-min: every feature's θ·var (var: its variance over the
-                             training set) ≥ C / (number of features), so Σ θ·var ≥ C (default 0: off)
+  --kernel-reach C           every feature's θ·var (var: its variance over the training set) at least
+                             C / (number of features), so Σ θ·var ≥ C on any molecule (default ${DEMO_DEFAULTS.kernelReach}; 0: none)
+  --theta-min T              instead: an absolute floor of every θ, longest lengthscale 1/√(2T) (default
+                             0: none; 0.3 was the default before the kernel reach)
   --restarts N, --max-iterations N   optimiser starts and iterations per start (default ${DEMO_DEFAULTS.restarts}, ${DEMO_DEFAULTS.maxIterations})
   --temperatures-K LIST      NVT check temperatures (default ${DEMO_DEFAULTS.mdTemperaturesK.join(',')})
   --md-time-ps T             length of each NVT run, ps (default ${DEMO_DEFAULTS.mdTimePs}); --md-timestep-fs (default ${DEMO_DEFAULTS.mdTimestepFs})

@@ -60,17 +60,15 @@ export interface PipelineSettings {
   noise: number;
   optimiseNoise: boolean;
   /**
-   * Kernel reach c (0: off, the default): every feature's θ_d·var_d ≥ c/K (K features per atom)
-   * instead of the absolute `thetaMin`, so that the floor means the same on a 3-atom and a 23-atom
-   * molecule (gp/fit/train-options.ts kernelReachBounds; docs/study.md has the measurements).
+   * Kernel reach c: every feature's θ_d·var_d ≥ c/K (K features per atom), so that the floor
+   * means the same on a 3-atom and a 23-atom molecule (gp/fit/train-options.ts kernelReachBounds;
+   * docs/study.md has the measurements behind the default 0.1). 0: none.
    */
   kernelReach: number;
   /**
-   * Lower bound of every θ (upper bound of the lengthscales ℓ = 1/√(2θ), bohr or rad): the prior
-   * mean only acts where k(x*, X) → 0, so unbounded lengthscales let the fit ignore it
-   * (docs/robustness.md has the measurements behind the default). Its Σ_d θ·var_d grows with the
-   * number of features: ~0.01 on ammonia, ~1.3 on malondialdehyde, ~9.5 on capped serine
-   * (docs/study.md). Not used when `kernelReach` > 0; 0: no floor.
+   * An absolute lower bound of every θ (bohr⁻² or rad⁻²) instead of the kernel reach (0: none, the
+   * default). The default before 2026-12-03 was 0.3; its Σ_d θ·var_d grows with the number of
+   * features: ~0.01 on ammonia, ~1.3 on malondialdehyde, ~9.5 on capped serine (docs/study.md).
    */
   thetaMin: number;
   mdTemperaturesK: number[];
@@ -104,13 +102,13 @@ export const DEMO_DEFAULTS: PipelineSettings = {
   labels: 'auto',
   priors: [DEFAULT_PRIOR, 'min'],
   priorMode: 'retrain',
-  kernel: 'rbf-cyclic',
+  kernel: 'rbf-periodic',
   restarts: 2,
   maxIterations: 200,
   noise: 1e-10,
   optimiseNoise: false,
-  kernelReach: 0,
-  thetaMin: 0.3,
+  kernelReach: 0.1,
+  thetaMin: 0,
   mdTemperaturesK: [1000],
   mdTimePs: 10,
   mdTimestepFs: 0.5,

@@ -19,10 +19,10 @@ import type { RelaxedMolecule } from './molecule.js';
 import { finishedStage, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
 import { type DemoSummary, type PipelineSettings, priorFolder } from './settings.js';
 
-/** θ bounds of the settings: the kernel reach when given, else the absolute floor (none when 0: the trainers' defaults). */
+/** θ bounds of the settings: an absolute floor when `--theta-min` is given, else the kernel reach (neither: the trainers' defaults). */
 function thetaLimits(s: PipelineSettings, nFeatures: number): { thetaBounds?: [number, number]; thetaVarBounds?: [number, number] } {
-  if (s.kernelReach > 0) return { thetaVarBounds: kernelReachBounds(s.kernelReach, nFeatures) };
-  return s.thetaMin > 0 ? { thetaBounds: [s.thetaMin, 1e3] } : {};
+  if (s.thetaMin > 0) return { thetaBounds: [s.thetaMin, 1e3] };
+  return s.kernelReach > 0 ? { thetaVarBounds: kernelReachBounds(s.kernelReach, nFeatures) } : {};
 }
 
 export const TRAINING_KEYS = ['seed', 'kernel', 'restarts', 'maxIterations', 'noise', 'optimiseNoise', 'kernelReach', 'thetaMin'] as const;
