@@ -56,9 +56,16 @@ export function queued(jobIds: readonly string[]): Map<string, string> {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Files of a run folder, byte for byte, except summary.json (wall time and speed differ). */
-export function runFiles(dir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(dir).filter((f) => f !== 'summary.json').sort().map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+/**
+ * Files of a run folder, byte for byte, except summary.json (wall time and speed differ); `outDir`
+ * (where a file names it, e.g. the models of a study) is written as OUT.
+ */
+export function runFiles(dir: string, outDir?: string): Record<string, string> {
+  const text = (f: string): string => {
+    const t = readFileSync(join(dir, f), 'utf8');
+    return outDir === undefined ? t : t.split(outDir).join('OUT');
+  };
+  return Object.fromEntries(readdirSync(dir).filter((f) => f !== 'summary.json').sort().map((f) => [f, text(f)]));
 }
 
 /** summary.json without what depends on the machine and the moment (wall time, speed, resume point). */
