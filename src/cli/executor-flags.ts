@@ -14,6 +14,7 @@ export const EXECUTOR_OPTIONS = {
   'slurm-account': { type: 'string' },
   'slurm-extra': { type: 'string', multiple: true },
   'slurm-prologue': { type: 'string', multiple: true },
+  'slurm-max-running': { type: 'string' },
   'slurm-retries': { type: 'string' },
   'slurm-poll-s': { type: 'string' },
   'slurm-start-timeout-s': { type: 'string' },
@@ -28,6 +29,7 @@ export const EXECUTOR_HELP = `where the jobs run (docs/slurm.md):
   --slurm-account A             sbatch --account
   --slurm-extra 'OPTS'          more sbatch options, e.g. '--qos=short --mem=2G' (repeatable)
   --slurm-prologue 'LINE'       shell line run before each task, e.g. 'module load nodejs/20' (repeatable)
+  --slurm-max-running K         at most K tasks of the array at once (--array=...%K)
   --slurm-retries N             resubmissions of a task that ended without a result, default 2
   --slurm-poll-s S              seconds between looks at the queue, default 2
   --slurm-start-timeout-s S     give up (and scancel) when no task starts for S s, default 600 (0: never)
@@ -60,6 +62,7 @@ export function executorFromFlags(values: ExecutorValues, workers: number): Exec
     ...(values['slurm-account'] !== undefined ? { account: values['slurm-account'] } : {}),
     ...(extra.length > 0 ? { extraOptions: extra } : {}),
     ...(values['slurm-prologue'] !== undefined ? { prologue: values['slurm-prologue'] } : {}),
+    ...(values['slurm-max-running'] !== undefined ? { maxRunning: flagInteger('slurm-max-running', values['slurm-max-running'], 1, 1) } : {}),
     retries: flagInteger('slurm-retries', values['slurm-retries'], 2, 0),
     pollSeconds: flagNumber('slurm-poll-s', values['slurm-poll-s'], 2, { min: 0.1 }),
     startTimeoutSeconds: flagNumber('slurm-start-timeout-s', values['slurm-start-timeout-s'], 600, { min: 0 }),

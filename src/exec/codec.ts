@@ -1,7 +1,7 @@
 /**
  * JSON for task inputs and results that crosses process boundaries losslessly: numbers are written
  * in JavaScript's shortest round-trip form (so a result read back is bit-identical), and the values
- * plain JSON cannot hold — non-finite numbers and Float64Array/Int32Array — are tagged objects.
+ * plain JSON cannot hold — non-finite numbers, −0 and Float64Array/Int32Array — are tagged objects.
  */
 
 const TAG = '$atomgp';
@@ -14,6 +14,8 @@ interface Tagged {
 
 function encodeValue(_key: string, value: unknown): unknown {
   if (typeof value === 'number' && !Number.isFinite(value)) return { [TAG]: 'num', v: String(value) };
+  // JSON writes −0 as 0; the sign of zero is part of a bit-identical result.
+  if (Object.is(value, -0)) return { [TAG]: 'num', v: '-0' };
   // Non-finite elements of a typed array are tagged when the replacer visits the array's elements.
   if (value instanceof Float64Array) return { [TAG]: 'f64', v: Array.from(value) };
   if (value instanceof Int32Array) return { [TAG]: 'i32', v: Array.from(value) };

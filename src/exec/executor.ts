@@ -22,6 +22,8 @@ export interface SlurmSettings {
   extraOptions?: string[];
   /** Shell lines run before each task (e.g. `module load nodejs/20`). */
   prologue?: string[];
+  /** At most this many tasks of the array run at once (`--array=…%K`). */
+  maxRunning?: number;
   /** Resubmissions of a task that ended without a result, default 2. */
   retries?: number;
   /** Seconds between looks at the results and the queue, default 2. */

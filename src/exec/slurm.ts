@@ -172,8 +172,9 @@ function prepare<I>(batch: Batch<I>, s: SlurmSettings): BatchRecord {
   return rec;
 }
 
-function submit(dir: string, rec: BatchRecord, indices: number[]): string {
-  const out = slurmCommand('sbatch', ['--parsable', `--array=${arrayRanges(indices)}`, batchPaths(dir).script], dir).trim();
+function submit(dir: string, rec: BatchRecord, indices: number[], maxRunning?: number): string {
+  const array = `--array=${arrayRanges(indices)}${maxRunning !== undefined ? `%${maxRunning}` : ''}`;
+  const out = slurmCommand('sbatch', ['--parsable', array, batchPaths(dir).script], dir).trim();
   const jobId = out.split(';')[0]!.trim();
   if (!/^\d+$/.test(jobId)) throw new AtomgpError(`sbatch printed '${out}', expected a job id`);
   rec.submissions.push({ jobId, indices: [...indices].sort((a, b) => a - b), submittedAt: new Date().toISOString() });
@@ -232,7 +233,7 @@ export async function runSlurmBatch<I, O>(batch: Batch<I>, s: SlurmSettings, hoo
   const toSubmit: number[] = [];
   for (let i = 0; i < n; i++) if (!done.has(i) && !live.has(i)) toSubmit.push(i);
   const submitNow = (indices: number[]): void => {
-    const id = submit(dir, rec, indices);
+    const id = submit(dir, rec, indices, s.maxRunning);
     jobIds.push(id);
     for (const i of indices) {
       attempts[i]!++;
