@@ -12,7 +12,7 @@
  * Usage: npm run bench:slurm   or   node dist/bench/slurm.js [--replicas 16] [--ps 10] [--workers 2]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -61,6 +61,14 @@ try {
   process.stdout.write(`difference per task: (${tSlurm.toFixed(1)} − ${tLocal.toFixed(1)}) s × ${concurrency} / ${replicas} = ${(((tSlurm - tLocal) * concurrency) / replicas).toFixed(2)} s\n`);
   const tEmpty = md(join(root, 'empty'), replicas, 1, [...slurmFlags, '--equilibrate-ps', '0']);
   process.stdout.write(`${replicas} one-step tasks through Slurm: ${tEmpty.toFixed(1)} s → ${((tEmpty * concurrency) / replicas).toFixed(2)} s per task (queue, Node start, model load, result)\n`);
+  // Inside each task: from its start line (Node and atomgp loaded) to its result (models loaded and checked, 1 step, written).
+  const batch = join(root, 'empty', 'slurm', 'md');
+  const inTask = Array.from({ length: replicas }, (_, i) => {
+    const started = Date.parse(readFileSync(join(batch, 'started', String(i)), 'utf8').split(' ')[0]!);
+    return (statSync(join(batch, 'results', `${i}.json`)).mtimeMs - started) / 1000;
+  });
+  const mean = inTask.reduce((a, b) => a + b, 0) / replicas;
+  process.stdout.write(`  of which inside the task (atomgp loaded → result written): ${mean.toFixed(2)} s mean; the rest (scheduling, job start, Node start): ${((tEmpty * concurrency) / replicas - mean).toFixed(2)} s\n`);
   const tEmptyLocal = md(join(root, 'empty-local'), replicas, 1, ['--workers', String(workers), '--equilibrate-ps', '0']);
   process.stdout.write(`the same locally: ${tEmptyLocal.toFixed(1)} s\n`);
 } finally {
