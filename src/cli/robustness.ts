@@ -56,7 +56,7 @@ options:
   --json                    print one JSON object (table, summary, validation, restoring)
   -h, --help                this help
 
-${EXECUTOR_HELP.replace('where the jobs run', 'where the MD matrix runs (refits stay on --workers threads; no --detach)')}
+${EXECUTOR_HELP.replace('where the jobs run', 'where the refits and the MD matrix run (no --detach)')}
 ${DISTORTION_GRAMMAR}
 `;
 
@@ -173,7 +173,7 @@ export async function run(argv: string[]): Promise<number> {
           p.runsDone === p.runsTotal,
         ),
       signal: abort.signal,
-      onBatchStatus: (st) => progressLine(`robustness: MD matrix on ${formatBatchStatus(st)}`, st.done + st.failed === st.total),
+      onBatchStatus: (st) => progressLine(`robustness: ${formatBatchStatus(st)}`, st.done + st.failed === st.total),
     });
   } finally {
     process.off('SIGINT', onSignal);

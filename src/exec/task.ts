@@ -35,6 +35,8 @@ export async function runTaskFile(file: string, kinds: TaskKinds): Promise<void>
   const started = p.started(task.index);
   const previousAttempts = existsSync(started) ? readFileSync(started, 'utf8').split('\n').filter((l) => l !== '').length : 0;
   appendFileSync(started, `${new Date().toISOString()} ${hostname()} job ${process.env.SLURM_JOB_ID ?? '-'} pid ${process.pid}\n`);
+  // An earlier attempt's message must not be reported for this one (which may end by a signal, writing none).
+  rmSync(p.error(task.index), { force: true });
   const runner = await load();
   try {
     const result = await runner(task.input as never, { index: task.index, label: task.label, previousAttempts });

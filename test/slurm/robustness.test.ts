@@ -3,7 +3,7 @@
  * table and the same run files as the study on local worker threads.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -13,7 +13,7 @@ import { requireCluster, runCli, runFiles, slurmSkip, summaryNumbers } from './c
 const root = mkdtempSync(join(tmpdir(), 'atomgp-slurm-robustness-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-test('robustness: the MD matrix through Slurm equals the local study', { skip: slurmSkip, timeout: 180_000 }, async () => {
+test('robustness: refits and MD matrix through Slurm equal the local study', { skip: slurmSkip, timeout: 180_000 }, async () => {
   requireCluster();
   const models = join(root, 'models');
   writeTinyWaterModels(models, 20, 0.03);
@@ -26,7 +26,15 @@ test('robustness: the MD matrix through Slurm equals the local study', { skip: s
   const [l, s] = await Promise.all([runCli(study(local)), runCli(study(viaSlurm, '--executor', 'slurm', '--slurm-poll-s', '0.3', '--slurm-start-timeout-s', '120'))]);
   assert.equal(l.code, 0, l.err);
   assert.equal(s.code, 0, s.err);
-  assert.match(s.err, /MD matrix on slurm job \d+: 4\/4 done/);
+  assert.match(s.err, /robustness: slurm job \d+: 6\/6 done/, 'the refits: 2 priors × 3 atoms');
+  assert.match(s.err, /robustness: slurm job \d+: 4\/4 done/, 'the MD matrix');
+  // The refit model sets are the same (all but the wall-time line).
+  const strip = (text: string) => text.replace(/^# wall_time_s .*\n/m, '');
+  for (const prior of ['min', 'shift_2sd']) {
+    for (const f of readdirSync(join(local, 'models', prior)).filter((x) => x.endsWith('.model'))) {
+      assert.equal(strip(readFileSync(join(viaSlurm, 'models', prior, f), 'utf8')), strip(readFileSync(join(local, 'models', prior, f), 'utf8')), `${prior}/${f}`);
+    }
+  }
   const rows = (out: string) => (JSON.parse(out).table as Record<string, unknown>[]).map(({ steps_per_second: _s, ...row }) => row);
   assert.deepEqual(rows(s.out), rows(l.out));
   assert.equal(rows(s.out).length, 4);

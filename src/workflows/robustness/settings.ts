@@ -101,7 +101,7 @@ export interface RobustnessOptions {
   resume?: boolean;
   timestepFs?: number;
   workers?: number;
-  /** Where the MD matrix runs (default: `workers` worker threads); the refits stay on worker threads. */
+  /** Where the refits and the MD matrix run (default: `workers` worker threads). */
   executor?: Executor;
   /** The Slurm batch's state after each look at the queue (with a Slurm executor). */
   onBatchStatus?: (s: BatchStatus) => void;
