@@ -58,9 +58,13 @@ export function slurmCommand(cmd: string, args: string[], cwd?: string): string 
   return r.stdout;
 }
 
-/** Queue entries by `<arrayJobId>_<index>` (array elements) or `<jobId>`: state and reason. */
+/**
+ * This user's queue entries by `<arrayJobId>_<index>` (array elements) or `<jobId>`: state and
+ * reason. (`--me` keeps the look cheap on a large cluster; `-j ids` would fail once a job has left
+ * the controller's memory.)
+ */
 export function queueState(): Map<string, { state: string; reason: string }> {
-  const out = slurmCommand('squeue', ['-h', '-r', '-o', '%F|%K|%i|%T|%r']);
+  const out = slurmCommand('squeue', ['--me', '-h', '-r', '-o', '%F|%K|%i|%T|%r']);
   const m = new Map<string, { state: string; reason: string }>();
   for (const line of out.split('\n')) {
     const [arrayJob, index, id, state, reason] = line.trim().split('|');
