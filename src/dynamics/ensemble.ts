@@ -9,16 +9,17 @@
  * Seeds: run (temperature index t, replica r) uses seed + t·R + r, so every run differs and a
  * given run is reproducible on its own.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { AtomgpError } from '../errors.js';
 import { type BatchHooks, type Executor, runBatch, type TaskFailure } from '../exec/executor.js';
+import { tasksStartedBefore } from '../exec/slurm.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import type { PotentialSpec } from '../potentials/factory.js';
 import { startSiblingWorker } from '../util/worker.js';
 import type { IntegratorSettings } from './integrators.js';
-import type { MdRunOptions, MdSummary, OutputMode } from './run.js';
+import { type MdRunOptions, type MdSummary, type OutputMode, prepareOutputDir } from './run.js';
 
 /** What a worker needs for one run (all plain data). */
 export interface EnsembleJob {
@@ -239,6 +240,8 @@ export function writeEnsembleJson(outDir: string, summaries: readonly MdSummary[
   writeFileAtomic(join(outDir, 'ensemble.json'), JSON.stringify(summaries, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
 }
 
+const isDir = (path: string): boolean => statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+
 /** Folder of an ensemble's Slurm batch (job script, task files, results, logs). */
 export const ensembleBatchDir = (outDir: string): string => join(outDir, 'slurm', 'md');
 
@@ -264,13 +267,17 @@ export async function runEnsembleWith(executor: Executor, o: EnsembleOptions, ho
   // Tasks run elsewhere, in another working directory: every path they get is absolute.
   const outDir = resolve(o.outDir);
   const jobs = buildJobs({ ...o, outDir });
+  const batch = { kind: 'md', dir: ensembleBatchDir(outDir), name: 'md', tasks: jobs.map((j) => ({ label: j.run.label!, input: j })) };
+  // A run folder holding a run that this batch did not start is refused before anything is
+  // submitted (as runMd would refuse it locally), not in every task attempt on the cluster.
+  if (o.mode === 'new') {
+    const ours = tasksStartedBefore(batch);
+    jobs.forEach((j, i) => {
+      if (!ours.has(i) && isDir(j.run.outDir)) prepareOutputDir(j.run.outDir, 'new');
+    });
+  }
   mkdirSync(outDir, { recursive: true });
-  const out = await runBatch(
-    executor,
-    { kind: 'md', dir: ensembleBatchDir(outDir), name: 'md', tasks: jobs.map((j) => ({ label: j.run.label!, input: j })) },
-    () => runJobs(jobs),
-    hooks,
-  );
+  const out = await runBatch(executor, batch, () => runJobs(jobs), hooks);
   if (!out.detached) writeEnsembleJson(outDir, out.results.filter((s): s is MdSummary => s !== undefined));
   return { summaries: out.results, failures: out.failures, detached: out.detached, jobIds: out.jobIds, ...(out.interrupted !== undefined ? { interrupted: out.interrupted } : {}) };
 }

@@ -148,12 +148,31 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     }, { once: true });
   });
 
+const taskText = (kind: string, label: string, index: number, input: unknown): string => encodeJson({ kind, label, index, input });
+const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/**
+ * Tasks of `batch` that an earlier run of the same batch folder has already started (same input,
+ * same index): what they left in their output folders is theirs to continue. Any other task's
+ * output folder should be new — callers refuse to overwrite it, as a local run would.
+ */
+export function tasksStartedBefore<I>(batch: Batch<I>): Set<number> {
+  const rec = readRecord(batch.dir);
+  const p = batchPaths(batch.dir);
+  const out = new Set<number>();
+  if (!rec || rec.kind !== batch.kind || rec.tasks.length !== batch.tasks.length) return out;
+  batch.tasks.forEach((t, i) => {
+    if ((existsSync(p.started(i)) || existsSync(p.result(i))) && rec.tasks[i]!.digest === digestOf(taskText(batch.kind, t.label, i, t.input))) out.add(i);
+  });
+  return out;
+}
+
 /** Write the batch's files; an existing batch of the same tasks is continued, another one replaced. */
 function prepare<I>(batch: Batch<I>, s: SlurmSettings): BatchRecord {
   const dir = batch.dir;
   const p = batchPaths(dir);
-  const texts = batch.tasks.map((t, index) => encodeJson({ kind: batch.kind, label: t.label, index, input: t.input }));
-  const digests = texts.map((t) => createHash('sha256').update(t).digest('hex'));
+  const texts = batch.tasks.map((t, index) => taskText(batch.kind, t.label, index, t.input));
+  const digests = texts.map(digestOf);
   let rec = readRecord(dir);
   const same = rec !== undefined && rec.kind === batch.kind && rec.tasks.length === digests.length && rec.tasks.every((t, k) => t.digest === digests[k]);
   if (rec && !same) {

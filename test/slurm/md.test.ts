@@ -41,6 +41,11 @@ test('md --replicas 4 through Slurm equals the local worker threads bit for bit;
   assert.equal(again.code, 0, again.err);
   assert.equal(JSON.parse(readFileSync(join(viaSlurm, 'slurm', 'md', 'batch.json'), 'utf8')).submissions.length, 1);
   assert.deepEqual(table(again.out), table(l.out));
+  // Other settings into the same folder: refused before anything is submitted, as locally.
+  const changed = await runCli([...md(viaSlurm, ...slurm), '--steps', '1600']);
+  assert.equal(changed.code, 2);
+  assert.match(changed.err, /^atomgp md: error: output folder \S+T300_r00 already holds a run .*pass --overwrite to replace it or --resume to continue it$/m);
+  assert.equal(JSON.parse(readFileSync(join(viaSlurm, 'slurm', 'md', 'batch.json'), 'utf8')).submissions.length, 1);
   const status = await runCli(['status', viaSlurm]);
   assert.equal(status.code, 0, status.err);
   assert.match(status.out, /slurm\/md \(md\): slurm job \d+: 4\/4 done, 0 running, 0 queued/);
