@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { AtomgpError } from '../errors.js';
 import { type BatchHooks, type Executor, runBatch, type TaskFailure } from '../exec/executor.js';
-import { tasksStartedBefore } from '../exec/slurm.js';
+import { resetBatch, tasksStartedBefore } from '../exec/slurm.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import type { PotentialSpec } from '../potentials/factory.js';
 import { startSiblingWorker } from '../util/worker.js';
@@ -270,6 +270,8 @@ export async function runEnsembleWith(executor: Executor, o: EnsembleOptions, ho
   const batch = { kind: 'md', dir: ensembleBatchDir(outDir), name: 'md', tasks: jobs.map((j) => ({ label: j.run.label!, input: j })) };
   // A run folder holding a run that this batch did not start is refused before anything is
   // submitted (as runMd would refuse it locally), not in every task attempt on the cluster.
+  // --overwrite means compute again: the results of an earlier batch are not reused.
+  if (o.mode === 'overwrite') resetBatch(batch.dir);
   if (o.mode === 'new') {
     const ours = tasksStartedBefore(batch);
     jobs.forEach((j, i) => {

@@ -167,6 +167,19 @@ export function tasksStartedBefore<I>(batch: Batch<I>): Set<number> {
   return out;
 }
 
+/** Forget a batch's tasks and results (logs stay): the next run of it starts afresh. Refused while its jobs are queued or running. */
+export function resetBatch(dir: string): void {
+  const rec = readRecord(dir);
+  if (!rec) return;
+  const live = rec.submissions.length > 0 ? liveTasks(rec, queueState()) : new Map();
+  if (live.size > 0) {
+    const ids = [...new Set([...live.values()].map((l) => l.jobId))].join(',');
+    throw new AtomgpError(`${dir} holds Slurm job(s) ${ids} still queued or running: wait for them or scancel ${ids}, then rerun`);
+  }
+  for (const sub of ['tasks', 'results', 'errors', 'started']) rmSync(join(dir, sub), { recursive: true, force: true });
+  rmSync(batchPaths(dir).record, { force: true });
+}
+
 /** Write the batch's files; an existing batch of the same tasks is continued, another one replaced. */
 function prepare<I>(batch: Batch<I>, s: SlurmSettings): BatchRecord {
   const dir = batch.dir;
