@@ -171,13 +171,18 @@ export function tasksStartedBefore<I>(batch: Batch<I>): Set<number> {
 export function resetBatch(dir: string): void {
   const rec = readRecord(dir);
   if (!rec) return;
+  forgetTasks(dir, rec, '');
+  rmSync(batchPaths(dir).record, { force: true });
+}
+
+/** Remove a batch's task files and results (never those of jobs still in the queue); the old logs stay. */
+function forgetTasks(dir: string, rec: BatchRecord, what: string): void {
   const live = rec.submissions.length > 0 ? liveTasks(rec, queueState()) : new Map();
   if (live.size > 0) {
     const ids = [...new Set([...live.values()].map((l) => l.jobId))].join(',');
-    throw new AtomgpError(`${dir} holds Slurm job(s) ${ids} still queued or running: wait for them or scancel ${ids}, then rerun`);
+    throw new AtomgpError(`${dir} holds Slurm job(s) ${ids}${what}, still queued or running: wait for them or scancel ${ids}, then rerun`);
   }
   for (const sub of ['tasks', 'results', 'errors', 'started']) rmSync(join(dir, sub), { recursive: true, force: true });
-  rmSync(batchPaths(dir).record, { force: true });
 }
 
 /** Write the batch's files; an existing batch of the same tasks is continued, another one replaced. */
@@ -189,13 +194,8 @@ function prepare<I>(batch: Batch<I>, s: SlurmSettings): BatchRecord {
   let rec = readRecord(dir);
   const same = rec !== undefined && rec.kind === batch.kind && rec.tasks.length === digests.length && rec.tasks.every((t, k) => t.digest === digests[k]);
   if (rec && !same) {
-    const live = rec.submissions.length > 0 ? liveTasks(rec, queueState()) : new Map();
-    if (live.size > 0) {
-      const ids = [...new Set([...live.values()].map((l) => l.jobId))].join(',');
-      throw new AtomgpError(`${dir} holds Slurm job(s) ${ids} of a different set of tasks, still queued or running: wait for them or scancel ${ids}, then rerun`);
-    }
-    // Results of other inputs must never be taken for this batch's; the old logs stay.
-    for (const sub of ['tasks', 'results', 'errors', 'started']) rmSync(join(dir, sub), { recursive: true, force: true });
+    // Results of other inputs must never be taken for this batch's.
+    forgetTasks(dir, rec, ' of a different set of tasks');
     rec = undefined;
   }
   for (const sub of ['tasks', 'results', 'errors', 'started', 'logs']) mkdirSync(join(dir, sub), { recursive: true });

@@ -137,3 +137,19 @@ test('no sbatch on PATH, or a controller that does not answer: one-line error, e
   assert.match(down.err, /atomgp md: error: sbatch failed: .*Unable to contact slurm controller/);
   assert.doesNotMatch(down.err, /\n\s+at /);
 });
+
+test('replacing a batch whose jobs are still queued or running is refused with their job ids', { skip: slurmSkip, timeout: 60_000 }, async () => {
+  requireCluster();
+  const out = join(root, 'busy');
+  const d = await runCli(md(out, 60_000, ...slurm, '--detach'));
+  assert.equal(d.code, 0, d.err);
+  const id = batch(out).submissions[0]!.jobId;
+  try {
+    const r = await runCli(md(out, 60_000, ...slurm, '--overwrite'));
+    assert.equal(r.code, 2);
+    assert.match(r.err, new RegExp(`^atomgp md: error: \\S+slurm/md holds Slurm job\\(s\\) ${id}, still queued or running: wait for them or scancel ${id}, then rerun$`, 'm'));
+    assert.equal(batch(out).submissions.length, 1);
+  } finally {
+    spawnSync('scancel', [id]);
+  }
+});
