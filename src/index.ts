@@ -73,6 +73,7 @@ export { runRobustnessStudy } from './workflows/robustness/index.js';
 export * as analysis from './analysis/index.js';
 export * as chem from './chem/index.js';
 export * as dynamics from './dynamics/index.js';
+export * as exec from './exec/index.js';
 export * as features from './features/index.js';
 export * as gp from './gp/index.js';
 export * as io from './io/index.js';

@@ -9,11 +9,14 @@ import { VERSION } from '../version.js';
 
 export interface Command {
   summary: string;
+  /** Not listed in `atomgp --help` (machinery, e.g. the task a Slurm job runs). */
+  hidden?: boolean;
   load: () => Promise<{ run: (argv: string[]) => Promise<number> }>;
 }
 
 /** Registered commands (keep alphabetical). Each module parses its own flags with node:util parseArgs. */
 export const COMMANDS: Record<string, Command> = {
+  collect: { summary: 'gather the finished runs of a detached Slurm ensemble (md --executor slurm --detach)', load: () => import('./collect.js') },
   demo: { summary: 'the whole pipeline on built-in defaults: sample, label, train (two prior means), validate, NVT at 1000 K, report', load: () => import('./demo.js') },
   inspect: { summary: 'summarise a .model file or a model folder (ALF, kernel, mean, consistency check)', load: () => import('./inspect.js') },
   ipi: { summary: 'serve a GP model set to an i-PI driver (ASE SocketIOCalculator, i-PI) over a unix or TCP socket', load: () => import('./ipi.js') },
@@ -23,7 +26,9 @@ export const COMMANDS: Record<string, Command> = {
   predict: { summary: 'energies, atomic energies and forces of XYZ frames from a GP model set', load: () => import('./predict.js') },
   report: { summary: 'self-contained HTML report (SVG figures) of an MD run, ensemble, robustness study or demo', load: () => import('./report.js') },
   robustness: { summary: 'prior-mean stability study: refit per prior, NVT from distorted starts, survival table + report', load: () => import('./robustness.js') },
+  status: { summary: 'progress of the Slurm batches in an output folder (done, running, queued, failed with logs)', load: () => import('./status.js') },
   study: { summary: 'the paper\'s experiment on several molecules: pipeline per molecule, prior family × temperatures × replicas, fidelity against the reference', load: () => import('./study.js') },
+  task: { summary: 'run one task file of a Slurm batch (what a job-array element executes)', hidden: true, load: () => import('./task.js') },
   train: { summary: 'fit atomic GP models from a ferebus.toml or an ichor CSV (prior mean, likelihood, L-BFGS-B)', load: () => import('./train.js') },
   validate: { summary: 'errors of a .model on a labelled CSV set (MAE, RMSE, max, S-curve)', load: () => import('./validate.js') },
 };
@@ -32,7 +37,7 @@ export { VERSION } from '../version.js';
 
 function usage(): string {
   const lines = ['usage: atomgp <command> [options]', '', 'commands:'];
-  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
+  for (const [name, c] of Object.entries(COMMANDS)) if (!c.hidden) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
   lines.push('', "Run 'atomgp <command> --help' for a command's options. Docs: docs/cli.md");
   return lines.join('\n');
 }

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { massesAmu } from '../chem/molecule.js';
 import { ENSEMBLES, type Ensemble, type NhcMode, type IntegratorSettings, DEFAULT_INTEGRATOR_SETTINGS, validateIntegratorSettings } from '../dynamics/integrators.js';
-import { formatEnsembleTable, runEnsemble } from '../dynamics/ensemble.js';
+import { ensembleBatchDir, formatEnsembleTable, runEnsembleWith } from '../dynamics/ensemble.js';
 import { DEFAULT_EQUILIBRATION, type EquilibrationSettings } from '../dynamics/equilibrate.js';
 import { searchEnergyMinimum } from '../dynamics/minimum.js';
 import {
@@ -27,6 +27,7 @@ import { parseIpiReference } from '../potentials/ipi-driver.js';
 import { existsSync } from 'node:fs';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { flagInteger, flagNumber, parsePeriodicConvention, potentialInputDigests, readGeometryFrames } from './common.js';
+import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
 
 const HELP = `usage: atomgp md (--models DIR | --potential SPEC.json | --reference ipi:…) --start FILE.xyz --steps N --out DIR [options]
 
@@ -101,7 +102,7 @@ ensembles:
   --replicas R                  replicas per temperature (different seeds), default 1
   --workers W                   worker threads, default 2
   -h, --help                    this help
-`;
+${EXECUTOR_HELP.replace('where the jobs run', 'where the runs go (any --executor slurm run is an ensemble: OUT/T<T>_r<R>/)')}`;
 
 const num = (name: string, v: string | undefined, fallback: number): number => flagNumber(name, v, fallback);
 const int = (name: string, v: string | undefined, fallback: number, min = 0): number => flagInteger(name, v, fallback, min);
@@ -247,6 +248,7 @@ export async function run(argv: string[]): Promise<number> {
       'continue-on-failure': { type: 'boolean', default: false },
       replicas: { type: 'string', default: '1' },
       workers: { type: 'string', default: '2' },
+      ...EXECUTOR_OPTIONS,
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -311,6 +313,8 @@ export async function run(argv: string[]): Promise<number> {
   const seed = int('seed', values.seed, 1, 0);
   const replicas = int('replicas', values.replicas, 1, 1);
   const workers = int('workers', values.workers, 2, 1);
+  const executor = executorFromFlags(values, workers);
+  const single = replicas === 1 && temperatures.length === 1 && executor.kind === 'local';
   const mode: OutputMode = values.resume ? 'resume' : values.overwrite ? 'overwrite' : 'new';
   const start = readStart(values.start);
   const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention'], values['no-check'], values.reference, start.symbols);
@@ -362,7 +366,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     removeStaleTempFiles(values.out);
     // A resume that would be refused is refused before the minimum search.
-    if (mode === 'resume' && replicas === 1 && temperatures.length === 1) {
+    if (mode === 'resume' && single) {
       checkResume({ ...base, potential: await mainPotential(), potentialSpec: spec, settings, outDir });
     }
     let energyMinimum: EnergyMinimum | undefined;
@@ -389,7 +393,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   async function runLocked(): Promise<number> {
-    if (replicas === 1 && temperatures.length === 1) {
+    if (single) {
       const potential = await mainPotential();
       // SIGINT/SIGTERM end the run after the current chunk of steps with a final checkpoint; a
       // second signal while that is written is ignored (the checkpoint is written atomically anyway).
@@ -438,36 +442,63 @@ export async function run(argv: string[]): Promise<number> {
 
     // Replicas run in worker threads: a signal sets a shared flag that every run polls between
     // chunks of steps; each writes a final checkpoint (runs not started yet stop at step 0).
+    // On Slurm a signal cancels the batch's jobs (their runs checkpoint on the SIGTERM scancel sends).
     const stop = new Int32Array(new SharedArrayBuffer(4));
+    const abort = new AbortController();
     const onSignal = (sig: NodeJS.Signals): void => {
-      if (Atomics.load(stop, 0) === 0) process.stderr.write(`${tty ? '\n' : ''}atomgp md: ${sig} received: stopping every run after its current step, writing checkpoints\n`);
+      if (Atomics.load(stop, 0) === 0) {
+        process.stderr.write(`${tty ? '\n' : ''}atomgp md: ${sig} received: ${executor.kind === 'slurm' ? 'cancelling the Slurm jobs' : 'stopping every run after its current step, writing checkpoints'}\n`);
+      }
       Atomics.compareExchange(stop, 0, 0, sig === 'SIGINT' ? 2 : 15);
+      abort.abort(sig);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    let summaries: MdSummary[];
+    let outcome: Awaited<ReturnType<typeof runEnsembleWith>>;
     try {
-      summaries = await runEnsemble({
-        ...common,
-        potentialSpec: spec,
-        settings,
-        temperaturesK: temperatures,
-        replicas,
-        workers,
-        outDir,
-        stop,
-        onProgress: (p) =>
-          progress(
-            `md: ${p.runsDone}/${p.runsTotal} runs, ${p.stepsDone}/${p.stepsTotal} steps, ${p.stepsPerSecond.toFixed(0)} steps/s, ETA ${formatDuration(p.etaSeconds)}`,
-            p.runsDone === p.runsTotal,
-          ),
-      });
+      outcome = await runEnsembleWith(
+        executor,
+        {
+          ...common,
+          potentialSpec: spec,
+          settings,
+          temperaturesK: temperatures,
+          replicas,
+          outDir,
+          stop,
+          onProgress: (p) =>
+            progress(
+              `md: ${p.runsDone}/${p.runsTotal} runs, ${p.stepsDone}/${p.stepsTotal} steps, ${p.stepsPerSecond.toFixed(0)} steps/s, ETA ${formatDuration(p.etaSeconds)}`,
+              p.runsDone === p.runsTotal,
+            ),
+        },
+        { signal: abort.signal, onStatus: (st) => progress(`md: ${formatBatchStatus(st)}`, st.done + st.failed === st.total) },
+      );
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
     if (tty) process.stderr.write('\n');
+    if (outcome.detached) {
+      process.stdout.write(
+        `submitted Slurm job ${outcome.jobIds.join(',')} (${outcome.summaries.length} runs; batch in ${ensembleBatchDir(outDir)})\n` +
+          `progress: atomgp status ${outDir}; gather: atomgp collect ${outDir} (or rerun this command)\n`,
+      );
+      return 0;
+    }
+    const summaries = outcome.summaries.filter((s): s is MdSummary => s !== undefined);
     process.stdout.write(formatEnsembleTable(summaries));
+    if (outcome.interrupted !== undefined) {
+      process.stderr.write(`atomgp md: interrupted by ${outcome.interrupted}; Slurm jobs cancelled, finished runs kept: rerun the same command to continue\n`);
+      return INTERRUPTED_STATUS[outcome.interrupted] ?? 130;
+    }
+    for (const f of outcome.failures) {
+      process.stderr.write(`atomgp md: run ${f.label} failed after ${f.attempts} attempt(s): ${f.message}${f.logPath ? `; log: ${f.logPath}` : ''}\n`);
+    }
+    if (outcome.failures.length > 0) {
+      process.stderr.write(`atomgp md: ${summaries.length}/${outcome.summaries.length} runs finished and are kept; rerun the same command to retry the others\n`);
+      return 1;
+    }
     const interrupted = summaries.find((s) => s.interrupted !== undefined)?.interrupted;
     if (interrupted !== undefined) {
       process.stderr.write(`atomgp md: interrupted by ${interrupted}; every run has a checkpoint, continue with --resume\n`);

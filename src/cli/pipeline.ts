@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
 import { AtomgpError } from '../errors.js';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { flagInteger, flagNumber, stderrProgress } from './common.js';
@@ -72,7 +73,8 @@ const FLAGS = `
   --json                     print one JSON object on stdout (demo.json without the per-frame arrays);
                              progress still goes to stderr (--quiet silences it)
   --quiet                    no progress on stderr
-`;
+
+${EXECUTOR_HELP.replace('where the jobs run', 'where the atomic fits and the MD runs go (no --detach)')}`;
 
 const HELP_PIPELINE = `usage: atomgp pipeline (--molecule NAME | --smiles S | --start FILE.xyz) --out DIR [options]
 
@@ -136,6 +138,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
       'md-timestep-fs': { type: 'string' },
       replicas: { type: 'string' },
       workers: { type: 'string' },
+      ...EXECUTOR_OPTIONS,
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -192,6 +195,8 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
   };
   if (values.smiles !== undefined) settings.smiles = values.smiles;
   if (values.start !== undefined) settings.startFile = values.start;
+  const executor = executorFromFlags(values, settings.workers);
+  if (executor.kind === 'slurm' && executor.slurm.detach) throw new AtomgpError('--detach applies to atomgp md and train; the pipeline needs each stage before the next');
   const out = resolve(values.out ?? 'atomgp-demo');
   const mode = values.resume ? 'resume' : values.overwrite || demo ? 'overwrite' : 'new';
 
@@ -200,10 +205,25 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
   // One writer per output folder: a second pipeline into the same --out is refused while this one runs.
   const lock = lockOutputDir(out, { command: demo ? 'atomgp demo' : 'atomgp pipeline', warn: (m) => process.stderr.write(`atomgp ${demo ? 'demo' : 'pipeline'}: warning: ${m}\n`) });
   let summary: Awaited<ReturnType<typeof runPipeline>>;
+  // On Slurm, SIGINT/SIGTERM cancel the running batch's jobs; finished stages stay for --resume.
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => abort.abort(sig);
+  if (executor.kind === 'slurm') {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   try {
     removeStaleTempFiles(out);
-    summary = await runPipeline(settings, out, mode, { log, progress });
+    summary = await runPipeline(settings, out, mode, {
+      log,
+      progress,
+      executor,
+      signal: abort.signal,
+      onBatchStatus: (st) => progress('slurm', (st.done + st.failed) / st.total, formatBatchStatus(st)),
+    });
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     lock.release();
   }
   if (values.json) {

@@ -3,6 +3,7 @@
  * flags, prints progress on stderr and the stability table (or one JSON object) on stdout.
  */
 import { parseArgs } from 'node:util';
+import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
 import { DISTORTION_GRAMMAR } from '../analysis/distort.js';
 import { AtomgpError } from '../errors.js';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
@@ -55,6 +56,7 @@ options:
   --json                    print one JSON object (table, summary, validation, restoring)
   -h, --help                this help
 
+${EXECUTOR_HELP.replace('where the jobs run', 'where the refits and the MD matrix run (no --detach)')}
 ${DISTORTION_GRAMMAR}
 `;
 
@@ -99,6 +101,7 @@ export async function run(argv: string[]): Promise<number> {
       'energy-criterion': { type: 'string' },
       resume: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      ...EXECUTOR_OPTIONS,
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -118,6 +121,9 @@ export async function run(argv: string[]): Promise<number> {
   if (criterion !== undefined && !ENERGY_CRITERIA.includes(criterion)) throw new AtomgpError(`--energy-criterion must be ${ENERGY_CRITERIA.join(' or ')}, got '${criterion}'`);
   const relaxationTolA = num('relaxation-tol-A', values['relaxation-tol-A']);
   if (!(relaxationTolA > 0)) throw new AtomgpError(`--relaxation-tol-A expects a positive number of Å, got '${values['relaxation-tol-A']}'`);
+  const workers = int('workers', values.workers!, 1);
+  const executor = executorFromFlags(values, workers);
+  if (executor.kind === 'slurm' && executor.slurm.detach) throw new AtomgpError('--detach applies to atomgp md; the study needs every run for its tables (run it in the foreground, e.g. under nohup, or in a batch job)');
   const tty = process.stderr.isTTY === true;
   let last = 0;
   const progressLine = (text: string, force: boolean): void => {
@@ -129,6 +135,13 @@ export async function run(argv: string[]): Promise<number> {
   // One writer per output folder: a second study into the same --out is refused while this one runs.
   const lock = lockOutputDir(values.out!, { command: 'atomgp robustness', warn: (m) => process.stderr.write(`atomgp robustness: warning: ${m}\n`) });
   let result: Awaited<ReturnType<typeof runRobustnessStudy>>;
+  // On Slurm, SIGINT/SIGTERM cancel the matrix's jobs; finished runs stay for --resume.
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => abort.abort(sig);
+  if (executor.kind === 'slurm') {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   try {
     removeStaleTempFiles(values.out!);
     result = await runRobustnessStudy({
@@ -142,7 +155,8 @@ export async function run(argv: string[]): Promise<number> {
       outDir: values.out!,
       resume: values.resume!,
       timestepFs: num('timestep-fs', values['timestep-fs']),
-      workers: int('workers', values.workers!, 1),
+      workers,
+      executor,
       keepHyperparameters: values['keep-hyperparameters']!,
       ...(values.start !== undefined ? { startFile: values.start } : {}),
       ...(values.validation !== undefined ? { validation: values.validation } : {}),
@@ -158,8 +172,12 @@ export async function run(argv: string[]): Promise<number> {
             `steps ${p.stepsDone}/${p.stepsTotal}, ${p.stepsPerSecond.toFixed(0)} steps/s, ETA ${formatDuration(p.etaSeconds)}`,
           p.runsDone === p.runsTotal,
         ),
+      signal: abort.signal,
+      onBatchStatus: (st) => progressLine(`robustness: ${formatBatchStatus(st)}`, st.done + st.failed === st.total),
     });
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     lock.release();
   }
   if (tty) process.stderr.write('\n');

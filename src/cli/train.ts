@@ -14,6 +14,9 @@ import { AtomgpError } from '../errors.js';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { parseInteger } from '../util/numbers.js';
 import { flagInteger, flagNumber } from './common.js';
+import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
+import { type BatchStatus, runBatch, type TaskFailure } from '../exec/executor.js';
+import { join } from 'node:path';
 import { DEFAULT_PRIOR } from '../gp/fit/priors.js';
 import { PSO_DEFAULTS } from '../math/pso.js';
 import { type KernelChoice, type OptimiserKind, SEARCH_KINDS, type SearchKind, type TrainProgress, type TrainResult } from '../gp/fit/train.js';
@@ -60,7 +63,9 @@ options:
   --out DIR          output folder (default .; with --from-model required and not the input folder)
   --jobs N           atoms trained in parallel worker threads (default 1); results do not depend
                      on N, except at rounding level with OpenBLAS on sets of 300 or more points
-  --quiet            no progress line`;
+  --quiet            no progress line
+
+${EXECUTOR_HELP.replace('where the jobs run', 'where the fits run (one task per atom and property; --jobs is the local pool)')}`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -92,6 +97,7 @@ export async function run(argv: string[]): Promise<number> {
       valid: { type: 'string' },
       out: { type: 'string' },
       jobs: { type: 'string', default: '1' },
+      ...EXECUTOR_OPTIONS,
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -106,6 +112,7 @@ export async function run(argv: string[]): Promise<number> {
   if (search !== undefined && !SEARCH_KINDS.includes(search)) throw new AtomgpError(`--search must be full, staged or both, got '${values.search}'`);
   const seed = int(values.seed!, 'seed');
   const nJobs = int(values.jobs!, 'jobs', 1);
+  const executor = executorFromFlags(values, nJobs);
   const optimiser = (values.optimiser ?? 'lbfgsb') as OptimiserKind;
   if (optimiser !== 'lbfgsb' && optimiser !== 'pso') throw new AtomgpError(`--optimiser must be lbfgsb or pso, got '${values.optimiser}'`);
   if (search !== undefined && optimiser === 'pso') throw new AtomgpError('--search applies to --optimiser lbfgsb');
@@ -178,19 +185,47 @@ export async function run(argv: string[]): Promise<number> {
     for (const job of jobs) process.stdout.write(job.header + '\n');
     if (nJobs > 1 && jobs.length > 1) process.stdout.write(`training ${jobs.length} models on ${Math.min(nJobs, jobs.length)} worker threads\n`);
     const bar = values.quiet ? undefined : new ProgressBar(jobs.map((j) => (jobs.some((k) => k !== j && k.label === j.label) ? `${j.label}/${j.property}` : j.label)));
-    let results: TrainResult[];
+    let results: (TrainResult | undefined)[];
+    let failures: TaskFailure[] = [];
+    // On Slurm, SIGINT/SIGTERM cancel the batch's jobs; finished fits stay for a rerun.
+    const abort = new AbortController();
+    const onSignal = (sig: NodeJS.Signals): void => abort.abort(sig);
+    if (executor.kind === 'slurm') {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
     try {
-      results = await runTrainTasks(
-        jobs.map((j) => j.task),
+      const outcome = await runBatch(
+        executor,
+        { kind: 'train', dir: join(outDir, 'slurm', 'train'), name: 'train', tasks: jobs.map((j) => ({ label: `${j.label} ${j.property}`, input: j.task })) },
+        (workers) =>
+          runTrainTasks(
+            jobs.map((j) => j.task),
+            {
+              jobs: workers,
+              ...(bar ? { onProgress: (i: number, p: TrainProgress) => bar.update(i, p), onDone: (i: number) => bar.done(i) } : {}),
+            },
+          ),
         {
-          jobs: nJobs,
-          ...(bar ? { onProgress: (i: number, p: TrainProgress) => bar.update(i, p), onDone: (i: number) => bar.done(i) } : {}),
+          signal: abort.signal,
+          ...(values.quiet ? {} : { onStatus: (st: BatchStatus) => process.stderr.write(`train: ${formatBatchStatus(st)}\n`) }),
         },
       );
+      if (outcome.detached) {
+        process.stdout.write(`submitted Slurm job ${outcome.jobIds.join(',')} (${jobs.length} fits; batch in ${join(outDir, 'slurm', 'train')}); rerun this command to write the models (atomgp status ${outDir} shows progress)\n`);
+        return 0;
+      }
+      if (outcome.interrupted !== undefined) throw new AtomgpError(`interrupted by ${outcome.interrupted}: Slurm jobs cancelled; rerun the same command to continue (finished fits are kept)`);
+      results = outcome.results;
+      failures = outcome.failures;
     } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       bar?.finish();
     }
+    for (const f of failures) process.stderr.write(`atomgp train: ${f.label} failed after ${f.attempts} attempt(s): ${f.message}${f.logPath ? `; log: ${f.logPath}` : ''}\n`);
     results.forEach((r, i) => {
+      if (r === undefined) return;
       const job = jobs[i]!;
       writeModel(job.outPath, r.model);
       process.stdout.write(
@@ -202,7 +237,7 @@ export async function run(argv: string[]): Promise<number> {
         process.stdout.write(formatReport(validateModel(r.model, vs.x, vs.y), `  validation ${job.valid}: `) + '\n');
       }
     });
-    return 0;
+    return failures.length > 0 ? 1 : 0;
   }
 }
 

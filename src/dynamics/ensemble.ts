@@ -9,15 +9,17 @@
  * Seeds: run (temperature index t, replica r) uses seed + t·R + r, so every run differs and a
  * given run is reproducible on its own.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { AtomgpError } from '../errors.js';
+import { type BatchHooks, type Executor, runBatch, type TaskFailure } from '../exec/executor.js';
+import { resetBatch, tasksStartedBefore } from '../exec/slurm.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import type { PotentialSpec } from '../potentials/factory.js';
 import { startSiblingWorker } from '../util/worker.js';
 import type { IntegratorSettings } from './integrators.js';
-import type { MdRunOptions, MdSummary, OutputMode } from './run.js';
+import { type MdRunOptions, type MdSummary, type OutputMode, prepareOutputDir } from './run.js';
 
 /** What a worker needs for one run (all plain data). */
 export interface EnsembleJob {
@@ -229,8 +231,57 @@ export async function runEnsemble(o: EnsembleOptions): Promise<MdSummary[]> {
       report();
     },
   });
-  writeFileAtomic(join(o.outDir, 'ensemble.json'), JSON.stringify(out, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
+  writeEnsembleJson(o.outDir, out);
   return out;
+}
+
+/** OUT/ensemble.json: the summaries of the finished runs, in job order. */
+export function writeEnsembleJson(outDir: string, summaries: readonly MdSummary[]): void {
+  writeFileAtomic(join(outDir, 'ensemble.json'), JSON.stringify(summaries, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
+}
+
+const isDir = (path: string): boolean => statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+
+/** Folder of an ensemble's Slurm batch (job script, task files, results, logs). */
+export const ensembleBatchDir = (outDir: string): string => join(outDir, 'slurm', 'md');
+
+export interface EnsembleOutcome {
+  /** In job order; undefined for runs without a result (failed, or still running when detached). */
+  summaries: (MdSummary | undefined)[];
+  failures: TaskFailure[];
+  detached: boolean;
+  jobIds: string[];
+  interrupted?: string;
+}
+
+/**
+ * The ensemble on an executor: locally `runEnsemble` on worker threads; on Slurm one job array
+ * whose tasks run the same jobs (dynamics/md-task.ts) in OUT/slurm/md/, so each run's files are
+ * the same bit for bit. OUT/ensemble.json holds the runs that finished.
+ */
+export async function runEnsembleWith(executor: Executor, o: EnsembleOptions, hooks: BatchHooks<MdSummary> = {}): Promise<EnsembleOutcome> {
+  if (executor.kind === 'local') {
+    const summaries = await runEnsemble({ ...o, workers: executor.workers });
+    return { summaries, failures: [], detached: false, jobIds: [] };
+  }
+  // Tasks run elsewhere, in another working directory: every path they get is absolute.
+  const outDir = resolve(o.outDir);
+  const jobs = buildJobs({ ...o, outDir });
+  const batch = { kind: 'md', dir: ensembleBatchDir(outDir), name: 'md', tasks: jobs.map((j) => ({ label: j.run.label!, input: j })) };
+  // A run folder holding a run that this batch did not start is refused before anything is
+  // submitted (as runMd would refuse it locally), not in every task attempt on the cluster.
+  // --overwrite means compute again: the results of an earlier batch are not reused.
+  if (o.mode === 'overwrite') resetBatch(batch.dir);
+  if (o.mode === 'new') {
+    const ours = tasksStartedBefore(batch);
+    jobs.forEach((j, i) => {
+      if (!ours.has(i) && isDir(j.run.outDir)) prepareOutputDir(j.run.outDir, 'new');
+    });
+  }
+  mkdirSync(outDir, { recursive: true });
+  const out = await runBatch(executor, batch, () => runJobs(jobs), hooks);
+  if (!out.detached) writeEnsembleJson(outDir, out.results.filter((s): s is MdSummary => s !== undefined));
+  return { summaries: out.results, failures: out.failures, detached: out.detached, jobIds: out.jobIds, ...(out.interrupted !== undefined ? { interrupted: out.interrupted } : {}) };
 }
 
 /** Summary table: one line per run (survived, time to failure, mean T, drift). */

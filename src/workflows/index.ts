@@ -8,6 +8,7 @@ export * from './fingerprint.js';
 export * from './md-summary.js';
 export * from './refit-set.js';
 export * from './train-set.js';
+export * from './tasks.js';
 export * from './pipeline/index.js';
 export * from './robustness/index.js';
 export * from './fidelity.js';

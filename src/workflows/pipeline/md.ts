@@ -6,7 +6,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { massesAmu } from '../../chem/molecule.js';
-import { runEnsemble, runLabel } from '../../dynamics/ensemble.js';
+import { runEnsembleWith, runLabel } from '../../dynamics/ensemble.js';
+import { AtomgpError } from '../../errors.js';
+import { failuresError } from '../../exec/executor.js';
 import { DEFAULT_EQUILIBRATION } from '../../dynamics/equilibrate.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../dynamics/integrators.js';
 import type { MdSummary } from '../../dynamics/run.js';
@@ -36,7 +38,7 @@ export async function mdStage(ctx: StageContext, s: PipelineSettings, m: Relaxed
       summaries = summaryFiles.map(readMdSummary);
     } else {
       ctx.log(`md ${p.prior}: ${labels.length} NVT run(s) of ${s.mdTimePs} ps at ${s.mdTemperaturesK.join(', ')} K`);
-      summaries = await runEnsemble({
+      const outcome = await runEnsembleWith(ctx.executor, {
         potentialSpec: { kind: 'gp-models', dir: p.dir },
         symbols: m.symbols,
         massesAmu: massesAmu(m.symbols),
@@ -48,7 +50,6 @@ export async function mdStage(ctx: StageContext, s: PipelineSettings, m: Relaxed
         seed: s.seed,
         outDir: runRoot,
         mode: 'overwrite',
-        workers: s.workers,
         // From the relaxed minimum: equilibrate first (no start-up overshoot), holes measured from the model's own minimum.
         equilibration: DEFAULT_EQUILIBRATION,
         energyMinimum: 'search',
@@ -56,7 +57,10 @@ export async function mdStage(ctx: StageContext, s: PipelineSettings, m: Relaxed
         trajStride: 100,
         progressEvery: 1000,
         onProgress: (q) => ctx.progress(`md ${p.prior}`, q.stepsDone / q.stepsTotal, `${q.runsDone}/${q.runsTotal} runs, ${Math.round(q.stepsPerSecond)} steps/s`),
-      });
+      }, ctx.batchHooks);
+      if (outcome.interrupted !== undefined) throw new AtomgpError(`interrupted by ${outcome.interrupted}: Slurm jobs cancelled; continue with --resume`);
+      if (outcome.failures.length > 0) throw failuresError(`md ${p.prior}`, outcome.failures);
+      summaries = outcome.summaries as MdSummary[];
       if (summaryFiles.every((f) => existsSync(f))) recordStage(ctx, `md ${p.prior}`, RECORD_FILES.md(p.prior), settings, inputs);
     }
     for (const sm of summaries) {

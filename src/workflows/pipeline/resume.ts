@@ -8,6 +8,7 @@
  *   models/<prior>/fingerprint.json training settings, data/train.extxyz; result: per-atom log L
  *   runs/<prior>/fingerprint.json   NVT settings, the prior's model files, molecule.xyz
  */
+import type { BatchStatus, Executor } from '../../exec/executor.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AtomgpError } from '../../errors.js';
@@ -19,6 +20,9 @@ export interface StageContext {
   resume: boolean;
   log: (line: string) => void;
   progress: (stage: string, fraction: number, text: string) => void;
+  /** Where independent jobs (atomic fits, MD runs) go. */
+  executor: Executor;
+  batchHooks: { onStatus?: (s: BatchStatus) => void; signal?: AbortSignal };
 }
 
 /** Stage-record files, relative to the run folder. */

@@ -29,7 +29,7 @@ import { trainingSettings, trainStage } from './train.js';
 import { validateStage } from './validate.js';
 
 /** Files and folders the pipeline writes at the top of its output folder. */
-const OURS = ['molecule.xyz', RECORD_FILES.molecule, 'sampling', 'data', 'models', 'runs', 'demo.json', 'report.html'];
+const OURS = ['molecule.xyz', RECORD_FILES.molecule, 'sampling', 'data', 'models', 'runs', 'slurm', 'demo.json', 'report.html'];
 
 const MOLECULE_KEYS = ['molecule', 'smiles', 'startFile', 'reference', 'seed'] as const;
 
@@ -68,7 +68,14 @@ function prepareOutDir(outDir: string, mode: 'new' | 'overwrite' | 'resume'): vo
  */
 export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'new' | 'overwrite' | 'resume', hooks: PipelineHooks = {}): Promise<DemoSummary> {
   validateSettings(s);
-  const ctx: StageContext = { outDir, resume: mode === 'resume', log: hooks.log ?? (() => {}), progress: hooks.progress ?? (() => {}) };
+  const ctx: StageContext = {
+    outDir,
+    resume: mode === 'resume',
+    log: hooks.log ?? (() => {}),
+    progress: hooks.progress ?? (() => {}),
+    executor: hooks.executor ?? { kind: 'local', workers: s.workers },
+    batchHooks: { ...(hooks.onBatchStatus ? { onStatus: hooks.onBatchStatus } : {}), ...(hooks.signal ? { signal: hooks.signal } : {}) },
+  };
   const labels = resolvedLabels(s);
   preflight(ctx, s, labels);
   prepareOutDir(outDir, mode);

@@ -2,6 +2,7 @@
  * Settings and results of the pipeline behind `atomgp pipeline` and `atomgp demo` (what
  * demo.json holds), their defaults and their checks.
  */
+import type { BatchStatus, Executor } from '../../exec/executor.js';
 import { AtomgpError } from '../../errors.js';
 import { parseIpiReference } from '../../potentials/ipi-driver.js';
 import { findPresetName, presetMolecule } from '../../chem/presets.js';
@@ -167,6 +168,12 @@ export interface PipelineHooks {
   log?: (line: string) => void;
   /** Progress within a stage, for an updating bar: fraction 0..1 and a short text. */
   progress?: (stage: string, fraction: number, text: string) => void;
+  /** Where training and the MD runs go (default: `workers` worker threads); not a recorded setting, like `workers`. */
+  executor?: Executor;
+  /** A Slurm batch's state after each look at the queue. */
+  onBatchStatus?: (s: BatchStatus) => void;
+  /** Aborting cancels the Slurm jobs. */
+  signal?: AbortSignal;
 }
 
 /** `shift:0.05` → `shift_0.05`: a prior name usable as a folder name. */

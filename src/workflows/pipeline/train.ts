@@ -5,6 +5,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { AtomgpError } from '../../errors.js';
+import { failuresError, runBatch } from '../../exec/executor.js';
 import { featurizeFrames } from '../../features/frames.js';
 import { trainAdditive } from '../../gp/fit/additive.js';
 import type { GpModel } from '../../gp/model/model.js';
@@ -108,13 +110,19 @@ export async function trainStage(ctx: StageContext, s: PipelineSettings, m: Rela
           },
         }));
         let finished = 0;
-        results = await runTrainTasks(tasks, {
-          jobs: s.workers,
-          onDone: (i, r) => {
-            finished++;
-            ctx.progress(`training ${prior}`, finished / tasks.length, `${names[i]} log L ${r.logLikelihood.toFixed(1)}`);
-          },
-        });
+        const onDone = (i: number, r: TrainResult): void => {
+          finished++;
+          ctx.progress(`training ${prior}`, finished / tasks.length, `${names[i]} log L ${r.logLikelihood.toFixed(1)}`);
+        };
+        const outcome = await runBatch<TrainTask, TrainResult>(
+          ctx.executor,
+          { kind: 'train', dir: join(ctx.outDir, 'slurm', `train-${priorFolder(prior)}`), name: 'train', tasks: tasks.map((t, a) => ({ label: names[a]!, input: t })) },
+          (workers) => runTrainTasks(tasks, { jobs: workers, onDone }),
+          { onDone, ...ctx.batchHooks },
+        );
+        if (outcome.interrupted !== undefined) throw new AtomgpError(`interrupted by ${outcome.interrupted}: Slurm jobs cancelled; continue with --resume`);
+        if (outcome.failures.length > 0) throw failuresError(`training ${prior}`, outcome.failures);
+        results = outcome.results as TrainResult[];
       }
       models = results.map((r) => r.model);
       results.forEach((r, a) => {

@@ -12,6 +12,7 @@ import type { IntegratorSettings } from '../../dynamics/integrators.js';
 import type { BondReturnSettings, MonitorOptions, MonitorReference } from '../../dynamics/monitor.js';
 import type { MdSummary, OutputMode } from '../../dynamics/run.js';
 import { AtomgpError } from '../../errors.js';
+import { type BatchStatus, type Executor, failuresError, runBatch } from '../../exec/executor.js';
 import type { PotentialSpec } from '../../potentials/factory.js';
 import { readMdSummary } from '../md-summary.js';
 
@@ -71,6 +72,12 @@ export interface MatrixOptions {
   /** Skip finished runs (summary.json present), continue runs with a checkpoint, redo the rest. */
   resume?: boolean;
   workers?: number;
+  /** Where the runs go (default: `workers` worker threads); on Slurm the batch is BASE/slurm/matrix/. */
+  executor?: Executor;
+  /** The Slurm batch's state after each look at the queue. */
+  onBatchStatus?: (s: BatchStatus) => void;
+  /** Aborting cancels the Slurm jobs (local runs stop through their own signal handling). */
+  signal?: AbortSignal;
   logEvery?: number;
   trajStride?: number;
   checkpointEvery?: number;
@@ -193,10 +200,35 @@ export async function runStabilityMatrix(o: MatrixOptions): Promise<StudyRow[]> 
   report();
   if (todo.length > 0) {
     mkdirSync(o.runsDir, { recursive: true });
-    await runJobs(
+    const executor: Executor = o.executor ?? { kind: 'local', workers: o.workers ?? 2 };
+    const outcome = await runBatch(
+      executor,
+      { kind: 'md', dir: join(baseDir, 'slurm', 'matrix'), name: 'matrix', tasks: todo.map((p) => ({ label: p.job.run.label!, input: p.job })) },
+      (workers) => runLocal(workers),
+      {
+        onDone: (k, summary) => {
+          const id = todo[k]!.job.id;
+          planned[id]!.summary = summary;
+          stepsDone[id] = o.steps;
+          fresh[id] = summary.stepsCompleted - (summary.resumedFromStep ?? 0);
+          runsDone++;
+          report();
+        },
+        ...(o.onBatchStatus ? { onStatus: o.onBatchStatus } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+      },
+    );
+    if (outcome.interrupted !== undefined) throw new AtomgpError(`interrupted by ${outcome.interrupted}: Slurm jobs cancelled; finished runs are kept, continue with --resume`);
+    if (outcome.detached) throw new AtomgpError('the MD matrix cannot be detached (its tables need every run); run without --detach');
+    if (outcome.failures.length > 0) throw failuresError(`MD matrix (finished runs are kept, a rerun with --resume retries the rest)`, outcome.failures);
+  }
+  return planned.map((p) => rowOf(p.entry, p.job, p.replica, p.summary!, baseDir));
+
+  function runLocal(workers: number): Promise<MdSummary[]> {
+    return runJobs(
       todo.map((p) => p.job),
       {
-        workers: o.workers ?? 2,
+        workers,
         onStep: (job, step) => {
           if (firstSeen[job.id]! < 0) firstSeen[job.id] = step;
           stepsDone[job.id] = step;
@@ -213,5 +245,4 @@ export async function runStabilityMatrix(o: MatrixOptions): Promise<StudyRow[]> 
       },
     );
   }
-  return planned.map((p) => rowOf(p.entry, p.job, p.replica, p.summary!, baseDir));
 }

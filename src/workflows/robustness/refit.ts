@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { AtomgpError } from '../../errors.js';
+import { type BatchStatus, type Executor, failuresError, runBatch } from '../../exec/executor.js';
 import type { GpModel } from '../../gp/model/model.js';
 import type { ModelSet } from '../../io/modelset.js';
 import type { TrainResult } from '../../gp/fit/train.js';
@@ -23,6 +24,10 @@ export interface RefitOptions {
   keepHyperparameters: boolean;
   seed: number;
   workers: number;
+  /** Where the fits run (default: `workers` worker threads); on Slurm the batch is OUT/slurm/refit/. */
+  executor?: Executor;
+  onBatchStatus?: (s: BatchStatus) => void;
+  signal?: AbortSignal;
   say: (text: string) => void;
 }
 
@@ -67,14 +72,20 @@ export async function refitStage(o: RefitOptions): Promise<StudyJson['refits']> 
   o.say(`refitting ${missing.length} model set${missing.length > 1 ? 's' : ''} (${tasks.length} atomic models, ${keep ? 'hyperparameters kept' : 'hyperparameters re-optimised'}) …`);
   let finished = 0;
   const t0 = performance.now();
-  const results: TrainResult[] = await runTrainTasks(tasks, {
-    jobs: Math.max(1, o.workers),
-    onDone: (i, r) => {
-      finished++;
-      const p = missing[Math.floor(i / original.nAtoms)]!;
-      o.say(`refit ${finished}/${tasks.length}: ${p.label} ${r.model.atom} (log L ${r.logLikelihood.toFixed(2)}, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-    },
-  });
+  const onDone = (i: number, r: TrainResult): void => {
+    finished++;
+    const p = missing[Math.floor(i / original.nAtoms)]!;
+    o.say(`refit ${finished}/${tasks.length}: ${p.label} ${r.model.atom} (log L ${r.logLikelihood.toFixed(2)}, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  };
+  const outcome = await runBatch<TrainTask, TrainResult>(
+    o.executor ?? { kind: 'local', workers: Math.max(1, o.workers) },
+    { kind: 'train', dir: join(o.outDir, 'slurm', 'refit'), name: 'refit', tasks: tasks.map((t, i) => ({ label: `${missing[Math.floor(i / original.nAtoms)]!.label} ${original.models[i % original.nAtoms]!.atom}`, input: t })) },
+    (workers) => runTrainTasks(tasks, { jobs: workers, onDone }),
+    { onDone, ...(o.onBatchStatus ? { onStatus: o.onBatchStatus } : {}), ...(o.signal ? { signal: o.signal } : {}) },
+  );
+  if (outcome.interrupted !== undefined) throw new AtomgpError(`interrupted by ${outcome.interrupted}: Slurm jobs cancelled; continue with --resume`);
+  if (outcome.failures.length > 0) throw failuresError('refits', outcome.failures);
+  const results = outcome.results as TrainResult[];
   missing.forEach((p, k) => {
     const partial = join(modelsRoot, `${p.dirName}.partial`);
     rmSync(partial, { recursive: true, force: true });

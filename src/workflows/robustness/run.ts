@@ -150,7 +150,12 @@ export async function runRobustnessStudy(o: RobustnessOptions): Promise<StudyRes
 
   // 1. Refits (only the missing or unfinished ones on a resume).
   const modelsRoot = join(out, 'models');
-  const refits = await refitStage({ outDir: out, priors, original, keepHyperparameters: o.keepHyperparameters ?? false, seed: o.seed, workers: o.workers ?? 2, say });
+  const refits = await refitStage({ outDir: out, priors, original, keepHyperparameters: o.keepHyperparameters ?? false, seed: o.seed, workers: o.workers ?? 2,
+    ...(o.executor ? { executor: o.executor } : {}),
+    ...(o.onBatchStatus ? { onBatchStatus: o.onBatchStatus } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    say,
+  });
 
   // 2. Restoring forces and errors per prior.
   const sets = priors.map((p) => readModelSet(join(modelsRoot, p.dirName), { property: 'iqa', check: true }));
@@ -194,6 +199,9 @@ export async function runRobustnessStudy(o: RobustnessOptions): Promise<StudyRes
     baseDir: out,
     resume: o.resume ?? false,
     workers: o.workers ?? 2,
+    ...(o.executor ? { executor: o.executor } : {}),
+    ...(o.onBatchStatus ? { onBatchStatus: o.onBatchStatus } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
     logEvery: recorded.log_every,
     trajStride: recorded.traj_stride,
     checkpointEvery: recorded.checkpoint_every,

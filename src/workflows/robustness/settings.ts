@@ -2,6 +2,7 @@
  * The robustness study's inputs: prior means, temperatures and the model set to refit; the options
  * of a run, the settings a resume must match (study-settings.json) and the study.json schema.
  */
+import type { BatchStatus, Executor } from '../../exec/executor.js';
 import { existsSync, statSync } from 'node:fs';
 import type { IntegratorSettings } from '../../dynamics/integrators.js';
 import type { MonitorOptions } from '../../dynamics/monitor.js';
@@ -100,6 +101,12 @@ export interface RobustnessOptions {
   resume?: boolean;
   timestepFs?: number;
   workers?: number;
+  /** Where the refits and the MD matrix run (default: `workers` worker threads). */
+  executor?: Executor;
+  /** The Slurm batch's state after each look at the queue (with a Slurm executor). */
+  onBatchStatus?: (s: BatchStatus) => void;
+  /** Aborting cancels the matrix's Slurm jobs. */
+  signal?: AbortSignal;
   /** Keep each model's θ and σ² (only the mean and weights change); default false: θ re-optimised. */
   keepHyperparameters?: boolean;
   /** Start geometry file (XYZ/extxyz, first frame); default: the minimum of the original models. */
