@@ -11,6 +11,7 @@ import { distortionRows } from '../workflows/study/distortions.js';
 import { readStudyConfig, runStudy, STUDY_DEFAULTS, type StudySettings, type StudySummary } from '../workflows/study/index.js';
 import type { ReferenceKind } from '../workflows/pipeline/index.js';
 import { flagInteger, flagNumber, stderrProgress } from './common.js';
+import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
 
 const d = STUDY_DEFAULTS;
 const HELP = `usage: atomgp study [--molecules LIST] [--reference builtin|xtb] [--config study.toml] --out DIR [options]
@@ -41,7 +42,9 @@ each molecule's folder DIR/<molecule>/ holds its pipeline output and report.
                              (default ${d.observablesTemperatureK}; 0: none)
   --json                     print study.json's summary on stdout; progress stays on stderr
   --quiet                    no progress on stderr
-`;
+
+The pipeline's per-atom training and NVT runs go through the executor (the reference's own NVT run,
+the fidelity stage and the distorted starts' short runs run on this machine); ${EXECUTOR_HELP}`;
 
 /** The study's table as text: one block per molecule. */
 export function formatStudy(s: StudySummary, htmlPath: string): string {
@@ -100,6 +103,7 @@ export async function run(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      ...EXECUTOR_OPTIONS,
     },
   });
   if (values.help) {
@@ -134,13 +138,24 @@ export async function run(argv: string[]): Promise<number> {
   if (s.reference !== 'builtin' && s.reference !== 'xtb') throw new AtomgpError(`--reference must be builtin or xtb, got '${s.reference}'`);
   const out = resolve(values.out);
   const mode = values.resume ? 'resume' : values.overwrite ? 'overwrite' : 'new';
+  const executor = executorFromFlags(values, s.pipeline.workers);
+  if (executor.kind === 'slurm' && executor.slurm.detach) throw new AtomgpError('--detach applies to atomgp md and train; the study needs each stage before the next');
   const { log, progress } = stderrProgress(values.quiet);
   const lock = lockOutputDir(out, { command: 'atomgp study', warn: (m) => process.stderr.write(`atomgp study: warning: ${m}\n`) });
   let summary: StudySummary;
+  // On Slurm, SIGINT/SIGTERM cancel the running batch's jobs; finished stages stay for --resume.
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => abort.abort(sig);
+  if (executor.kind === 'slurm') {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   try {
     removeStaleTempFiles(out);
-    summary = await runStudy(s, out, mode, { log, progress });
+    summary = await runStudy(s, out, mode, { log, progress, executor, signal: abort.signal, onBatchStatus: (st) => progress('slurm', (st.done + st.failed) / st.total, formatBatchStatus(st)) });
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     lock.release();
   }
   if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -206,6 +206,7 @@ export async function runStudy(s: StudySettings, outDir: string, mode: 'new' | '
     const moleculeMode = mode === 'resume' && existsSync(dir) ? 'resume' : mode === 'overwrite' ? 'overwrite' : 'new';
     hooks.log?.(`study: ${folder} (${moleculeMode === 'resume' ? 'continuing' : 'starting'})`);
     const prefixed: PipelineHooks = {
+      ...hooks,
       log: (line) => hooks.log?.(`${folder}: ${line}`),
       progress: (stage, fraction, text) => hooks.progress?.(`${folder} ${stage}`, fraction, text),
     };
