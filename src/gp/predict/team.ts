@@ -1,0 +1,150 @@
+/**
+ * Two (or more) threads for one model-set call: the SIMD kernel calls of a molecule's atomic GPs
+ * are shared between this thread and the linear-algebra team's worker (math/linalg-team.ts), on
+ * one shared wasm memory holding every model's kernel data (laid out once, at construction).
+ *
+ * Per call the host side stays on this thread: `AtomGp.beginKernelCall` writes each query into the
+ * shared memory, the team runs the kernel calls (dynamic scheduling, model by model), and
+ * `AtomGp.finishKernelCall` turns each result into the energy and gradient. Every kernel call is
+ * the same function of the same inputs whichever thread runs it, and the host sums in atom order,
+ * so results are bit-identical to one thread. Nothing is allocated per call.
+ *
+ * Used by potentials/gp.ts for a single molecule (an MD run or an optimisation) on the main
+ * thread; inside worker threads (ensemble replicas, the trainer's jobs) `defaultThreads()` is 1,
+ * so the replicas keep the cores.
+ */
+import { registerJob, type LinalgTeam } from '../../math/linalg-team.js';
+import { allocateMatrices, kernelFor } from '../../math/linalg-wasm.js';
+import { type KernelPredict, kernelOnSharedMemory } from '../../math/wasm/predict-kernel.js';
+import type { AtomGp, WasmPlan } from './predictor.js';
+
+/** Team job number of the kernel calls (numbers below 16 belong to math/, 16-19 to the trainer). */
+export const JOB_PREDICT = 24;
+
+// Descriptor of one model's kernel call, in doubles: the kernel's arguments, then per-call state.
+const STRIDE = 16;
+const D_S0 = 9;
+const D_GRAD = 10;
+const D_ACTIVE = 11;
+const D_RESULT = 12;
+
+interface Bound {
+  predict: KernelPredict;
+  table: Float64Array;
+}
+/** Per thread: the kernel bound to each shared memory, and the descriptor table's view. */
+const bound = new WeakMap<ArrayBufferLike, Bound>();
+
+function bind(buffer: ArrayBufferLike, tableByteOffset: number, nModels: number): Bound {
+  let b = bound.get(buffer);
+  if (!b || b.table.byteOffset !== tableByteOffset || b.table.length !== nModels * STRIDE) {
+    const memory = kernelFor(new Float64Array(buffer, 0, 0))?.memory;
+    const predict = memory ? kernelOnSharedMemory(memory) : null;
+    if (!predict) throw new Error('predict team: no SIMD kernel for the shared memory');
+    b = { predict, table: new Float64Array(buffer, tableByteOffset, nModels * STRIDE) };
+    bound.set(buffer, b);
+  }
+  return b;
+}
+
+registerJob(
+  JOB_PREDICT,
+  (crew, params, buffer) => {
+    const n = params[1]!;
+    const { predict, table: t } = bind(buffer, params[0]!, n);
+    for (let i = crew.next(); i < n; i = crew.next()) {
+      const o = i * STRIDE;
+      if (t[o + D_ACTIVE] === 0) continue;
+      t[o + D_RESULT] = predict(t[o]!, t[o + 1]!, t[o + 2]!, t[o + 3]!, t[o + 4]!, t[o + 5]!, t[o + 6]!, t[o + 7]!, t[o + 8]!, t[o + D_S0]!, t[o + D_GRAD]!);
+    }
+  },
+  import.meta.url,
+);
+
+/** Kernel doubles per model, rounded up to whole 64-byte lines. */
+const lineUp = (d: number) => 8 * Math.ceil(d / 8);
+
+/**
+ * The kernel data of a molecule's models in one shared memory, and the team that runs their calls.
+ * `create` returns null when shared wasm memories are unavailable.
+ */
+export class PredictTeam {
+  private readonly table: Float64Array;
+  private readonly plans: (WasmPlan | null)[];
+  private readonly buffer: ArrayBufferLike;
+
+  private constructor(
+    private readonly team: LinalgTeam,
+    views: Float64Array[],
+    models: readonly AtomGp[],
+  ) {
+    const n = models.length;
+    this.table = views[n]!;
+    this.buffer = this.table.buffer;
+    const memory = kernelFor(this.table)!.memory;
+    const predict = kernelOnSharedMemory(memory);
+    if (!predict) throw new Error('predict team: no SIMD kernel for the shared memory');
+    this.plans = models.map((gp, i) => {
+      if (gp.kernelDoubles === 0) return null;
+      const p = gp.moveKernelData({ mem: views[i]!, predict });
+      const o = i * STRIDE;
+      this.table.set([p.pY, p.nBlocks, p.endYBytes, p.endWBytes, p.pNorm, p.pW, p.pV, p.pC, p.pAcc], o);
+      return p;
+    });
+  }
+
+  /** A team over the given models, or null without shared wasm memories. */
+  static create(team: LinalgTeam, models: readonly AtomGp[]): PredictTeam | null {
+    const lengths = models.map((gp) => lineUp(gp.kernelDoubles));
+    lengths.push(models.length * STRIDE);
+    const views = allocateMatrices(lengths, { shared: true });
+    if (!kernelFor(views[0]!)?.shared) return null;
+    return new PredictTeam(team, views, models);
+  }
+
+  /**
+   * Starts model i's call at x (features): true when the team will run it (then read it with
+   * `finish` after `run`), false when it must be predicted directly (no kernel plan, or the query
+   * needs the general plan or the TypeScript pass).
+   */
+  begin(i: number, gp: AtomGp, x: Float64Array, withGrad: boolean): boolean {
+    const o = i * STRIDE;
+    const p = this.plans[i] ? gp.beginKernelCall(x, withGrad) : null;
+    if (!p) {
+      this.table[o + D_ACTIVE] = 0;
+      return false;
+    }
+    this.table[o + D_S0] = p.s0;
+    this.table[o + D_GRAD] = withGrad ? 1 : 0;
+    this.table[o + D_ACTIVE] = 1;
+    return true;
+  }
+
+  /** Runs every started call (this thread and the team's workers). */
+  run(): void {
+    const params = this.team.params;
+    params[0] = this.table.byteOffset;
+    params[1] = this.plans.length;
+    this.team.run(JOB_PREDICT, this.buffer);
+  }
+
+  /** Model i's energy (and gradient into `grad`) after `run`. */
+  finish(i: number, gp: AtomGp, x: Float64Array, grad?: Float64Array): number {
+    return gp.finishKernelCall(x, this.table[i * STRIDE + D_RESULT]!, grad);
+  }
+
+  /** Threads of the team. */
+  get threads(): number {
+    return this.team.threads;
+  }
+
+  /** Whether the workers are up (calls run on this thread alone until they are). */
+  ready(): boolean {
+    return this.team.ready();
+  }
+
+  /** Blocks until the workers run (tests, benchmarks). */
+  waitReady(timeoutMs = 30000): boolean {
+    return this.team.waitReady(timeoutMs);
+  }
+}
