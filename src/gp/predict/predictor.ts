@@ -128,18 +128,29 @@ export interface WasmPlan {
   predict: KernelPredict;
   /** The plan's doubles (indices below are relative to this view). */
   mem: Float64Array;
-  nBlocks: number;
   endYBytes: number;
   endWBytes: number;
-  pY: number;
-  pNorm: number;
-  pW: number;
   pV: number;
   pC: number;
-  pAcc: number;
-  /** Offsets (in doubles, within `mem`) of V and Acc, and of the wrapped segment within a row. */
+  /**
+   * The training set in two halves (blocks of four rows [0, nBlocks0) and the rest), each a kernel
+   * call with its own accumulators: two threads can share one model, and one thread makes the same
+   * two calls, so the sums are the same whichever runs them.
+   */
+  nBlocks0: number;
+  pY0: number;
+  pNorm0: number;
+  pW0: number;
+  pAcc0: number;
+  nBlocks1: number;
+  pY1: number;
+  pNorm1: number;
+  pW1: number;
+  pAcc1: number;
+  /** Offsets (in doubles, within `mem`) of V, the two accumulators, and the wrapped segment within a row. */
   oV: number;
-  oAcc: number;
+  oAcc0: number;
+  oAcc1: number;
   oWr: number;
   /** Σ c/2 of the periodic terms: the constant of their cos/sin expansion. */
   s0Pe: number;
@@ -155,7 +166,7 @@ function wasmLayout(n: number, mSq: number, mWr: number, mPe: number): { yD: num
   const wD = mWr + (mWr & 1);
   const row = yD + wD;
   const nPad = 4 * Math.ceil(n / 4);
-  const total = row === 0 ? 0 : nPad * row + 2 * nPad + 3 * row;
+  const total = row === 0 ? 0 : nPad * row + 2 * nPad + 4 * row;
   return { yD, wD, row, nPad, total };
 }
 
@@ -198,7 +209,8 @@ function buildWasmPlan(
   const oW = oNorm + nPad;
   const oV = oW + nPad;
   const oC = oV + row;
-  const oAcc = oC + row;
+  const oAcc0 = oC + row;
+  const oAcc1 = oAcc0 + row;
   for (let j = 0; j < n; j++) {
     for (let i = 0; i < mSq; i++) mem[at(j, i)] = sq.X[j * mSq + i]!;
     for (let i = 0; i < mPe; i++) {
@@ -214,20 +226,28 @@ function buildWasmPlan(
   let s0Pe = 0;
   for (let i = 0; i < mPe; i++) s0Pe += 0.5 * pe.coef[i]!;
   const base = mem.byteOffset;
+  const nBlocks = nPad / 4;
+  const nBlocks0 = Math.ceil(nBlocks / 2);
   return {
     predict,
     mem,
-    nBlocks: nPad / 4,
     endYBytes: 8 * yD,
     endWBytes: 8 * row,
-    pY: base,
-    pNorm: base + 8 * oNorm,
-    pW: base + 8 * oW,
     pV: base + 8 * oV,
     pC: base + 8 * oC,
-    pAcc: base + 8 * oAcc,
+    nBlocks0,
+    pY0: base,
+    pNorm0: base + 8 * oNorm,
+    pW0: base + 8 * oW,
+    pAcc0: base + 8 * oAcc0,
+    nBlocks1: nBlocks - nBlocks0,
+    pY1: base + 8 * (nBlocks0 * 4 * row),
+    pNorm1: base + 8 * (oNorm + 4 * nBlocks0),
+    pW1: base + 8 * (oW + 4 * nBlocks0),
+    pAcc1: base + 8 * oAcc1,
     oV,
-    oAcc,
+    oAcc0,
+    oAcc1,
     oWr: yD,
     s0Pe,
     s0: 0,
@@ -383,8 +403,10 @@ export class AtomGp {
     const plan = this.planFor(x);
     const p = plan.wasm ? this.prepareWasm(plan, plan.wasm, x, grad !== undefined) : null;
     if (p) {
-      const sumA = p.predict(p.pY, p.nBlocks, p.endYBytes, p.endWBytes, p.pNorm, p.pW, p.pV, p.pC, p.pAcc, p.s0, grad ? 1 : 0);
-      return this.finishWasm(plan, p, x, sumA, grad);
+      const g = grad ? 1 : 0;
+      const sum0 = p.predict(p.pY0, p.nBlocks0, p.endYBytes, p.endWBytes, p.pNorm0, p.pW0, p.pV, p.pC, p.pAcc0, p.s0, g);
+      const sum1 = p.predict(p.pY1, p.nBlocks1, p.endYBytes, p.endWBytes, p.pNorm1, p.pW1, p.pV, p.pC, p.pAcc1, p.s0, g);
+      return this.finishWasm(plan, p, x, sum0 + sum1, grad);
     }
     if (grad) {
       grad.fill(0);
@@ -414,9 +436,9 @@ export class AtomGp {
     return this.prepareWasm(plan, plan.wasm, x, withGrad);
   }
 
-  /** E(x) and ∂E/∂x from the kernel's Σ_j a_j (and accumulators) after `beginKernelCall`. */
-  finishKernelCall(x: Float64Array, sumA: number, grad?: Float64Array): number {
-    return this.finishWasm(this.fast!, this.fast!.wasm!, x, sumA, grad);
+  /** E(x) and ∂E/∂x from the two halves' Σ_j a_j (and accumulators) after `beginKernelCall`. */
+  finishKernelCall(x: Float64Array, sum0: number, sum1: number, grad?: Float64Array): number {
+    return this.finishWasm(this.fast!, this.fast!.wasm!, x, sum0 + sum1, grad);
   }
 
   /** Doubles the fast plan's kernel layout needs (0 when it has none). */
@@ -477,7 +499,8 @@ export class AtomGp {
     }
     for (let i = 0; i < mPe; i++) if (!Number.isFinite(xPe[i]!)) inRange = false;
     if (!inRange) return null;
-    if (withGrad) mem.fill(0, p.oAcc, p.oAcc + p.endWBytes / 8);
+    // The two accumulators are adjacent.
+    if (withGrad) mem.fill(0, p.oAcc0, p.oAcc0 + p.endWBytes / 4);
     p.s0 = q + p.s0Pe;
     return p;
   }
@@ -494,7 +517,8 @@ export class AtomGp {
       const mWr = wr.dim.length;
       const mPe = pe.dim.length;
       const mem = p.mem;
-      const oAcc = p.oAcc;
+      const o0 = p.oAcc0;
+      const o1 = p.oAcc1;
       const cSq = sq.coef;
       const xSq = plan.xSq;
       const xPe = plan.xPe;
@@ -502,19 +526,21 @@ export class AtomGp {
       const g = grad;
       for (let i = 0; i < mSq; i++) {
         const d = sq.dim[i]!;
-        g[d] = g[d]! - 2 * cSq[i]! * (xSq[i]! * sumA - mem[oAcc + i]!);
+        g[d] = g[d]! - 2 * cSq[i]! * (xSq[i]! * sumA - (mem[o0 + i]! + mem[o1 + i]!));
       }
       // Σ_j a_j sin(x − X_j) = sin x Σ a cos X − cos x Σ a sin X
       for (let i = 0; i < mPe; i++) {
         const d = pe.dim[i]!;
         const v = xPe[i]!;
-        const accSin = Math.sin(v) * mem[oAcc + mSq + i]! - Math.cos(v) * mem[oAcc + mSq + mPe + i]!;
-        g[d] = g[d]! - 0.5 * cPe[i]! * accSin;
+        const accCos = mem[o0 + mSq + i]! + mem[o1 + mSq + i]!;
+        const accSin = mem[o0 + mSq + mPe + i]! + mem[o1 + mSq + mPe + i]!;
+        const aSin = Math.sin(v) * accCos - Math.cos(v) * accSin;
+        g[d] = g[d]! - 0.5 * cPe[i]! * aSin;
       }
       const cWr = wr.coef;
       for (let i = 0; i < mWr; i++) {
         const d = wr.dim[i]!;
-        g[d] = g[d]! - 2 * cWr[i]! * mem[oAcc + p.oWr + i]!;
+        g[d] = g[d]! - 2 * cWr[i]! * (mem[o0 + p.oWr + i]! + mem[o1 + p.oWr + i]!);
       }
     }
     return evaluateMean(this.mean, x, 0) + sumA;

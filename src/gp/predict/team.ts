@@ -4,7 +4,8 @@
  * one shared wasm memory holding every model's kernel data (laid out once, at construction).
  *
  * Per call the host side stays on this thread: `AtomGp.beginKernelCall` writes each query into the
- * shared memory, the team runs the kernel calls (dynamic scheduling, model by model), and
+ * shared memory, the team runs the kernel calls (each model's training set in two halves with
+ * their own accumulators, handed out dynamically, so one large model also uses both threads), and
  * `AtomGp.finishKernelCall` turns each result into the energy and gradient. Every kernel call is
  * the same function of the same inputs whichever thread runs it, and the host sums in atom order,
  * so results are bit-identical to one thread. Nothing is allocated per call.
@@ -21,7 +22,8 @@ import type { AtomGp, WasmPlan } from './predictor.js';
 /** Team job number of the kernel calls (numbers below 16 belong to math/, 16-19 to the trainer). */
 export const JOB_PREDICT = 24;
 
-// Descriptor of one model's kernel call, in doubles: the kernel's arguments, then per-call state.
+// Descriptor of one kernel call (a model's half of its training set), in doubles: the kernel's
+// arguments, then per-call state. Two per model.
 const STRIDE = 16;
 const D_S0 = 9;
 const D_GRAD = 10;
@@ -72,6 +74,8 @@ export class PredictTeam {
   private readonly table: Float64Array;
   private readonly plans: (WasmPlan | null)[];
   private readonly buffer: ArrayBufferLike;
+  /** Kernel calls per molecule: two halves per model. */
+  private readonly units: number;
 
   private constructor(
     private readonly team: LinalgTeam,
@@ -80,6 +84,7 @@ export class PredictTeam {
   ) {
     const n = models.length;
     this.table = views[n]!;
+    this.units = 2 * n;
     this.buffer = this.table.buffer;
     const memory = kernelFor(this.table)!.memory;
     const predict = kernelOnSharedMemory(memory);
@@ -87,8 +92,8 @@ export class PredictTeam {
     this.plans = models.map((gp, i) => {
       if (gp.kernelDoubles === 0) return null;
       const p = gp.moveKernelData({ mem: views[i]!, predict });
-      const o = i * STRIDE;
-      this.table.set([p.pY, p.nBlocks, p.endYBytes, p.endWBytes, p.pNorm, p.pW, p.pV, p.pC, p.pAcc], o);
+      this.table.set([p.pY0, p.nBlocks0, p.endYBytes, p.endWBytes, p.pNorm0, p.pW0, p.pV, p.pC, p.pAcc0], 2 * i * STRIDE);
+      this.table.set([p.pY1, p.nBlocks1, p.endYBytes, p.endWBytes, p.pNorm1, p.pW1, p.pV, p.pC, p.pAcc1], (2 * i + 1) * STRIDE);
       return p;
     });
   }
@@ -96,7 +101,7 @@ export class PredictTeam {
   /** A team over the given models, or null without shared wasm memories. */
   static create(team: LinalgTeam, models: readonly AtomGp[]): PredictTeam | null {
     const lengths = models.map((gp) => lineUp(gp.kernelDoubles));
-    lengths.push(models.length * STRIDE);
+    lengths.push(2 * models.length * STRIDE);
     const views = allocateMatrices(lengths, { shared: true });
     if (!kernelFor(views[0]!)?.shared) return null;
     return new PredictTeam(team, views, models);
@@ -108,15 +113,16 @@ export class PredictTeam {
    * needs the general plan or the TypeScript pass).
    */
   begin(i: number, gp: AtomGp, x: Float64Array, withGrad: boolean): boolean {
-    const o = i * STRIDE;
+    const o = 2 * i * STRIDE;
+    const t = this.table;
     const p = this.plans[i] ? gp.beginKernelCall(x, withGrad) : null;
     if (!p) {
-      this.table[o + D_ACTIVE] = 0;
+      t[o + D_ACTIVE] = t[o + STRIDE + D_ACTIVE] = 0;
       return false;
     }
-    this.table[o + D_S0] = p.s0;
-    this.table[o + D_GRAD] = withGrad ? 1 : 0;
-    this.table[o + D_ACTIVE] = 1;
+    t[o + D_S0] = t[o + STRIDE + D_S0] = p.s0;
+    t[o + D_GRAD] = t[o + STRIDE + D_GRAD] = withGrad ? 1 : 0;
+    t[o + D_ACTIVE] = t[o + STRIDE + D_ACTIVE] = 1;
     return true;
   }
 
@@ -124,13 +130,14 @@ export class PredictTeam {
   run(): void {
     const params = this.team.params;
     params[0] = this.table.byteOffset;
-    params[1] = this.plans.length;
+    params[1] = this.units;
     this.team.run(JOB_PREDICT, this.buffer);
   }
 
   /** Model i's energy (and gradient into `grad`) after `run`. */
   finish(i: number, gp: AtomGp, x: Float64Array, grad?: Float64Array): number {
-    return gp.finishKernelCall(x, this.table[i * STRIDE + D_RESULT]!, grad);
+    const o = 2 * i * STRIDE;
+    return gp.finishKernelCall(x, this.table[o + D_RESULT]!, this.table[o + STRIDE + D_RESULT]!, grad);
   }
 
   /** Threads of the team. */
