@@ -15,7 +15,7 @@ import { AtomgpError } from '../errors.js';
 import { AlfFeaturizer, featureCount } from '../features/alf.js';
 import type { GpModel, PeriodicPrefactor } from '../gp/model/model.js';
 import { AtomGp, type AtomGpOptions } from '../gp/predict/predictor.js';
-import { PredictTeam } from '../gp/predict/team.js';
+import { PredictTeam, ThreadChooser } from '../gp/predict/team.js';
 import { defaultThreads } from '../math/backend.js';
 import { linalgTeam } from '../math/linalg-team.js';
 import type { Potential, PotentialResult } from './potential.js';
@@ -61,6 +61,8 @@ export function moleculeCopies(moleculeSymbols: readonly string[], systemSymbols
 export interface GpPotentialOptions {
   /** 'auto' (default): WebAssembly SIMD kernel where available; 'ts': the TypeScript pass. */
   backend?: AtomGpOptions['backend'];
+  /** Wrapped terms as square terms where exact (AtomGpOptions.squareWrapped; default true). */
+  squareWrapped?: boolean;
   /** σ² per model (kernel units) for the predictive variance, e.g. the consistency check's fitted noise. */
   noiseVariances?: readonly number[];
   /**
@@ -69,11 +71,13 @@ export interface GpPotentialOptions {
    */
   atomOrder?: ArrayLike<number>;
   /**
-   * Threads per call: 1, or ≥ 2 to share each molecule's kernel calls with the worker threads of
-   * the linear-algebra team (gp/predict/team.ts; bit-identical results). Default: backend.ts
-   * `defaultThreads()` (2 on the main thread of a multi-core machine, 1 in worker threads such as
-   * ensemble replicas; ATOMGP_THREADS) when one molecule's models hold at least
-   * TEAM_MIN_KERNEL_DOUBLES of kernel data, else 1.
+   * Threads per call: 1, or ≥ 2 to share every call's kernel work with the worker threads of the
+   * linear-algebra team (gp/predict/team.ts; bit-identical results). Default (auto): backend.ts
+   * `defaultThreads()` threads (2 on the main thread of a multi-core machine, 1 in worker threads
+   * such as ensemble replicas; ATOMGP_THREADS) when one molecule's models hold at least
+   * TEAM_MIN_KERNEL_DOUBLES of kernel data, else 1; in auto mode each call goes to whichever of
+   * one thread and the team was faster in the latest probe (ThreadChooser), so a busy second core
+   * does not slow the run down.
    */
   threads?: number;
 }
@@ -99,6 +103,8 @@ export class GpPotential implements Potential {
   /** The threads sharing each call's kernel work, or null for one thread. */
   private readonly team: PredictTeam | null;
   private readonly teamed: Uint8Array;
+  /** Auto mode's per-call choice between one thread and the team (null: fixed). */
+  readonly threadChooser: ThreadChooser | null;
 
   /**
    * @param mol the molecule's models
@@ -127,6 +133,7 @@ export class GpPotential implements Potential {
       const noise = options.noiseVariances?.[i];
       return new AtomGp(m, mol.periodicPrefactors[i] ?? 4, {
         ...(options.backend ? { backend: options.backend } : {}),
+        ...(options.squareWrapped !== undefined ? { squareWrapped: options.squareWrapped } : {}),
         ...(noise !== undefined ? { noiseVariance: noise } : {}),
       });
     });
@@ -158,6 +165,7 @@ export class GpPotential implements Potential {
     const team = threads >= 2 && kernelDoubles > 0 ? linalgTeam(threads) : undefined;
     this.team = team ? PredictTeam.create(team, this.atomModels) : null;
     this.teamed = new Uint8Array(n);
+    this.threadChooser = this.team && options.threads === undefined ? new ThreadChooser() : null;
   }
 
   /** Threads sharing each call (1: this thread alone). */
@@ -188,7 +196,8 @@ export class GpPotential implements Potential {
     const n = this.atomModels.length;
     const energies = out.atomicEnergiesHa;
     let total = 0;
-    const team = this.team;
+    const chooser = this.threadChooser;
+    const team = chooser && !chooser.next() ? null : this.team;
     for (let m = 0; m < this.nMolecules; m++) {
       if (team) {
         // Queries into the shared memory, the kernel calls on all threads, then the host side in atom order.
@@ -217,6 +226,7 @@ export class GpPotential implements Potential {
         total += e;
       }
     }
+    chooser?.done();
     out.energyHa = total;
     if (withForces) {
       const F = out.forcesHaPerBohr;

@@ -155,3 +155,51 @@ export class PredictTeam {
     return this.team.waitReady(timeoutMs);
   }
 }
+
+/** Calls timed per mode in each probe, and the length of a cycle (probe + use). */
+const PROBE = 4;
+const CYCLE = 64;
+
+/**
+ * The automatic choice, call by call, between this thread alone and the team. On a machine whose
+ * other core is busy, a barrier per call can cost more than the second thread gains, so both modes
+ * are timed in turn (PROBE calls each, alternating, mean wall time) and the faster one serves the
+ * rest of the cycle of CYCLE calls; then both are probed again. Results do not depend on the
+ * choice (the two modes are bit-identical), only the speed does.
+ */
+export class ThreadChooser {
+  private readonly wallMs = new Float64Array(2 * PROBE);
+  private call = 0;
+  private t0 = 0;
+  private preferTeam = true;
+  /** Calls made with the team and alone so far. */
+  teamCalls = 0;
+  soloCalls = 0;
+
+  /** Whether the next call uses the team; `done()` must follow the call. */
+  next(): boolean {
+    const c = this.call % CYCLE;
+    const team = c < 2 * PROBE ? (c & 1) === 1 : this.preferTeam;
+    if (team) this.teamCalls++;
+    else this.soloCalls++;
+    this.t0 = performance.now();
+    return team;
+  }
+
+  done(): void {
+    const c = this.call % CYCLE;
+    if (c < 2 * PROBE) {
+      this.wallMs[c] = performance.now() - this.t0;
+      if (c === 2 * PROBE - 1) {
+        let solo = 0;
+        let team = 0;
+        for (let k = 0; k < 2 * PROBE; k += 2) {
+          solo += this.wallMs[k]!;
+          team += this.wallMs[k + 1]!;
+        }
+        this.preferTeam = team < solo;
+      }
+    }
+    this.call++;
+  }
+}

@@ -88,3 +88,29 @@ test('default threads: one for small model sets, backend.ts defaultThreads() fro
   assert.equal(new GpPotential(spec(big), 1, { threads: 1 }).threads, 1);
   assert.throws(() => new GpPotential(spec(small), 1, { threads: 0 }), /threads must be a positive integer/);
 });
+
+test('auto threads: calls alternate between one thread and the team in every probe, with bit-identical results', { skip: noShared }, () => {
+  const mol = syntheticMolecule({ nAtoms: 9, nTrain: 1300, seed: 4, kernel: 'rbf-cyclic', mean: 'quadratic', displacementA: 0.2 });
+  const spec = { systemName: 'SYN', models: mol.models, symbols: mol.symbols, periodicPrefactors: mol.models.map(() => 4 as const) };
+  const auto = new GpPotential(spec);
+  if (defaultThreads() < 2) {
+    assert.equal(auto.threadChooser, null);
+    return;
+  }
+  const chooser = auto.threadChooser!;
+  assert.ok(chooser, 'auto mode has a chooser');
+  assert.ok(auto.waitThreadsReady());
+  const one = new GpPotential(spec, 1, { threads: 1 });
+  const o1 = createResult(one.nAtoms);
+  const o2 = createResult(auto.nAtoms);
+  for (let k = 0; k < 72; k++) {
+    const x = mol.positionsA.map((v, i) => v + 0.03 * Math.sin(0.37 * k + 1.1 * i));
+    one.compute(x, o1);
+    auto.compute(x, o2);
+    assert.equal(o2.energyHa, o1.energyHa, `call ${k}`);
+    assert.deepEqual(o2.forcesHaPerBohr, o1.forcesHaPerBohr, `call ${k}`);
+  }
+  // Two probes (calls 0-7 and 64-71), four calls of each mode in each; the rest follow the faster.
+  assert.equal(chooser.teamCalls + chooser.soloCalls, 72);
+  assert.ok(chooser.teamCalls >= 8 && chooser.soloCalls >= 8, `team ${chooser.teamCalls}, alone ${chooser.soloCalls}`);
+});
