@@ -21,6 +21,11 @@
  * [−π, π], where wrap(Δ) = Δ: one comparison per feature against the stored training min/max
  * (`wrapFree`). Any query outside a window takes the "general" plan (every wrapped term wrapped,
  * built on first need), so both give the same kernel to rounding.
+ *
+ * The kernel runs over the training set in two halves with separate accumulators, always, so that
+ * gp/predict/team.ts can hand the halves to two threads with results bit-identical to one thread.
+ * Training inputs stay float64: float32 storage (even centred per feature) moves energies by
+ * 1e-6 to 6e-4 Ha on real FEREBUS/ichor models (bench/predict.ts measures it).
  */
 import { AtomgpError } from '../../errors.js';
 import { CompiledKernel, TERM_PERIODIC, TERM_SQUARE, TERM_WRAPPED, wrapAngle } from '../kernel/kernel.js';
