@@ -114,3 +114,23 @@ test('auto threads: calls alternate between one thread and the team in every pro
   assert.equal(chooser.teamCalls + chooser.soloCalls, 72);
   assert.ok(chooser.teamCalls >= 8 && chooser.soloCalls >= 8, `team ${chooser.teamCalls}, alone ${chooser.soloCalls}`);
 });
+
+test('two copies of a molecule: each molecule’s calls on two threads, bit-identical to one thread', { skip: noShared }, () => {
+  const mol = syntheticMolecule({ nAtoms: 5, nTrain: 120, seed: 12, kernel: 'rbf-cyclic', mean: 'quadratic', displacementA: 0.2 });
+  const spec = { systemName: 'SYN', models: mol.models, symbols: mol.symbols, periodicPrefactors: mol.models.map(() => 4 as const) };
+  const one = new GpPotential(spec, 2, { threads: 1 });
+  const two = new GpPotential(spec, 2, { threads: 2 });
+  assert.ok(two.waitThreadsReady());
+  const o1 = createResult(10);
+  const o2 = createResult(10);
+  for (let k = 0; k < 10; k++) {
+    // The second copy 20 Å away and distorted differently from the first.
+    const x = Float64Array.from({ length: 30 }, (_, i) => mol.positionsA[i % 15]! + (i >= 15 && i % 3 === 0 ? 20 : 0) + 0.04 * Math.sin(0.5 * k + 1.3 * i));
+    one.compute(x, o1);
+    two.compute(x, o2);
+    assert.equal(o2.energyHa, o1.energyHa);
+    assert.deepEqual(o2.atomicEnergiesHa, o1.atomicEnergiesHa);
+    assert.deepEqual(o2.forcesHaPerBohr, o1.forcesHaPerBohr);
+  }
+  assert.notEqual(o1.atomicEnergiesHa[0], o1.atomicEnergiesHa[5], 'the two copies see different geometries');
+});
