@@ -15,7 +15,8 @@
  *   3. MD steps/s (NVE, 0.5 fs, 300 K, from the L-BFGS minimum) on the aspirin-size set for the
  *      three variants.
  * Medians over rounds; each ratio is the median of the per-round ratios. Wall time is the figure
- * (two threads cannot show in CPU time); the load average is printed at start and end.
+ * (two threads cannot show in CPU time); the one-thread CPU time per call is also given, the
+ * steadier figure on a loaded machine. The load average is printed at start and end.
  * Usage: npm run bench:predict   (or: node dist/bench/predict.js [--seconds S per figure per round] [--rounds R])
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -124,12 +125,17 @@ interface Variant {
   call: (k: number) => void;
 }
 
+/** CPU ms of this process per call, per variant and round, from the last `timeRounds`. */
+let cpuPerCall: number[][] = [];
+
 function timeRounds(variants: Variant[], seconds = SECONDS, rounds = ROUNDS): number[][] {
   const ms: number[][] = variants.map(() => []);
+  cpuPerCall = variants.map(() => []);
   for (const v of variants) for (let k = 0; k < 20; k++) v.call(k);
   for (let r = 0; r < rounds; r++) {
     for (const [i, v] of variants.entries()) {
       let calls = 0;
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       let t = t0;
       while (t - t0 < seconds * 1000 || calls < 3) {
@@ -137,6 +143,8 @@ function timeRounds(variants: Variant[], seconds = SECONDS, rounds = ROUNDS): nu
         t = performance.now();
       }
       ms[i]!.push((t - t0) / calls);
+      const c = process.cpuUsage(c0);
+      cpuPerCall[i]!.push((c.user + c.system) / 1000 / calls);
     }
   }
   return ms;
@@ -267,15 +275,16 @@ if (ammonia) {
 }
 
 console.log(`\n## ms per energy + forces call (wall), median of ${ROUNDS} rounds; ratios: median per-round ratio; xtb: GFN2 aspirin, library driver, 1 thread, same rounds`);
-console.log(`${'set'.padEnd(44)} ${'wrapped'.padStart(9)} ${'1 thread'.padStart(9)} ${'2 threads'.padStart(9)} ${'auto'.padStart(9)}   wrapped/1t  1t/2t  1t/auto   xtb/1t   xtb/2t`);
+console.log(`${'set'.padEnd(44)} ${'wrapped'.padStart(9)} ${'1 thread'.padStart(9)} ${'2 threads'.padStart(9)} ${'auto'.padStart(9)}   wrapped/1t  1t/2t  1t/auto   xtb/1t   xtb/2t   1t CPU ms`);
 let xtbMs: number[] = [];
 for (const row of rows) {
   const withXtb = xtbVariant && row.name.startsWith('aspirin') ? [...row.variants, xtbVariant] : row.variants;
   const ms = timeRounds(withXtb);
-  const byLabel = (l: string) => {
+  const byLabel = (l: string, of = ms) => {
     const i = withXtb.findIndex((v) => v.label === l);
-    return i < 0 ? undefined : ms[i]!;
+    return i < 0 ? undefined : of[i]!;
   };
+  const oneCpu = byLabel('1 thread', cpuPerCall)!;
   const wrapped = byLabel('wrapped');
   const one = byLabel('1 thread')!;
   const two = byLabel('2 threads')!;
@@ -284,7 +293,7 @@ for (const row of rows) {
   if (x) xtbMs = xtbMs.concat(x);
   const cell = (a?: number[]) => (a ? median(a).toFixed(3) : '—').padStart(9);
   const r = (a?: number[], b?: number[]) => (a && b ? `×${ratio(a, b).toFixed(2)}` : '—').padStart(8);
-  console.log(`${row.name.padEnd(44)} ${cell(wrapped)} ${cell(one)} ${cell(two)} ${cell(auto)}   ${r(wrapped, one).padStart(10)} ${r(one, two)} ${r(one, auto)} ${r(x, one)} ${r(x, two)}`);
+  console.log(`${row.name.padEnd(44)} ${cell(wrapped)} ${cell(one)} ${cell(two)} ${cell(auto)}   ${r(wrapped, one).padStart(10)} ${r(one, two)} ${r(one, auto)} ${r(x, one)} ${r(x, two)} ${cell(oneCpu)}`);
 }
 if (xtbMs.length > 0) console.log(`# xtb aspirin energy + gradient: median ${median(xtbMs).toFixed(2)} ms per call over ${xtbMs.length} rounds`);
 else console.log(`# xtb not measured: ${xtb.reason ?? 'library driver unavailable'}`);
