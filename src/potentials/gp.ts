@@ -75,9 +75,9 @@ export interface GpPotentialOptions {
    * linear-algebra team (gp/predict/team.ts; bit-identical results). Default (auto): backend.ts
    * `defaultThreads()` threads (2 on the main thread of a multi-core machine, 1 in worker threads
    * such as ensemble replicas; ATOMGP_THREADS) when one molecule's models hold at least
-   * TEAM_MIN_KERNEL_DOUBLES of kernel data, else 1; in auto mode each call goes to whichever of
-   * one thread and the team was faster in the latest probe (ThreadChooser), so a busy second core
-   * does not slow the run down.
+   * TEAM_MIN_KERNEL_DOUBLES of kernel data, else 1; in auto mode the team serves a call only when
+   * it was clearly faster than one thread in the latest probe (ThreadChooser), so a busy second
+   * core does not slow the run down much.
    */
   threads?: number;
 }

@@ -156,16 +156,26 @@ export class PredictTeam {
   }
 }
 
-/** Calls timed per mode in each probe, and the length of a cycle (probe + use). */
+/** Calls timed per mode in each probe (four: see middleMean), and the length of a cycle (probe + use). */
 const PROBE = 4;
 const CYCLE = 64;
+/** The team must beat one thread by this factor: it also takes a core from whatever else runs. */
+const TEAM_MARGIN = 0.9;
+
+/** Mean of the middle two of four numbers (robust to one stalled call each way). */
+function middleMean(a: number, b: number, c: number, d: number): number {
+  const lo = Math.min(a, b, c, d);
+  const hi = Math.max(a, b, c, d);
+  return 0.5 * (a + b + c + d - lo - hi);
+}
 
 /**
  * The automatic choice, call by call, between this thread alone and the team. On a machine whose
  * other core is busy, a barrier per call can cost more than the second thread gains, so both modes
- * are timed in turn (PROBE calls each, alternating, mean wall time) and the faster one serves the
- * rest of the cycle of CYCLE calls; then both are probed again. Results do not depend on the
- * choice (the two modes are bit-identical), only the speed does.
+ * are timed in turn (PROBE calls each, alternating) and the team serves the rest of the cycle of
+ * CYCLE calls only if its typical call (mean of the middle two) took less than TEAM_MARGIN of one
+ * thread's; then both are probed again. Results do not depend on the choice (the two modes are
+ * bit-identical), only the speed does.
  */
 export class ThreadChooser {
   private readonly wallMs = new Float64Array(2 * PROBE);
@@ -191,13 +201,10 @@ export class ThreadChooser {
     if (c < 2 * PROBE) {
       this.wallMs[c] = performance.now() - this.t0;
       if (c === 2 * PROBE - 1) {
-        let solo = 0;
-        let team = 0;
-        for (let k = 0; k < 2 * PROBE; k += 2) {
-          solo += this.wallMs[k]!;
-          team += this.wallMs[k + 1]!;
-        }
-        this.preferTeam = team < solo;
+        const t = this.wallMs;
+        const solo = middleMean(t[0]!, t[2]!, t[4]!, t[6]!);
+        const team = middleMean(t[1]!, t[3]!, t[5]!, t[7]!);
+        this.preferTeam = team < TEAM_MARGIN * solo;
       }
     }
     this.call++;
