@@ -12,7 +12,8 @@
  *                           that library (an error if it cannot be loaded);
  *   ATOMGP_NO_WASM          set and not `0`: no wasm kernels (linear algebra and prediction);
  *   ATOMGP_PREDICT_BACKEND  `ts` (or `js`, `typescript`): the TypeScript prediction pass;
- *   ATOMGP_THREADS          threads per likelihood evaluation (1 disables the team).
+ *   ATOMGP_THREADS          threads per likelihood evaluation, and per call of a large GP model
+ *                           set (potentials/gp.ts; 1 disables the team).
  * Library users can set the same choices in code with `configureBackend` before first use.
  */
 import { availableParallelism } from 'node:os';
@@ -83,7 +84,7 @@ export function resetBackendSettings(): void {
   threadsError = undefined;
 }
 
-/** Threads per likelihood evaluation: the setting, or 2 on the main thread of a multi-core machine, else 1. */
+/** Threads per likelihood evaluation (and large predictions): the setting, or 2 on the main thread of a multi-core machine, else 1. */
 export function defaultThreads(): number {
   const s = backendSettings();
   if (threadsError) throw new AtomgpError(threadsError);

@@ -15,6 +15,9 @@ import { AtomgpError } from '../errors.js';
 import { AlfFeaturizer, featureCount } from '../features/alf.js';
 import type { GpModel, PeriodicPrefactor } from '../gp/model/model.js';
 import { AtomGp, type AtomGpOptions } from '../gp/predict/predictor.js';
+import { PredictTeam, ThreadChooser } from '../gp/predict/team.js';
+import { defaultThreads } from '../math/backend.js';
+import { linalgTeam } from '../math/linalg-team.js';
 import type { Potential, PotentialResult } from './potential.js';
 
 export interface GpMoleculeModels {
@@ -58,6 +61,8 @@ export function moleculeCopies(moleculeSymbols: readonly string[], systemSymbols
 export interface GpPotentialOptions {
   /** 'auto' (default): WebAssembly SIMD kernel where available; 'ts': the TypeScript pass. */
   backend?: AtomGpOptions['backend'];
+  /** Wrapped terms as square terms where exact (AtomGpOptions.squareWrapped; default true). */
+  squareWrapped?: boolean;
   /** σ² per model (kernel units) for the predictive variance, e.g. the consistency check's fitted noise. */
   noiseVariances?: readonly number[];
   /**
@@ -65,7 +70,24 @@ export interface GpPotentialOptions {
    * Default: the identity (atoms listed molecule by molecule in the models' atom order).
    */
   atomOrder?: ArrayLike<number>;
+  /**
+   * Threads per call: 1, or ≥ 2 to share every call's kernel work with the worker threads of the
+   * linear-algebra team (gp/predict/team.ts; bit-identical results). Default (auto): backend.ts
+   * `defaultThreads()` threads (2 on the main thread of a multi-core machine, 1 in worker threads
+   * such as ensemble replicas; ATOMGP_THREADS) when one molecule's models hold at least
+   * TEAM_MIN_KERNEL_DOUBLES of kernel data, else 1; in auto mode the team serves a call only when
+   * it was clearly faster than one thread in the latest probe (ThreadChooser), so a busy second
+   * core does not slow the run down much.
+   */
+  threads?: number;
 }
+
+/**
+ * Kernel data (doubles, all atoms of one molecule) from which a call is worth sharing between two
+ * threads by default: 2 MB, a few hundred µs of kernel work per call against ≈10-30 µs of hand-off
+ * (an aspirin-size set holds 10 MB; ammonia 0.13 MB). See docs/benchmarks.md.
+ */
+export const TEAM_MIN_KERNEL_DOUBLES = 262144;
 
 export class GpPotential implements Potential {
   readonly nAtoms: number;
@@ -78,6 +100,11 @@ export class GpPotential implements Potential {
   private readonly featureGrads: Float64Array[];
   private readonly posBohr: Float64Array;
   private readonly gradBohr: Float64Array;
+  /** The threads sharing each call's kernel work, or null for one thread. */
+  private readonly team: PredictTeam | null;
+  private readonly teamed: Uint8Array;
+  /** Auto mode's per-call choice between one thread and the team (null: fixed). */
+  readonly threadChooser: ThreadChooser | null;
 
   /**
    * @param mol the molecule's models
@@ -106,6 +133,7 @@ export class GpPotential implements Potential {
       const noise = options.noiseVariances?.[i];
       return new AtomGp(m, mol.periodicPrefactors[i] ?? 4, {
         ...(options.backend ? { backend: options.backend } : {}),
+        ...(options.squareWrapped !== undefined ? { squareWrapped: options.squareWrapped } : {}),
         ...(noise !== undefined ? { noiseVariance: noise } : {}),
       });
     });
@@ -128,6 +156,26 @@ export class GpPotential implements Potential {
     this.featureGrads = mol.models.map(() => new Float64Array(K));
     this.posBohr = new Float64Array(3 * this.nAtoms);
     this.gradBohr = new Float64Array(3 * this.nAtoms);
+    if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads >= 1)) {
+      throw new AtomgpError(`threads must be a positive integer, got ${options.threads}`);
+    }
+    let kernelDoubles = 0;
+    for (const gp of this.atomModels) kernelDoubles += gp.kernelDoubles;
+    const threads = options.threads ?? (kernelDoubles >= TEAM_MIN_KERNEL_DOUBLES ? defaultThreads() : 1);
+    const team = threads >= 2 && kernelDoubles > 0 ? linalgTeam(threads) : undefined;
+    this.team = team ? PredictTeam.create(team, this.atomModels) : null;
+    this.teamed = new Uint8Array(n);
+    this.threadChooser = this.team && options.threads === undefined ? new ThreadChooser() : null;
+  }
+
+  /** Threads sharing each call (1: this thread alone). */
+  get threads(): number {
+    return this.team ? this.team.threads : 1;
+  }
+
+  /** Blocks until the worker threads of a multi-threaded potential run (tests, benchmarks); true for one thread. */
+  waitThreadsReady(timeoutMs = 30000): boolean {
+    return this.team ? this.team.waitReady(timeoutMs) : true;
   }
 
   compute(positionsA: Float64Array, out: PotentialResult, withForces = true): void {
@@ -148,23 +196,37 @@ export class GpPotential implements Potential {
     const n = this.atomModels.length;
     const energies = out.atomicEnergiesHa;
     let total = 0;
+    const chooser = this.threadChooser;
+    const team = chooser && !chooser.next() ? null : this.team;
     for (let m = 0; m < this.nMolecules; m++) {
+      if (team) {
+        // Queries into the shared memory, the kernel calls on all threads, then the host side in atom order.
+        for (let i = 0; i < n; i++) {
+          const f = this.features[i]!;
+          this.featurizers[m * n + i]!.compute(pos, f);
+          this.teamed[i] = team.begin(i, this.atomModels[i]!, f, withForces) ? 1 : 0;
+        }
+        team.run();
+      }
       for (let i = 0; i < n; i++) {
         const fz = this.featurizers[m * n + i]!;
         const f = this.features[i]!;
-        fz.compute(pos, f);
+        const gp = this.atomModels[i]!;
+        const viaTeam = team !== null && this.teamed[i] === 1;
+        if (!team) fz.compute(pos, f);
         let e: number;
         if (withForces) {
           const g = this.featureGrads[i]!;
-          e = this.atomModels[i]!.predict(f, g);
+          e = viaTeam ? team.finish(i, gp, f, g) : gp.predict(f, g);
           fz.backprop(pos, g, grad);
         } else {
-          e = this.atomModels[i]!.predict(f);
+          e = viaTeam ? team.finish(i, gp, f) : gp.predict(f);
         }
         energies[this.atomOrder[m * n + i]!] = e;
         total += e;
       }
     }
+    chooser?.done();
     out.energyHa = total;
     if (withForces) {
       const F = out.forcesHaPerBohr;

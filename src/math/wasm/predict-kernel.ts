@@ -8,7 +8,7 @@
  * WebAssembly SIMD is unavailable the TypeScript path is used silently.
  */
 import { backendSettings } from '../backend.js';
-import { KERNEL_WASM_BASE64 } from './predict-kernel-bytes.js';
+import { KERNEL_SHARED_WASM_BASE64, KERNEL_WASM_BASE64 } from './predict-kernel-bytes.js';
 
 /** Signature of the exported `predict` (see kernel.wat for the meaning of each argument). */
 export type KernelPredict = (
@@ -40,24 +40,28 @@ interface WasmApi {
 }
 
 const PAGE_BYTES = 65536;
-let compiled: object | null | undefined;
+const compiled: (object | null | undefined)[] = [undefined, undefined];
 
 function api(): WasmApi | undefined {
   return (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 }
 
-/** The compiled module, or null when this runtime cannot run it (no WebAssembly or no SIMD). */
-export function kernelModule(): object | null {
-  if (compiled === undefined) {
+/**
+ * The compiled module, or null when this runtime cannot run it (no WebAssembly or no SIMD).
+ * `shared`: the variant importing a shared memory (a team of threads over one memory).
+ */
+export function kernelModule(shared = false): object | null {
+  const key = shared ? 1 : 0;
+  if (compiled[key] === undefined) {
     const wa = api();
     try {
-      const bytes = Uint8Array.from(Buffer.from(KERNEL_WASM_BASE64, 'base64'));
-      compiled = wa?.validate(bytes) ? new wa.Module(bytes) : null;
+      const bytes = Uint8Array.from(Buffer.from(shared ? KERNEL_SHARED_WASM_BASE64 : KERNEL_WASM_BASE64, 'base64'));
+      compiled[key] = wa?.validate(bytes) ? new wa.Module(bytes) : null;
     } catch {
-      compiled = null;
+      compiled[key] = null;
     }
   }
-  return compiled;
+  return compiled[key] ?? null;
 }
 
 /** Prediction backend of the settings (backend.ts): 'ts' forces the TypeScript path. */
@@ -74,4 +78,13 @@ export function instantiateKernel(bytes: number): KernelInstance | null {
   const memory = new wa.Memory({ initial: pages, maximum: pages });
   const inst = new wa.Instance(mod, { env: { memory } });
   return { buffer: memory.buffer, predict: inst.exports.predict as KernelPredict };
+}
+
+/** The kernel's `predict` bound to an existing shared memory (any thread), or null without support. */
+export function kernelOnSharedMemory(memory: object): KernelPredict | null {
+  const mod = kernelModule(true);
+  const wa = api();
+  if (!mod || !wa) return null;
+  const inst = new wa.Instance(mod, { env: { memory } });
+  return inst.exports.predict as KernelPredict;
 }
