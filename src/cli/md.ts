@@ -3,7 +3,7 @@
  * potential spec, with checkpoints, resume, a stability monitor and replica ensembles in worker
  * threads. Thin: parses flags and calls src/dynamics. See docs/cli.md.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { massesAmu } from '../chem/molecule.js';
 import { ENSEMBLES, type Ensemble, type NhcMode, type IntegratorSettings, DEFAULT_INTEGRATOR_SETTINGS, validateIntegratorSettings } from '../dynamics/integrators.js';
@@ -24,7 +24,9 @@ import type { MotionRemoval } from '../dynamics/state.js';
 import { AtomgpError } from '../errors.js';
 import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
 import { parseIpiReference } from '../potentials/ipi-driver.js';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { type Fingerprint, readCheckpoint } from '../dynamics/checkpoint.js';
+import { outputStrides } from '../dynamics/output-strides.js';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { flagInteger, flagNumber, parsePeriodicConvention, potentialInputDigests, readGeometryFrames } from './common.js';
 import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
@@ -70,10 +72,12 @@ dynamics:
                                 rigid motion removed (default translation+rotation: N_dof = 3N−6)
 output:
   --out DIR                     output folder (required)
-  --log-every N                 log.csv every N steps, default 1
-  --traj-stride N               trajectory frame every N steps, default 10
-  --checkpoint-every N          checkpoint every N steps (default: only at the end; 10 with an
-                                i-PI reference, whose client may die mid-run)
+  --log-every N                 log.csv every N steps (default 1, or steps/200000 for longer runs)
+  --traj-stride N               trajectory frame every N steps (default 10, or steps/10000)
+  --checkpoint-every N          checkpoint every N steps (default: only at the end for runs up to
+                                200000 steps, every steps/1000 (≥ 10000) beyond; 10 with an i-PI
+                                reference, whose client may die mid-run). A resume keeps the run's
+                                own log and trajectory intervals unless given
   --resume                      continue OUT from its checkpoint (bit-for-bit)
   --overwrite                   replace the run in OUT
 stability monitor (0 switches a check off):
@@ -203,6 +207,16 @@ function printSummary(s: MdSummary): void {
   process.stdout.write(lines.filter((l) => l !== '').join('\n') + '\n');
 }
 
+/** The fingerprint of the checkpoint a resume continues (the run's, or the first replica's), if any. */
+function resumedFingerprint(out: string): Fingerprint | undefined {
+  const files = [join(out, 'checkpoint.json')];
+  if (existsSync(out) && statSync(out).isDirectory()) {
+    for (const d of readdirSync(out).sort()) files.push(join(out, d, 'checkpoint.json'));
+  }
+  const f = files.find((x) => existsSync(x));
+  return f ? readCheckpoint(f).fingerprint : undefined;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -228,8 +242,8 @@ export async function run(argv: string[]): Promise<number> {
       'equilibrate-friction-per-ps': { type: 'string' },
       'remove-motion': { type: 'string', default: 'translation+rotation' },
       out: { type: 'string' },
-      'log-every': { type: 'string', default: '1' },
-      'traj-stride': { type: 'string', default: '10' },
+      'log-every': { type: 'string' },
+      'traj-stride': { type: 'string' },
       'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean', default: false },
       overwrite: { type: 'boolean', default: false },
@@ -333,10 +347,17 @@ export async function run(argv: string[]): Promise<number> {
     steps,
     seed,
     mode,
-    logEvery: int('log-every', values['log-every'], 1, 1),
-    trajStride: int('traj-stride', values['traj-stride'], 10, 1),
-    // A client of an i-PI reference can die mid-run: by default it then loses at most 10 steps.
-    checkpointEvery: int('checkpoint-every', values['checkpoint-every'], spec.kind === 'ipi' ? 10 : 0, 0),
+    // Unless given: bounded output for long runs, the resumed run's own intervals (output-strides.ts).
+    ...outputStrides(
+      steps,
+      {
+        ...(values['log-every'] !== undefined ? { logEvery: int('log-every', values['log-every'], 1, 1) } : {}),
+        ...(values['traj-stride'] !== undefined ? { trajStride: int('traj-stride', values['traj-stride'], 10, 1) } : {}),
+        // A client of an i-PI reference can die mid-run: by default it then loses at most 10 steps.
+        ...(values['checkpoint-every'] !== undefined || spec.kind === 'ipi' ? { checkpointEvery: int('checkpoint-every', values['checkpoint-every'], 10, 0) } : {}),
+      },
+      mode === 'resume' ? resumedFingerprint(values.out!) : undefined,
+    ),
     monitor,
     ...(monitorReference !== undefined ? { monitorReference } : {}),
     continueOnFailure: values['continue-on-failure']!,

@@ -7,3 +7,4 @@ export * from './reporters.js';
 export * from './checkpoint.js';
 export * from './run.js';
 export * from './ensemble.js';
+export * from './output-strides.js';

@@ -11,6 +11,7 @@ import { AtomgpError } from '../../errors.js';
 import { failuresError } from '../../exec/executor.js';
 import { DEFAULT_EQUILIBRATION } from '../../dynamics/equilibrate.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../dynamics/integrators.js';
+import { defaultOutputStrides } from '../../dynamics/output-strides.js';
 import type { MdSummary } from '../../dynamics/run.js';
 import { readMdSummary } from '../md-summary.js';
 import type { RelaxedMolecule } from './molecule.js';
@@ -53,8 +54,9 @@ export async function mdStage(ctx: StageContext, s: PipelineSettings, m: Relaxed
         // From the relaxed minimum: equilibrate first (no start-up overshoot), holes measured from the model's own minimum.
         equilibration: DEFAULT_EQUILIBRATION,
         energyMinimum: 'search',
-        logEvery: 20,
-        trajStride: 100,
+        // Bounded files for long runs (1 ns: a frame every 200 steps, 10 000 frames).
+        logEvery: Math.max(20, defaultOutputStrides(steps).logEvery),
+        trajStride: Math.max(100, defaultOutputStrides(steps).trajStride),
         progressEvery: 1000,
         onProgress: (q) => ctx.progress(`md ${p.prior}`, q.stepsDone / q.stepsTotal, `${q.runsDone}/${q.runsTotal} runs, ${Math.round(q.stepsPerSecond)} steps/s`),
       }, ctx.batchHooks);
