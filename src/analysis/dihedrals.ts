@@ -170,3 +170,59 @@ export function ramachandranRegion(phiDeg: number, psiDeg: number, radiusDeg = 4
   }
   return best;
 }
+
+/**
+ * A copy of the geometry with the dihedral i-j-k-l set to `targetRad`, by rotating the atoms on
+ * l's side of the j–k bond (the component holding k when the bond is cut) about the j→k axis.
+ * The j–k bond must not be in a ring. Bond lengths and angles are unchanged.
+ */
+export function setDihedral(positionsA: Float64Array, bonds: readonly Bond[], q: Quadruple, targetRad: number): Float64Array {
+  const n = positionsA.length / 3;
+  checkQuadruple(n, q);
+  const [, j, k] = q;
+  const nb: number[][] = Array.from({ length: n }, () => []);
+  for (const [a, b] of bonds) {
+    nb[a]!.push(b);
+    nb[b]!.push(a);
+  }
+  if (!nb[j]!.includes(k)) throw new AtomgpError(`dihedral ${q.map((x) => x + 1).join('-')}: atoms ${j + 1} and ${k + 1} are not bonded`);
+  // The side of k with the j–k bond cut.
+  const side = new Uint8Array(n);
+  side[k] = 1;
+  const stack = [k];
+  while (stack.length > 0) {
+    const a = stack.pop()!;
+    for (const b of nb[a]!) {
+      if ((a === k && b === j) || side[b]) continue;
+      if (b === j) throw new AtomgpError(`dihedral ${q.map((x) => x + 1).join('-')}: the bond ${j + 1}-${k + 1} is in a ring and cannot be turned`);
+      side[b] = 1;
+      stack.push(b);
+    }
+  }
+  const delta = targetRad - dihedralOf(positionsA, q);
+  const out = Float64Array.from(positionsA);
+  const ox = positionsA[3 * k]!;
+  const oy = positionsA[3 * k + 1]!;
+  const oz = positionsA[3 * k + 2]!;
+  let ux = ox - positionsA[3 * j]!;
+  let uy = oy - positionsA[3 * j + 1]!;
+  let uz = oz - positionsA[3 * j + 2]!;
+  const len = Math.hypot(ux, uy, uz);
+  ux /= len;
+  uy /= len;
+  uz /= len;
+  const c = Math.cos(delta);
+  const s = Math.sin(delta);
+  for (let a = 0; a < n; a++) {
+    if (!side[a] || a === k) continue;
+    const px = positionsA[3 * a]! - ox;
+    const py = positionsA[3 * a + 1]! - oy;
+    const pz = positionsA[3 * a + 2]! - oz;
+    // Rodrigues: p cos + (u × p) sin + u (u·p)(1 − cos)
+    const dot = ux * px + uy * py + uz * pz;
+    out[3 * a] = ox + px * c + (uy * pz - uz * py) * s + ux * dot * (1 - c);
+    out[3 * a + 1] = oy + py * c + (uz * px - ux * pz) * s + uy * dot * (1 - c);
+    out[3 * a + 2] = oz + pz * c + (ux * py - uy * px) * s + uz * dot * (1 - c);
+  }
+  return out;
+}

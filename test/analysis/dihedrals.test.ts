@@ -119,3 +119,26 @@ test('Ramachandran histogram: bins (lo, hi] over (−π, π], wrapping and norma
   assert.throws(() => ramachandranHistogram([0], [0, 1], 4), AtomgpError);
   assert.throws(() => ramachandranHistogram([0], [0], 0), AtomgpError);
 });
+
+test('setDihedral turns one side of a bond to the target angle; bond lengths and the other side are unchanged', async () => {
+  const { presetMolecule } = await import('../../src/chem/presets.js');
+  const { setDihedral, detectBackbone, dihedralOf } = await import('../../src/analysis/dihedrals.js');
+  const m = presetMolecule('alanine-dipeptide');
+  const bonds = m.bonds.map(([a, b]) => [a, b] as [number, number]);
+  const [res] = detectBackbone(m.symbols, bonds);
+  for (const [phiDeg, psiDeg] of [[-83, 73], [-157, 165], [60, -60]] as const) {
+    let x = setDihedral(m.positionsA, bonds, res!.phi, (phiDeg * Math.PI) / 180);
+    x = setDihedral(x, bonds, res!.psi, (psiDeg * Math.PI) / 180);
+    assert.ok(Math.abs((dihedralOf(x, res!.phi) * 180) / Math.PI - phiDeg) < 1e-9, `φ ${(dihedralOf(x, res!.phi) * 180) / Math.PI}`);
+    assert.ok(Math.abs((dihedralOf(x, res!.psi) * 180) / Math.PI - psiDeg) < 1e-9);
+    for (const [a, b] of bonds) {
+      const d0 = Math.hypot(m.positionsA[3 * a]! - m.positionsA[3 * b]!, m.positionsA[3 * a + 1]! - m.positionsA[3 * b + 1]!, m.positionsA[3 * a + 2]! - m.positionsA[3 * b + 2]!);
+      const d1 = Math.hypot(x[3 * a]! - x[3 * b]!, x[3 * a + 1]! - x[3 * b + 1]!, x[3 * a + 2]! - x[3 * b + 2]!);
+      assert.ok(Math.abs(d1 - d0) < 1e-9);
+    }
+  }
+  // the N-side atom of φ (j) does not move
+  const x = setDihedral(m.positionsA, bonds, res!.phi, 1);
+  const j = res!.phi[1];
+  assert.deepEqual(Array.from(x.subarray(3 * j, 3 * j + 3)), Array.from(m.positionsA.subarray(3 * j, 3 * j + 3)));
+});

@@ -4,3 +4,5 @@ export { runStudy, type StudyCell, type StudyMolecule, type StudyRun, type Study
 export { moleculeSettings, readStudyConfig, STUDY_DEFAULTS, type StudyPipelineSettings, type StudySettings, validateStudySettings } from './settings.js';
 export { type DistortionResult, type DistortionRow, distortionRows, distortionsStage } from './distortions.js';
 export { type MoleculeObservables, observablesStage, type RunObservables } from './observables.js';
+export { CONFORMER_STARTS, type OptimisationEntry, type OptimisationResult, optimisationStage } from './optimisation.js';
+export { moleculeRamachandran, type RamachandranMap } from './ramachandran.js';

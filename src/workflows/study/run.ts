@@ -34,6 +34,8 @@ import { moleculeSettings, type StudySettings, validateStudySettings } from './s
 import { studyHtml } from './html.js';
 import { type DistortionResult, distortionsStage } from './distortions.js';
 import { moleculeRamachandran, type RamachandranMap } from './ramachandran.js';
+import { type OptimisationResult, optimisationStage } from './optimisation.js';
+import type { Bond } from '../../chem/connectivity.js';
 import { type MoleculeObservables, observablesStage } from './observables.js';
 
 export type StudyRunFidelity = Omit<FidelityResult, 'perFrame'>;
@@ -73,6 +75,8 @@ export interface StudyMolecule {
   distortions: DistortionResult[];
   /** Ramachandran maps of peptides (null for other molecules). */
   ramachandran: RamachandranMap[] | null;
+  /** Conformer optimisation on the default prior and on the reference (peptides; else null). */
+  optimisation: OptimisationResult | null;
 }
 
 export interface StudySummary {
@@ -190,6 +194,21 @@ async function fidelityStage(s: StudySettings, molecule: string, dir: string, su
   return out;
 }
 
+/** The conformer optimisation of a peptide on the default prior's models and on the reference. */
+async function optimisationOf(s: StudySettings, name: string, dir: string, prior: string, symbols: readonly string[], bonds: readonly Bond[], hooks: PipelineHooks): Promise<OptimisationResult | null> {
+  const p = moleculeSettings(s, name);
+  const { mol } = await buildMolecule(p);
+  const model = await createPotential({ kind: 'gp-models', dir: join(dir, 'models', priorFolder(prior)) });
+  const reference = await createPotential(referenceSpec(p, mol));
+  try {
+    const r = optimisationStage(dir, symbols, bonds, prior, model, reference, p.seed);
+    if (r) hooks.log?.(`${name}: conformers optimised, ΔE(C5 − C7eq) model ${r.delta_e_model_kcal_per_mol.toFixed(2)}, reference ${r.delta_e_reference_kcal_per_mol.toFixed(2)} kcal/mol`);
+    return r;
+  } finally {
+    (reference as Potential & { dispose?: () => void }).dispose?.();
+  }
+}
+
 /**
  * Run (or continue) a study into `outDir`. `mode`: `new` refuses a non-empty folder, `overwrite`
  * starts over, `resume` continues and refuses changed settings.
@@ -215,6 +234,7 @@ export async function runStudy(s: StudySettings, outDir: string, mode: 'new' | '
     const observables = s.observablesTemperatureK > 0 ? await observablesStage(s, folder, dir, summary, moleculeMode === 'resume', hooks) : null;
     const { mol } = await buildMolecule(moleculeSettings(s, name));
     const ramachandran = moleculeRamachandran(dir, summary, mol.symbols, mol.bonds, observables?.reference_run_dir ?? null);
+    const optimisation = await optimisationOf(s, name, dir, summary.default_prior, mol.symbols, mol.bonds, hooks);
     const distortions = await distortionsStage(s, folder, dir, summary, moleculeMode === 'resume', hooks);
     const runs: StudyRun[] = summary.runs.map((r) => ({ ...r, run_dir: join(folder, r.run_dir), fidelity: fidelity[r.run_dir] ?? null }));
     molecules.push({
@@ -230,6 +250,7 @@ export async function runStudy(s: StudySettings, outDir: string, mode: 'new' | '
       observables,
       distortions,
       ramachandran,
+      optimisation,
     });
   }
   const study: StudySummary = { kind: 'study', molecules, settings: s, atomgp_version: VERSION };

@@ -60,6 +60,7 @@ test('study on water and ammonia (built-in reference): table = runs, fidelity re
       assert.equal(r.fu_stable, r.max_bond_deviation_A <= 0.5);
     }
     assert.equal(m.ramachandran, null, 'no peptide backbone');
+    assert.equal(m.optimisation, null);
     // distorted starts: O-H = 1.5 Å applies to water only; restoring forces and runs for every prior
     assert.equal(m.distortions.length, 3);
     const oh = m.distortions[0]!;
@@ -178,6 +179,13 @@ test('study on capped glycine: Ramachandran maps; study.html in headless Chromiu
     assert.equal(map.counts.reduce((a, b) => a + b, 0), map.frames);
     assert.ok(Math.abs(Object.values(map.regions).reduce((a, b) => a + b, 0) - 1) < 1e-9);
   }
+  // the conformer optimisation table of a peptide: 4 starts, energies relative to the C7eq minimum
+  const op = m.optimisation!;
+  assert.equal(op.entries.length, 4);
+  assert.equal(op.entries[0]!.model.energy_kcal_per_mol, 0);
+  assert.equal(op.entries[0]!.reference.energy_kcal_per_mol, 0);
+  assert.equal(op.delta_e_reference_kcal_per_mol, op.entries[1]!.reference.energy_kcal_per_mol);
+  assert.ok(op.entries.every((e) => e.rmsd_A >= 0 && Number.isFinite(e.rmsd_A)));
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], timeout: 30_000 });
   try {
