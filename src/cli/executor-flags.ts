@@ -76,3 +76,23 @@ export function formatBatchStatus(s: BatchStatus): string {
   const jobs = s.jobIds.length === 1 ? `job ${s.jobIds[0]}` : `jobs ${s.jobIds.join(',')}`;
   return `slurm ${jobs}: ${s.done}/${s.total} done, ${s.running} running, ${s.queued} queued${s.retried > 0 ? `, ${s.retried} retried` : ''}${s.failed > 0 ? `, ${s.failed} failed` : ''}`;
 }
+
+/**
+ * On Slurm, SIGINT/SIGTERM abort `signal`, which cancels the running batch's jobs (finished tasks
+ * stay for a rerun); locally nothing is installed. `release` removes the handlers.
+ */
+export function abortOnSignals(executor: Executor): { signal: AbortSignal; release: () => void } {
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => abort.abort(sig);
+  if (executor.kind === 'slurm') {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  return {
+    signal: abort.signal,
+    release: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

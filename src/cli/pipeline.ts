@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
+import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus, abortOnSignals } from './executor-flags.js';
 import { AtomgpError } from '../errors.js';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { flagInteger, flagNumber, stderrProgress } from './common.js';
@@ -206,12 +206,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
   const lock = lockOutputDir(out, { command: demo ? 'atomgp demo' : 'atomgp pipeline', warn: (m) => process.stderr.write(`atomgp ${demo ? 'demo' : 'pipeline'}: warning: ${m}\n`) });
   let summary: Awaited<ReturnType<typeof runPipeline>>;
   // On Slurm, SIGINT/SIGTERM cancel the running batch's jobs; finished stages stay for --resume.
-  const abort = new AbortController();
-  const onSignal = (sig: NodeJS.Signals): void => abort.abort(sig);
-  if (executor.kind === 'slurm') {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  const abort = abortOnSignals(executor);
   try {
     removeStaleTempFiles(out);
     summary = await runPipeline(settings, out, mode, {
@@ -222,8 +217,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
       onBatchStatus: (st) => progress('slurm', (st.done + st.failed) / st.total, formatBatchStatus(st)),
     });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    abort.release();
     lock.release();
   }
   if (values.json) {

@@ -3,7 +3,7 @@
  * flags, prints progress on stderr and the stability table (or one JSON object) on stdout.
  */
 import { parseArgs } from 'node:util';
-import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
+import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus, abortOnSignals } from './executor-flags.js';
 import { DISTORTION_GRAMMAR } from '../analysis/distort.js';
 import { AtomgpError } from '../errors.js';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
@@ -136,12 +136,7 @@ export async function run(argv: string[]): Promise<number> {
   const lock = lockOutputDir(values.out!, { command: 'atomgp robustness', warn: (m) => process.stderr.write(`atomgp robustness: warning: ${m}\n`) });
   let result: Awaited<ReturnType<typeof runRobustnessStudy>>;
   // On Slurm, SIGINT/SIGTERM cancel the matrix's jobs; finished runs stay for --resume.
-  const abort = new AbortController();
-  const onSignal = (sig: NodeJS.Signals): void => abort.abort(sig);
-  if (executor.kind === 'slurm') {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  const abort = abortOnSignals(executor);
   try {
     removeStaleTempFiles(values.out!);
     result = await runRobustnessStudy({
@@ -176,8 +171,7 @@ export async function run(argv: string[]): Promise<number> {
       onBatchStatus: (st) => progressLine(`robustness: ${formatBatchStatus(st)}`, st.done + st.failed === st.total),
     });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    abort.release();
     lock.release();
   }
   if (tty) process.stderr.write('\n');

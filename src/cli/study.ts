@@ -11,7 +11,7 @@ import { distortionRows } from '../workflows/study/distortions.js';
 import { readStudyConfig, runStudy, STUDY_DEFAULTS, type StudySettings, type StudySummary } from '../workflows/study/index.js';
 import type { ReferenceKind } from '../workflows/pipeline/index.js';
 import { flagInteger, flagNumber, stderrProgress } from './common.js';
-import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
+import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus, abortOnSignals } from './executor-flags.js';
 
 const d = STUDY_DEFAULTS;
 const HELP = `usage: atomgp study [--molecules LIST] [--reference builtin|xtb] [--config study.toml] --out DIR [options]
@@ -152,18 +152,12 @@ export async function run(argv: string[]): Promise<number> {
   const lock = lockOutputDir(out, { command: 'atomgp study', warn: (m) => process.stderr.write(`atomgp study: warning: ${m}\n`) });
   let summary: StudySummary;
   // On Slurm, SIGINT/SIGTERM cancel the running batch's jobs; finished stages stay for --resume.
-  const abort = new AbortController();
-  const onSignal = (sig: NodeJS.Signals): void => abort.abort(sig);
-  if (executor.kind === 'slurm') {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+  const abort = abortOnSignals(executor);
   try {
     removeStaleTempFiles(out);
     summary = await runStudy(s, out, mode, { log, progress, executor, signal: abort.signal, onBatchStatus: (st) => progress('slurm', (st.done + st.failed) / st.total, formatBatchStatus(st)) });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    abort.release();
     lock.release();
   }
   if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -14,7 +14,7 @@ import { AtomgpError } from '../errors.js';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { parseInteger } from '../util/numbers.js';
 import { flagInteger, flagNumber } from './common.js';
-import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
+import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus, abortOnSignals } from './executor-flags.js';
 import { type BatchStatus, runBatch, type TaskFailure } from '../exec/executor.js';
 import { join } from 'node:path';
 import { DEFAULT_PRIOR } from '../gp/fit/priors.js';
@@ -188,12 +188,7 @@ export async function run(argv: string[]): Promise<number> {
     let results: (TrainResult | undefined)[];
     let failures: TaskFailure[] = [];
     // On Slurm, SIGINT/SIGTERM cancel the batch's jobs; finished fits stay for a rerun.
-    const abort = new AbortController();
-    const onSignal = (sig: NodeJS.Signals): void => abort.abort(sig);
-    if (executor.kind === 'slurm') {
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-    }
+    const abort = abortOnSignals(executor);
     try {
       const outcome = await runBatch(
         executor,
@@ -219,8 +214,7 @@ export async function run(argv: string[]): Promise<number> {
       results = outcome.results;
       failures = outcome.failures;
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      abort.release();
       bar?.finish();
     }
     for (const f of failures) process.stderr.write(`atomgp train: ${f.label} failed after ${f.attempts} attempt(s): ${f.message}${f.logPath ? `; log: ${f.logPath}` : ''}\n`);
