@@ -66,6 +66,14 @@ const FLAGS = `
   --theta-min T              instead: an absolute floor of every θ, longest lengthscale 1/√(2T) (default
                              0: none; 0.3 was the default before the kernel reach)
   --restarts N, --max-iterations N   optimiser starts and iterations per start (default ${DEMO_DEFAULTS.restarts}, ${DEMO_DEFAULTS.maxIterations})
+  --active-rounds R          active learning: R rounds of NVT on the current default-prior model at the
+                             NVT temperatures, the reference on its frames, the worst-predicted added,
+                             retrain; nTrain − R × F geometries come from the sampling (default ${DEMO_DEFAULTS.activeRounds})
+  --active-frames F          geometries added per round (default ${DEMO_DEFAULTS.activeFrames}; round 1 includes the minimum)
+  --active-time-ps T         length of each exploration run after its equilibration, ps (default ${DEMO_DEFAULTS.activeTimePs});
+                             --active-replicas N runs per temperature (default ${DEMO_DEFAULTS.activeReplicas})
+  --active-stride-fs S       a candidate frame every S fs of those runs (default ${DEMO_DEFAULTS.activeStrideFs})
+  --active-threshold E       candidates with |E_model − E_ref| ≤ E kcal/mol are not added (default ${DEMO_DEFAULTS.activeThresholdKcalPerMol})
   --temperatures-K LIST      NVT check temperatures (default ${DEMO_DEFAULTS.mdTemperaturesK.join(',')})
   --md-time-ps T             length of each NVT run, ps (default ${DEMO_DEFAULTS.mdTimePs}); --md-timestep-fs (default ${DEMO_DEFAULTS.mdTimestepFs})
   --replicas R               runs per prior and temperature (default ${DEMO_DEFAULTS.replicas})
@@ -133,6 +141,12 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
       'kernel-reach': { type: 'string' },
       kernel: { type: 'string' },
       'max-iterations': { type: 'string' },
+      'active-rounds': { type: 'string' },
+      'active-frames': { type: 'string' },
+      'active-time-ps': { type: 'string' },
+      'active-replicas': { type: 'string' },
+      'active-stride-fs': { type: 'string' },
+      'active-threshold': { type: 'string' },
       'temperatures-K': { type: 'string' },
       'md-time-ps': { type: 'string' },
       'md-timestep-fs': { type: 'string' },
@@ -187,6 +201,12 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
     thetaMin: num('theta-min', values['theta-min'], d.thetaMin),
     kernelReach: num('kernel-reach', values['kernel-reach'], d.kernelReach),
     kernel: (values.kernel ?? d.kernel) as PipelineSettings['kernel'],
+    activeRounds: int('active-rounds', values['active-rounds'], d.activeRounds),
+    activeFrames: int('active-frames', values['active-frames'], d.activeFrames),
+    activeTimePs: num('active-time-ps', values['active-time-ps'], d.activeTimePs),
+    activeReplicas: int('active-replicas', values['active-replicas'], d.activeReplicas),
+    activeStrideFs: num('active-stride-fs', values['active-stride-fs'], d.activeStrideFs),
+    activeThresholdKcalPerMol: num('active-threshold', values['active-threshold'], d.activeThresholdKcalPerMol),
     mdTemperaturesK: values['temperatures-K'] ? values['temperatures-K'].split(',').map((t) => num('temperatures-K', t, 0)) : d.mdTemperaturesK,
     mdTimePs: num('md-time-ps', values['md-time-ps'], d.mdTimePs),
     mdTimestepFs: num('md-timestep-fs', values['md-timestep-fs'], d.mdTimestepFs),

@@ -81,8 +81,8 @@ export function formatMdFrame(
 }
 
 /** Trajectory writer, one frame every `stride` steps. */
-export function trajectoryReporter(path: string, symbols: readonly string[], stride: number): Reporter {
-  const w = new AppendWriter(path, { bufferBytes: 1 });
+export function trajectoryReporter(path: string, symbols: readonly string[], stride: number, options: { truncate?: boolean } = {}): Reporter {
+  const w = new AppendWriter(path, { bufferBytes: 1, ...(options.truncate ? { truncate: true } : {}) });
   return {
     interval: stride,
     observer: (md: MolecularDynamics) => {

@@ -5,7 +5,7 @@
  *   checkpoint.json                 (every `checkpointEvery` steps and at the end, when enabled)
  *   failure-frames.extxyz           (the last frames before a monitor failure)
  *   bond-returns.json               (with `bondReturn`: return times so far, saved with each checkpoint)
- *   equilibration.csv, .json        (with `equilibration`: the Langevin phase before the run, its record)
+ *   equilibration.csv, .json, .extxyz  (with `equilibration`: the Langevin phase before the run: log, record, frames)
  *   summary.json                    (settings, survival, time to failure, mean T, drift, speed)
  * An existing output folder is never silently reused: `mode` must be 'overwrite' or 'resume'.
  * A resume continues from checkpoint.json bit for bit: log and trajectory are cut back to the
@@ -57,6 +57,7 @@ export const OUTPUT_FILES = [
   'bond-returns.json',
   'equilibration.csv',
   'equilibration.json',
+  'equilibration.extxyz',
 ] as const;
 
 export type OutputMode = 'new' | 'overwrite' | 'resume';
@@ -415,12 +416,16 @@ export function startMd(o: MdRunOptions): MdRun {
     const eqMonitor = new StabilityMonitor(o.symbols, o.startPositionsA, epotStart, eq.md.state.stats.conserved0KcalPerMol, o.monitor, reference, thermal);
     const eqFailureOf = attachMonitor(eq.md, eqMonitor, { onFailure: (_f, frames) => writeFrames(frames) });
     const eqLog = logReporter(path('equilibration.csv'), logEvery);
+    // Its frames too (a restarted equilibration starts the file again): where the run went before production.
+    const eqTraj = trajectoryReporter(path('equilibration.extxyz'), o.symbols, trajStride, { truncate: true });
     eq.md.attach(eqLog.observer, eqLog.interval);
+    eq.md.attach(eqTraj.observer, eqTraj.interval);
     let record: EquilibrationRecord;
     try {
       record = eq.run();
     } finally {
       eqLog.close();
+      eqTraj.close();
     }
     equilibration = record;
     writeFileAtomic(path('equilibration.json'), JSON.stringify({ record }, null, 2) + '\n');

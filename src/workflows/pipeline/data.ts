@@ -1,6 +1,6 @@
 /**
  * Pipeline stages 3-4 (select, label): training and validation sets from the sampled frames →
- * data/train.extxyz, data/valid.extxyz; with atomic labels the ichor/FEREBUS CSV sets
+ * data/train.extxyz (data/train-sampled.extxyz with active learning), data/valid.extxyz; with atomic labels the ichor/FEREBUS CSV sets
  * (data/csv/), and on request Gaussian inputs (data/gaussian/). Deterministic and cheap, so it is
  * redone on resume, after checking that its recorded settings still hold.
  */
@@ -10,7 +10,7 @@ import { type LabelledFrame, writeFerebusCsvSets, writeGaussianInputs, writeLabe
 import { selectTrainingSets } from '../../sampling/select.js';
 import type { RelaxedMolecule } from './molecule.js';
 import { checkStageSettings, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
-import type { PipelineSettings } from './settings.js';
+import { type PipelineSettings, sampledTrainCount } from './settings.js';
 
 export const DATA_KEYS = ['seed', 'nTrain', 'nValid', 'selection', 'gaussian', 'gaussianMethod', 'gaussianBasis'] as const;
 
@@ -24,18 +24,20 @@ export interface DataSets {
 }
 
 export function dataSettings(s: PipelineSettings, labels: 'atomic' | 'total'): Record<string, unknown> {
-  return pick(s, DATA_KEYS, { labels });
+  // Active learning takes part of nTrain; without it the record is what it always was.
+  return pick(s, DATA_KEYS, { labels, ...(s.activeRounds > 0 ? { activeRounds: s.activeRounds, activeFrames: s.activeFrames } : {}) });
 }
 
 export function selectStage(ctx: StageContext, s: PipelineSettings, m: RelaxedMolecule, frames: readonly LabelledFrame[], framesFile: string, labels: 'atomic' | 'total'): DataSets {
   const settings = dataSettings(s, labels);
   checkStageSettings(ctx, 'data', RECORD_FILES.data, settings, [framesFile]);
-  const sel = selectTrainingSets(frames, s.nTrain, s.nValid, s.selection, s.seed);
+  const sel = selectTrainingSets(frames, sampledTrainCount(s), s.nValid, s.selection, s.seed);
   const train = sel.train.map((i) => frames[i]!);
   const valid = sel.valid.map((i) => frames[i]!);
   const dataDir = join(ctx.outDir, 'data');
   mkdirSync(dataDir, { recursive: true });
-  const trainFile = join(dataDir, 'train.extxyz');
+  // With active learning data/train.extxyz is the final set (active.ts), the sampling's part is kept apart.
+  const trainFile = join(dataDir, s.activeRounds > 0 ? 'train-sampled.extxyz' : 'train.extxyz');
   const validFile = join(dataDir, 'valid.extxyz');
   writeLabelledExtxyz(trainFile, m.symbols, train, { selection: sel.rule });
   writeLabelledExtxyz(validFile, m.symbols, valid, { selection: sel.rule });

@@ -1,13 +1,15 @@
 /**
  * The end-to-end pipeline behind `atomgp pipeline` and `atomgp demo`: relax → sample (WTMetaD) →
- * select and label → train per prior → validate → MD ensemble → demo.json and report.html.
+ * select and label → active learning on the model's own MD (optional) → train per prior → validate → MD ensemble → demo.json and report.html.
  *
  * Output folder (every stage writes its files atomically and records a fingerprint of its settings
  * and input files beside them, resume.ts; `resume` reuses a finished stage only when its
  * fingerprint matches and refuses any change):
  *   molecule.xyz                      start geometry, relaxed on the reference (Å)
  *   sampling/frames.extxyz            all harvested frames with reference labels (Ha, Ha/bohr)
- *   data/train.extxyz, valid.extxyz   the selected sets; data/csv/ ichor-style CSV training sets
+ *   data/train.extxyz, valid.extxyz   the training and validation sets; data/csv/ ichor-style CSV training sets
+ *   active/round_NN/                  active learning (active.ts): the round's model, its NVT runs,
+ *                                     the frames it added (selected.extxyz) and their errors (round.json)
  *   models/<prior>/                   one `.model` per atom (property iqa)
  *   runs/<prior>/T<K>_r<NN>/          NVT runs (log.csv, trajectory.extxyz, summary.json)
  *   demo.json, report.html            the summary the report reads, and the report
@@ -19,6 +21,7 @@ import { writeFileAtomic } from '../../io/atomic-write.js';
 import type { Potential } from '../../potentials/potential.js';
 import { cvUnit } from '../../sampling/cv.js';
 import { VERSION } from '../../version.js';
+import { activeRecordFile, activeSettings, activeStage } from './active.js';
 import { dataSettings, selectStage } from './data.js';
 import { mdSettings, mdStage } from './md.js';
 import { formulaOf, relaxStage } from './molecule.js';
@@ -29,7 +32,7 @@ import { trainingSettings, trainStage } from './train.js';
 import { validateStage } from './validate.js';
 
 /** Files and folders the pipeline writes at the top of its output folder. */
-const OURS = ['molecule.xyz', RECORD_FILES.molecule, 'sampling', 'data', 'models', 'runs', 'slurm', 'demo.json', 'report.html'];
+const OURS = ['molecule.xyz', RECORD_FILES.molecule, 'sampling', 'data', 'active', 'models', 'runs', 'slurm', 'demo.json', 'report.html'];
 
 const MOLECULE_KEYS = ['molecule', 'smiles', 'startFile', 'reference', 'seed'] as const;
 
@@ -43,6 +46,7 @@ function preflight(ctx: StageContext, s: PipelineSettings, labels: 'atomic' | 't
   checkStageSettings(ctx, 'the molecule', RECORD_FILES.molecule, pick(s, MOLECULE_KEYS, { labels }), s.startFile ? [s.startFile] : []);
   checkStageSettings(ctx, 'sampling', RECORD_FILES.sampling, pick(s, SAMPLING_KEYS));
   checkStageSettings(ctx, 'data', RECORD_FILES.data, dataSettings(s, labels));
+  for (let r = 1; r <= s.activeRounds; r++) checkStageSettings(ctx, `active round ${r}`, activeRecordFile(r), activeSettings(s, labels, r));
   s.priors.forEach((prior, pi) => {
     checkStageSettings(ctx, `training ${prior}`, RECORD_FILES.training(prior), trainingSettings(s, pi, labels));
     checkStageSettings(ctx, `md ${prior}`, RECORD_FILES.md(prior), mdSettings(s, prior));
@@ -92,8 +96,13 @@ export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'ne
   timings['sampling_s'] = elapsed(t0);
 
   t0 = performance.now();
-  const data = selectStage(ctx, s, m, sampling.frames, sampling.file, labels);
+  const sampled = selectStage(ctx, s, m, sampling.frames, sampling.file, labels);
   timings['selection_s'] = elapsed(t0);
+
+  t0 = performance.now();
+  const active = await activeStage(ctx, s, m, sampled, labels);
+  const data = active.data;
+  if (s.activeRounds > 0) timings['active_s'] = elapsed(t0);
 
   t0 = performance.now();
   const training = await trainStage(ctx, s, m, data, labels);
@@ -131,6 +140,7 @@ export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'ne
       hills: sampling.hills,
     },
     training: training.priors.map((p) => ({ prior: p.prior, atoms: p.atoms })),
+    active: active.rounds,
     settings: s,
     timings_s: timings,
     atomgp_version: VERSION,

@@ -3,6 +3,7 @@
  * demo.json holds), their defaults and their checks.
  */
 import type { BatchStatus, Executor } from '../../exec/executor.js';
+import type { ActiveRound } from './active.js';
 import { AtomgpError } from '../../errors.js';
 import { parseIpiReference } from '../../potentials/ipi-driver.js';
 import { findPresetName, presetMolecule } from '../../chem/presets.js';
@@ -72,6 +73,21 @@ export interface PipelineSettings {
    * features: ~0.01 on ammonia, ~1.3 on malondialdehyde, ~9.5 on capped serine (docs/study.md).
    */
   thetaMin: number;
+  /**
+   * Active learning (active.ts): rounds of NVT runs on the current default-prior model at the MD
+   * temperatures, the reference on their frames, the `activeFrames` worst-predicted (spread by
+   * farthest-point) added to the training set, retrain. The training set stays `nTrain` geometries:
+   * nTrain − rounds × activeFrames come from the sampling. 0 rounds: the sampling's only.
+   */
+  activeRounds: number;
+  activeFrames: number;
+  /** Length of each exploration run (ps, after the equilibration) and runs per temperature. */
+  activeTimePs: number;
+  activeReplicas: number;
+  /** A frame of the exploration runs every this many fs is a candidate. */
+  activeStrideFs: number;
+  /** Candidates whose |E_model − E_ref| is at most this (kcal/mol) are not added. */
+  activeThresholdKcalPerMol: number;
   mdTemperaturesK: number[];
   mdTimePs: number;
   mdTimestepFs: number;
@@ -110,6 +126,12 @@ export const DEMO_DEFAULTS: PipelineSettings = {
   optimiseNoise: false,
   kernelReach: 0.1,
   thetaMin: 0,
+  activeRounds: 0,
+  activeFrames: 100,
+  activeTimePs: 2,
+  activeReplicas: 2,
+  activeStrideFs: 10,
+  activeThresholdKcalPerMol: 1,
   mdTemperaturesK: [1000],
   mdTimePs: 10,
   mdTimestepFs: 0.5,
@@ -158,6 +180,8 @@ export interface DemoSummary {
   runs: DemoRun[];
   sampling: { cv_labels: string[]; cv_units: string[]; cv_values: number[][]; temperature_K: number; steps: number; hills: number };
   training: Array<{ prior: string; atoms: Array<{ atom: string; log_likelihood: number; wall_time_s: number }> }>;
+  /** Active-learning rounds (empty without them). */
+  active?: ActiveRound[];
   settings: PipelineSettings;
   timings_s: Record<string, number>;
   atomgp_version: string;
@@ -216,12 +240,23 @@ export const SETTING_FLAGS: Readonly<Record<keyof PipelineSettings, string>> = {
   optimiseNoise: '--optimise-noise',
   kernelReach: '--kernel-reach',
   thetaMin: '--theta-min',
+  activeRounds: '--active-rounds',
+  activeFrames: '--active-frames',
+  activeTimePs: '--active-time-ps',
+  activeReplicas: '--active-replicas',
+  activeStrideFs: '--active-stride-fs',
+  activeThresholdKcalPerMol: '--active-threshold',
   mdTemperaturesK: '--temperatures-K',
   mdTimePs: '--md-time-ps',
   mdTimestepFs: '--md-timestep-fs',
   replicas: '--replicas',
   workers: '--workers',
 };
+
+/** Training geometries taken from the sampling (the rest of `nTrain` comes from active learning). */
+export function sampledTrainCount(s: PipelineSettings): number {
+  return s.nTrain - s.activeRounds * s.activeFrames;
+}
 
 /** The labels a run uses: `auto` is atomic for the built-in reference, total for xtb. */
 export function resolvedLabels(s: PipelineSettings): 'atomic' | 'total' {
@@ -266,6 +301,20 @@ export function validateSettings(s: PipelineSettings): void {
   if (!(s.bondWallFactor === 0 || (Number.isFinite(s.bondWallFactor) && s.bondWallFactor > 1))) {
     throw new AtomgpError(`--bond-wall must be 0 (no walls) or a factor > 1 (e.g. 1.3), got ${s.bondWallFactor}`);
   }
+  posInt('--active-rounds', s.activeRounds, 0);
+  posInt('--active-frames', s.activeFrames);
+  posInt('--active-replicas', s.activeReplicas);
+  posNum('--active-time-ps', s.activeTimePs);
+  posNum('--active-stride-fs', s.activeStrideFs);
+  if (!(Number.isFinite(s.activeThresholdKcalPerMol) && s.activeThresholdKcalPerMol >= 0)) {
+    throw new AtomgpError(`--active-threshold must be a number ≥ 0 kcal/mol, got ${s.activeThresholdKcalPerMol}`);
+  }
+  if (s.activeRounds > 0 && s.nTrain - s.activeRounds * s.activeFrames < 2) {
+    throw new AtomgpError(
+      `--active-rounds ${s.activeRounds} × --active-frames ${s.activeFrames} leaves ${s.nTrain - s.activeRounds * s.activeFrames} of the ${s.nTrain} training geometries for the sampling (at least 2 needed)`,
+    );
+  }
+  if (s.activeRounds > 0 && s.activeStrideFs < s.mdTimestepFs) throw new AtomgpError(`--active-stride-fs ${s.activeStrideFs} is shorter than the time step ${s.mdTimestepFs} fs`);
   posNum('--md-time-ps', s.mdTimePs);
   for (const t of s.mdTemperaturesK) posNum('--temperatures-K', t);
   if (s.priors.length === 0) throw new AtomgpError('no prior means given');
@@ -276,9 +325,9 @@ export function validateSettings(s: PipelineSettings): void {
   if (s.labels === 'atomic' && s.reference !== 'builtin') throw new AtomgpError(`--labels atomic needs a reference with atomic energies (builtin); ${s.reference} gives total energies only`);
   if (!['same-hyperparameters', 'retrain'].includes(s.priorMode)) throw new AtomgpError(`--prior-mode must be same-hyperparameters or retrain, got '${s.priorMode}'`);
   const frames = Math.floor(s.sampleSteps / s.harvestEvery) + 1;
-  if (frames < s.nTrain + s.nValid) {
+  if (frames < sampledTrainCount(s) + s.nValid) {
     throw new AtomgpError(
-      `sampling ${s.sampleSteps} steps, harvesting every ${s.harvestEvery}, gives ${frames} frames, fewer than ${s.nTrain} training + ${s.nValid} validation; sample longer or harvest more often`,
+      `sampling ${s.sampleSteps} steps, harvesting every ${s.harvestEvery}, gives ${frames} frames, fewer than ${sampledTrainCount(s)} training + ${s.nValid} validation; sample longer or harvest more often`,
     );
   }
 }

@@ -15,7 +15,8 @@ import { runTrainTasks, type TrainTask } from '../../gp/fit/train-parallel.js';
 import { kernelReachBounds } from '../../gp/fit/train-options.js';
 import { alfKernel } from '../../gp/kernel/setup.js';
 import { readModel, writeModel } from '../../io/model.js';
-import { atomNames } from '../../sampling/export.js';
+import { atomNames, type LabelledFrame } from '../../sampling/export.js';
+import { featureCount } from '../../features/alf.js';
 import type { DataSets } from './data.js';
 import type { RelaxedMolecule } from './molecule.js';
 import { finishedStage, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
@@ -52,109 +53,155 @@ export function trainingSettings(s: PipelineSettings, pi: number, labels: 'atomi
   return pick(s, TRAINING_KEYS, { prior: s.priors[pi]!, labels, priorMode: isRefit(s, pi, labels) ? 'same-hyperparameters' : 'retrain' });
 }
 
-export async function trainStage(ctx: StageContext, s: PipelineSettings, m: RelaxedMolecule, data: DataSets, labels: 'atomic' | 'total'): Promise<TrainingResult> {
-  const { train, system } = data;
+/** Where one prior's models go and how the stage that makes them is recorded. */
+export interface ModelSetTarget {
+  dir: string;
+  /** Stage name in messages and records (`training shift:0.05`, `active round 1`). */
+  stage: string;
+  recordFile: string;
+  /** Files whose contents the models depend on (the training set, refit sources). */
+  inputs: string[];
+  settings: Record<string, unknown>;
+  /** Folder of its Slurm batch under OUT/slurm/ (`train-shift_0.05`). */
+  batch: string;
+}
+
+/**
+ * Train one prior's model set on `train` (per-atom GPs on atomic labels through the executor, or
+ * the additive GP on totals), or refit `refitFrom` with θ and σ² kept; written to `target.dir`
+ * and recorded. Reused on resume when its record matches.
+ */
+export async function trainModelSet(
+  ctx: StageContext,
+  s: PipelineSettings,
+  m: RelaxedMolecule,
+  train: readonly LabelledFrame[],
+  system: string,
+  prior: string,
+  labels: 'atomic' | 'total',
+  target: ModelSetTarget,
+  refitFrom?: () => GpModel[],
+): Promise<{ files: string[]; atoms: AtomTraining; models?: GpModel[] }> {
   const n = m.symbols.length;
   const names = atomNames(m.symbols);
+  const { dir, stage } = target;
+  const files = names.map((a) => join(dir, `${system}_iqa_${a}.model`));
+  const done = finishedStage<{ atoms: AtomTraining }>(ctx, stage, target.recordFile, target.settings, target.inputs, files);
+  if (done) {
+    ctx.log(`${stage}: reusing ${dir}`);
+    return { files, atoms: done.result?.atoms ?? [] };
+  }
   const xTrain = featurizeFrames(
     train.map((f) => f.positionsA),
     m.alfs.map((alf) => alf.map((k) => k - 1)),
     { labels: names.map((a) => `atom ${a}`) },
   );
   const K = xTrain[0]!.length / train.length;
+  const tp = performance.now();
+  let models: GpModel[];
+  const atoms: AtomTraining = [];
+  if (labels === 'atomic') {
+    let results: TrainResult[];
+    if (refitFrom) {
+      results = refitFrom().map((fm) => refitFromModel(fm, { prior, keepHyperparameters: true }));
+    } else {
+      const tasks: TrainTask[] = names.map((atom, a) => ({
+        kind: 'train',
+        input: {
+          x: xTrain[a]!,
+          y: Float64Array.from(train, (f) => f.atomicEnergiesHa![a]!),
+          nFeatures: K,
+          kernel: alfKernel(s.kernel, K),
+          prior,
+          likelihood: 'marginal',
+          noise: s.noise,
+          optimiseNoise: s.optimiseNoise,
+          ...thetaLimits(s, K),
+          noiseBounds: [1e-10, 1e-4],
+          restarts: s.restarts,
+          maxIterations: s.maxIterations,
+          seed: s.seed + a,
+          systemName: system,
+          atom,
+          property: 'iqa',
+          alf: m.alfs[a]!,
+          nAtoms: n,
+          notes: [`reference ${m.reference.description}`, 'labels atomic energies of the reference (equal-share split)'],
+        },
+      }));
+      let finished = 0;
+      const onDone = (i: number, r: TrainResult): void => {
+        finished++;
+        ctx.progress(stage, finished / tasks.length, `${names[i]} log L ${r.logLikelihood.toFixed(1)}`);
+      };
+      const outcome = await runBatch<TrainTask, TrainResult>(
+        ctx.executor,
+        { kind: 'train', dir: join(ctx.outDir, 'slurm', target.batch), name: 'train', tasks: tasks.map((t, a) => ({ label: names[a]!, input: t })) },
+        (workers) => runTrainTasks(tasks, { jobs: workers, onDone }),
+        { onDone, ...ctx.batchHooks },
+      );
+      if (outcome.interrupted !== undefined) throw new AtomgpError(`interrupted by ${outcome.interrupted}: Slurm jobs cancelled; continue with --resume`);
+      if (outcome.failures.length > 0) throw failuresError(stage, outcome.failures);
+      results = outcome.results as TrainResult[];
+    }
+    models = results.map((r) => r.model);
+    results.forEach((r, a) => {
+      atoms.push({ atom: names[a]!, log_likelihood: r.logLikelihood, wall_time_s: r.wallTimeS });
+    });
+  } else {
+    const r = trainAdditive({
+      atoms: m.symbols.map((sym, a) => ({ label: `${sym}${a + 1}`, alf: [...m.alfs[a]!], x: xTrain[a]! })),
+      nFeatures: K,
+      kernel: alfKernel(s.kernel, K),
+      yTotalHa: Float64Array.from(train, (f) => f.energyHa!),
+      prior,
+      noise: s.noise,
+      optimiseNoise: s.optimiseNoise,
+      ...thetaLimits(s, K),
+      restarts: s.restarts,
+      maxIterations: s.maxIterations,
+      seed: s.seed,
+      systemName: system,
+      onProgress: (p) => ctx.progress(stage, (p.start - 1 + Math.min(1, p.iteration / s.maxIterations)) / p.starts, `log L ${p.logLikelihood.toFixed(1)}`),
+    });
+    models = r.models;
+    for (const md of models) atoms.push({ atom: md.atom, log_likelihood: r.logLikelihood, wall_time_s: r.wallTimeS / models.length });
+  }
+  mkdirSync(dir, { recursive: true });
+  models.forEach((md, a) => {
+    writeModel(files[a]!, md);
+  });
+  recordStage(ctx, stage, target.recordFile, target.settings, target.inputs, { atoms });
+  ctx.log(`${stage}: ${models.length} models in ${((performance.now() - tp) / 1000).toFixed(1)} s → ${dir}`);
+  return { files, atoms, models };
+}
+
+export async function trainStage(ctx: StageContext, s: PipelineSettings, m: RelaxedMolecule, data: DataSets, labels: 'atomic' | 'total'): Promise<TrainingResult> {
   const out: PriorModels[] = [];
   let firstModels: GpModel[] | undefined;
   for (const [pi, prior] of s.priors.entries()) {
     const dir = join(ctx.outDir, 'models', priorFolder(prior));
-    const files = names.map((a) => join(dir, `${system}_iqa_${a}.model`));
     const refit = isRefit(s, pi, labels);
     const inputs = [data.trainFile, ...(refit ? out[0]!.files : [])];
-    const settings = trainingSettings(s, pi, labels);
-    const done = finishedStage<{ atoms: AtomTraining }>(ctx, `training ${prior}`, RECORD_FILES.training(prior), settings, inputs, files);
-    if (done) {
-      ctx.log(`training ${prior}: reusing ${dir}`);
-      out.push({ prior, dir, files, atoms: done.result?.atoms ?? [] });
-      continue;
-    }
-    const tp = performance.now();
-    let models: GpModel[];
-    const atoms: AtomTraining = [];
-    if (labels === 'atomic') {
-      let results: TrainResult[];
-      if (refit) {
-        firstModels ??= out[0]!.files.map((f) => readModel(f));
-        results = firstModels.map((fm) => refitFromModel(fm, { prior, keepHyperparameters: true }));
-      } else {
-        const tasks: TrainTask[] = names.map((atom, a) => ({
-          kind: 'train',
-          input: {
-            x: xTrain[a]!,
-            y: Float64Array.from(train, (f) => f.atomicEnergiesHa![a]!),
-            nFeatures: K,
-            kernel: alfKernel(s.kernel, K),
-            prior,
-            likelihood: 'marginal',
-            noise: s.noise,
-            optimiseNoise: s.optimiseNoise,
-            ...thetaLimits(s, K),
-            noiseBounds: [1e-10, 1e-4],
-            restarts: s.restarts,
-            maxIterations: s.maxIterations,
-            seed: s.seed + a,
-            systemName: system,
-            atom,
-            property: 'iqa',
-            alf: m.alfs[a]!,
-            nAtoms: n,
-            notes: [`reference ${m.reference.description}`, 'labels atomic energies of the reference (equal-share split)'],
-          },
-        }));
-        let finished = 0;
-        const onDone = (i: number, r: TrainResult): void => {
-          finished++;
-          ctx.progress(`training ${prior}`, finished / tasks.length, `${names[i]} log L ${r.logLikelihood.toFixed(1)}`);
-        };
-        const outcome = await runBatch<TrainTask, TrainResult>(
-          ctx.executor,
-          { kind: 'train', dir: join(ctx.outDir, 'slurm', `train-${priorFolder(prior)}`), name: 'train', tasks: tasks.map((t, a) => ({ label: names[a]!, input: t })) },
-          (workers) => runTrainTasks(tasks, { jobs: workers, onDone }),
-          { onDone, ...ctx.batchHooks },
-        );
-        if (outcome.interrupted !== undefined) throw new AtomgpError(`interrupted by ${outcome.interrupted}: Slurm jobs cancelled; continue with --resume`);
-        if (outcome.failures.length > 0) throw failuresError(`training ${prior}`, outcome.failures);
-        results = outcome.results as TrainResult[];
-      }
-      models = results.map((r) => r.model);
-      results.forEach((r, a) => {
-        atoms.push({ atom: names[a]!, log_likelihood: r.logLikelihood, wall_time_s: r.wallTimeS });
-      });
-    } else {
-      const r = trainAdditive({
-        atoms: m.symbols.map((sym, a) => ({ label: `${sym}${a + 1}`, alf: [...m.alfs[a]!], x: xTrain[a]! })),
-        nFeatures: K,
-        kernel: alfKernel(s.kernel, K),
-        yTotalHa: Float64Array.from(train, (f) => f.energyHa!),
-        prior,
-        noise: s.noise,
-        optimiseNoise: s.optimiseNoise,
-        ...thetaLimits(s, K),
-        restarts: s.restarts,
-        maxIterations: s.maxIterations,
-        seed: s.seed,
-        systemName: system,
-        onProgress: (p) => ctx.progress(`training ${prior}`, (p.start - 1 + Math.min(1, p.iteration / s.maxIterations)) / p.starts, `log L ${p.logLikelihood.toFixed(1)}`),
-      });
-      models = r.models;
-      for (const md of models) atoms.push({ atom: md.atom, log_likelihood: r.logLikelihood, wall_time_s: r.wallTimeS / models.length });
-    }
-    if (pi === 0) firstModels = models;
-    mkdirSync(dir, { recursive: true });
-    models.forEach((md, a) => {
-      writeModel(files[a]!, md);
-    });
-    recordStage(ctx, `training ${prior}`, RECORD_FILES.training(prior), settings, inputs, { atoms });
-    out.push({ prior, dir, files, atoms });
-    ctx.log(`training ${prior}: ${models.length} models in ${((performance.now() - tp) / 1000).toFixed(1)} s → ${dir}`);
+    const r = await trainModelSet(
+      ctx,
+      s,
+      m,
+      data.train,
+      data.system,
+      prior,
+      labels,
+      { dir, stage: `training ${prior}`, recordFile: RECORD_FILES.training(prior), inputs, settings: trainingSettings(s, pi, labels), batch: `train-${priorFolder(prior)}` },
+      refit
+        ? () => {
+            firstModels ??= out[0]!.files.map((f) => readModel(f));
+            return firstModels;
+          }
+        : undefined,
+    );
+    if (pi === 0 && r.models) firstModels = r.models;
+    out.push({ prior, dir, files: r.files, atoms: r.atoms });
   }
+  const K = featureCount(m.symbols.length);
   return { priors: out, nFeatures: K };
 }
