@@ -141,7 +141,9 @@ export function pickActiveFrames(positionsA: readonly Float64Array[], errorsHa: 
   const nAtoms = positionsA[0]!.length / 3;
   const dim = (nAtoms * (nAtoms - 1)) / 2;
   const desc = new Float64Array(pool.length * dim);
-  pool.forEach((c, k) => inverseDistanceDescriptor(positionsA[c]!, desc.subarray(k * dim, (k + 1) * dim)));
+  pool.forEach((c, k) => {
+    inverseDistanceDescriptor(positionsA[c]!, desc.subarray(k * dim, (k + 1) * dim));
+  });
   let worst = 0;
   pool.forEach((c, k) => {
     if (Math.abs(errorsHa[c]!) > Math.abs(errorsHa[pool[worst]!]!)) worst = k;
