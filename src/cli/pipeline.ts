@@ -68,8 +68,9 @@ const FLAGS = `
   --restarts N, --max-iterations N   optimiser starts and iterations per start (default ${DEMO_DEFAULTS.restarts}, ${DEMO_DEFAULTS.maxIterations})
   --active-rounds R          active learning: R rounds of NVT on the current default-prior model at the
                              NVT temperatures, the reference on its frames, the worst-predicted added,
-                             retrain; nTrain − R × F geometries come from the sampling (default ${DEMO_DEFAULTS.activeRounds})
-  --active-frames F          geometries added per round (default ${DEMO_DEFAULTS.activeFrames}; round 1 includes the minimum)
+                             retrain (default ${DEMO_DEFAULTS.activeRounds}; 0: none)
+  --active-fraction F        share of --n-train the rounds add, split evenly over them, the rest from the
+                             sampling (default ${DEMO_DEFAULTS.activeFraction}; round 1 includes the minimum)
   --active-time-ps T         length of each exploration run after its equilibration, ps (default ${DEMO_DEFAULTS.activeTimePs});
                              --active-replicas N runs per temperature (default ${DEMO_DEFAULTS.activeReplicas})
   --active-stride-fs S       a candidate frame every S fs of those runs (default ${DEMO_DEFAULTS.activeStrideFs})
@@ -142,7 +143,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
       kernel: { type: 'string' },
       'max-iterations': { type: 'string' },
       'active-rounds': { type: 'string' },
-      'active-frames': { type: 'string' },
+      'active-fraction': { type: 'string' },
       'active-time-ps': { type: 'string' },
       'active-replicas': { type: 'string' },
       'active-stride-fs': { type: 'string' },
@@ -202,7 +203,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
     kernelReach: num('kernel-reach', values['kernel-reach'], d.kernelReach),
     kernel: (values.kernel ?? d.kernel) as PipelineSettings['kernel'],
     activeRounds: int('active-rounds', values['active-rounds'], d.activeRounds),
-    activeFrames: int('active-frames', values['active-frames'], d.activeFrames),
+    activeFraction: num('active-fraction', values['active-fraction'], d.activeFraction),
     activeTimePs: num('active-time-ps', values['active-time-ps'], d.activeTimePs),
     activeReplicas: int('active-replicas', values['active-replicas'], d.activeReplicas),
     activeStrideFs: num('active-stride-fs', values['active-stride-fs'], d.activeStrideFs),

@@ -8,7 +8,7 @@
  *      active/round_NN/runs/; every frame `activeStrideFs` apart, the last frames before a
  *      failure and (round 1) the relaxed minimum are candidates
  *   3. the reference on every candidate; those with |E_model − E_ref| > threshold form the pool,
- *      of which `activeFrames` are picked by farthest-point sampling (inverse distances) from the
+ *      of which activeFramesPerRound are picked by farthest-point sampling (inverse distances) from the
  *      worst → active/round_NN/selected.extxyz (reference labels) and round.json (the errors:
  *      the round's fidelity on its own MD)
  *   4. the set grows by them; the next round (or the final training) uses it.
@@ -36,12 +36,12 @@ import { spreadFrames } from '../fidelity.js';
 import type { DataSets } from './data.js';
 import type { RelaxedMolecule } from './molecule.js';
 import { finishedStage, pick, recordStage, type StageContext } from './resume.js';
-import type { PipelineSettings } from './settings.js';
+import { activeFramesPerRound, type PipelineSettings } from './settings.js';
 import { TRAINING_KEYS, trainModelSet } from './train.js';
 
 export const ACTIVE_KEYS = [
   'activeRounds',
-  'activeFrames',
+  'activeFraction',
   'activeTimePs',
   'activeReplicas',
   'activeStrideFs',
@@ -182,6 +182,7 @@ export async function activeStage(
   const steps = Math.round((s.activeTimePs * 1000) / s.mdTimestepFs);
   const stride = Math.max(1, Math.round(s.activeStrideFs / s.mdTimestepFs));
   const thresholdHa = s.activeThresholdKcalPerMol / KCAL_PER_MOL_PER_HARTREE;
+  const perRound = activeFramesPerRound(s);
   const capHa = thermalReachKcalPerMol(m.symbols.length, Math.max(...s.mdTemperaturesK)) / KCAL_PER_MOL_PER_HARTREE;
   for (let r = 1; r <= s.activeRounds; r++) {
     const dir = join(root, roundName(r));
@@ -262,7 +263,7 @@ export async function activeStage(
       const eMin = referenceMinimumHa(m.reference, m.startA);
       const beyond = candidates.map((c) => c.energyHa! - eMin > capHa);
       const eligible = Float64Array.from(errors, (e, i) => (beyond[i] ? 0 : e));
-      const picked = r === 1 ? [0, ...pickActiveFrames(positions.slice(1), eligible.subarray(1), s.activeFrames - 1, thresholdHa).map((i) => i + 1)] : pickActiveFrames(positions, eligible, s.activeFrames, thresholdHa);
+      const picked = r === 1 ? [0, ...pickActiveFrames(positions.slice(1), eligible.subarray(1), perRound - 1, thresholdHa).map((i) => i + 1)] : pickActiveFrames(positions, eligible, perRound, thresholdHa);
       added = picked.map((i) => candidates[i]!);
       mkdirSync(dir, { recursive: true });
       writeLabelledExtxyz(selectedFile, m.symbols, added, { reference: m.reference.description, round: r });

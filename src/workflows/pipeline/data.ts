@@ -25,7 +25,7 @@ export interface DataSets {
 
 export function dataSettings(s: PipelineSettings, labels: 'atomic' | 'total'): Record<string, unknown> {
   // Active learning takes part of nTrain; without it the record is what it always was.
-  return pick(s, DATA_KEYS, { labels, ...(s.activeRounds > 0 ? { activeRounds: s.activeRounds, activeFrames: s.activeFrames } : {}) });
+  return pick(s, DATA_KEYS, { labels, ...(s.activeRounds > 0 ? { activeRounds: s.activeRounds, activeFraction: s.activeFraction } : {}) });
 }
 
 export function selectStage(ctx: StageContext, s: PipelineSettings, m: RelaxedMolecule, frames: readonly LabelledFrame[], framesFile: string, labels: 'atomic' | 'total'): DataSets {

@@ -75,12 +75,13 @@ export interface PipelineSettings {
   thetaMin: number;
   /**
    * Active learning (active.ts): rounds of NVT runs on the current default-prior model at the MD
-   * temperatures, the reference on their frames, the `activeFrames` worst-predicted (spread by
-   * farthest-point) added to the training set, retrain. The training set stays `nTrain` geometries:
-   * nTrain − rounds × activeFrames come from the sampling. 0 rounds: the sampling's only.
+   * temperatures, the reference on their frames, the worst-predicted (spread by farthest-point)
+   * added to the training set, retrain. The training set stays at most `nTrain` geometries: the
+   * fraction `activeFraction` of them comes from the rounds (activeFramesPerRound each), the rest
+   * from the sampling. 0 rounds: the sampling's only.
    */
   activeRounds: number;
-  activeFrames: number;
+  activeFraction: number;
   /** Length of each exploration run (ps, after the equilibration) and runs per temperature. */
   activeTimePs: number;
   activeReplicas: number;
@@ -127,7 +128,7 @@ export const DEMO_DEFAULTS: PipelineSettings = {
   kernelReach: 0.1,
   thetaMin: 0,
   activeRounds: 0,
-  activeFrames: 100,
+  activeFraction: 0.3,
   activeTimePs: 2,
   activeReplicas: 2,
   activeStrideFs: 10,
@@ -241,7 +242,7 @@ export const SETTING_FLAGS: Readonly<Record<keyof PipelineSettings, string>> = {
   kernelReach: '--kernel-reach',
   thetaMin: '--theta-min',
   activeRounds: '--active-rounds',
-  activeFrames: '--active-frames',
+  activeFraction: '--active-fraction',
   activeTimePs: '--active-time-ps',
   activeReplicas: '--active-replicas',
   activeStrideFs: '--active-stride-fs',
@@ -255,7 +256,12 @@ export const SETTING_FLAGS: Readonly<Record<keyof PipelineSettings, string>> = {
 
 /** Training geometries taken from the sampling (the rest of `nTrain` comes from active learning). */
 export function sampledTrainCount(s: PipelineSettings): number {
-  return s.nTrain - s.activeRounds * s.activeFrames;
+  return s.nTrain - s.activeRounds * activeFramesPerRound(s);
+}
+
+/** Geometries a round of active learning adds at most: activeFraction × nTrain over the rounds. */
+export function activeFramesPerRound(s: PipelineSettings): number {
+  return s.activeRounds > 0 ? Math.floor((s.activeFraction * s.nTrain) / s.activeRounds) : 0;
 }
 
 /** The labels a run uses: `auto` is atomic for the built-in reference, total for xtb. */
@@ -302,16 +308,16 @@ export function validateSettings(s: PipelineSettings): void {
     throw new AtomgpError(`--bond-wall must be 0 (no walls) or a factor > 1 (e.g. 1.3), got ${s.bondWallFactor}`);
   }
   posInt('--active-rounds', s.activeRounds, 0);
-  posInt('--active-frames', s.activeFrames);
+  if (!(Number.isFinite(s.activeFraction) && s.activeFraction > 0 && s.activeFraction < 1)) throw new AtomgpError(`--active-fraction must be a number in (0, 1), got ${s.activeFraction}`);
   posInt('--active-replicas', s.activeReplicas);
   posNum('--active-time-ps', s.activeTimePs);
   posNum('--active-stride-fs', s.activeStrideFs);
   if (!(Number.isFinite(s.activeThresholdKcalPerMol) && s.activeThresholdKcalPerMol >= 0)) {
     throw new AtomgpError(`--active-threshold must be a number ≥ 0 kcal/mol, got ${s.activeThresholdKcalPerMol}`);
   }
-  if (s.activeRounds > 0 && s.nTrain - s.activeRounds * s.activeFrames < 2) {
+  if (s.activeRounds > 0 && activeFramesPerRound(s) < 2) {
     throw new AtomgpError(
-      `--active-rounds ${s.activeRounds} × --active-frames ${s.activeFrames} leaves ${s.nTrain - s.activeRounds * s.activeFrames} of the ${s.nTrain} training geometries for the sampling (at least 2 needed)`,
+      `--active-fraction ${s.activeFraction} of --n-train ${s.nTrain} over --active-rounds ${s.activeRounds} gives ${activeFramesPerRound(s)} geometries per round (at least 2 needed: the minimum and one more)`,
     );
   }
   if (s.activeRounds > 0 && s.activeStrideFs < s.mdTimestepFs) throw new AtomgpError(`--active-stride-fs ${s.activeStrideFs} is shorter than the time step ${s.mdTimestepFs} fs`);

@@ -86,7 +86,7 @@ const small: PipelineSettings = {
   replicas: 1,
   workers: 1,
   activeRounds: 2,
-  activeFrames: 20,
+  activeFraction: 0.27, // 20 per round
   activeTimePs: 0.5,
   activeReplicas: 1,
   // The built-in water model is good to well below 1 kcal/mol: a tiny threshold makes the rounds add frames.
@@ -143,12 +143,13 @@ test('active learning on water: nTrain geometries in all, the minimum and the wo
   const strip = (d: DemoSummary): unknown => ({ ...d, timings_s: null, training: d.training.map((t) => ({ ...t, atoms: t.atoms.map((a) => ({ ...a, wall_time_s: 0 })) })) });
   assert.deepEqual(strip(JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as DemoSummary), strip(JSON.parse(JSON.stringify(s)) as DemoSummary));
   // a changed active-learning setting is refused, naming it
-  await assert.rejects(runPipeline({ ...small, activeFrames: 25 }, out, 'resume'), /--active-frames/);
+  await assert.rejects(runPipeline({ ...small, activeFraction: 0.3 }, out, 'resume'), /--active-fraction/);
   assert.ok(existsSync(join(out, 'active/round_02/runs')));
 });
 
 test('active-learning settings are checked before any work', () => {
-  assert.throws(() => validateSettings({ ...small, activeRounds: 3, activeFrames: 60 }), /leaves -30 of the 150 training geometries/);
+  assert.throws(() => validateSettings({ ...small, activeRounds: 3, activeFraction: 0.03 }), /gives 1 geometries per round/);
+  assert.throws(() => validateSettings({ ...small, activeFraction: 1 }), /--active-fraction must be a number in \(0, 1\)/);
   assert.throws(() => validateSettings({ ...small, activeRounds: -1 }), /--active-rounds must be an integer ≥ 0/);
   assert.throws(() => validateSettings({ ...small, activeStrideFs: 0.1 }), /shorter than the time step/);
   assert.throws(() => validateSettings({ ...small, activeThresholdKcalPerMol: Number.NaN }), /--active-threshold/);
