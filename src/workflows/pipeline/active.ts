@@ -15,7 +15,7 @@
  * The final set is data/train.extxyz (the sampling's part: data/train-sampled.extxyz). Every
  * round is recorded and reused on resume when its settings and inputs match.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { massesAmu } from '../../chem/molecule.js';
 import { BOLTZMANN_KCAL_PER_MOL_PER_K, KCAL_PER_MOL_PER_HARTREE } from '../../chem/units.js';
@@ -29,7 +29,7 @@ import { writeFileAtomic } from '../../io/atomic-write.js';
 import { readXyz } from '../../io/xyz.js';
 import { createPotential } from '../../potentials/factory.js';
 import { createResult, type Potential } from '../../potentials/potential.js';
-import { type LabelledFrame, readLabelledExtxyz, writeFerebusCsvSets, writeLabelledExtxyz } from '../../sampling/export.js';
+import { type LabelledFrame, readLabelledExtxyz, writeFerebusCsvSets, writeGaussianInputs, writeLabelledExtxyz } from '../../sampling/export.js';
 import { farthestPointSampling, inverseDistanceDescriptor } from '../../sampling/select.js';
 import { lbfgs } from '../../optimize/lbfgs.js';
 import { spreadFrames } from '../fidelity.js';
@@ -203,7 +203,7 @@ export async function activeStage(
     const done = finishedStage<ActiveRound>(ctx, stage, recordFile, settings, inputs, [selectedFile]);
     let added: LabelledFrame[];
     if (done?.result) {
-      added = readLabelledExtxyz(selectedFile).frames;
+      added = done.result.added > 0 ? readLabelledExtxyz(selectedFile).frames : [];
       rounds.push(done.result);
       ctx.log(`${stage}: reusing ${added.length} added frames`);
     } else {
@@ -292,12 +292,25 @@ export async function activeStage(
     trainFile = join(dir, 'train.extxyz');
     writeLabelledExtxyz(trainFile, m.symbols, train, { selection: `${data.train.length} sampled + active rounds 1-${r}` });
   }
+  // Rounds that found fewer frames above the threshold leave the set short: the sampling's reserve fills it.
+  const fromRounds = train.length - data.train.length;
+  const topUp = data.reserve.slice(0, Math.max(0, s.nTrain - train.length));
+  train = [...train, ...topUp];
   const finalFile = join(ctx.outDir, 'data', 'train.extxyz');
-  writeLabelledExtxyz(finalFile, m.symbols, train, { selection: `${data.train.length} sampled + ${train.length - data.train.length} from ${s.activeRounds} active round(s)` });
+  writeLabelledExtxyz(finalFile, m.symbols, train, {
+    selection: `${data.train.length} sampled + ${fromRounds} from ${s.activeRounds} active round(s) + ${topUp.length} sampled (top-up)`,
+  });
+  if (s.gaussian) {
+    // The Gaussian inputs are of the set the models are trained on.
+    const dir = join(ctx.outDir, 'data', 'gaussian', 'train');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    writeGaussianInputs(dir, data.system, m.symbols, train, { method: s.gaussianMethod, basisSet: s.gaussianBasis });
+  }
   if (labels === 'atomic') {
     const idx = (k: number, from = 0): number[] => Array.from({ length: k }, (_, i) => i + from);
     writeFerebusCsvSets(join(ctx.outDir, 'data', 'csv'), data.system, m.symbols, m.alfs, [...train, ...data.valid], idx(train.length), idx(data.valid.length, train.length));
   }
-  ctx.log(`active learning: ${train.length} training geometries (${data.train.length} sampled, ${train.length - data.train.length} from the model's own MD)`);
+  ctx.log(`active learning: ${train.length} training geometries (${data.train.length + topUp.length} sampled, ${fromRounds} from the model's own MD)`);
   return { data: { ...data, train, trainFile: finalFile }, rounds };
 }

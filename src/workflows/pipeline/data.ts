@@ -16,6 +16,8 @@ export const DATA_KEYS = ['seed', 'nTrain', 'nValid', 'selection', 'gaussian', '
 
 export interface DataSets {
   train: LabelledFrame[];
+  /** Selected training frames the active rounds stand in for (in selection order); they fill a set the rounds left short. */
+  reserve: LabelledFrame[];
   valid: LabelledFrame[];
   trainFile: string;
   validFile: string;
@@ -31,8 +33,11 @@ export function dataSettings(s: PipelineSettings, labels: 'atomic' | 'total'): R
 export function selectStage(ctx: StageContext, s: PipelineSettings, m: RelaxedMolecule, frames: readonly LabelledFrame[], framesFile: string, labels: 'atomic' | 'total'): DataSets {
   const settings = dataSettings(s, labels);
   checkStageSettings(ctx, 'data', RECORD_FILES.data, settings, [framesFile]);
-  const sel = selectTrainingSets(frames, sampledTrainCount(s), s.nValid, s.selection, s.seed);
-  const train = sel.train.map((i) => frames[i]!);
+  // nTrain are selected whatever the active learning takes, so the validation set is the same with
+  // and without it; the active rounds replace the last of them (the reserve, kept for a top-up).
+  const sel = selectTrainingSets(frames, s.nTrain, s.nValid, s.selection, s.seed);
+  const train = sel.train.slice(0, sampledTrainCount(s)).map((i) => frames[i]!);
+  const reserve = sel.train.slice(sampledTrainCount(s)).map((i) => frames[i]!);
   const valid = sel.valid.map((i) => frames[i]!);
   const dataDir = join(ctx.outDir, 'data');
   mkdirSync(dataDir, { recursive: true });
@@ -58,5 +63,5 @@ export function selectStage(ctx: StageContext, s: PipelineSettings, m: RelaxedMo
   }
   recordStage(ctx, 'data', RECORD_FILES.data, settings, [framesFile]);
   ctx.log(`data: ${train.length} training + ${valid.length} validation frames (${sel.rule}: ${sel.descriptor})`);
-  return { train, valid, trainFile, validFile, system };
+  return { train, reserve, valid, trainFile, validFile, system };
 }

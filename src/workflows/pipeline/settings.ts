@@ -127,7 +127,7 @@ export const DEMO_DEFAULTS: PipelineSettings = {
   optimiseNoise: false,
   kernelReach: 0.1,
   thetaMin: 0,
-  activeRounds: 0,
+  activeRounds: 3,
   activeFraction: 0.3,
   activeTimePs: 2,
   activeReplicas: 2,
@@ -331,9 +331,9 @@ export function validateSettings(s: PipelineSettings): void {
   if (s.labels === 'atomic' && s.reference !== 'builtin') throw new AtomgpError(`--labels atomic needs a reference with atomic energies (builtin); ${s.reference} gives total energies only`);
   if (!['same-hyperparameters', 'retrain'].includes(s.priorMode)) throw new AtomgpError(`--prior-mode must be same-hyperparameters or retrain, got '${s.priorMode}'`);
   const frames = Math.floor(s.sampleSteps / s.harvestEvery) + 1;
-  if (frames < sampledTrainCount(s) + s.nValid) {
+  if (frames < s.nTrain + s.nValid) {
     throw new AtomgpError(
-      `sampling ${s.sampleSteps} steps, harvesting every ${s.harvestEvery}, gives ${frames} frames, fewer than ${sampledTrainCount(s)} training + ${s.nValid} validation; sample longer or harvest more often`,
+      `sampling ${s.sampleSteps} steps, harvesting every ${s.harvestEvery}, gives ${frames} frames, fewer than ${s.nTrain} training + ${s.nValid} validation; sample longer or harvest more often`,
     );
   }
 }

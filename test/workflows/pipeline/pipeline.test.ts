@@ -145,9 +145,9 @@ test('pipeline resume: interrupted anywhere, the resumed summary equals an unint
   const before = readFileSync(join(out, 'demo.json'), 'utf8');
   await assert.rejects(runPipeline({ ...s, seed: 2 }, out, 'resume'), /--seed: recorded 1, now 2/);
   await assert.rejects(runPipeline({ ...s, nTrain: 90 }, out, 'resume'), /data .*--n-train: recorded 100, now 90/);
-  await assert.rejects(runPipeline({ ...s, mdTemperaturesK: [300] }, out, 'resume'), /md shift:0.05 .*--temperatures-K: recorded \[300,1000\], now \[300\]/);
+  await assert.rejects(runPipeline({ ...s, mdTemperaturesK: [300] }, out, 'resume'), /active round 1 .*--temperatures-K: recorded \[300,1000\], now \[300\]/);
   await assert.rejects(runPipeline({ ...s, priors: ['shift:0.05', 'max'] }, out, 'resume'), /--priors changed .*min/);
-  await assert.rejects(runPipeline({ ...s, thetaMin: 0.5 }, out, 'resume'), /training shift:0.05 .*--theta-min: recorded 0.3, now 0.5/);
+  await assert.rejects(runPipeline({ ...s, thetaMin: 0.5 }, out, 'resume'), /active round 1 .*--theta-min: recorded 0.3, now 0.5/);
   assert.equal(readFileSync(join(out, 'demo.json'), 'utf8'), before);
   // an input file changed behind the run's back is refused too
   const frames = join(out, 'sampling/frames.extxyz');
