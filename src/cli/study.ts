@@ -34,6 +34,8 @@ each molecule's folder DIR/<molecule>/ holds its pipeline output and report.
   --md-time-ps T             length of each run, ps (default ${d.pipeline.mdTimePs})
   --n-train N, --n-valid N   training / validation geometries (default ${d.pipeline.nTrain} / ${d.pipeline.nValid})
   --sample-steps N           WTMetaD steps (default ${d.pipeline.sampleSteps})
+  --active-rounds R          active-learning rounds on the model's own MD (default ${d.pipeline.activeRounds}; 0: none;
+                             the other active-* settings in [pipeline], see atomgp pipeline --help)
   --seed S                   seed of every random choice (default ${d.pipeline.seed})
   --workers N                worker threads for training and MD (default ${d.pipeline.workers})
   --fidelity-frames N        frames per run re-evaluated on the reference (default ${d.fidelityFrames})
@@ -104,6 +106,7 @@ export async function run(argv: string[]): Promise<number> {
       'n-train': { type: 'string' },
       'n-valid': { type: 'string' },
       'sample-steps': { type: 'string' },
+      'active-rounds': { type: 'string' },
       seed: { type: 'string' },
       workers: { type: 'string' },
       'fidelity-frames': { type: 'string' },
@@ -139,6 +142,7 @@ export async function run(argv: string[]): Promise<number> {
       nTrain: flagInteger('n-train', values['n-train'], p.nTrain, 2),
       nValid: flagInteger('n-valid', values['n-valid'], p.nValid, 1),
       sampleSteps: flagInteger('sample-steps', values['sample-steps'], p.sampleSteps, 1),
+      activeRounds: flagInteger('active-rounds', values['active-rounds'], p.activeRounds, 0),
       seed: flagInteger('seed', values.seed, p.seed, Number.MIN_SAFE_INTEGER),
       workers: flagInteger('workers', values.workers, p.workers, 1),
     },

@@ -27,7 +27,8 @@ import { mdSettings, mdStage } from './md.js';
 import { formulaOf, relaxStage } from './molecule.js';
 import { checkPriorFolders, checkStageSettings, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
 import { SAMPLING_KEYS, sampleStage } from './sample.js';
-import { type DemoSummary, type PipelineHooks, type PipelineSettings, resolvedLabels, validateSettings } from './settings.js';
+import { type DemoSummary, type PipelineHooks, type PipelineSettings, resolvedLabels, sampledTrainCount, validateSettings } from './settings.js';
+import { featureCount } from '../../features/alf.js';
 import { trainingSettings, trainStage } from './train.js';
 import { validateStage } from './validate.js';
 
@@ -38,6 +39,18 @@ const MOLECULE_KEYS = ['molecule', 'smiles', 'startFile', 'reference', 'seed'] a
 
 function elapsed(t0: number): number {
   return Math.round((performance.now() - t0) / 10) / 100;
+}
+
+/** Before sampling: every model the pipeline trains needs at least as many geometries as features. */
+function checkTrainingSize(s: PipelineSettings, nAtoms: number): void {
+  const k = featureCount(nAtoms);
+  if (s.nTrain < k) throw new AtomgpError(`--n-train ${s.nTrain} is fewer than the ${k} features of a ${nAtoms}-atom molecule (a GP needs at least as many training geometries as features)`);
+  const first = sampledTrainCount(s);
+  if (s.activeRounds > 0 && first < k) {
+    throw new AtomgpError(
+      `--n-train ${s.nTrain} with --active-fraction ${s.activeFraction} leaves ${first} sampled geometries for the first active round's model, fewer than the ${k} features of a ${nAtoms}-atom molecule; raise --n-train, lower --active-fraction or pass --active-rounds 0`,
+    );
+  }
 }
 
 /** On resume, refuse changed settings of any finished stage before doing any work. */
@@ -87,6 +100,7 @@ export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'ne
 
   let t0 = performance.now();
   const m = await relaxStage(s, outDir, ctx.log, labels);
+  checkTrainingSize(s, m.symbols.length);
   const moleculeInputs = s.startFile ? [s.startFile] : [];
   recordStage(ctx, 'the molecule', RECORD_FILES.molecule, pick(s, MOLECULE_KEYS, { labels }), moleculeInputs);
   timings['molecule_s'] = elapsed(t0);

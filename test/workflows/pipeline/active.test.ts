@@ -154,3 +154,10 @@ test('active-learning settings are checked before any work', () => {
   assert.throws(() => validateSettings({ ...small, activeStrideFs: 0.1 }), /shorter than the time step/);
   assert.throws(() => validateSettings({ ...small, activeThresholdKcalPerMol: Number.NaN }), /--active-threshold/);
 });
+
+test('a first active round with fewer sampled geometries than features is refused before sampling, naming the flags', async () => {
+  const out = join(root, 'short');
+  // malondialdehyde: 21 features; 30 geometries, 30 % of them from 3 rounds, leaves 21 sampled: enough; 25 leaves 19
+  await assert.rejects(runPipeline({ ...small, molecule: 'malondialdehyde', nTrain: 25, nValid: 10, activeFraction: 0.3, activeRounds: 3 }, out, 'new'), /--n-train 25 with --active-fraction 0.3 leaves 19 sampled geometries .* fewer than the 21 features/);
+  assert.ok(!existsSync(join(out, 'sampling')), 'nothing sampled');
+});
