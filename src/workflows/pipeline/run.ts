@@ -14,6 +14,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { stopFlagOf } from '../../dynamics/ensemble.js';
 import { AtomgpError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import type { Potential } from '../../potentials/potential.js';
@@ -22,8 +23,8 @@ import { VERSION } from '../../version.js';
 import { dataSettings, selectStage } from './data.js';
 import { mdSettings, mdStage } from './md.js';
 import { formulaOf, relaxStage } from './molecule.js';
-import { checkPriorFolders, checkStageSettings, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
-import { SAMPLING_KEYS, sampleStage } from './sample.js';
+import { checkPriorFolders, checkStageSettings, pick, RECORD_FILES, recordStage, type StageContext, stopIfRequested } from './resume.js';
+import { checkSamplingCheckpoint, SAMPLING_KEYS, sampleStage } from './sample.js';
 import { type DemoSummary, type PipelineHooks, type PipelineSettings, resolvedLabels, validateSettings } from './settings.js';
 import { trainingSettings, trainStage } from './train.js';
 import { validateStage } from './validate.js';
@@ -37,11 +38,21 @@ function elapsed(t0: number): number {
   return Math.round((performance.now() - t0) / 10) / 100;
 }
 
+/**
+ * A stop request from an abort signal (its reason names the signal, e.g. 'SIGTERM'), as a function
+ * for the main thread and as a shared flag for worker threads (the MD runs poll it).
+ */
+function stopRequest(signal: AbortSignal | undefined): Pick<StageContext, 'stopRequested' | 'stopFlag'> {
+  if (!signal) return { stopRequested: () => undefined, stopFlag: new Int32Array(new SharedArrayBuffer(4)) };
+  return { stopRequested: () => (signal.aborted ? String(signal.reason) : undefined), stopFlag: stopFlagOf(signal) };
+}
+
 /** On resume, refuse changed settings of any finished stage before doing any work. */
 function preflight(ctx: StageContext, s: PipelineSettings, labels: 'atomic' | 'total'): void {
   checkPriorFolders(ctx, s.priors);
   checkStageSettings(ctx, 'the molecule', RECORD_FILES.molecule, pick(s, MOLECULE_KEYS, { labels }), s.startFile ? [s.startFile] : []);
   checkStageSettings(ctx, 'sampling', RECORD_FILES.sampling, pick(s, SAMPLING_KEYS));
+  checkSamplingCheckpoint(ctx, s);
   checkStageSettings(ctx, 'data', RECORD_FILES.data, dataSettings(s, labels));
   s.priors.forEach((prior, pi) => {
     checkStageSettings(ctx, `training ${prior}`, RECORD_FILES.training(prior), trainingSettings(s, pi, labels));
@@ -75,6 +86,7 @@ export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'ne
     progress: hooks.progress ?? (() => {}),
     executor: hooks.executor ?? { kind: 'local', workers: s.workers },
     batchHooks: { ...(hooks.onBatchStatus ? { onStatus: hooks.onBatchStatus } : {}), ...(hooks.signal ? { signal: hooks.signal } : {}) },
+    ...stopRequest(hooks.signal),
   };
   const labels = resolvedLabels(s);
   preflight(ctx, s, labels);
@@ -88,20 +100,25 @@ export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'ne
   timings['molecule_s'] = elapsed(t0);
 
   t0 = performance.now();
-  const sampling = sampleStage(ctx, s, m);
+  stopIfRequested(ctx, 'after the relaxation');
+  const sampling = await sampleStage(ctx, s, m);
   timings['sampling_s'] = elapsed(t0);
+  stopIfRequested(ctx, 'after the sampling');
 
   t0 = performance.now();
   const data = selectStage(ctx, s, m, sampling.frames, sampling.file, labels);
   timings['selection_s'] = elapsed(t0);
+  stopIfRequested(ctx, 'after the selection');
 
   t0 = performance.now();
   const training = await trainStage(ctx, s, m, data, labels);
   timings['training_s'] = elapsed(t0);
+  stopIfRequested(ctx, 'after the training');
 
   t0 = performance.now();
   const validation = await validateStage(ctx, training.priors, data.valid, m.symbols.length, labels);
   timings['validation_s'] = elapsed(t0);
+  stopIfRequested(ctx, 'after the validation');
 
   t0 = performance.now();
   const runs = await mdStage(ctx, s, m, training.priors);
