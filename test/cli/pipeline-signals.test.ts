@@ -62,6 +62,12 @@ test('pipeline: SIGTERM in the sampling, SIGINT in the NVT runs, --resume twice:
   assert.deepEqual(tempFiles(out), []);
   assert.ok(!existsSync(join(out, '.atomgp.lock')), 'the lock is released');
 
+  // A resume with another sampling setting is refused before any work, naming it.
+  const changed = runCli(['pipeline', ...SETTINGS, '--bias-factor', '8', '--out', out, '--resume', '--quiet']);
+  assert.equal(changed.code, 2, changed.err);
+  assert.match(changed.err, /^atomgp pipeline: error: cannot resume .*: sampling \(stopped part-way\) was made with other inputs \(--bias-factor: recorded 10, now 8\)/);
+  assert.equal(changed.err.trimEnd().split('\n').length, 1);
+
   // 2. --resume continues the sampling from its checkpoint; SIGINT in the middle of an NVT run.
   const log = join(out, 'runs', 'shift_0.05', 'T300_r00', 'log.csv');
   const b = await interrupt([...SETTINGS, '--out', out, '--resume'], 'SIGINT', () => lines(log) > 30);
