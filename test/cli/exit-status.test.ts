@@ -50,6 +50,6 @@ test('every exit status in src/cli is documented in docs/cli.md and docs/reliabi
     assert.match(one, /monitor stopped/, `${file}: md's exit 1`);
     assert.match(rows.find((r) => r.status === '2')!.meaning, /bad input/);
     const sig = rows.find((r) => r.status.startsWith('130'))!.meaning;
-    for (const cmd of ['md', 'pipeline', 'demo', 'study', 'robustness']) assert.match(sig, new RegExp(`\`${cmd}\``), `${file}: signals of ${cmd}`);
+    for (const cmd of ['md', 'pipeline', 'demo', 'study', 'robustness', 'train']) assert.match(sig, new RegExp(`\`${cmd}\``), `${file}: signals of ${cmd}`);
   }
 });
