@@ -22,7 +22,7 @@ import { cvUnit } from '../../sampling/cv.js';
 import { VERSION } from '../../version.js';
 import { dataSettings, selectStage } from './data.js';
 import { mdSettings, mdStage } from './md.js';
-import { formulaOf, relaxStage } from './molecule.js';
+import { formulaOf, type RelaxedMolecule, relaxStage } from './molecule.js';
 import { checkPriorFolders, checkStageSettings, pick, RECORD_FILES, recordStage, type StageContext, stopIfRequested } from './resume.js';
 import { checkSamplingCheckpoint, SAMPLING_KEYS, sampleStage } from './sample.js';
 import { type DemoSummary, type PipelineHooks, type PipelineSettings, resolvedLabels, validateSettings } from './settings.js';
@@ -91,10 +91,21 @@ export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'ne
   const labels = resolvedLabels(s);
   preflight(ctx, s, labels);
   prepareOutDir(outDir, mode);
-  const timings: Record<string, number> = {};
-
-  let t0 = performance.now();
+  const t0 = performance.now();
   const m = await relaxStage(s, outDir, ctx.log, labels);
+  // The reference is released however the run ends (an i-PI server or xtb library left open would keep the process alive).
+  try {
+    return await runStages(ctx, s, m, outDir, labels, t0);
+  } finally {
+    const ref = m.reference as Potential & { dispose?: () => void };
+    if (typeof ref.dispose === 'function') ref.dispose();
+  }
+}
+
+/** Every stage after the relaxation (`tRelax`: when it began, for its timing). */
+async function runStages(ctx: StageContext, s: PipelineSettings, m: RelaxedMolecule, outDir: string, labels: 'atomic' | 'total', tRelax: number): Promise<DemoSummary> {
+  const timings: Record<string, number> = {};
+  let t0 = tRelax;
   const moleculeInputs = s.startFile ? [s.startFile] : [];
   recordStage(ctx, 'the molecule', RECORD_FILES.molecule, pick(s, MOLECULE_KEYS, { labels }), moleculeInputs);
   timings['molecule_s'] = elapsed(t0);
@@ -159,7 +170,5 @@ export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'ne
   } catch (e) {
     ctx.log(`report: not written (${(e as Error).message})`);
   }
-  const ref = m.reference as Potential & { dispose?: () => void };
-  if (typeof ref.dispose === 'function') ref.dispose();
   return summary;
 }
