@@ -86,7 +86,7 @@ test('robustness text output: the bond relaxation table; --relaxation-tol-A and 
 });
 
 test('robustness: SIGTERM ends the local runs with checkpoints, exit 143 and one line; --resume gives the table of an uninterrupted study', async () => {
-  const args = (out: string): string[] => [...base(out).map((a) => (a === '0.05' ? '1' : a)), '--priors', 'min,max', '--workers', '1', '--json'];
+  const args = (out: string): string[] => [...base(out).map((a) => (a === '0.05' ? '5' : a)), '--priors', 'min,max', '--workers', '1', '--json'];
   const whole = robustness(args(join(root, 'sig-whole')));
   assert.equal(whole.code, 0, whole.err);
   const out = join(root, 'sig');
