@@ -78,13 +78,18 @@ export function formatBatchStatus(s: BatchStatus): string {
 }
 
 /**
- * On Slurm, SIGINT/SIGTERM abort `signal`, which cancels the running batch's jobs (finished tasks
- * stay for a rerun); locally nothing is installed. `release` removes the handlers.
+ * SIGINT/SIGTERM abort `signal` (its reason is the signal's name). On Slurm that cancels the
+ * running batch's jobs (finished tasks stay for a rerun). Locally the handlers are installed only
+ * for commands that stop on the signal themselves (`local: true`: pipeline, demo, study); others
+ * keep Node's default (the process ends at once). A second signal is ignored while the first is
+ * handled. `release` removes the handlers.
  */
-export function abortOnSignals(executor: Executor): { signal: AbortSignal; release: () => void } {
+export function abortOnSignals(executor: Executor, options: { local?: boolean } = {}): { signal: AbortSignal; release: () => void } {
   const abort = new AbortController();
-  const onSignal = (sig: NodeJS.Signals): void => abort.abort(sig);
-  if (executor.kind === 'slurm') {
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (!abort.signal.aborted) abort.abort(sig);
+  };
+  if (executor.kind === 'slurm' || options.local === true) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }

@@ -4,7 +4,7 @@
  * messages. Input errors (AtomgpError, bad flags, unusable paths) print as one line without a
  * stack trace and exit with code 2; see docs/reliability.md for every exit status.
  */
-import { AtomgpError } from '../errors.js';
+import { AtomgpError, INTERRUPTED_STATUS, InterruptedError } from '../errors.js';
 import { VERSION } from '../version.js';
 
 export interface Command {
@@ -132,6 +132,10 @@ export async function main(argv: string[]): Promise<number> {
     const mod = await command.load();
     return await mod.run(rest);
   } catch (err) {
+    if (err instanceof InterruptedError) {
+      process.stderr.write(`atomgp ${name}: ${oneLine(err.message)}\n`);
+      return INTERRUPTED_STATUS[err.signal] ?? 130;
+    }
     const message = userErrorMessage(err);
     if (message !== undefined) {
       process.stderr.write(`atomgp ${name}: error: ${oneLine(message)}\n`);

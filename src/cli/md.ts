@@ -21,7 +21,7 @@ import {
 } from '../dynamics/monitor.js';
 import { checkResume, type EnergyMinimum, type MdSummary, type OutputMode, runMdInterruptible } from '../dynamics/run.js';
 import type { MotionRemoval } from '../dynamics/state.js';
-import { AtomgpError } from '../errors.js';
+import { AtomgpError, INTERRUPTED_STATUS } from '../errors.js';
 import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
 import { parseIpiReference } from '../potentials/ipi-driver.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -528,6 +528,3 @@ export async function run(argv: string[]): Promise<number> {
     return summaries.every((s) => s.survived) ? 0 : 1;
   }
 }
-
-/** Exit status of a run ended by a signal: 128 + the signal number, as shells report it. */
-const INTERRUPTED_STATUS: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };

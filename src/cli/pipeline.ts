@@ -226,8 +226,9 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
   // One writer per output folder: a second pipeline into the same --out is refused while this one runs.
   const lock = lockOutputDir(out, { command: demo ? 'atomgp demo' : 'atomgp pipeline', warn: (m) => process.stderr.write(`atomgp ${demo ? 'demo' : 'pipeline'}: warning: ${m}\n`) });
   let summary: Awaited<ReturnType<typeof runPipeline>>;
-  // On Slurm, SIGINT/SIGTERM cancel the running batch's jobs; finished stages stay for --resume.
-  const abort = abortOnSignals(executor);
+  // SIGINT/SIGTERM stop the run (sampling and MD runs after a checkpoint, local fits at once, Slurm
+  // jobs cancelled); finished stages stay for --resume. The CLI exits 130/143 (InterruptedError).
+  const abort = abortOnSignals(executor, { local: true });
   try {
     removeStaleTempFiles(out);
     summary = await runPipeline(settings, out, mode, {

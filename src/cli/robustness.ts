@@ -135,8 +135,9 @@ export async function run(argv: string[]): Promise<number> {
   // One writer per output folder: a second study into the same --out is refused while this one runs.
   const lock = lockOutputDir(values.out!, { command: 'atomgp robustness', warn: (m) => process.stderr.write(`atomgp robustness: warning: ${m}\n`) });
   let result: Awaited<ReturnType<typeof runRobustnessStudy>>;
-  // On Slurm, SIGINT/SIGTERM cancel the matrix's jobs; finished runs stay for --resume.
-  const abort = abortOnSignals(executor);
+  // SIGINT/SIGTERM end the local runs after a checkpoint (or cancel the Slurm jobs); finished runs
+  // stay for --resume. The CLI exits 130/143 (InterruptedError).
+  const abort = abortOnSignals(executor, { local: true });
   try {
     removeStaleTempFiles(values.out!);
     result = await runRobustnessStudy({

@@ -155,8 +155,8 @@ export async function run(argv: string[]): Promise<number> {
   const { log, progress } = stderrProgress(values.quiet);
   const lock = lockOutputDir(out, { command: 'atomgp study', warn: (m) => process.stderr.write(`atomgp study: warning: ${m}\n`) });
   let summary: StudySummary;
-  // On Slurm, SIGINT/SIGTERM cancel the running batch's jobs; finished stages stay for --resume.
-  const abort = abortOnSignals(executor);
+  // SIGINT/SIGTERM stop the run (see atomgp pipeline); finished stages stay for --resume.
+  const abort = abortOnSignals(executor, { local: true });
   try {
     removeStaleTempFiles(out);
     summary = await runStudy(s, out, mode, { log, progress, executor, signal: abort.signal, onBatchStatus: (st) => progress('slurm', (st.done + st.failed) / st.total, formatBatchStatus(st)) });

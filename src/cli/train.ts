@@ -10,7 +10,7 @@
  * training tasks, PSO settings from a config and the flags) for the jobs, runs them and prints.
  */
 import { parseArgs } from 'node:util';
-import { AtomgpError } from '../errors.js';
+import { AtomgpError, InterruptedError } from '../errors.js';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { parseInteger } from '../util/numbers.js';
 import { flagInteger, flagNumber } from './common.js';
@@ -187,8 +187,9 @@ export async function run(argv: string[]): Promise<number> {
     const bar = values.quiet ? undefined : new ProgressBar(jobs.map((j) => (jobs.some((k) => k !== j && k.label === j.label) ? `${j.label}/${j.property}` : j.label)));
     let results: (TrainResult | undefined)[];
     let failures: TaskFailure[] = [];
-    // On Slurm, SIGINT/SIGTERM cancel the batch's jobs; finished fits stay for a rerun.
-    const abort = abortOnSignals(executor);
+    // SIGINT/SIGTERM stop local fits at once (nothing is written) or cancel the Slurm batch's jobs
+    // (finished fits stay for a rerun); exit 130/143 with one line (InterruptedError).
+    const abort = abortOnSignals(executor, { local: true });
     try {
       const outcome = await runBatch(
         executor,
@@ -198,6 +199,7 @@ export async function run(argv: string[]): Promise<number> {
             jobs.map((j) => j.task),
             {
               jobs: workers,
+              signal: abort.signal,
               ...(bar ? { onProgress: (i: number, p: TrainProgress) => bar.update(i, p), onDone: (i: number) => bar.done(i) } : {}),
             },
           ),
@@ -210,9 +212,12 @@ export async function run(argv: string[]): Promise<number> {
         process.stdout.write(`submitted Slurm job ${outcome.jobIds.join(',')} (${jobs.length} fits; batch in ${join(outDir, 'slurm', 'train')}); rerun this command to write the models (atomgp status ${outDir} shows progress)\n`);
         return 0;
       }
-      if (outcome.interrupted !== undefined) throw new AtomgpError(`interrupted by ${outcome.interrupted}: Slurm jobs cancelled; rerun the same command to continue (finished fits are kept)`);
+      if (outcome.interrupted !== undefined) throw new InterruptedError(outcome.interrupted, `interrupted by ${outcome.interrupted}: Slurm jobs cancelled; rerun the same command to continue (finished fits are kept)`);
       results = outcome.results;
       failures = outcome.failures;
+    } catch (e) {
+      if (e instanceof InterruptedError && executor.kind === 'local') throw new InterruptedError(e.signal, `interrupted by ${e.signal} before the fits finished; no model was written`);
+      throw e;
     } finally {
       abort.release();
       bar?.finish();

@@ -32,7 +32,7 @@ export function decodeFloat64(text: string, expectedLength?: number, what = 'arr
   return out;
 }
 
-interface CheckpointFile {
+export interface CheckpointFile {
   format: string;
   version: number;
   fingerprint: Fingerprint;
@@ -56,8 +56,13 @@ interface CheckpointFile {
 }
 
 export function serializeCheckpoint(state: MdState, fingerprint: Fingerprint): string {
+  return JSON.stringify(checkpointRecord(state, fingerprint), null, 1) + '\n';
+}
+
+/** The checkpoint as a JSON-ready object (other checkpoints, e.g. WTMetaD's, embed it). */
+export function checkpointRecord(state: MdState, fingerprint: Fingerprint): CheckpointFile {
   const st = state.stats;
-  const file: CheckpointFile = {
+  return {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     fingerprint,
@@ -86,7 +91,6 @@ export function serializeCheckpoint(state: MdState, fingerprint: Fingerprint): s
       rngState: encodeFloat64(state.rngState),
     },
   };
-  return JSON.stringify(file, null, 1) + '\n';
 }
 
 export function writeCheckpoint(path: string, state: MdState, fingerprint: Fingerprint): void {
@@ -105,6 +109,11 @@ export function parseCheckpoint(text: string, source: string): LoadedCheckpoint 
   } catch (e) {
     throw new AtomgpError(`${source}: not a valid checkpoint (JSON: ${(e as Error).message})`);
   }
+  return checkpointFromRecord(file, source);
+}
+
+/** The state and fingerprint of a parsed checkpoint object (`checkpointRecord`'s inverse). */
+export function checkpointFromRecord(file: CheckpointFile, source: string): LoadedCheckpoint {
   if (file?.format !== CHECKPOINT_FORMAT) throw new AtomgpError(`${source}: not an atomgp MD checkpoint (format '${String(file?.format)}')`);
   if (file.version !== CHECKPOINT_VERSION) throw new AtomgpError(`${source}: checkpoint version ${file.version}, this atomgp reads ${CHECKPOINT_VERSION}`);
   const n = file.nAtoms;

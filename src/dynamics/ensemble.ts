@@ -9,7 +9,7 @@
  * Seeds: run (temperature index t, replica r) uses seed + t·R + r, so every run differs and a
  * given run is reproducible on its own.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { AtomgpError } from '../errors.js';
@@ -48,6 +48,8 @@ export interface EnsembleOptions {
   seed: number;
   outDir: string;
   mode: OutputMode;
+  /** A run whose folder holds a checkpoint.json continues from it (mode 'resume'); the others use `mode`. */
+  continueCheckpointed?: boolean;
   workers?: number;
   logEvery?: number;
   trajStride?: number;
@@ -102,7 +104,7 @@ export function buildJobs(o: EnsembleOptions): EnsembleJob[] {
           steps: o.steps,
           seed: o.seed + ti * o.replicas + r,
           outDir: join(o.outDir, label),
-          mode: o.mode,
+          mode: o.continueCheckpointed && existsSync(join(o.outDir, label, 'checkpoint.json')) ? 'resume' : o.mode,
           label,
           ...(o.logEvery !== undefined ? { logEvery: o.logEvery } : {}),
           ...(o.trajStride !== undefined ? { trajStride: o.trajStride } : {}),
@@ -139,6 +141,17 @@ export interface JobPoolOptions {
 
 /** Signal numbers a stop flag may hold, and their names. */
 export const STOP_SIGNALS: Record<number, string> = { 2: 'SIGINT', 15: 'SIGTERM' };
+
+/** A stop flag for worker threads that an abort signal sets (its reason names the signal, 'SIGINT' or else 'SIGTERM'). */
+export function stopFlagOf(signal: AbortSignal): Int32Array {
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const raise = (): void => {
+    Atomics.compareExchange(stop, 0, 0, signal.reason === 'SIGINT' ? 2 : 15);
+  };
+  if (signal.aborted) raise();
+  else signal.addEventListener('abort', raise, { once: true });
+  return stop;
+}
 
 /**
  * Run any list of jobs — each with its own potential spec, start, seed, monitor settings and

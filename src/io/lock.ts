@@ -6,7 +6,7 @@
  * temporary file, then hard-linked to its name, which fails if the name exists), so a reader never
  * sees half a lock; a stale lock is moved aside by rename, which only one contender can do.
  */
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { type Dirent, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -174,28 +174,38 @@ export function lockOutputDir(dir: string, options: LockOptions): OutputLock {
 const TEMP_RE = /^\.(?:.+)\.(\d+)\.[0-9a-f]{8,12}\.tmp$/;
 
 /**
- * Remove temporary files of atomic writes (and lock attempts) left in `dir` by processes that are
- * no longer running (a run killed mid-write). Returns the names removed.
+ * Remove temporary files of atomic writes (and lock attempts) left in `dir` and its subfolders
+ * (a pipeline's sampling/, models/<prior>/, runs/<prior>/T…/; at most `depth` levels, symbolic
+ * links not followed) by processes that are no longer running (a run killed mid-write). Returns
+ * the paths removed, relative to `dir`.
  */
-export function removeStaleTempFiles(dir: string): string[] {
+export function removeStaleTempFiles(dir: string, depth = 4): string[] {
   const removed: string[] = [];
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
-    const m = TEMP_RE.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (processAlive(pid)) continue;
+  const walk = (sub: string, level: number): void => {
+    let entries: Dirent[];
     try {
-      unlinkSync(join(dir, name));
-      removed.push(name);
+      entries = readdirSync(join(dir, sub), { withFileTypes: true });
     } catch {
-      // gone already
+      return;
     }
-  }
+    for (const e of entries) {
+      const rel = sub === '' ? e.name : join(sub, e.name);
+      if (e.isDirectory()) {
+        if (level < depth) walk(rel, level + 1);
+        continue;
+      }
+      const m = TEMP_RE.exec(e.name);
+      if (!m) continue;
+      const pid = Number(m[1]);
+      if (processAlive(pid)) continue;
+      try {
+        unlinkSync(join(dir, rel));
+        removed.push(rel);
+      } catch {
+        // gone already
+      }
+    }
+  };
+  walk('', 0);
   return removed;
 }

@@ -50,6 +50,12 @@ export function parseMdLog(text: string, file: string): MdLog {
       }
       cols[k]![rows] = v;
     });
+    // Rows out of order or repeated are two runs written into one log (or a spliced file): not one run's story.
+    const t = cols[0]![rows]!;
+    if (!Number.isFinite(t)) throw fileError(file, i + 1, `time_fs '${parts[col('time_fs')]!.trim()}' is not a finite number`);
+    if (rows > 0 && !(t > cols[0]![rows - 1]!)) {
+      throw fileError(file, i + 1, `time_fs ${t} does not follow ${cols[0]![rows - 1]} of the row before: rows repeated or out of order (two runs writing one log?)`);
+    }
     rows++;
   }
   const [timeFs, epot, ekin, temp, conserved] = cols.map((c) => c.slice(0, rows)) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];

@@ -15,8 +15,9 @@
  * src/dynamics; the bias enters only through the wrapped potential.
  */
 import { BOLTZMANN_KCAL_PER_MOL_PER_K } from '../chem/units.js';
-import { DEFAULT_INTEGRATOR_SETTINGS, type IntegratorSettings } from '../dynamics/integrators.js';
+import { DEFAULT_INTEGRATOR_SETTINGS, type IntegratorSettings, thermostatLength } from '../dynamics/integrators.js';
 import { MolecularDynamics } from '../dynamics/md.js';
+import type { MdState } from '../dynamics/state.js';
 import { attachMonitor, type Failure, type MonitorOptions, StabilityMonitor } from '../dynamics/monitor.js';
 import { AtomgpError } from '../errors.js';
 import type { Potential } from '../potentials/potential.js';
@@ -161,6 +162,20 @@ export class MetadynamicsBias {
     this.count++;
   }
 
+  /** Replace the hills by saved copies, bit for bit (centres as stored, not wrapped again). */
+  restoreHills(centres: Float64Array, heightsKcalPerMol: Float64Array, steps: Float64Array): void {
+    const count = heightsKcalPerMol.length;
+    if (centres.length !== count * this.nCvs || steps.length !== count) throw new AtomgpError(`saved hills: ${centres.length} centre values and ${steps.length} steps for ${count} hills × ${this.nCvs} CVs`);
+    for (let k = 0; k < centres.length; k++) {
+      if (!Number.isFinite(centres[k]!)) throw new AtomgpError('saved hills: a non-finite hill centre');
+    }
+    while (this.heights.length < count) this.grow();
+    this.centres.set(centres);
+    this.heights.set(heightsKcalPerMol);
+    this.steps.set(steps);
+    this.count = count;
+  }
+
   private grow(): void {
     const cap = 2 * this.heights.length;
     const centres = new Float64Array(cap * this.nCvs);
@@ -245,6 +260,8 @@ export interface WtmetadOptions {
   throwOnFailure?: boolean;
   /** Continue from an existing bias (its CVs and settings must match these options). */
   initialBias?: MetadynamicsBias;
+  /** Continue a run with these options from its checkpoint (`WtmetadRun.checkpoint`), bit for bit. */
+  resumeFrom?: WtmetadCheckpoint;
   /**
    * Upper walls on the start bonds (`BondWalls`), or `{ factor, kKcalPerMolPerA2 }` to build them
    * from the start geometry; default none. The pipeline uses `DEFAULT_BOND_WALL`.
@@ -286,6 +303,8 @@ export interface WtmetadResult {
   error: AtomgpError | null;
   meanTemperatureK: number;
   wallSeconds: number;
+  /** Set when a stop request (a signal) ended the run early. */
+  interrupted?: string;
 }
 
 /** Thrown by `runWtmetad` with `throwOnFailure`; `result` holds the frames harvested before the failure. */
@@ -303,12 +322,40 @@ function positiveInteger(name: string, v: number, allowZero = false): void {
 }
 
 /**
- * Run WTMetaD on `o.potential` and harvest labelled frames. The MD is src/dynamics'
+ * Everything a WTMetaD run needs to continue bit for bit: the MD state (positions, velocities,
+ * forces, thermostat, RNG, running sums), the hills and the frames harvested so far. Taken between
+ * steps (`WtmetadRun.checkpoint`), so the observers of `state.step` have already run.
+ */
+export interface WtmetadCheckpoint {
+  state: MdState;
+  /** Hill centres (row-major nHills × nCvs, as stored: periodic ones already wrapped), heights (kcal/mol), deposition steps. */
+  hills: { centres: Float64Array; heightsKcalPerMol: Float64Array; steps: Float64Array };
+  frames: HarvestedFrame[];
+}
+
+/** A prepared WTMetaD run: advance it (in one go or in chunks), checkpoint it, then finish it. */
+export interface WtmetadRun {
+  readonly md: MolecularDynamics;
+  /** The run reached its steps or the monitor stopped it. */
+  readonly done: boolean;
+  advance(untilStep: number): void;
+  /** A deep copy of the run's state now (between steps). */
+  checkpoint(): WtmetadCheckpoint;
+  /** The result; `interrupted` names the signal that ended the run early. */
+  finish(interrupted?: string): WtmetadResult;
+}
+
+/**
+ * Prepare a WTMetaD run on `o.potential` that harvests labelled frames. The MD is src/dynamics'
  * `MolecularDynamics`; the bias acts through a `BiasedPotential`; harvesting, deposition, the
  * monitor and progress are observers. Per step, in this order: monitor check, harvest (every
  * `harvestEvery`), hill deposition (every `strideSteps`, forces updated for the new hill at once).
+ * With `resumeFrom` the run continues from a checkpoint of a run with the same options: nothing is
+ * recomputed, so the frames, hills and final state equal those of an uninterrupted run bit for bit
+ * (for a reference without hidden state between calls; xtb's library reuses its last wavefunction
+ * as the next SCF guess, so a continued xtb run differs at the level of the SCF convergence).
  */
-export function runWtmetad(o: WtmetadOptions): WtmetadResult {
+export function startWtmetad(o: WtmetadOptions): WtmetadRun {
   const n = o.symbols.length;
   if (o.potential.nAtoms !== n) {
     throw new AtomgpError(`the start geometry has ${n} atoms but the potential (${o.potential.description}) is for ${o.potential.nAtoms}`);
@@ -325,6 +372,7 @@ export function runWtmetad(o: WtmetadOptions): WtmetadResult {
   positiveInteger('number of steps', o.steps, true);
   positiveInteger('hill deposition stride (steps)', o.strideSteps);
   positiveInteger('harvest interval (steps)', o.harvestEvery);
+  if (o.initialBias && o.resumeFrom) throw new AtomgpError('WTMetaD: give either an initial bias or a checkpoint to continue from, not both');
   let bias: MetadynamicsBias;
   if (o.initialBias) {
     bias = o.initialBias;
@@ -339,6 +387,15 @@ export function runWtmetad(o: WtmetadOptions): WtmetadResult {
       initialHeightKcalPerMol: o.hillHeightKcalPerMol,
       widths: o.hillWidths,
     });
+  }
+  const cp = o.resumeFrom;
+  if (cp) {
+    const h = cp.hills;
+    if (cp.state.nAtoms !== n || h.centres.length !== h.heightsKcalPerMol.length * bias.nCvs || h.steps.length !== h.heightsKcalPerMol.length) {
+      throw new AtomgpError(`WTMetaD checkpoint: ${cp.state.nAtoms} atoms and ${h.heightsKcalPerMol.length} hills on ${h.centres.length / Math.max(1, h.heightsKcalPerMol.length)} CVs do not fit this run (${n} atoms, ${bias.nCvs} CVs)`);
+    }
+    if (cp.state.step > o.steps) throw new AtomgpError(`WTMetaD checkpoint at step ${cp.state.step} is beyond the ${o.steps} steps asked for`);
+    bias.restoreHills(h.centres, h.heightsKcalPerMol, h.steps);
   }
   const walls =
     o.bondWalls === undefined
@@ -357,10 +414,12 @@ export function runWtmetad(o: WtmetadOptions): WtmetadResult {
   if (settings.ensemble !== 'langevin' && settings.ensemble !== 'nvt') {
     throw new AtomgpError(`WTMetaD thermostat '${settings.ensemble}': expected langevin or nvt`);
   }
-  const md = MolecularDynamics.create(biased, settings, o.startPositionsA, o.massesAmu, o.seed);
+  if (cp && cp.state.thermostat.length !== thermostatLength(settings, n)) throw new AtomgpError('WTMetaD checkpoint: its thermostat does not fit this run');
+  const md = cp ? MolecularDynamics.fromState(biased, settings, copyState(cp.state)) : MolecularDynamics.create(biased, settings, o.startPositionsA, o.massesAmu, o.seed);
 
   let failureOf: () => Failure | undefined = () => undefined;
   if (o.monitor !== false) {
+    // From a checkpoint the reference energies are the saved run's (its state keeps them).
     const stats = md.state.stats;
     const monitor = new StabilityMonitor(o.symbols, o.startPositionsA, stats.epot0KcalPerMol, stats.conserved0KcalPerMol, {
       conservedDriftKcalPerMolPerAtom: 0,
@@ -372,7 +431,7 @@ export function runWtmetad(o: WtmetadOptions): WtmetadResult {
     failureOf = attachMonitor(md, monitor);
   }
 
-  const frames: HarvestedFrame[] = [];
+  const frames: HarvestedFrame[] = cp ? cp.frames.map(copyFrame) : [];
   const u = biased.lastUnbiased;
   md.attach((m) => {
     if (failureOf() !== undefined) return;
@@ -403,31 +462,118 @@ export function runWtmetad(o: WtmetadOptions): WtmetadResult {
 
   if (o.onProgress) md.attach((m) => o.onProgress!(m.state.step, frames.length), o.progressEvery ?? 100);
 
-  const t0 = performance.now();
-  md.run(o.steps);
-  const wallSeconds = (performance.now() - t0) / 1000;
-  const failure = failureOf() ?? null;
-  const st = md.state.stats;
-  const result: WtmetadResult = {
-    frames,
-    bias,
-    hills: bias.hills(),
-    stepsRequested: o.steps,
-    stepsCompleted: md.state.step,
-    completed: failure === null && md.state.step >= o.steps,
-    failure,
-    error: null,
-    meanTemperatureK: st.samples > 0 ? st.sumTemperatureK / st.samples : 0,
-    wallSeconds,
+  let wallSeconds = 0;
+  let finished = false;
+  return {
+    md,
+    get done() {
+      return md.state.step >= o.steps || md.stopReason !== undefined;
+    },
+    advance(untilStep: number) {
+      if (finished) throw new Error('advance() after finish()');
+      const t0 = performance.now();
+      md.run(Math.min(untilStep, o.steps));
+      wallSeconds += (performance.now() - t0) / 1000;
+    },
+    checkpoint() {
+      md.syncRngState();
+      return { state: copyState(md.state), hills: bias.hills(), frames: frames.map(copyFrame) };
+    },
+    finish(interrupted?: string) {
+      if (finished) throw new Error('finish() called twice');
+      finished = true;
+      const failure = failureOf() ?? null;
+      const st = md.state.stats;
+      const result: WtmetadResult = {
+        frames,
+        bias,
+        hills: bias.hills(),
+        stepsRequested: o.steps,
+        stepsCompleted: md.state.step,
+        completed: failure === null && md.state.step >= o.steps,
+        failure,
+        error: null,
+        meanTemperatureK: st.samples > 0 ? st.sumTemperatureK / st.samples : 0,
+        wallSeconds,
+        ...(interrupted !== undefined && failure === null ? { interrupted } : {}),
+      };
+      if (failure) {
+        const message =
+          `WTMetaD run stopped at step ${failure.step} (${failure.timeFs.toFixed(1)} fs) of ${o.steps}: ${failure.kind}: ${failure.reason}. ` +
+          `The ${frames.length} frames harvested before the failure are kept; try a smaller time step, lower hill height or temperature, or a sturdier reference potential.`;
+        result.error = new AtomgpError(message);
+        if (o.throwOnFailure) throw new WtmetadFailure(message, result);
+      }
+      return result;
+    },
   };
-  if (failure) {
-    const message =
-      `WTMetaD run stopped at step ${failure.step} (${failure.timeFs.toFixed(1)} fs) of ${o.steps}: ${failure.kind}: ${failure.reason}. ` +
-      `The ${frames.length} frames harvested before the failure are kept; try a smaller time step, lower hill height or temperature, or a sturdier reference potential.`;
-    result.error = new AtomgpError(message);
-    if (o.throwOnFailure) throw new WtmetadFailure(message, result);
+}
+
+/** Run WTMetaD on `o.potential` and harvest labelled frames (`startWtmetad` in one go). */
+export function runWtmetad(o: WtmetadOptions): WtmetadResult {
+  const run = startWtmetad(o);
+  run.advance(o.steps);
+  return run.finish();
+}
+
+export interface InterruptibleOptions {
+  /** Steps between two looks at a stop request (default 20). */
+  chunkSteps?: number;
+  /** Call `onCheckpoint` every this many steps (0: only when stopped; default 0). */
+  checkpointEvery?: number;
+  /** Receives a checkpoint every `checkpointEvery` steps and when a stop request ends the run early. */
+  onCheckpoint?: (cp: WtmetadCheckpoint) => void;
+}
+
+/**
+ * `runWtmetad` in chunks, returning to the event loop between chunks so that signal handlers run.
+ * When `stopRequested()` names a reason (e.g. 'SIGTERM') the run ends after the current chunk: a
+ * final checkpoint goes to `onCheckpoint` and the result is marked `interrupted`. The chunks do not
+ * change the trajectory: `advance` continues the same integrator bit for bit.
+ */
+export async function runWtmetadInterruptible(o: WtmetadOptions, stopRequested: () => string | undefined, io: InterruptibleOptions = {}): Promise<WtmetadResult> {
+  const run = startWtmetad(o);
+  const chunk = io.chunkSteps ?? 20;
+  positiveInteger('WTMetaD chunk (steps)', chunk);
+  const every = io.checkpointEvery ?? 0;
+  let lastCheckpoint = run.md.state.step;
+  while (!run.done && stopRequested() === undefined) {
+    const step = run.md.state.step;
+    const next = every > 0 ? Math.min(step + chunk, (Math.floor(step / every) + 1) * every) : step + chunk;
+    run.advance(next);
+    if (every > 0 && io.onCheckpoint && run.md.state.step % every === 0 && !run.done) {
+      io.onCheckpoint(run.checkpoint());
+      lastCheckpoint = run.md.state.step;
+    }
+    await new Promise<void>((r) => setImmediate(r));
   }
-  return result;
+  const reason = run.done ? undefined : stopRequested();
+  if (reason !== undefined && io.onCheckpoint && run.md.state.step !== lastCheckpoint) io.onCheckpoint(run.checkpoint());
+  return run.finish(reason);
+}
+
+function copyState(s: MdState): MdState {
+  return {
+    ...s,
+    massesAmu: Float64Array.from(s.massesAmu),
+    positionsA: Float64Array.from(s.positionsA),
+    velocitiesAPerFs: Float64Array.from(s.velocitiesAPerFs),
+    forcesKcalPerMolPerA: Float64Array.from(s.forcesKcalPerMolPerA),
+    atomicEnergiesKcalPerMol: Float64Array.from(s.atomicEnergiesKcalPerMol),
+    thermostat: Float64Array.from(s.thermostat),
+    rngState: [...s.rngState],
+    stats: { ...s.stats },
+  };
+}
+
+function copyFrame(f: HarvestedFrame): HarvestedFrame {
+  return {
+    ...f,
+    positionsA: Float64Array.from(f.positionsA),
+    forcesHaPerBohr: Float64Array.from(f.forcesHaPerBohr),
+    atomicEnergiesHa: Float64Array.from(f.atomicEnergiesHa),
+    cvValues: Float64Array.from(f.cvValues),
+  };
 }
 
 export interface BiasProfile {

@@ -36,6 +36,10 @@ test('userErrorMessage: AtomgpError, parseArgs and file-system errors are user e
   assert.equal(userErrorMessage(new AtomgpError('bad')), 'bad');
   const enotdir = Object.assign(new Error('ENOTDIR: not a directory'), { code: 'ENOTDIR', syscall: 'mkdir', path: '/a/b' });
   assert.equal(userErrorMessage(enotdir), 'cannot mkdir /a/b: a part of the path is a file, not a folder (ENOTDIR)');
+  const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write', path: '/out/log.csv' });
+  assert.equal(userErrorMessage(full), 'cannot write /out/log.csv: no space left on the device (ENOSPC)');
+  const readOnly = Object.assign(new Error('EACCES: permission denied, open'), { code: 'EACCES', syscall: 'open', path: '/out/x' });
+  assert.equal(userErrorMessage(readOnly), 'cannot open /out/x: permission denied (EACCES)');
   const ambiguous = Object.assign(new Error("Option '--steps' argument is ambiguous.\nDid you forget...\nTo specify..."), { code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' });
   assert.match(userErrorMessage(ambiguous)!, /^--steps needs a value; a value starting with '-' must be written --steps=VALUE/);
   assert.equal(userErrorMessage(new RangeError('Invalid array length')), undefined);

@@ -3,8 +3,8 @@
  * uninterrupted run, but for wall-clock fields; its stale lock is taken over with a warning.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -38,10 +38,15 @@ test('pipeline: kill -9 during the NVT stage, then --resume: demo.json equals an
   assert.ok(!existsSync(join(out, 'demo.json')), 'killed before the end');
   assert.ok(existsSync(join(out, '.atomgp.lock')), 'the killed run left its lock');
 
+  // Temporaries of atomic writes a killed run may leave in the stage folders are removed on resume.
+  const deadPid = Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+  const stale = [join(out, 'sampling', `.frames.extxyz.${deadPid}.0123456789ab.tmp`), join(out, 'runs', 'shift_0.05', 'T300_r00', `.checkpoint.json.${deadPid}.0123456789ab.tmp`)];
+  for (const f of stale) writeFileSync(f, 'half');
   const r = runCli(['pipeline', ...SETTINGS.filter((a) => a !== '--quiet'), '--out', out, '--resume']);
   assert.equal(r.code, 0, r.err);
   assert.match(r.err, /warning: taking over the lock of .*which is no longer running/);
   assert.match(r.err, /sampling: reusing/);
   assert.deepEqual(comparable(join(out, 'demo.json')), comparable(join(whole, 'demo.json')));
+  for (const f of stale) assert.ok(!existsSync(f), `${f} removed`);
   assert.ok(!existsSync(join(out, '.atomgp.lock')), 'the lock is released at the end');
 });

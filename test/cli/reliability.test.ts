@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -124,6 +124,16 @@ function corruptCopy(dir: string, scaleFirstWeight: number): string {
   return dir;
 }
 
+test('a full disk: predict into /dev/full is one line with ENOSPC and exit 2, no stack trace', { skip: !existsSync('/dev/full') && 'no /dev/full' }, () => {
+  const full = openSync('/dev/full', 'w');
+  try {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/cli-entry.ts', 'predict', '--models', EXAMPLE, START], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+    refused({ code: r.status ?? -1, err: r.stderr }, /^atomgp: error: cannot write to standard output \(ENOSPC\)$/m, 'predict > /dev/full');
+  } finally {
+    closeSync(full);
+  }
+});
+
 test('every model command runs the consistency check with the same --no-check override', { skip: !hasShared && 'shared data not found' }, () => {
   const bad = corruptCopy(join(root, 'corrupt'), 1.5);
   refused(runCli(['predict', '--models', bad, START]), /WATER_iqa_H2\.model: weights do not reproduce the training targets/, 'predict');
@@ -139,6 +149,13 @@ test('every model command runs the consistency check with the same --no-check ov
   writeFileSync(badModel, model.slice(0, i) + String(Number(model.slice(i, j)) * 1.5) + model.slice(j));
   const set = join(SHARED_WATER, 'WATER_O1_VALIDATION_SET.csv');
   refused(runCli(['validate', '--model', badModel, '--set', set]), /bad-O1\.model: weights do not reproduce the training targets/, 'validate');
+  // The issue's other corruptions: a kernel name changed, one θ zeroed.
+  const kernelChanged = join(root, 'kernel-O1.model');
+  writeFileSync(kernelChanged, model.replace(/^type rbf$/m, 'type periodic'));
+  refused(runCli(['validate', '--model', kernelChanged, '--set', set]), /kernel-O1\.model: weights do not reproduce the training targets/, 'validate, kernel name changed');
+  const thetaZeroed = join(root, 'theta-O1.model');
+  writeFileSync(thetaZeroed, model.replace(/^(theta )\S+/m, '$10'));
+  refused(runCli(['validate', '--model', thetaZeroed, '--set', set]), /theta-O1\.model: weights do not reproduce the training targets/, 'validate, one θ zeroed');
   assert.equal(runCli(['validate', '--model', badModel, '--set', set, '--no-check']).code, 0);
   assert.equal(runCli(['validate', '--model', join(SHARED_WATER, 'marginal', 'WATER_iqa_O1.model'), '--set', set]).code, 0);
 });
@@ -233,6 +250,17 @@ test('one writer per output folder: of two runs racing into one --out exactly on
   assert.equal(r.code, 0, r.err);
   assert.match(r.err, new RegExp(`warning: taking over the lock of .* \\(pid ${deadPid}, since earlier\\), which is no longer running`));
   assert.ok(!existsSync(join(out, `.checkpoint.json.${deadPid}.0123456789ab.tmp`)), 'the dead run\'s temporary file is removed');
+});
+
+test('report refuses a log.csv whose rows repeat or go back in time (what two writers into one folder made)', () => {
+  const out = join(root, 'spliced');
+  assert.equal(runCli(mdArgs(EXAMPLE, out, 200)).code, 0);
+  const html = join(root, 'spliced.html');
+  assert.equal(runCli(['report', out, '--out', html]).code, 0, 'the intact run is reported');
+  const log = readFileSync(join(out, 'log.csv'), 'utf8').trimEnd().split('\n');
+  // The second writer's rows appended after the first's: time goes back at the first repeated row.
+  writeFileSync(join(out, 'log.csv'), `${[...log, ...log.slice(1, 51)].join('\n')}\n`);
+  refused(runCli(['report', out, '--out', html]), new RegExp(`log\\.csv:${log.length + 1}: time_fs 0 does not follow [\\d.]+ of the row before: rows repeated or out of order`), 'spliced log');
 });
 
 /** Start md in a child, wait until its log has `minLines` lines, send `signal`, return the exit status. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -83,4 +83,38 @@ test('robustness text output: the bond relaxation table; --relaxation-tol-A and 
     assert.equal(bad.code, 2, `${flag} ${value}`);
     assert.match(bad.err, re);
   }
+});
+
+test('robustness: SIGTERM ends the local runs with checkpoints, exit 143 and one line; --resume gives the table of an uninterrupted study', async () => {
+  const args = (out: string): string[] => [...base(out).map((a) => (a === '0.05' ? '5' : a)), '--priors', 'min,max', '--workers', '1', '--json'];
+  const whole = robustness(args(join(root, 'sig-whole')));
+  assert.equal(whole.code, 0, whole.err);
+  const out = join(root, 'sig');
+  const main = pathToFileURL(resolve('src/cli/main.ts')).href;
+  const code = `const m = await import(${JSON.stringify(main)}); process.exitCode = await m.main(['robustness', ...process.argv.slice(1)]);`;
+  const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code, '--', ...args(out)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  c.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  const closed = new Promise<number | null>((res) => c.on('close', (status) => res(status)));
+  const log = join(out, 'runs', 'min', 'T500_r00', 'log.csv');
+  const lines = (): number => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').length : 0);
+  const t0 = Date.now();
+  while (lines() < 50 && c.exitCode === null && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 10));
+  c.kill('SIGTERM');
+  assert.equal(await closed, 143, err);
+  assert.match(err, /\natomgp robustness: interrupted by SIGTERM during the MD runs \(every run has a checkpoint\); finished stages kept; rerun with --resume to continue\n$/);
+  assert.doesNotMatch(err, /\n\s+at /);
+  const stopped = JSON.parse(readFileSync(join(out, 'runs', 'min', 'T500_r00', 'summary.json'), 'utf8')) as { interrupted?: string; stepsCompleted: number };
+  assert.equal(stopped.interrupted, 'SIGTERM');
+  assert.ok(stopped.stepsCompleted > 0, 'stopped part-way');
+  assert.ok(existsSync(join(out, 'runs', 'min', 'T500_r00', 'checkpoint.json')));
+  assert.ok(!existsSync(join(out, '.atomgp.lock')));
+  const again = robustness([...args(out), '--resume']);
+  assert.equal(again.code, 0, again.err);
+  const table = (text: string): unknown => JSON.parse(text, (k, v) => (k === 'steps_per_second' ? undefined : v)).table;
+  assert.deepEqual(table(again.out), table(whole.out));
+  const resumed = JSON.parse(readFileSync(join(out, 'runs', 'min', 'T500_r00', 'summary.json'), 'utf8')) as { resumedFromStep: number | null };
+  assert.equal(resumed.resumedFromStep, stopped.stepsCompleted);
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -90,5 +91,31 @@ test('train: bad --from-model / --optimiser / --jobs input gives one clear line 
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const glycine = sharedData('ferebus-benchmark/glycine');
+
+test('train: SIGTERM stops a local fit at once: exit 143, one line, no model, no lock', { skip: !glycine }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'atomgp-cli-train-sig-'));
+  try {
+    // A one-minute fit (2130 points × 51 features), stopped after it started.
+    const c = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/cli-entry.ts', 'train', '--csv', join(glycine!, 'GLYCINE_C1_TRAINING_SET.csv'), '--atom', 'C1', '--quiet', '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
+    const closed = new Promise<number | null>((res) => c.on('close', (status) => res(status)));
+    const t0 = Date.now();
+    while (!existsSync(join(out, '.atomgp.lock')) && c.exitCode === null && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 1000));
+    const sent = Date.now();
+    c.kill('SIGTERM');
+    assert.equal(await closed, 143, err);
+    assert.ok(Date.now() - sent < 20_000, `stopped within seconds (${Date.now() - sent} ms)`);
+    assert.equal(err, 'atomgp train: interrupted by SIGTERM before the fits finished; no model was written\n');
+    assert.deepEqual(readdirSync(out), []);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 });

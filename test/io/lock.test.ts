@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -73,7 +73,12 @@ test('removeStaleTempFiles removes atomic-write temporaries of dead processes on
   writeFileSync(join(dir, `.summary.json.${process.pid}.0123456789ab.tmp`), 'live');
   writeFileSync(join(dir, 'log.csv'), 'keep');
   writeFileAtomic(join(dir, 'checkpoint.json'), '{}');
-  assert.deepEqual(removeStaleTempFiles(dir), [`.checkpoint.json.${pid}.0123456789ab.tmp`]);
+  // and in subfolders (a pipeline's runs/<prior>/T…/, sampling/)
+  mkdirSync(join(dir, 'runs', 'min', 'T300_r00'), { recursive: true });
+  writeFileSync(join(dir, 'runs', 'min', 'T300_r00', `.checkpoint.json.${pid}.00112233aabb.tmp`), 'half');
+  writeFileSync(join(dir, 'runs', 'min', 'T300_r00', 'log.csv'), 'keep');
+  assert.deepEqual(removeStaleTempFiles(dir).sort(), [`.checkpoint.json.${pid}.0123456789ab.tmp`, join('runs', 'min', 'T300_r00', `.checkpoint.json.${pid}.00112233aabb.tmp`)].sort());
+  assert.ok(existsSync(join(dir, 'runs', 'min', 'T300_r00', 'log.csv')));
   assert.ok(existsSync(join(dir, `.summary.json.${process.pid}.0123456789ab.tmp`)));
   assert.ok(existsSync(join(dir, 'log.csv')));
   assert.ok(existsSync(join(dir, 'checkpoint.json')));

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { massesAmu } from '../../src/chem/molecule.js';
 import { BOLTZMANN_KCAL_PER_MOL_PER_K } from '../../src/chem/units.js';
@@ -8,7 +11,8 @@ import { AtomgpError } from '../../src/errors.js';
 import { AnalyticPotential, BrokenPotential } from '../../src/potentials/analytic.js';
 import { createResult } from '../../src/potentials/potential.js';
 import { evaluateCv } from '../../src/sampling/cv.js';
-import { biasOnGrid, MetadynamicsBias, runWtmetad, WtmetadFailure, type WtmetadOptions } from '../../src/sampling/wtmetad.js';
+import { readWtmetadCheckpoint, writeWtmetadCheckpoint } from '../../src/sampling/checkpoint.js';
+import { biasOnGrid, MetadynamicsBias, runWtmetad, runWtmetadInterruptible, WtmetadFailure, type WtmetadOptions } from '../../src/sampling/wtmetad.js';
 import { BARRIER_KCAL, BOND_A, chain, DIHEDRAL, THETA0, TorsionChain } from './torsion-chain.js';
 
 
@@ -238,4 +242,46 @@ test('bond walls keep a weakly bound molecule intact where plain WTMetaD dissoci
     }
   }
   assert.ok(maxRatio > 1.15 && maxRatio < 1.5, `bonds explore up to the wall but not beyond it: max d/d0 = ${maxRatio.toFixed(3)}`);
+});
+
+test('a WTMetaD run stopped part-way and continued from its checkpoint file equals an uninterrupted run bit for bit (Langevin and NHC)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'atomgp-wtmetad-cp-'));
+  try {
+    for (const thermostat of ['langevin', 'nvt'] as const) {
+      const o = options({ steps: 1500, thermostat, bondWalls: { factor: 1.2 } });
+      const whole = runWtmetad(o);
+      const file = join(dir, `${thermostat}.json`);
+      let saved = 0;
+      let chunks = 0;
+      // Checkpoints every 400 steps, and a stop request after 31 chunks of 20 steps (step 620).
+      const first = await runWtmetadInterruptible(o, () => (chunks++ >= 31 ? 'SIGTERM' : undefined), {
+        checkpointEvery: 400,
+        onCheckpoint: (cp) => {
+          saved = cp.state.step;
+          writeWtmetadCheckpoint(file, cp, { run: thermostat });
+        },
+      });
+      assert.equal(first.interrupted, 'SIGTERM');
+      assert.equal(first.completed, false);
+      assert.equal(first.stepsCompleted, 620);
+      assert.equal(saved, 620, 'the stop wrote a final checkpoint');
+      const { checkpoint, fingerprint } = readWtmetadCheckpoint(file);
+      assert.deepEqual(fingerprint, { run: thermostat });
+      assert.equal(checkpoint.frames.length, 63);
+      const rest = await runWtmetadInterruptible({ ...o, resumeFrom: checkpoint }, () => undefined);
+      assert.equal(rest.completed, true);
+      assert.equal(rest.interrupted, undefined);
+      assert.equal(rest.stepsCompleted, 1500);
+      assert.equal(rest.meanTemperatureK, whole.meanTemperatureK);
+      assert.deepEqual(rest.hills, whole.hills);
+      assert.equal(rest.frames.length, whole.frames.length);
+      for (const [k, f] of rest.frames.entries()) assert.deepEqual(f, whole.frames[k], `${thermostat} frame ${k}`);
+    }
+    // A checkpoint of another run does not fit.
+    const { checkpoint } = readWtmetadCheckpoint(join(dir, 'nvt.json'));
+    assert.throws(() => runWtmetad(options({ steps: 1500, resumeFrom: checkpoint })), /WTMetaD checkpoint: its thermostat does not fit this run/);
+    assert.throws(() => runWtmetad(options({ steps: 500, thermostat: 'nvt', resumeFrom: checkpoint })), /checkpoint at step 620 is beyond the 500 steps/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -7,7 +7,7 @@
  * Reading and writing model files is io/'s (workflows/refit-set.ts `refitModelSet`).
  */
 import type { Worker } from 'node:worker_threads';
-import { AtomgpError } from '../../errors.js';
+import { AtomgpError, InterruptedError } from '../../errors.js';
 import { startSiblingWorker } from '../../util/worker.js';
 import type { GpModel } from '../model/model.js';
 import { type RefitOptions, refitFromModel, type TrainInput, type TrainProgress, type TrainResult, trainAtomModel } from './train.js';
@@ -34,6 +34,12 @@ export interface ParallelOptions {
   onProgress?: (task: number, p: TrainProgress) => void;
   /** Called when a task finishes (in completion order). */
   onDone?: (task: number, result: TrainResult) => void;
+  /**
+   * Aborting ends the fits at once (their workers are terminated) and rejects with an
+   * `InterruptedError` naming the abort's reason (e.g. 'SIGTERM'). With a signal even one job runs
+   * in a worker, so that this thread stays free to notice it; the results are the same.
+   */
+  signal?: AbortSignal;
 }
 
 /** Run the tasks on `jobs` workers; resolves with the results in task order. */
@@ -41,7 +47,9 @@ export async function runTrainTasks(tasks: TrainTask[], opts: ParallelOptions = 
   const jobs = opts.jobs ?? 1;
   if (!(Number.isInteger(jobs) && jobs >= 1)) throw new AtomgpError(`jobs must be a positive integer, got ${jobs}`);
   const results: TrainResult[] = new Array(tasks.length);
-  if (jobs === 1 || tasks.length <= 1) {
+  const signal = opts.signal;
+  if (signal?.aborted) throw new InterruptedError(String(signal.reason), `fits interrupted by ${String(signal.reason)}`);
+  if ((jobs === 1 || tasks.length <= 1) && signal === undefined) {
     tasks.forEach((task, i) => {
       results[i] = runTrainTask(task, opts.onProgress ? (p) => opts.onProgress!(i, p) : undefined);
       opts.onDone?.(i, results[i]!);
@@ -52,13 +60,25 @@ export async function runTrainTasks(tasks: TrainTask[], opts: ParallelOptions = 
   let next = 0;
   let failure: Error | undefined;
   const workers: Worker[] = [];
+  let interrupted: string | undefined;
   await new Promise<void>((resolve) => {
     let active = 0;
+    const onAbort = (): void => {
+      interrupted = String(signal!.reason);
+      for (const w of workers) void w.terminate();
+      resolve();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    };
     const feed = (w: Worker): void => {
+      if (interrupted !== undefined) return;
       if (failure || next >= tasks.length) {
         void w.terminate();
         active--;
-        if (active === 0) resolve();
+        if (active === 0) done();
         return;
       }
       const id = next++;
@@ -85,11 +105,12 @@ export async function runTrainTasks(tasks: TrainTask[], opts: ParallelOptions = 
       w.on('error', (e) => {
         if (!failure) failure = e;
         active--;
-        if (active === 0) resolve();
+        if (active === 0) done();
       });
       feed(w);
     }
   });
+  if (interrupted !== undefined) throw new InterruptedError(interrupted, `fits interrupted by ${interrupted}`);
   if (failure) throw failure;
   return results;
 }

@@ -35,7 +35,7 @@ import { lbfgs } from '../../optimize/lbfgs.js';
 import { spreadFrames } from '../fidelity.js';
 import type { DataSets } from './data.js';
 import type { RelaxedMolecule } from './molecule.js';
-import { finishedStage, pick, recordStage, type StageContext } from './resume.js';
+import { finishedStage, interruptedError, pick, recordStage, type StageContext, stopIfRequested } from './resume.js';
 import { activeFramesPerRound, type PipelineSettings } from './settings.js';
 import { TRAINING_KEYS, trainModelSet } from './train.js';
 
@@ -230,10 +230,13 @@ export async function activeStage(
           trajStride: stride,
           progressEvery: 1000,
           onProgress: (q) => ctx.progress(stage, q.stepsDone / q.stepsTotal, `${q.runsDone}/${q.runsTotal} runs`),
+          stop: ctx.stopFlag,
         },
         ctx.batchHooks,
       );
-      if (outcome.interrupted !== undefined) throw new AtomgpError(`interrupted by ${outcome.interrupted}: Slurm jobs cancelled; continue with --resume`);
+      if (outcome.interrupted !== undefined) throw interruptedError(outcome.interrupted, `during ${stage} (Slurm jobs cancelled; its runs are redone on resume)`);
+      const stopped = outcome.summaries.find((x) => x?.interrupted !== undefined)?.interrupted;
+      if (stopped !== undefined) throw interruptedError(stopped, `during ${stage} (its runs are redone on resume)`);
       if (outcome.failures.length > 0) throw failuresError(stage, outcome.failures);
       const summaries = outcome.summaries as MdSummary[];
       const runDirs = s.mdTemperaturesK.flatMap((t) => Array.from({ length: s.activeReplicas }, (_, k) => join(runRoot, runLabel(t, k))));
@@ -288,6 +291,7 @@ export async function activeStage(
         `${stage}: ${result.survived}/${result.runs} runs survived; model − reference on ${result.candidates} frames: MAE ${result.candidate_mae_kcal_per_mol.toFixed(2)}, max ${max.toFixed(1)} kcal/mol; ${result.above_threshold} above ${s.activeThresholdKcalPerMol} kcal/mol, ${added.length} added`,
       );
     }
+    stopIfRequested(ctx, `after ${stage}`);
     train = [...train, ...added];
     trainFile = join(dir, 'train.extxyz');
     writeLabelledExtxyz(trainFile, m.symbols, train, { selection: `${data.train.length} sampled + active rounds 1-${r}` });

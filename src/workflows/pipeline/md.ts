@@ -4,18 +4,18 @@
  * read back on resume; otherwise its runs are redone.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { massesAmu } from '../../chem/molecule.js';
 import { runEnsembleWith, runLabel } from '../../dynamics/ensemble.js';
-import { AtomgpError } from '../../errors.js';
 import { failuresError } from '../../exec/executor.js';
 import { DEFAULT_EQUILIBRATION } from '../../dynamics/equilibrate.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../dynamics/integrators.js';
 import { defaultOutputStrides } from '../../dynamics/output-strides.js';
 import type { MdSummary } from '../../dynamics/run.js';
+import { hashFile } from '../fingerprint.js';
 import { readMdSummary } from '../md-summary.js';
 import type { RelaxedMolecule } from './molecule.js';
-import { finishedStage, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
+import { finishedStage, interruptedError, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
 import { type DemoRun, type PipelineSettings, priorFolder } from './settings.js';
 import type { PriorModels } from './train.js';
 
@@ -51,6 +51,11 @@ export async function mdStage(ctx: StageContext, s: PipelineSettings, m: Relaxed
         seed: s.seed,
         outDir: runRoot,
         mode: 'overwrite',
+        // On resume, runs stopped by a signal (or killed after a checkpoint) continue from their checkpoints.
+        ...(ctx.resume ? { continueCheckpointed: true } : {}),
+        stop: ctx.stopFlag,
+        // The models' contents in every run's checkpoint: a resume refuses models changed since.
+        inputDigests: Object.fromEntries(p.files.map((f) => [basename(f), hashFile(f)])),
         // From the relaxed minimum: equilibrate first (no start-up overshoot), holes measured from the model's own minimum.
         equilibration: DEFAULT_EQUILIBRATION,
         energyMinimum: 'search',
@@ -60,7 +65,9 @@ export async function mdStage(ctx: StageContext, s: PipelineSettings, m: Relaxed
         progressEvery: 1000,
         onProgress: (q) => ctx.progress(`md ${p.prior}`, q.stepsDone / q.stepsTotal, `${q.runsDone}/${q.runsTotal} runs, ${Math.round(q.stepsPerSecond)} steps/s`),
       }, ctx.batchHooks);
-      if (outcome.interrupted !== undefined) throw new AtomgpError(`interrupted by ${outcome.interrupted}: Slurm jobs cancelled; continue with --resume`);
+      if (outcome.interrupted !== undefined) throw interruptedError(outcome.interrupted, `during the NVT runs of ${p.prior} (Slurm jobs cancelled, finished runs kept)`);
+      const stopped = outcome.summaries.find((x) => x?.interrupted !== undefined)?.interrupted;
+      if (stopped !== undefined) throw interruptedError(stopped, `during the NVT runs of ${p.prior} (every run has a checkpoint)`);
       if (outcome.failures.length > 0) throw failuresError(`md ${p.prior}`, outcome.failures);
       summaries = outcome.summaries as MdSummary[];
       if (summaryFiles.every((f) => existsSync(f))) recordStage(ctx, `md ${p.prior}`, RECORD_FILES.md(p.prior), settings, inputs);

@@ -11,7 +11,7 @@
 import type { BatchStatus, Executor } from '../../exec/executor.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AtomgpError } from '../../errors.js';
+import { AtomgpError, interruptedRun } from '../../errors.js';
 import { hashInputs, makeStageRecord, readStageRecord, type StageRecord, type StageSettings, stageChanges, writeStageRecord } from '../fingerprint.js';
 import { type PipelineSettings, priorFolder, SETTING_FLAGS } from './settings.js';
 
@@ -23,6 +23,19 @@ export interface StageContext {
   /** Where independent jobs (atomic fits, MD runs) go. */
   executor: Executor;
   batchHooks: { onStatus?: (s: BatchStatus) => void; signal?: AbortSignal };
+  /** The signal (e.g. 'SIGTERM') that asked the run to stop, or undefined. */
+  stopRequested: () => string | undefined;
+  /** The same request in shared memory for worker threads (0: run on; 2 or 15: the signal's number). */
+  stopFlag: Int32Array;
+}
+
+/** A stage ended early by a signal: the one line the CLI prints, with exit status 128 + the signal's number. */
+export const interruptedError = interruptedRun;
+
+/** Between stages: end the run if a signal asked for it. */
+export function stopIfRequested(ctx: StageContext, where: string): void {
+  const sig = ctx.stopRequested();
+  if (sig !== undefined) throw interruptedError(sig, where);
 }
 
 /** Stage-record files, relative to the run folder. */
@@ -59,6 +72,16 @@ export function finishedStage<R>(ctx: StageContext, stage: string, recordFile: s
   const changes = stageChanges(record, settings, hashInputs(ctx.outDir, inputFiles), flag);
   if (changes.length > 0) refuse(ctx, stage, changes);
   return record;
+}
+
+/**
+ * On resume, refuse to continue from a checkpoint (a stage stopped part-way) whose recorded
+ * settings or inputs differ from the current ones.
+ */
+export function checkCheckpointRecord(ctx: StageContext, stage: string, record: StageRecord, settings: StageSettings, inputFiles?: readonly string[]): void {
+  const inputs = inputFiles ? hashInputs(ctx.outDir, inputFiles) : record.inputs;
+  const changes = stageChanges(record, settings, inputs, flag);
+  if (changes.length > 0) refuse(ctx, stage, changes);
 }
 
 /**

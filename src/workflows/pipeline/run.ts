@@ -16,6 +16,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { stopFlagOf } from '../../dynamics/ensemble.js';
 import { AtomgpError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import type { Potential } from '../../potentials/potential.js';
@@ -24,9 +25,9 @@ import { VERSION } from '../../version.js';
 import { activeRecordFile, activeSettings, activeStage } from './active.js';
 import { dataSettings, selectStage } from './data.js';
 import { mdSettings, mdStage } from './md.js';
-import { formulaOf, relaxStage } from './molecule.js';
-import { checkPriorFolders, checkStageSettings, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
-import { SAMPLING_KEYS, sampleStage } from './sample.js';
+import { formulaOf, type RelaxedMolecule, relaxStage } from './molecule.js';
+import { checkPriorFolders, checkStageSettings, pick, RECORD_FILES, recordStage, type StageContext, stopIfRequested } from './resume.js';
+import { checkSamplingCheckpoint, SAMPLING_KEYS, sampleStage } from './sample.js';
 import { type DemoSummary, type PipelineHooks, type PipelineSettings, resolvedLabels, sampledTrainCount, validateSettings } from './settings.js';
 import { featureCount } from '../../features/alf.js';
 import { trainingSettings, trainStage } from './train.js';
@@ -53,11 +54,21 @@ function checkTrainingSize(s: PipelineSettings, nAtoms: number): void {
   }
 }
 
+/**
+ * A stop request from an abort signal (its reason names the signal, e.g. 'SIGTERM'), as a function
+ * for the main thread and as a shared flag for worker threads (the MD runs poll it).
+ */
+function stopRequest(signal: AbortSignal | undefined): Pick<StageContext, 'stopRequested' | 'stopFlag'> {
+  if (!signal) return { stopRequested: () => undefined, stopFlag: new Int32Array(new SharedArrayBuffer(4)) };
+  return { stopRequested: () => (signal.aborted ? String(signal.reason) : undefined), stopFlag: stopFlagOf(signal) };
+}
+
 /** On resume, refuse changed settings of any finished stage before doing any work. */
 function preflight(ctx: StageContext, s: PipelineSettings, labels: 'atomic' | 'total'): void {
   checkPriorFolders(ctx, s.priors);
   checkStageSettings(ctx, 'the molecule', RECORD_FILES.molecule, pick(s, MOLECULE_KEYS, { labels }), s.startFile ? [s.startFile] : []);
   checkStageSettings(ctx, 'sampling', RECORD_FILES.sampling, pick(s, SAMPLING_KEYS));
+  checkSamplingCheckpoint(ctx, s);
   checkStageSettings(ctx, 'data', RECORD_FILES.data, dataSettings(s, labels));
   for (let r = 1; r <= s.activeRounds; r++) checkStageSettings(ctx, `active round ${r}`, activeRecordFile(r), activeSettings(s, labels, r));
   s.priors.forEach((prior, pi) => {
@@ -92,39 +103,57 @@ export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'ne
     progress: hooks.progress ?? (() => {}),
     executor: hooks.executor ?? { kind: 'local', workers: s.workers },
     batchHooks: { ...(hooks.onBatchStatus ? { onStatus: hooks.onBatchStatus } : {}), ...(hooks.signal ? { signal: hooks.signal } : {}) },
+    ...stopRequest(hooks.signal),
   };
   const labels = resolvedLabels(s);
   preflight(ctx, s, labels);
   prepareOutDir(outDir, mode);
-  const timings: Record<string, number> = {};
-
-  let t0 = performance.now();
+  const t0 = performance.now();
   const m = await relaxStage(s, outDir, ctx.log, labels);
+  // The reference is released however the run ends (an i-PI server or xtb library left open would keep the process alive).
+  try {
+    return await runStages(ctx, s, m, outDir, labels, t0);
+  } finally {
+    const ref = m.reference as Potential & { dispose?: () => void };
+    if (typeof ref.dispose === 'function') ref.dispose();
+  }
+}
+
+/** Every stage after the relaxation (`tRelax`: when it began, for its timing). */
+async function runStages(ctx: StageContext, s: PipelineSettings, m: RelaxedMolecule, outDir: string, labels: 'atomic' | 'total', tRelax: number): Promise<DemoSummary> {
+  const timings: Record<string, number> = {};
+  let t0 = tRelax;
   checkTrainingSize(s, m.symbols.length);
   const moleculeInputs = s.startFile ? [s.startFile] : [];
   recordStage(ctx, 'the molecule', RECORD_FILES.molecule, pick(s, MOLECULE_KEYS, { labels }), moleculeInputs);
   timings['molecule_s'] = elapsed(t0);
 
   t0 = performance.now();
-  const sampling = sampleStage(ctx, s, m);
+  stopIfRequested(ctx, 'after the relaxation');
+  const sampling = await sampleStage(ctx, s, m);
   timings['sampling_s'] = elapsed(t0);
+  stopIfRequested(ctx, 'after the sampling');
 
   t0 = performance.now();
   const sampled = selectStage(ctx, s, m, sampling.frames, sampling.file, labels);
   timings['selection_s'] = elapsed(t0);
+  stopIfRequested(ctx, 'after the selection');
 
   t0 = performance.now();
   const active = await activeStage(ctx, s, m, sampled, labels);
   const data = active.data;
   if (s.activeRounds > 0) timings['active_s'] = elapsed(t0);
+  stopIfRequested(ctx, 'after the active learning');
 
   t0 = performance.now();
   const training = await trainStage(ctx, s, m, data, labels);
   timings['training_s'] = elapsed(t0);
+  stopIfRequested(ctx, 'after the training');
 
   t0 = performance.now();
   const validation = await validateStage(ctx, training.priors, data.valid, m.symbols.length, labels);
   timings['validation_s'] = elapsed(t0);
+  stopIfRequested(ctx, 'after the validation');
 
   t0 = performance.now();
   const runs = await mdStage(ctx, s, m, training.priors);
@@ -166,7 +195,5 @@ export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'ne
   } catch (e) {
     ctx.log(`report: not written (${(e as Error).message})`);
   }
-  const ref = m.reference as Potential & { dispose?: () => void };
-  if (typeof ref.dispose === 'function') ref.dispose();
   return summary;
 }

@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AtomgpError } from '../../errors.js';
+import { InterruptedError } from '../../errors.js';
 import { failuresError, runBatch } from '../../exec/executor.js';
 import { featurizeFrames } from '../../features/frames.js';
 import { trainAdditive } from '../../gp/fit/additive.js';
@@ -19,7 +19,7 @@ import { atomNames, type LabelledFrame } from '../../sampling/export.js';
 import { featureCount } from '../../features/alf.js';
 import type { DataSets } from './data.js';
 import type { RelaxedMolecule } from './molecule.js';
-import { finishedStage, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
+import { finishedStage, interruptedError, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
 import { type DemoSummary, type PipelineSettings, priorFolder } from './settings.js';
 
 /** θ bounds of the settings: an absolute floor when `--theta-min` is given, else the kernel reach (neither: the trainers' defaults). */
@@ -134,13 +134,21 @@ export async function trainModelSet(
         finished++;
         ctx.progress(stage, finished / tasks.length, `${names[i]} log L ${r.logLikelihood.toFixed(1)}`);
       };
-      const outcome = await runBatch<TrainTask, TrainResult>(
-        ctx.executor,
-        { kind: 'train', dir: join(ctx.outDir, 'slurm', target.batch), name: 'train', tasks: tasks.map((t, a) => ({ label: names[a]!, input: t })) },
-        (workers) => runTrainTasks(tasks, { jobs: workers, onDone }),
-        { onDone, ...ctx.batchHooks },
-      );
-      if (outcome.interrupted !== undefined) throw new AtomgpError(`interrupted by ${outcome.interrupted}: Slurm jobs cancelled; continue with --resume`);
+      // Locally a signal terminates the fits (this set is trained again on --resume; the fits are seeded, so identically).
+      const signal = ctx.batchHooks.signal;
+      let outcome: Awaited<ReturnType<typeof runBatch<TrainTask, TrainResult>>>;
+      try {
+        outcome = await runBatch<TrainTask, TrainResult>(
+          ctx.executor,
+          { kind: 'train', dir: join(ctx.outDir, 'slurm', target.batch), name: 'train', tasks: tasks.map((t, a) => ({ label: names[a]!, input: t })) },
+          (workers) => runTrainTasks(tasks, { jobs: workers, onDone, ...(signal ? { signal } : {}) }),
+          { onDone, ...ctx.batchHooks },
+        );
+      } catch (e) {
+        if (e instanceof InterruptedError) throw interruptedError(e.signal, `during ${stage} (its fits are redone on resume)`);
+        throw e;
+      }
+      if (outcome.interrupted !== undefined) throw interruptedError(outcome.interrupted, `during ${stage} (Slurm jobs cancelled, finished fits kept)`);
       if (outcome.failures.length > 0) throw failuresError(stage, outcome.failures);
       results = outcome.results as TrainResult[];
     }

@@ -7,11 +7,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Bond } from '../../chem/connectivity.js';
 import { massesAmu } from '../../chem/molecule.js';
-import { buildJobs, type EnsembleJob, runJobs, runLabel } from '../../dynamics/ensemble.js';
+import { buildJobs, type EnsembleJob, runJobs, runLabel, stopFlagOf } from '../../dynamics/ensemble.js';
 import type { IntegratorSettings } from '../../dynamics/integrators.js';
 import type { BondReturnSettings, MonitorOptions, MonitorReference } from '../../dynamics/monitor.js';
 import type { MdSummary, OutputMode } from '../../dynamics/run.js';
-import { AtomgpError } from '../../errors.js';
+import { AtomgpError, interruptedRun } from '../../errors.js';
 import { type BatchStatus, type Executor, failuresError, runBatch } from '../../exec/executor.js';
 import type { PotentialSpec } from '../../potentials/factory.js';
 import { readMdSummary } from '../md-summary.js';
@@ -76,7 +76,7 @@ export interface MatrixOptions {
   executor?: Executor;
   /** The Slurm batch's state after each look at the queue. */
   onBatchStatus?: (s: BatchStatus) => void;
-  /** Aborting cancels the Slurm jobs (local runs stop through their own signal handling). */
+  /** Aborting cancels the Slurm jobs, or ends the local runs after their current chunk of steps with a checkpoint. */
   signal?: AbortSignal;
   logEvery?: number;
   trajStride?: number;
@@ -163,8 +163,10 @@ export async function runStabilityMatrix(o: MatrixOptions): Promise<StudyRow[]> 
       const dir = job.run.outDir;
       let mode: OutputMode = 'new';
       let summary: MdSummary | undefined;
-      if (o.resume && existsSync(join(dir, 'summary.json'))) {
-        summary = readMdSummary(join(dir, 'summary.json'));
+      // A run a signal stopped has a summary marked `interrupted` and continues from its checkpoint.
+      const saved = o.resume && existsSync(join(dir, 'summary.json')) ? readMdSummary(join(dir, 'summary.json')) : undefined;
+      if (saved !== undefined && saved.interrupted === undefined) {
+        summary = saved;
         if (summary.stepsRequested !== o.steps || summary.seed !== job.run.seed || summary.temperatureK !== job.run.settings.temperatureK) {
           throw new AtomgpError(`cannot resume: ${join(dir, 'summary.json')} records a different run (steps ${summary.stepsRequested}, seed ${summary.seed}, ${summary.temperatureK} K; expected ${o.steps}, ${job.run.seed}, ${job.run.settings.temperatureK} K)`);
         }
@@ -218,17 +220,22 @@ export async function runStabilityMatrix(o: MatrixOptions): Promise<StudyRow[]> 
         ...(o.signal ? { signal: o.signal } : {}),
       },
     );
-    if (outcome.interrupted !== undefined) throw new AtomgpError(`interrupted by ${outcome.interrupted}: Slurm jobs cancelled; finished runs are kept, continue with --resume`);
+    if (outcome.interrupted !== undefined) throw interruptedRun(outcome.interrupted, 'during the MD runs (Slurm jobs cancelled, finished runs kept)');
+    const stopped = outcome.results.find((r) => r?.interrupted !== undefined)?.interrupted;
+    if (stopped !== undefined) throw interruptedRun(stopped, 'during the MD runs (every run has a checkpoint)');
     if (outcome.detached) throw new AtomgpError('the MD matrix cannot be detached (its tables need every run); run without --detach');
     if (outcome.failures.length > 0) throw failuresError(`MD matrix (finished runs are kept, a rerun with --resume retries the rest)`, outcome.failures);
   }
   return planned.map((p) => rowOf(p.entry, p.job, p.replica, p.summary!, baseDir));
 
   function runLocal(workers: number): Promise<MdSummary[]> {
+    // A signal (o.signal aborted with its name) ends every run after its current chunk of steps with a checkpoint.
+    const stop = o.signal ? stopFlagOf(o.signal) : undefined;
     return runJobs(
       todo.map((p) => p.job),
       {
         workers,
+        ...(stop ? { stop } : {}),
         onStep: (job, step) => {
           if (firstSeen[job.id]! < 0) firstSeen[job.id] = step;
           stepsDone[job.id] = step;

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { AtomgpError } from '../../errors.js';
+import { AtomgpError, InterruptedError, interruptedRun } from '../../errors.js';
 import { type BatchStatus, type Executor, failuresError, runBatch } from '../../exec/executor.js';
 import type { GpModel } from '../../gp/model/model.js';
 import type { ModelSet } from '../../io/modelset.js';
@@ -80,10 +80,13 @@ export async function refitStage(o: RefitOptions): Promise<StudyJson['refits']> 
   const outcome = await runBatch<TrainTask, TrainResult>(
     o.executor ?? { kind: 'local', workers: Math.max(1, o.workers) },
     { kind: 'train', dir: join(o.outDir, 'slurm', 'refit'), name: 'refit', tasks: tasks.map((t, i) => ({ label: `${missing[Math.floor(i / original.nAtoms)]!.label} ${original.models[i % original.nAtoms]!.atom}`, input: t })) },
-    (workers) => runTrainTasks(tasks, { jobs: workers, onDone }),
+    (workers) => runTrainTasks(tasks, { jobs: workers, onDone, ...(o.signal ? { signal: o.signal } : {}) }),
     { onDone, ...(o.onBatchStatus ? { onStatus: o.onBatchStatus } : {}), ...(o.signal ? { signal: o.signal } : {}) },
-  );
-  if (outcome.interrupted !== undefined) throw new AtomgpError(`interrupted by ${outcome.interrupted}: Slurm jobs cancelled; continue with --resume`);
+  ).catch((e: unknown) => {
+    if (e instanceof InterruptedError) throw interruptedRun(e.signal, 'during the refits (they are redone on --resume)');
+    throw e;
+  });
+  if (outcome.interrupted !== undefined) throw interruptedRun(outcome.interrupted, 'during the refits (Slurm jobs cancelled)');
   if (outcome.failures.length > 0) throw failuresError('refits', outcome.failures);
   const results = outcome.results as TrainResult[];
   missing.forEach((p, k) => {

@@ -94,6 +94,7 @@ export async function distortionsStage(s: StudySettings, molecule: string, dir: 
           baseDir: dir,
           resume,
           workers: p.workers,
+          ...(hooks.signal ? { signal: hooks.signal } : {}),
           logEvery: 10,
           trajStride: 20,
           monitorReference: { positionsA: Array.from(minimumA), bonds, lengthsA: Array.from(refLengths) },

@@ -13,7 +13,8 @@ import { densityMae, distanceDensity, FU_BOND_DEVIATION_A, maxBondDeviationA } f
 import { bondLengthsA } from '../../analysis/restoring.js';
 import { massesAmu } from '../../chem/molecule.js';
 import { KCAL_PER_MOL_PER_HARTREE } from '../../chem/units.js';
-import { runEnsemble, runLabel } from '../../dynamics/ensemble.js';
+import { runEnsemble, runLabel, stopFlagOf } from '../../dynamics/ensemble.js';
+import { interruptedRun } from '../../errors.js';
 import { DEFAULT_EQUILIBRATION } from '../../dynamics/equilibrate.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../dynamics/integrators.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
@@ -102,6 +103,9 @@ export async function observablesStage(s: StudySettings, molecule: string, dir: 
       seed: p.seed,
       outDir: refRoot,
       mode: 'overwrite',
+      // A run a signal stopped continues from its checkpoint on resume.
+      ...(resume ? { continueCheckpointed: true } : {}),
+      ...(hooks.signal ? { stop: stopFlagOf(hooks.signal) } : {}),
       workers: 1,
       equilibration: DEFAULT_EQUILIBRATION,
       energyMinimum: 'search',
@@ -110,6 +114,7 @@ export async function observablesStage(s: StudySettings, molecule: string, dir: 
       progressEvery: 1000,
       onProgress: (q) => hooks.progress?.(`${molecule} reference md`, q.stepsDone / q.stepsTotal, `${Math.round(q.stepsPerSecond)} steps/s`),
     });
+    if (sm?.interrupted !== undefined) throw interruptedRun(sm.interrupted, `during the reference's NVT run of ${molecule} (it has a checkpoint)`);
     refSurvived = sm?.survived ?? false;
     writeStageRecord(join(refRoot, 'fingerprint.json'), makeStageRecord('reference md', settings, hashInputs(dir, [join(dir, 'molecule.xyz')])));
   } else {

@@ -17,7 +17,7 @@
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AtomgpError } from '../../errors.js';
+import { AtomgpError, interruptedRun } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { readXyz } from '../../io/xyz.js';
 import { createPotential } from '../../potentials/factory.js';
@@ -165,6 +165,9 @@ async function fidelityStage(s: StudySettings, molecule: string, dir: string, su
   const perFrame: Record<string, FidelityResult['perFrame']> = {};
   try {
     for (const [i, r] of summary.runs.entries()) {
+      // Between runs: let a signal's handler run (the stage is redone on resume).
+      await new Promise<void>((res) => setImmediate(res));
+      stopIfRequested(hooks.signal, `during the fidelity of ${molecule}`);
       hooks.progress?.(`fidelity ${molecule}`, i / summary.runs.length, r.run_dir);
       const file = trajectories[i]!;
       const frames = existsSync(file) ? readXyz(file) : [];
@@ -209,6 +212,11 @@ async function optimisationOf(s: StudySettings, name: string, dir: string, prior
   }
 }
 
+/** Between stages: end the study if a signal asked for it (finished stages are kept for --resume). */
+export function stopIfRequested(signal: AbortSignal | undefined, where: string): void {
+  if (signal?.aborted) throw interruptedRun(String(signal.reason), where);
+}
+
 /**
  * Run (or continue) a study into `outDir`. `mode`: `new` refuses a non-empty folder, `overwrite`
  * starts over, `resume` continues and refuses changed settings.
@@ -230,11 +238,15 @@ export async function runStudy(s: StudySettings, outDir: string, mode: 'new' | '
       progress: (stage, fraction, text) => hooks.progress?.(`${folder} ${stage}`, fraction, text),
     };
     const summary = await runPipeline(moleculeSettings(s, name), dir, moleculeMode, prefixed);
+    stopIfRequested(hooks.signal, `after the pipeline of ${folder}`);
     const fidelity = await fidelityStage(s, folder, dir, summary, moleculeMode === 'resume', hooks);
+    stopIfRequested(hooks.signal, `after the fidelity of ${folder}`);
     const observables = s.observablesTemperatureK > 0 ? await observablesStage(s, folder, dir, summary, moleculeMode === 'resume', hooks) : null;
+    stopIfRequested(hooks.signal, `after the observables of ${folder}`);
     const { mol } = await buildMolecule(moleculeSettings(s, name));
     const ramachandran = moleculeRamachandran(dir, summary, mol.symbols, mol.bonds, observables?.reference_run_dir ?? null);
     const optimisation = await optimisationOf(s, name, dir, summary.default_prior, mol.symbols, mol.bonds, hooks);
+    stopIfRequested(hooks.signal, `after the conformer optimisation of ${folder}`);
     const distortions = await distortionsStage(s, folder, dir, summary, moleculeMode === 'resume', hooks);
     const runs: StudyRun[] = summary.runs.map((r) => ({ ...r, run_dir: join(folder, r.run_dir), fidelity: fidelity[r.run_dir] ?? null }));
     molecules.push({

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -117,6 +117,27 @@ test('study on water and ammonia (built-in reference): table = runs, fidelity re
   const resumed = runCli(['study', '--molecules', 'water,ammonia', '--reference', 'builtin', ...SMALL, '--out', out, '--resume']);
   assert.equal(resumed.code, 0, resumed.err);
   assert.deepEqual(comparable(out), comparable(whole));
+
+  // SIGTERM once the second molecule has started: exit 143 with one line, no temporary files; --resume equals the uninterrupted study
+  const termed = join(root, 'termed');
+  const t = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/cli-entry.ts', 'study', '--molecules', 'water,ammonia', '--reference', 'builtin', ...SMALL, '--out', termed], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let termErr = '';
+  t.stderr.setEncoding('utf8').on('data', (d: string) => {
+    termErr += d;
+  });
+  const ended = new Promise<number | null>((res) => t.on('close', (status) => res(status)));
+  const t1 = Date.now();
+  const second = (): boolean => existsSync(join(termed, 'ammonia', 'sampling'));
+  while (!second() && t.exitCode === null && Date.now() - t1 < 120_000) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(second(), 'the second molecule started');
+  t.kill('SIGTERM');
+  assert.equal(await ended, 143, termErr);
+  assert.match(termErr, /^atomgp study: interrupted by SIGTERM [^\n]*; finished stages kept; rerun with --resume to continue\n$/);
+  assert.ok(!existsSync(join(termed, 'study.json')) && !existsSync(join(termed, '.atomgp.lock')));
+  assert.deepEqual(readdirSync(termed, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.tmp')), []);
+  const termResumed = runCli(['study', '--molecules', 'water,ammonia', '--reference', 'builtin', ...SMALL, '--out', termed, '--resume']);
+  assert.equal(termResumed.code, 0, termResumed.err);
+  assert.deepEqual(comparable(termed), comparable(whole));
 
   // changed settings are refused, naming the setting
   const changed = runCli(['study', '--molecules', 'water,ammonia', '--reference', 'builtin', ...SMALL, '--replicas', '2', '--out', out, '--resume']);
