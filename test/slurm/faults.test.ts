@@ -14,7 +14,7 @@ import { waterLikeSpec } from '../../src/potentials/analytic.js';
 import { queued, requireCluster, runCli, runFiles, sleep, slurmSkip, startCli, summaryNumbers } from './cluster.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atomgp-slurm-faults-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+after(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }));
 const { spec, minimumA } = waterLikeSpec();
 const specFile = join(root, 'water.json');
 writeFileSync(specFile, JSON.stringify({ kind: 'analytic', spec }));
@@ -151,5 +151,8 @@ test('replacing a batch whose jobs are still queued or running is refused with t
     assert.equal(batch(out).submissions.length, 1);
   } finally {
     spawnSync('scancel', [id]);
+    // A cancelled run still writes its final checkpoint: wait until the job has left the queue, so
+    // the folder is not removed under it.
+    for (let i = 0; i < 120 && spawnSync('squeue', ['-h', '-j', id], { encoding: 'utf8' }).stdout.trim() !== ''; i++) await new Promise((r) => setTimeout(r, 250));
   }
 });
