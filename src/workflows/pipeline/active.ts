@@ -32,6 +32,7 @@ import { createResult, type Potential } from '../../potentials/potential.js';
 import { type LabelledFrame, readLabelledExtxyz, writeFerebusCsvSets, writeGaussianInputs, writeLabelledExtxyz } from '../../sampling/export.js';
 import { farthestPointSampling, inverseDistanceDescriptor } from '../../sampling/select.js';
 import { lbfgs } from '../../optimize/lbfgs.js';
+import { errorStatistics } from '../../math/stats.js';
 import { spreadFrames } from '../fidelity.js';
 import type { DataSets } from './data.js';
 import type { RelaxedMolecule } from './molecule.js';
@@ -166,6 +167,55 @@ function label(reference: Potential, positions: readonly Float64Array[], atomic:
   });
 }
 
+/** A round's NVT runs on its model at every MD temperature; their summaries and every frame they left. */
+async function explore(
+  ctx: StageContext,
+  s: PipelineSettings,
+  m: RelaxedMolecule,
+  modelDir: string,
+  runRoot: string,
+  r: number,
+  stage: string,
+  nTrain: number,
+): Promise<{ summaries: MdSummary[]; frames: Float64Array[] }> {
+  const prior = s.priors[0]!;
+  const steps = Math.round((s.activeTimePs * 1000) / s.mdTimestepFs);
+  const stride = Math.max(1, Math.round(s.activeStrideFs / s.mdTimestepFs));
+  ctx.log(`${stage}: ${s.mdTemperaturesK.length * s.activeReplicas} NVT run(s) of ${s.activeTimePs} ps at ${s.mdTemperaturesK.join(', ')} K on the ${prior} model of ${nTrain} geometries`);
+  const outcome = await runEnsembleWith(
+    ctx.executor,
+    {
+      potentialSpec: { kind: 'gp-models', dir: modelDir },
+      symbols: m.symbols,
+      massesAmu: massesAmu(m.symbols),
+      startPositionsA: m.startA,
+      settings: { ...DEFAULT_INTEGRATOR_SETTINGS, ensemble: 'nvt', timestepFs: s.mdTimestepFs, temperatureK: s.mdTemperaturesK[0]! },
+      temperaturesK: s.mdTemperaturesK,
+      replicas: s.activeReplicas,
+      steps,
+      // Seeds apart from the final runs' (seed + replica), so the check runs are not the explored ones.
+      seed: s.seed + 100_003 * r,
+      outDir: runRoot,
+      mode: 'overwrite',
+      equilibration: DEFAULT_EQUILIBRATION,
+      energyMinimum: 'search',
+      logEvery: Math.max(20, stride),
+      trajStride: stride,
+      progressEvery: 1000,
+      onProgress: (q) => ctx.progress(stage, q.stepsDone / q.stepsTotal, `${q.runsDone}/${q.runsTotal} runs`),
+      stop: ctx.stopFlag,
+    },
+    ctx.batchHooks,
+  );
+  if (outcome.interrupted !== undefined) throw interruptedError(outcome.interrupted, `during ${stage} (Slurm jobs cancelled; its runs are redone on resume)`);
+  const stopped = outcome.summaries.find((x) => x?.interrupted !== undefined)?.interrupted;
+  if (stopped !== undefined) throw interruptedError(stopped, `during ${stage} (its runs are redone on resume)`);
+  if (outcome.failures.length > 0) throw failuresError(stage, outcome.failures);
+  const summaries = outcome.summaries as MdSummary[];
+  const runDirs = s.mdTemperaturesK.flatMap((t) => Array.from({ length: s.activeReplicas }, (_, k) => join(runRoot, runLabel(t, k))));
+  return { summaries, frames: runDirs.flatMap(runFrames) };
+}
+
 export async function activeStage(
   ctx: StageContext,
   s: PipelineSettings,
@@ -179,8 +229,6 @@ export async function activeStage(
   let train: LabelledFrame[] = [...data.train];
   let trainFile = data.trainFile;
   const rounds: ActiveRound[] = [];
-  const steps = Math.round((s.activeTimePs * 1000) / s.mdTimestepFs);
-  const stride = Math.max(1, Math.round(s.activeStrideFs / s.mdTimestepFs));
   const thresholdHa = s.activeThresholdKcalPerMol / KCAL_PER_MOL_PER_HARTREE;
   const perRound = activeFramesPerRound(s);
   const capHa = thermalReachKcalPerMol(m.symbols.length, Math.max(...s.mdTemperaturesK)) / KCAL_PER_MOL_PER_HARTREE;
@@ -207,58 +255,20 @@ export async function activeStage(
       rounds.push(done.result);
       ctx.log(`${stage}: reusing ${added.length} added frames`);
     } else {
-      const runRoot = join(dir, 'runs');
-      ctx.log(`${stage}: ${s.mdTemperaturesK.length * s.activeReplicas} NVT run(s) of ${s.activeTimePs} ps at ${s.mdTemperaturesK.join(', ')} K on the ${prior} model of ${train.length} geometries`);
-      const outcome = await runEnsembleWith(
-        ctx.executor,
-        {
-          potentialSpec: { kind: 'gp-models', dir: modelDir },
-          symbols: m.symbols,
-          massesAmu: massesAmu(m.symbols),
-          startPositionsA: m.startA,
-          settings: { ...DEFAULT_INTEGRATOR_SETTINGS, ensemble: 'nvt', timestepFs: s.mdTimestepFs, temperatureK: s.mdTemperaturesK[0]! },
-          temperaturesK: s.mdTemperaturesK,
-          replicas: s.activeReplicas,
-          steps,
-          // Seeds apart from the final runs' (seed + replica), so the check runs are not the explored ones.
-          seed: s.seed + 100_003 * r,
-          outDir: runRoot,
-          mode: 'overwrite',
-          equilibration: DEFAULT_EQUILIBRATION,
-          energyMinimum: 'search',
-          logEvery: Math.max(20, stride),
-          trajStride: stride,
-          progressEvery: 1000,
-          onProgress: (q) => ctx.progress(stage, q.stepsDone / q.stepsTotal, `${q.runsDone}/${q.runsTotal} runs`),
-          stop: ctx.stopFlag,
-        },
-        ctx.batchHooks,
-      );
-      if (outcome.interrupted !== undefined) throw interruptedError(outcome.interrupted, `during ${stage} (Slurm jobs cancelled; its runs are redone on resume)`);
-      const stopped = outcome.summaries.find((x) => x?.interrupted !== undefined)?.interrupted;
-      if (stopped !== undefined) throw interruptedError(stopped, `during ${stage} (its runs are redone on resume)`);
-      if (outcome.failures.length > 0) throw failuresError(stage, outcome.failures);
-      const summaries = outcome.summaries as MdSummary[];
-      const runDirs = s.mdTemperaturesK.flatMap((t) => Array.from({ length: s.activeReplicas }, (_, k) => join(runRoot, runLabel(t, k))));
+      const { summaries, frames } = await explore(ctx, s, m, modelDir, join(dir, 'runs'), r, stage, train.length);
       const model = await createPotential({ kind: 'gp-models', dir: modelDir });
       const descent = descentPath(model, m.startA, DESCENT_FRAMES);
-      const positions = [...(r === 1 ? [m.startA] : []), ...descent, ...runDirs.flatMap(runFrames)];
+      const positions = [...(r === 1 ? [m.startA] : []), ...descent, ...frames];
       ctx.log(`${stage}: the reference on ${positions.length} candidate frames (${descent.length} from the model's descent from the minimum)`);
       const candidates = label(m.reference, positions, labels === 'atomic');
       const res = createResult(m.symbols.length);
-      const errors = new Float64Array(candidates.length);
-      let sum = 0;
-      let signed = 0;
-      let max = 0;
-      candidates.forEach((c, i) => {
+      const predicted = Float64Array.from(candidates, (c) => {
         model.compute(c.positionsA, res, false);
-        const e = res.energyHa - c.energyHa!;
-        errors[i] = e;
-        const k = e * KCAL_PER_MOL_PER_HARTREE;
-        sum += Math.abs(k);
-        signed += k;
-        if (Math.abs(k) > max) max = Math.abs(k);
+        return res.energyHa;
       });
+      const labelled = Float64Array.from(candidates, (c) => c.energyHa!);
+      const errors = Float64Array.from(predicted, (e, i) => e - labelled[i]!);
+      const stats = errorStatistics(predicted, labelled);
       // Round 1 always adds the relaxed minimum (candidate 0): every ΔE is measured from it.
       // Beyond the thermal reach a frame is not one the MD at these temperatures should visit: its
       // error is reported but it is not added (thousands of kcal/mol of a collapsed frame would
@@ -276,9 +286,9 @@ export async function activeStage(
         runs: summaries.length,
         survived: summaries.filter((x) => x.survived).length,
         candidates: candidates.length,
-        candidate_mae_kcal_per_mol: sum / candidates.length,
-        candidate_max_abs_kcal_per_mol: max,
-        candidate_mean_signed_kcal_per_mol: signed / candidates.length,
+        candidate_mae_kcal_per_mol: stats.mae * KCAL_PER_MOL_PER_HARTREE,
+        candidate_max_abs_kcal_per_mol: stats.maxAbs * KCAL_PER_MOL_PER_HARTREE,
+        candidate_mean_signed_kcal_per_mol: stats.meanSigned * KCAL_PER_MOL_PER_HARTREE,
         above_threshold: Array.from(errors).filter((e) => Math.abs(e) > thresholdHa).length,
         beyond_thermal_reach: beyond.filter((b) => b).length,
         thermal_reach_kcal_per_mol: capHa * KCAL_PER_MOL_PER_HARTREE,
@@ -288,7 +298,7 @@ export async function activeStage(
       recordStage(ctx, stage, recordFile, settings, inputs, result);
       rounds.push(result);
       ctx.log(
-        `${stage}: ${result.survived}/${result.runs} runs survived; model − reference on ${result.candidates} frames: MAE ${result.candidate_mae_kcal_per_mol.toFixed(2)}, max ${max.toFixed(1)} kcal/mol; ${result.above_threshold} above ${s.activeThresholdKcalPerMol} kcal/mol, ${added.length} added`,
+        `${stage}: ${result.survived}/${result.runs} runs survived; model − reference on ${result.candidates} frames: MAE ${result.candidate_mae_kcal_per_mol.toFixed(2)}, max ${result.candidate_max_abs_kcal_per_mol.toFixed(1)} kcal/mol; ${result.above_threshold} above ${s.activeThresholdKcalPerMol} kcal/mol, ${added.length} added`,
       );
     }
     stopIfRequested(ctx, `after ${stage}`);
