@@ -58,6 +58,13 @@ const FLAGS = `
                              later priors keep the first prior's θ and noise and refit mean and weights
                              (isolates the effect of the mean), or are trained from scratch (default)
   --noise S2                 σ² on the kernel diagonal (default 1e-10); --optimise-noise fits it in [1e-10, 1e-4]
+  --force-sigma-Ha-per-bohr S
+                             total-energy labels (xtb): refit the weights on the training frames'
+                             energies and forces, θ kept, with this noise per force component (default
+                             ${DEMO_DEFAULTS.forceSigmaHaPerBohr} Ha/bohr = 1.19 kcal/mol/Å; 0: energies only);
+                             --energy-sigma-Ha S the noise of an energy (default ${DEMO_DEFAULTS.energySigmaHa} Ha)
+  --cold-start               total-energy labels: search every active round's and the final default-prior
+                             θ from scratch (restarts as given) instead of from the previous round's θ
   --kernel NAME              kernel of every atom: rbf-cyclic (FFLUX's), rbf-periodic (rbf × periodic
                              on the azimuthal angles φ, positive definite for every θ), rbf, periodic
                              (default ${DEMO_DEFAULTS.kernel})
@@ -138,6 +145,9 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
       restarts: { type: 'string' },
       noise: { type: 'string' },
       'optimise-noise': { type: 'boolean' },
+      'energy-sigma-Ha': { type: 'string' },
+      'force-sigma-Ha-per-bohr': { type: 'string' },
+      'cold-start': { type: 'boolean' },
       'theta-min': { type: 'string' },
       'kernel-reach': { type: 'string' },
       kernel: { type: 'string' },
@@ -199,6 +209,9 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
     maxIterations: int('max-iterations', values['max-iterations'], d.maxIterations),
     noise: num('noise', values.noise, d.noise),
     optimiseNoise: values['optimise-noise'] ?? d.optimiseNoise,
+    energySigmaHa: num('energy-sigma-Ha', values['energy-sigma-Ha'], d.energySigmaHa),
+    forceSigmaHaPerBohr: num('force-sigma-Ha-per-bohr', values['force-sigma-Ha-per-bohr'], d.forceSigmaHaPerBohr),
+    coldStart: values['cold-start'] ?? d.coldStart,
     thetaMin: num('theta-min', values['theta-min'], d.thetaMin),
     kernelReach: num('kernel-reach', values['kernel-reach'], d.kernelReach),
     kernel: (values.kernel ?? d.kernel) as PipelineSettings['kernel'],

@@ -84,6 +84,12 @@ export interface AdditiveTrainInput {
   optimiseNoise?: boolean;
   /** Optimiser starts: the first from a data-based guess, the rest seeded random (default 3). */
   restarts?: number;
+  /**
+   * Models of the same atoms and kernel (e.g. the previous active-learning round's) whose θ is the
+   * first start instead of the data-based guess (clamped to this fit's bounds); the random starts
+   * stay spread around the data-based guess.
+   */
+  warmStart?: GpModel[];
   seed?: number;
   maxIterations?: number;
   /** Relative change of ℓ per iteration below which a start stops (default 1e-9). */
@@ -248,6 +254,23 @@ export function trainAdditive(input: AdditiveTrainInput): AdditiveTrainResult {
     }
   });
   if (optimiseNoise) guess[N * nt] = clampLog(Math.log(Math.max(noise, nzMin)), lower[N * nt]!, upper[N * nt]!);
+  let warm: Float64Array | undefined;
+  if (input.warmStart) {
+    if (input.warmStart.length !== N) throw new AtomgpError(`additive training: ${input.warmStart.length} warm-start models for ${N} atoms`);
+    warm = guess.slice();
+    input.warmStart.forEach((wm, A) => {
+      const where = `additive training: warm start for atom ${input.atoms[A]!.label} (${wm.atom})`;
+      if (wm.atom !== input.atoms[A]!.label || wm.nFeatures !== K) throw new AtomgpError(`${where}: expected atom ${input.atoms[A]!.label} with ${K} features, got ${wm.atom} with ${wm.nFeatures}`);
+      ks.owner.forEach(([ki, pos], t) => {
+        const spec = wm.kernels[ki];
+        const v = spec?.theta[pos];
+        if (spec === undefined || spec.name !== ks.specs[ki]!.name || spec.type !== ks.specs[ki]!.type || !(v !== undefined && v > 0)) {
+          throw new AtomgpError(`${where}: its kernels are not this fit's (${ks.compositionText})`);
+        }
+        warm![A * nt + t] = clampLog(Math.log(v), lower[A * nt + t]!, upper[A * nt + t]!);
+      });
+    });
+  }
 
   const makeProblem = (rows: Float64Array, resid: Float64Array): AdditiveProblem => ({
     rows,
@@ -303,7 +326,7 @@ export function trainAdditive(input: AdditiveTrainInput): AdditiveTrainResult {
   let best: { x: Float64Array; f: number } | null = null;
   const startValues: number[] = [];
   for (let s = 0; s < starts; s++) {
-    const x0 = guess.slice();
+    const x0 = s === 0 && warm ? warm.slice() : guess.slice();
     if (s > 0) for (let i = 0; i < N * nt; i++) x0[i] = clampLog(guess[i]! + Math.LN10 * rng.uniformIn(-1.5, 1.5), lower[i]!, upper[i]!);
     shortenUntilFactorisable(restartEval, x0);
     const r = minimizeBounded(objective(restartEval), x0, lower, upper, {
@@ -368,7 +391,7 @@ export function trainAdditive(input: AdditiveTrainInput): AdditiveTrainResult {
         ...fitted.metadata,
         `prior_mean_total_Ha ${priorTotal}`,
         `prior_mean_split ${input.atomReferenceHa ? 'reference+equal' : 'equal'}`,
-        `optimiser lbfgsb starts=${starts} seed=${seed}${useSubset ? ` subsample=${subsampleSize}` : ''} evaluations=${evaluations}`,
+        `optimiser lbfgsb starts=${starts} seed=${seed}${useSubset ? ` subsample=${subsampleSize}` : ''}${warm ? ' warm-start' : ''} evaluations=${evaluations}`,
         `wall_time_s ${wallTimeS.toFixed(3)}`,
         ...(input.notes ?? []),
       ],

@@ -222,13 +222,14 @@ export async function activeStage(
   m: RelaxedMolecule,
   data: DataSets,
   labels: 'atomic' | 'total',
-): Promise<{ data: DataSets; rounds: ActiveRound[] }> {
+): Promise<{ data: DataSets; rounds: ActiveRound[]; lastModelFiles?: string[] }> {
   if (s.activeRounds === 0) return { data, rounds: [] };
   const prior = s.priors[0]!;
   const root = join(ctx.outDir, 'active');
   let train: LabelledFrame[] = [...data.train];
   let trainFile = data.trainFile;
   const rounds: ActiveRound[] = [];
+  let previousFiles: string[] | undefined;
   const thresholdHa = s.activeThresholdKcalPerMol / KCAL_PER_MOL_PER_HARTREE;
   const perRound = activeFramesPerRound(s);
   const capHa = thermalReachKcalPerMol(m.symbols.length, Math.max(...s.mdTemperaturesK)) / KCAL_PER_MOL_PER_HARTREE;
@@ -241,10 +242,12 @@ export async function activeStage(
       dir: modelDir,
       stage: `${stage}: training ${prior}`,
       recordFile: join('active', roundName(r), 'models', 'fingerprint.json'),
-      inputs: [trainFile],
+      inputs: [trainFile, ...(!s.coldStart && labels === 'total' && previousFiles ? previousFiles : [])],
       settings,
       batch: `active-${roundName(r)}`,
+      ...(previousFiles ? { warmStartFiles: previousFiles } : {}),
     });
+    previousFiles = set.files;
     const selectedFile = join(dir, 'selected.extxyz');
     const recordFile = activeRecordFile(r);
     const inputs = [...set.files, m.file];
@@ -326,5 +329,5 @@ export async function activeStage(
     writeFerebusCsvSets(join(ctx.outDir, 'data', 'csv'), data.system, m.symbols, m.alfs, [...train, ...data.valid], idx(train.length), idx(data.valid.length, train.length));
   }
   ctx.log(`active learning: ${train.length} training geometries (${data.train.length + topUp.length} sampled, ${fromRounds} from the model's own MD)`);
-  return { data: { ...data, train, trainFile: finalFile }, rounds };
+  return { data: { ...data, train, trainFile: finalFile }, rounds, ...(previousFiles ? { lastModelFiles: previousFiles } : {}) };
 }

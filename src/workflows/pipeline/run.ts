@@ -146,7 +146,7 @@ async function runStages(ctx: StageContext, s: PipelineSettings, m: RelaxedMolec
   stopIfRequested(ctx, 'after the active learning');
 
   t0 = performance.now();
-  const training = await trainStage(ctx, s, m, data, labels);
+  const training = await trainStage(ctx, s, m, data, labels, active.lastModelFiles);
   timings['training_s'] = elapsed(t0);
   stopIfRequested(ctx, 'after the training');
 

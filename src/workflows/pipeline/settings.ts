@@ -62,6 +62,19 @@ export interface PipelineSettings {
   noise: number;
   optimiseNoise: boolean;
   /**
+   * Total-energy (additive) models only: the weights are refit on the training frames' energies and
+   * forces (gp/fit/additive-forces.ts), θ kept, with these noise levels: σ_E (Ha) of an energy,
+   * σ_F (Ha/bohr) of a force component. σ_F = 0: energies only (the fit's own weights).
+   */
+  energySigmaHa: number;
+  forceSigmaHaPerBohr: number;
+  /**
+   * Total-energy labels: each active round after the first, and the final default-prior model,
+   * start the hyperparameter search from the previous round's θ (one start instead of `restarts`);
+   * `coldStart` searches each from scratch.
+   */
+  coldStart: boolean;
+  /**
    * Kernel reach c: every feature's θ_d·var_d ≥ c/K (K features per atom), so that the floor
    * means the same on a 3-atom and a 23-atom molecule (gp/fit/train-options.ts kernelReachBounds;
    * docs/study.md has the measurements behind the default 0.1). 0: none.
@@ -125,6 +138,9 @@ export const DEMO_DEFAULTS: PipelineSettings = {
   maxIterations: 200,
   noise: 1e-10,
   optimiseNoise: false,
+  energySigmaHa: 1e-4,
+  forceSigmaHaPerBohr: 1e-3,
+  coldStart: false,
   kernelReach: 0.1,
   thetaMin: 0,
   activeRounds: 3,
@@ -239,6 +255,9 @@ export const SETTING_FLAGS: Readonly<Record<keyof PipelineSettings, string>> = {
   maxIterations: '--max-iterations',
   noise: '--noise',
   optimiseNoise: '--optimise-noise',
+  energySigmaHa: '--energy-sigma-Ha',
+  forceSigmaHaPerBohr: '--force-sigma-Ha-per-bohr',
+  coldStart: '--cold-start',
   kernelReach: '--kernel-reach',
   thetaMin: '--theta-min',
   activeRounds: '--active-rounds',
@@ -300,6 +319,8 @@ export function validateSettings(s: PipelineSettings): void {
   posInt('--restarts', s.restarts);
   posInt('--max-iterations', s.maxIterations);
   if (!(Number.isFinite(s.kernelReach) && s.kernelReach >= 0)) throw new AtomgpError(`--kernel-reach must be a number ≥ 0 (0: off), got ${s.kernelReach}`);
+  posNum('--energy-sigma-Ha', s.energySigmaHa);
+  if (!(Number.isFinite(s.forceSigmaHaPerBohr) && s.forceSigmaHaPerBohr >= 0)) throw new AtomgpError(`--force-sigma-Ha-per-bohr must be a number ≥ 0 (0: energies only), got ${s.forceSigmaHaPerBohr}`);
   if (!(Number.isFinite(s.thetaMin) && s.thetaMin >= 0)) throw new AtomgpError(`--theta-min must be a number ≥ 0 (0: no floor), got ${s.thetaMin}`);
   posNum('--sample-temperature-K', s.sampleTemperatureK);
   posNum('--bias-factor', s.biasFactor - 1);

@@ -9,6 +9,7 @@ import { InterruptedError } from '../../errors.js';
 import { failuresError, runBatch } from '../../exec/executor.js';
 import { featurizeFrames } from '../../features/frames.js';
 import { trainAdditive } from '../../gp/fit/additive.js';
+import { refitAdditiveWithForces } from '../../gp/fit/additive-forces.js';
 import type { GpModel } from '../../gp/model/model.js';
 import { refitFromModel, type TrainResult } from '../../gp/fit/train.js';
 import { runTrainTasks, type TrainTask } from '../../gp/fit/train-parallel.js';
@@ -28,7 +29,7 @@ function thetaLimits(s: PipelineSettings, nFeatures: number): { thetaBounds?: [n
   return s.kernelReach > 0 ? { thetaVarBounds: kernelReachBounds(s.kernelReach, nFeatures) } : {};
 }
 
-export const TRAINING_KEYS = ['seed', 'kernel', 'restarts', 'maxIterations', 'noise', 'optimiseNoise', 'kernelReach', 'thetaMin'] as const;
+export const TRAINING_KEYS = ['seed', 'kernel', 'restarts', 'maxIterations', 'noise', 'optimiseNoise', 'kernelReach', 'thetaMin', 'energySigmaHa', 'forceSigmaHaPerBohr', 'coldStart'] as const;
 
 export type AtomTraining = DemoSummary['training'][number]['atoms'];
 
@@ -64,6 +65,11 @@ export interface ModelSetTarget {
   settings: Record<string, unknown>;
   /** Folder of its Slurm batch under OUT/slurm/ (`train-shift_0.05`). */
   batch: string;
+  /**
+   * Total-energy labels: model files (one per atom) whose θ is the search's only start (the previous
+   * active round's; `--cold-start` switches it off). They are part of `inputs`.
+   */
+  warmStartFiles?: string[];
 }
 
 /**
@@ -157,6 +163,7 @@ export async function trainModelSet(
       atoms.push({ atom: names[a]!, log_likelihood: r.logLikelihood, wall_time_s: r.wallTimeS });
     });
   } else {
+    const warm = !s.coldStart && target.warmStartFiles ? target.warmStartFiles.map((f) => readModel(f)) : undefined;
     const r = trainAdditive({
       atoms: m.symbols.map((sym, a) => ({ label: `${sym}${a + 1}`, alf: [...m.alfs[a]!], x: xTrain[a]! })),
       nFeatures: K,
@@ -166,14 +173,32 @@ export async function trainModelSet(
       noise: s.noise,
       optimiseNoise: s.optimiseNoise,
       ...thetaLimits(s, K),
-      restarts: s.restarts,
+      restarts: warm ? 1 : s.restarts,
+      ...(warm ? { warmStart: warm } : {}),
       maxIterations: s.maxIterations,
       seed: s.seed,
       systemName: system,
       onProgress: (p) => ctx.progress(stage, (p.start - 1 + Math.min(1, p.iteration / s.maxIterations)) / p.starts, `log L ${p.logLikelihood.toFixed(1)}`),
     });
     models = r.models;
-    for (const md of models) atoms.push({ atom: md.atom, log_likelihood: r.logLikelihood, wall_time_s: r.wallTimeS / models.length });
+    let wall = r.wallTimeS;
+    const withForces = train.filter((f) => f.forcesHaPerBohr !== undefined).length;
+    if (s.forceSigmaHaPerBohr > 0 && withForces > 0) {
+      const ff = refitAdditiveWithForces(
+        models,
+        train.map((f) => ({ positionsA: f.positionsA, energyHa: f.energyHa!, ...(f.forcesHaPerBohr ? { forcesHaPerBohr: f.forcesHaPerBohr } : {}) })),
+        {
+          signalVarianceHa2: r.signalVariance,
+          sigmaEnergyHa: s.energySigmaHa,
+          sigmaForceHaPerBohr: s.forceSigmaHaPerBohr,
+          onProgress: (done, all) => ctx.progress(stage, done / all, `force fit: ${done}/${all} frames`),
+        },
+      );
+      models = ff.models;
+      wall += ff.wallTimeS;
+      ctx.log(`${stage}: weights refit on ${train.length} energies and the forces of ${ff.forceFrames} frames (σ_E ${s.energySigmaHa} Ha, σ_F ${s.forceSigmaHaPerBohr} Ha/bohr) in ${ff.wallTimeS.toFixed(1)} s`);
+    }
+    for (const md of models) atoms.push({ atom: md.atom, log_likelihood: r.logLikelihood, wall_time_s: wall / models.length });
   }
   mkdirSync(dir, { recursive: true });
   models.forEach((md, a) => {
@@ -184,13 +209,15 @@ export async function trainModelSet(
   return { files, atoms, models };
 }
 
-export async function trainStage(ctx: StageContext, s: PipelineSettings, m: RelaxedMolecule, data: DataSets, labels: 'atomic' | 'total'): Promise<TrainingResult> {
+/** `warmStartFiles`: the last active round's models, the default prior's start (total labels). */
+export async function trainStage(ctx: StageContext, s: PipelineSettings, m: RelaxedMolecule, data: DataSets, labels: 'atomic' | 'total', warmStartFiles?: string[]): Promise<TrainingResult> {
   const out: PriorModels[] = [];
   let firstModels: GpModel[] | undefined;
   for (const [pi, prior] of s.priors.entries()) {
     const dir = join(ctx.outDir, 'models', priorFolder(prior));
     const refit = isRefit(s, pi, labels);
-    const inputs = [data.trainFile, ...(refit ? out[0]!.files : [])];
+    const warm = pi === 0 && labels === 'total' && !s.coldStart ? warmStartFiles : undefined;
+    const inputs = [data.trainFile, ...(refit ? out[0]!.files : []), ...(warm ?? [])];
     const r = await trainModelSet(
       ctx,
       s,
@@ -199,7 +226,7 @@ export async function trainStage(ctx: StageContext, s: PipelineSettings, m: Rela
       data.system,
       prior,
       labels,
-      { dir, stage: `training ${prior}`, recordFile: RECORD_FILES.training(prior), inputs, settings: trainingSettings(s, pi, labels), batch: `train-${priorFolder(prior)}` },
+      { dir, stage: `training ${prior}`, recordFile: RECORD_FILES.training(prior), inputs, settings: trainingSettings(s, pi, labels), batch: `train-${priorFolder(prior)}`, ...(warm ? { warmStartFiles: warm } : {}) },
       refit
         ? () => {
             firstModels ??= out[0]!.files.map((f) => readModel(f));

@@ -81,6 +81,9 @@ test('pipeline from total energies (additive GP) recovers molecular energies of 
   const xyzO = train[2]!.trim().split(/\s+/).slice(1, 4).map(Number);
   const gjfO = first[5]!.trim().split(/\s+/).slice(1, 4).map(Number);
   for (let d = 0; d < 3; d++) assert.ok(Math.abs(xyzO[d]! - gjfO[d]!) < 1e-7, `O coordinate ${d}: ${xyzO[d]} vs ${gjfO[d]}`);
+  // the weights were refit on the energies and forces of every training frame (the default)
+  const model = readFileSync(join(out, 'models/max/WATER_iqa_O1.model'), 'utf8');
+  assert.match(model, /^# force_fit energies\+forces sigma_energy_Ha=0.0001 sigma_force_Ha_per_bohr=0.001 force_frames=100 /m);
 });
 
 test('pipeline settings: unknown molecule, two sources, too few frames and bad numbers are clear errors', () => {
@@ -90,6 +93,8 @@ test('pipeline settings: unknown molecule, two sources, too few frames and bad n
   assert.throws(() => validateSettings({ ...small, priors: ['sideways'] }), AtomgpError);
   assert.throws(() => validateSettings({ ...small, mdTemperaturesK: [-5] }), /temperatures-K/);
   assert.throws(() => validateSettings({ ...small, bondWallFactor: 0.9 }), /--bond-wall must be 0/);
+  assert.throws(() => validateSettings({ ...small, forceSigmaHaPerBohr: -1 }), /--force-sigma-Ha-per-bohr must be a number ≥ 0 \(0: energies only\), got -1/);
+  assert.throws(() => validateSettings({ ...small, energySigmaHa: 0 }), /--energy-sigma-Ha must be a number > 0, got 0/);
 });
 
 test('atomgp pipeline CLI: invalid SMILES and unknown molecule exit 2 with one line, no stack trace', () => {

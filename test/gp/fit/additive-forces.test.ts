@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR, KCAL_PER_MOL_PER_HARTREE } from '../../../src/chem/units.js';
+import { AtomgpError } from '../../../src/errors.js';
+import { type ForceFitFrame, refitAdditiveWithForces } from '../../../src/gp/fit/additive-forces.js';
+import { additiveFeatures, type AdditiveTrainResult, trainAdditive } from '../../../src/gp/fit/additive.js';
+import { compileModelKernel } from '../../../src/gp/kernel/kernel.js';
+import { alfKernel } from '../../../src/gp/kernel/setup.js';
+import type { GpModel } from '../../../src/gp/model/model.js';
+import { writeModel } from '../../../src/io/model.js';
+import { readModelSet } from '../../../src/io/modelset.js';
+import { AnalyticPotential } from '../../../src/potentials/analytic.js';
+import { GpPotential } from '../../../src/potentials/gp.js';
+import { createResult, type Potential } from '../../../src/potentials/potential.js';
+import { Rng } from '../../../src/util/rng.js';
+
+// The formaldehyde-like molecule of additive.test.ts: Morse bonds and harmonic angles.
+const DEG = Math.PI / 180;
+const HCO = 121.8 * DEG;
+const SYMBOLS = ['C', 'O', 'H', 'H'];
+const ALFS = [
+  [1, 2, 3],
+  [2, 1, 3],
+  [3, 1, 2],
+  [4, 1, 2],
+];
+const MINIMUM_A = Float64Array.from([0, 0, 0, 0, 1.21, 0, 1.1 * Math.sin(HCO), 1.1 * Math.cos(HCO), 0, -1.1 * Math.sin(HCO), 1.1 * Math.cos(HCO), 0]);
+const reference = new AnalyticPotential({
+  symbols: SYMBOLS,
+  morseBonds: [
+    { i: 0, j: 1, depthKcalPerMol: 170, alphaPerA: 2.2, r0A: 1.21 },
+    { i: 0, j: 2, depthKcalPerMol: 100, alphaPerA: 1.9, r0A: 1.1 },
+    { i: 0, j: 3, depthKcalPerMol: 100, alphaPerA: 1.9, r0A: 1.1 },
+  ],
+  harmonicAngles: [
+    { i: 1, j: 0, k: 2, kKcalPerMolPerRad2: 60, theta0Rad: HCO },
+    { i: 1, j: 0, k: 3, kKcalPerMolPerRad2: 60, theta0Rad: HCO },
+    { i: 2, j: 0, k: 3, kKcalPerMolPerRad2: 40, theta0Rad: 116.4 * DEG },
+  ],
+});
+
+function geometries(n: number, seed: number, amplitudeA: number): Float64Array[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => Float64Array.from(MINIMUM_A, (v) => v + rng.uniformIn(-amplitudeA, amplitudeA)));
+}
+
+function label(pot: Potential, frames: Float64Array[], withForces = true): ForceFitFrame[] {
+  const out = createResult(pot.nAtoms);
+  return frames.map((p) => {
+    pot.compute(p, out, true);
+    return { positionsA: p, energyHa: out.energyHa, ...(withForces ? { forcesHaPerBohr: out.forcesHaPerBohr.slice() } : {}) };
+  });
+}
+
+function potential(models: GpModel[]): GpPotential {
+  return new GpPotential({ systemName: 'FORMALDEHYDE', models, symbols: SYMBOLS, periodicPrefactors: [4, 4, 4, 4] });
+}
+
+/** Mean absolute errors of `pot` against `ref` on `frames`: energy (kcal/mol) and force component (kcal/mol/Å). */
+function errors(pot: Potential, ref: Potential, frames: Float64Array[]): { energy: number; force: number; maxForce: number } {
+  const a = createResult(4);
+  const b = createResult(4);
+  let e = 0;
+  let f = 0;
+  let maxForce = 0;
+  for (const p of frames) {
+    pot.compute(p, a, true);
+    ref.compute(p, b, true);
+    e += Math.abs(a.energyHa - b.energyHa);
+    for (let k = 0; k < 12; k++) {
+      const d = Math.abs(a.forcesHaPerBohr[k]! - b.forcesHaPerBohr[k]!);
+      f += d;
+      maxForce = Math.max(maxForce, d);
+    }
+  }
+  return {
+    energy: (e / frames.length) * KCAL_PER_MOL_PER_HARTREE,
+    force: (f / (12 * frames.length)) * KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR,
+    maxForce: maxForce * KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR,
+  };
+}
+
+const N_TRAIN = 40;
+const trainGeoms = geometries(N_TRAIN, 11, 0.1);
+const testGeoms = geometries(30, 12, 0.1);
+const trainFrames = label(reference, trainGeoms);
+let cached: AdditiveTrainResult | undefined;
+/**
+ * The energy-only fit, with a stated noise of 1e-3 (relative to σ_f²): the weight-space normal
+ * equations square the data's condition number, and this keeps them factorisable without jitter so
+ * that the equivalence below is exact.
+ */
+function energyFit(): AdditiveTrainResult {
+  cached ??= trainAdditive({
+    atoms: additiveFeatures(SYMBOLS, trainGeoms, ALFS),
+    nFeatures: 6,
+    yTotalHa: Float64Array.from(trainFrames, (f) => f.energyHa),
+    systemName: 'FORMALDEHYDE',
+    kernel: alfKernel('rbf-periodic', 6),
+    restarts: 1,
+    seed: 1,
+    prior: 'max',
+    noise: 1e-3,
+  });
+  return cached;
+}
+
+test('without forces the refit reproduces the total-energy GP of noise λ = Nν + λ_E: every atom gets its weights β', () => {
+  const r = energyFit();
+  // λ = 1e-3 split as N·ν = λ/2 and λ_E = λ/2
+  const refit = refitAdditiveWithForces(
+    r.models,
+    trainFrames.map((f) => ({ positionsA: f.positionsA, energyHa: f.energyHa })),
+    { signalVarianceHa2: r.signalVariance, sigmaEnergyHa: Math.sqrt((r.noise / 2) * r.signalVariance), nugget: r.noise / 8 },
+  );
+  assert.equal(refit.forceFrames, 0);
+  assert.equal(refit.jitter, 0);
+  const beta = r.models[0]!.weights;
+  let worstW = 0;
+  let maxBeta = 0;
+  for (const m of refit.models) {
+    for (let i = 0; i < N_TRAIN; i++) {
+      worstW = Math.max(worstW, Math.abs(m.weights[i]! - beta[i]!));
+      maxBeta = Math.max(maxBeta, Math.abs(beta[i]!));
+    }
+  }
+  assert.ok(worstW < 1e-5 * maxBeta, `max |w_A − β| ${worstW} (max |β| ${maxBeta})`);
+  const a = potential(r.models);
+  const b = potential(refit.models);
+  const oa = createResult(4);
+  const ob = createResult(4);
+  let worstE = 0;
+  let worstF = 0;
+  for (const p of testGeoms) {
+    a.compute(p, oa, true);
+    b.compute(p, ob, true);
+    worstE = Math.max(worstE, Math.abs(oa.energyHa - ob.energyHa));
+    for (let k = 0; k < 12; k++) worstF = Math.max(worstF, Math.abs(oa.forcesHaPerBohr[k]! - ob.forcesHaPerBohr[k]!));
+  }
+  assert.ok(worstE * KCAL_PER_MOL_PER_HARTREE < 1e-5, `max |ΔE| ${worstE * KCAL_PER_MOL_PER_HARTREE} kcal/mol`);
+  assert.ok(worstF * KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR < 1e-4, `max |ΔF| ${worstF * KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR} kcal/mol/Å`);
+});
+
+test('a function in the span of the atoms kernels is recovered from its energies and forces (teacher with its own weights per atom)', () => {
+  const r = energyFit();
+  const rng = new Rng(5);
+  const teacherModels = r.models.map((m) => {
+    const w = Float64Array.from({ length: m.nTrain }, () => 0.05 * rng.normal());
+    const k = compileModelKernel(m, 4);
+    const y = new Float64Array(m.nTrain);
+    for (let i = 0; i < m.nTrain; i++) y[i] = k.weightedSum(m.trainX, i * 6, m.trainX, w, m.nTrain, (m.mean as { value: number }).value);
+    return { ...m, weights: w, trainY: y };
+  });
+  const teacher = potential(teacherModels);
+  const frames = label(teacher, trainGeoms);
+  // energies alone (40 numbers) cannot fix 4 × 40 weights; energies and forces (40 × 13) can
+  const energyOnly = refitAdditiveWithForces(r.models, frames.map((f) => ({ positionsA: f.positionsA, energyHa: f.energyHa })), { signalVarianceHa2: r.signalVariance, sigmaEnergyHa: 1e-7 });
+  const both = refitAdditiveWithForces(r.models, frames, { signalVarianceHa2: r.signalVariance, sigmaEnergyHa: 1e-7, sigmaForceHaPerBohr: 1e-7 });
+  assert.equal(both.forceFrames, N_TRAIN);
+  const zero = potential(r.models.map((m) => ({ ...m, weights: new Float64Array(m.nTrain) })));
+  const scale = errors(zero, teacher, testGeoms); // the teacher's own size: |E − prior| and |F|
+  const eOnly = errors(potential(energyOnly.models), teacher, testGeoms);
+  const eBoth = errors(potential(both.models), teacher, testGeoms);
+  // measured: the teacher's |E − prior| 314 kcal/mol and |F| 382 kcal/mol/Å on average; energy-only
+  // 4.7e-3 kcal/mol and 0.047 kcal/mol/Å off, energies + forces 2.3e-5 and 2.0e-4 (max 0.011)
+  assert.ok(eBoth.energy < 1e-6 * scale.energy, `held-out energy MAE ${eBoth.energy} of ${scale.energy} kcal/mol`);
+  assert.ok(eBoth.maxForce < 1e-4 * scale.maxForce, `held-out max force error ${eBoth.maxForce} of ${scale.maxForce} kcal/mol/Å`);
+  assert.ok(eBoth.force < 0.01 * eOnly.force, `held-out force MAE with forces ${eBoth.force}, energies only ${eOnly.force} kcal/mol/Å`);
+});
+
+test('on the Morse surface forces in the fit cut the held-out force error, and the files load with the consistency check', () => {
+  const r = energyFit();
+  const refit = refitAdditiveWithForces(r.models, trainFrames, { signalVarianceHa2: r.signalVariance });
+  const before = errors(potential(r.models), reference, testGeoms);
+  const after = errors(potential(refit.models), reference, testGeoms);
+  // measured (θ of the energy fit with noise 1e-3): before 1.49 kcal/mol and 9.4 kcal/mol/Å, after 0.60 and 4.0
+  assert.ok(after.force < 0.5 * before.force, `force MAE ${before.force} → ${after.force} kcal/mol/Å`);
+  assert.ok(after.energy < before.energy, `energy MAE ${before.energy} → ${after.energy} kcal/mol`);
+  const dir = mkdtempSync(join(tmpdir(), 'atomgp-force-fit-'));
+  try {
+    for (const m of refit.models) writeModel(join(dir, `FORMALDEHYDE_iqa_${m.atom}.model`), m);
+    const set = readModelSet(dir, { check: true });
+    for (const c of set.checks) assert.equal(c.verdict, 'consistent', c.summary);
+    assert.ok(set.models[0]!.metadata.some((l) => l.startsWith('force_fit energies+forces sigma_energy_Ha=0.0001 sigma_force_Ha_per_bohr=0.001 force_frames=40 nugget=1e-8')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('frames that are not the training geometries, a size beyond the limit and bad noise are refused with one line', () => {
+  const r = energyFit();
+  const shuffled = [trainFrames[1]!, trainFrames[0]!, ...trainFrames.slice(2)];
+  assert.throws(() => refitAdditiveWithForces(r.models, shuffled, { signalVarianceHa2: r.signalVariance }), (e: unknown) => e instanceof AtomgpError && /frame 1 is not training geometry 1 of atom C1/.test(e.message));
+  assert.throws(() => refitAdditiveWithForces(r.models, trainFrames.slice(1), { signalVarianceHa2: r.signalVariance }), /trained on 40 geometries, 39 frames given/);
+  assert.throws(() => refitAdditiveWithForces(r.models, trainFrames, { signalVarianceHa2: r.signalVariance, maxOrder: 100 }), /4 atoms × 40 geometries = 160 weights exceed the limit of 100/);
+  assert.throws(() => refitAdditiveWithForces(r.models, trainFrames, { signalVarianceHa2: r.signalVariance, sigmaForceHaPerBohr: 0 }), /force noise 0 Ha\/bohr must be a positive number/);
+  const bad = trainFrames.map((f, i) => (i === 3 ? { ...f, forcesHaPerBohr: f.forcesHaPerBohr!.subarray(0, 9) } : f));
+  assert.throws(() => refitAdditiveWithForces(r.models, bad, { signalVarianceHa2: r.signalVariance }), /frame 4: forces must be 12 finite values/);
+});
