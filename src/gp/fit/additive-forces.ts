@@ -39,7 +39,7 @@ import { BOHR_PER_ANGSTROM } from '../../chem/units.js';
 import { AtomgpError } from '../../errors.js';
 import { AlfFeaturizer } from '../../features/alf.js';
 import { choleskyInPlace, choleskySolve } from '../../math/linalg.js';
-import { nativeLapack } from '../../math/native-lapack.js';
+import { type NativeLapack, nativeLapack } from '../../math/native-lapack.js';
 import { addExponentGradient, compileModelKernel, exponent, type ExpTerms } from '../kernel/kernel.js';
 import type { GpModel, PeriodicPrefactor } from '../model/model.js';
 
@@ -64,6 +64,8 @@ export interface ForceFitOptions {
   periodicPrefactor?: PeriodicPrefactor;
   /** ν: white nugget of each atom's inducing values, relative to σ_f² (default 1e-8). */
   nugget?: number;
+  /** The native LAPACK to use, or false for the built-in kernels (default: native when it loads). */
+  lapack?: NativeLapack | false;
   /** Threads for the native BLAS/LAPACK calls (default 2). */
   threads?: number;
   onProgress?: (framesDone: number, frames: number) => void;
@@ -145,7 +147,7 @@ export function refitAdditiveWithForces(models: GpModel[], frames: ForceFitFrame
   if (!(nu > 0) || !Number.isFinite(nu)) throw new AtomgpError(`force fit: nugget ${nu} must be a positive number`);
   const lamE = (sigmaE * sigmaE) / sf2;
   const lamF = (sigmaF * sigmaF) / sf2;
-  const lap = nativeLapack();
+  const lap = opts.lapack === false ? undefined : (opts.lapack ?? nativeLapack());
   const threads = opts.threads ?? 2;
   const syrk = (rows: number, alpha: number, x: Float64Array, c: Float64Array): void => {
     if (lap) lap.syrkLower(order, rows, alpha, x, 1, c, threads);
