@@ -1,5 +1,7 @@
 /**
  * Weights of an additive model set from energies AND forces (science.md §6; docs/force-fit.md).
+ * Also for per-atom models on atomic labels (IQA, the built-in reference's partition): then every
+ * atom's energy is an observation (`energyLabels: 'atomic'`) and each atom has its own σ_f².
  *
  * An additive GP trained on totals (additive.ts) stores one weight per training geometry, shared by
  * every atom: 1000 numbers fitted to 1000 totals. A reference such as GFN2-xTB also gives forces,
@@ -41,7 +43,7 @@ import { AlfFeaturizer } from '../../features/alf.js';
 import { choleskyInPlace, choleskySolve } from '../../math/linalg.js';
 import { type NativeLapack, nativeLapack } from '../../math/native-lapack.js';
 import { addExponentGradient, compileModelKernel, exponent, type ExpTerms } from '../kernel/kernel.js';
-import type { GpModel, PeriodicPrefactor } from '../model/model.js';
+import { type GpModel, metadataValue, type PeriodicPrefactor } from '../model/model.js';
 
 export interface ForceFitFrame {
   /** Positions, Å, flat 3N: the geometry of the training input of the same index. */
@@ -50,11 +52,21 @@ export interface ForceFitFrame {
   energyHa: number;
   /** Reference forces, Ha/bohr, flat 3N (frames without them contribute their energy only). */
   forcesHaPerBohr?: Float64Array;
+  /** Atomic energies, Ha, length N: the energy labels when `energyLabels` is `atomic`. */
+  atomicEnergiesHa?: Float64Array;
 }
 
 export interface ForceFitOptions {
-  /** σ_f² of the total-energy fit, Ha² (AdditiveTrainResult.signalVariance). */
-  signalVarianceHa2: number;
+  /**
+   * σ_f², Ha²: of the total-energy fit (AdditiveTrainResult.signalVariance), or one per atom for
+   * per-atom models (`signalVarianceOf`).
+   */
+  signalVarianceHa2: number | readonly number[];
+  /**
+   * `total` (default): each frame's total energy is observed (the additive GP's labels); `atomic`:
+   * each atom's energy is (per-atom models trained on atomic labels, e.g. IQA), with noise σ_E each.
+   */
+  energyLabels?: 'total' | 'atomic';
   /** Noise of the energies, Ha (default 1e-4 Ha = 0.063 kcal/mol). */
   sigmaEnergyHa?: number;
   /** Noise of each force component, Ha/bohr (default 1e-3 Ha/bohr = 1.19 kcal/mol/Å). */
@@ -84,6 +96,17 @@ export interface ForceFitResult {
 
 export const DEFAULT_SIGMA_ENERGY_HA = 1e-4;
 export const DEFAULT_SIGMA_FORCE_HA_PER_BOHR = 1e-3;
+
+/**
+ * σ_f² of a model, Ha²: its `# signal_variance`, else 1 for the marginal likelihood (signal variance
+ * fixed to 1, as in FEREBUS files); a model that states neither is refused.
+ */
+export function signalVarianceOf(model: GpModel): number {
+  const v = metadataValue(model, 'signal_variance');
+  if (v !== undefined && Number(v) > 0) return Number(v);
+  if ((metadataValue(model, 'likelihood_type') ?? '').startsWith('marginal')) return 1;
+  throw new AtomgpError(`force fit: atom ${model.atom}: the model states neither a signal variance nor the marginal likelihood`);
+}
 
 function flatKernel(model: GpModel, pf: PeriodicPrefactor): ExpTerms {
   const k = compileModelKernel(model, pf);
@@ -118,10 +141,15 @@ export function refitAdditiveWithForces(models: GpModel[], frames: ForceFitFrame
   const pf = opts.periodicPrefactor ?? 4;
   const sigmaE = opts.sigmaEnergyHa ?? DEFAULT_SIGMA_ENERGY_HA;
   const sigmaF = opts.sigmaForceHaPerBohr ?? DEFAULT_SIGMA_FORCE_HA_PER_BOHR;
-  const sf2 = opts.signalVarianceHa2;
+  const sf2s = typeof opts.signalVarianceHa2 === 'number' ? new Array<number>(N).fill(opts.signalVarianceHa2) : [...opts.signalVarianceHa2];
+  const atomic = (opts.energyLabels ?? 'total') === 'atomic';
   if (!(sigmaE > 0) || !Number.isFinite(sigmaE)) throw new AtomgpError(`force fit: energy noise ${sigmaE} Ha must be a positive number`);
   if (!(sigmaF > 0) || !Number.isFinite(sigmaF)) throw new AtomgpError(`force fit: force noise ${sigmaF} Ha/bohr must be a positive number`);
-  if (!(sf2 > 0) || !Number.isFinite(sf2)) throw new AtomgpError(`force fit: signal variance ${sf2} Ha² must be a positive number`);
+  if (sf2s.length !== N) throw new AtomgpError(`force fit: ${sf2s.length} signal variances for ${N} atoms`);
+  for (const v of sf2s) if (!(v > 0) || !Number.isFinite(v)) throw new AtomgpError(`force fit: signal variance ${v} Ha² must be a positive number`);
+  // Everything below is in units of the mean σ_f² (for one shared σ_f² exactly the total-energy GP's).
+  const sf2 = sf2s.reduce((a, b) => a + b, 0) / N;
+  const priorWeight = sf2s.map((v) => sf2 / v);
   const order = N * n;
   const maxOrder = opts.maxOrder ?? 30000;
   if (order > maxOrder) {
@@ -136,6 +164,9 @@ export function refitAdditiveWithForces(models: GpModel[], frames: ForceFitFrame
   frames.forEach((f, i) => {
     if (f.positionsA.length !== 3 * N) throw new AtomgpError(`force fit: frame ${i + 1} has ${f.positionsA.length / 3} atoms, the models ${N}`);
     if (!Number.isFinite(f.energyHa)) throw new AtomgpError(`force fit: frame ${i + 1} has no finite energy`);
+    if (atomic && !(f.atomicEnergiesHa && f.atomicEnergiesHa.length === N && f.atomicEnergiesHa.every(Number.isFinite))) {
+      throw new AtomgpError(`force fit: frame ${i + 1} has no ${N} finite atomic energies (atomic energy labels)`);
+    }
     if (f.forcesHaPerBohr && (f.forcesHaPerBohr.length !== 3 * N || f.forcesHaPerBohr.some((v) => !Number.isFinite(v)))) {
       throw new AtomgpError(`force fit: frame ${i + 1}: forces must be ${3 * N} finite values (Ha/bohr)`);
     }
@@ -178,10 +209,41 @@ export function refitAdditiveWithForces(models: GpModel[], frames: ForceFitFrame
   let meanSum = 0;
   for (const m of models) meanSum += (m.mean as { value: number }).value;
 
-  // Energy rows: Φ_E[i, A·n + j] = R_A[i, j].
+  // Energy rows. Totals: Φ_E[i, A·n + j] = (R_A + νI)[i, j]. Atomic energies: one row per atom and
+  // frame with block A only, so their normal-equation term is blockdiag((R_A + νI)² / λ_E).
   const chunkE = Math.max(1, Math.min(n, Math.floor(2e7 / order)));
-  let buf = new Float64Array(chunkE * order);
-  for (let i0 = 0; i0 < n; i0 += chunkE) {
+  let buf = new Float64Array(atomic ? n * n : chunkE * order);
+  if (atomic) {
+    const sq = new Float64Array(n * n);
+    for (let A = 0; A < N; A++) {
+      const X = models[A]!.trainX;
+      const fl = kernels[A]!;
+      const mA = (models[A]!.mean as { value: number }).value;
+      for (let i = 0; i < n; i++) {
+        const t = (frames[i]!.atomicEnergiesHa![A]! - mA) / lamE;
+        for (let j = 0; j < n; j++) {
+          const v = Math.exp(-exponent(fl, X, i * K, X, j * K)) + (j === i ? nu : 0);
+          buf[i * n + j] = v;
+          rhs[A * n + j] = rhs[A * n + j]! + v * t;
+        }
+      }
+      sq.fill(0);
+      if (lap) lap.syrkLower(n, n, 1 / lamE, buf, 0, sq, threads);
+      else {
+        for (let r = 0; r < n; r++) {
+          for (let a = 0; a < n; a++) {
+            const va = buf[r * n + a]! / lamE;
+            for (let b = 0; b <= a; b++) sq[a * n + b] = sq[a * n + b]! + va * buf[r * n + b]!;
+          }
+        }
+      }
+      for (let a = 0; a < n; a++) {
+        const row = (A * n + a) * order + A * n;
+        for (let b = 0; b <= a; b++) M[row + b] = M[row + b]! + sq[a * n + b]!;
+      }
+    }
+  }
+  for (let i0 = 0; !atomic && i0 < n; i0 += chunkE) {
     const c = Math.min(chunkE, n - i0);
     buf.fill(0, 0, c * order);
     for (let r = 0; r < c; r++) {
@@ -241,14 +303,15 @@ export function refitAdditiveWithForces(models: GpModel[], frames: ForceFitFrame
   }
   buf = new Float64Array(0);
 
-  // The prior: blockdiag (R_A + νI), lower triangles.
+  // The prior: blockdiag (R_A + νI) · σ̄_f²/σ_f,A², lower triangles.
   for (let A = 0; A < N; A++) {
     const X = models[A]!.trainX;
     const fl = kernels[A]!;
+    const pw = priorWeight[A]!;
     for (let i = 0; i < n; i++) {
       const row = (A * n + i) * order + A * n;
-      for (let j = 0; j <= i; j++) M[row + j] = M[row + j]! + Math.exp(-exponent(fl, X, i * K, X, j * K));
-      M[row + i] = M[row + i]! + nu;
+      for (let j = 0; j <= i; j++) M[row + j] = M[row + j]! + pw * Math.exp(-exponent(fl, X, i * K, X, j * K));
+      M[row + i] = M[row + i]! + pw * nu;
     }
   }
   // dpotrf (and the built-in kernel) read and write only the lower triangle, so the upper one keeps

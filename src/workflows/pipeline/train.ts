@@ -9,7 +9,7 @@ import { InterruptedError } from '../../errors.js';
 import { failuresError, runBatch } from '../../exec/executor.js';
 import { featurizeFrames } from '../../features/frames.js';
 import { trainAdditive } from '../../gp/fit/additive.js';
-import { refitAdditiveWithForces } from '../../gp/fit/additive-forces.js';
+import { refitAdditiveWithForces, signalVarianceOf } from '../../gp/fit/additive-forces.js';
 import type { GpModel } from '../../gp/model/model.js';
 import { refitFromModel, type TrainResult } from '../../gp/fit/train.js';
 import { runTrainTasks, type TrainTask } from '../../gp/fit/train-parallel.js';
@@ -159,8 +159,25 @@ export async function trainModelSet(
       results = outcome.results as TrainResult[];
     }
     models = results.map((r) => r.model);
+    let forceFitS = 0;
+    if (s.forceSigmaHaPerBohr > 0 && train.every((f) => f.forcesHaPerBohr !== undefined)) {
+      const ff = refitAdditiveWithForces(
+        models,
+        train.map((f) => ({ positionsA: f.positionsA, energyHa: f.energyHa!, atomicEnergiesHa: f.atomicEnergiesHa!, forcesHaPerBohr: f.forcesHaPerBohr! })),
+        {
+          signalVarianceHa2: models.map(signalVarianceOf),
+          energyLabels: 'atomic',
+          sigmaEnergyHa: s.energySigmaHa,
+          sigmaForceHaPerBohr: s.forceSigmaHaPerBohr,
+          onProgress: (done, all) => ctx.progress(stage, done / all, `force fit: ${done}/${all} frames`),
+        },
+      );
+      models = ff.models;
+      forceFitS = ff.wallTimeS;
+      ctx.log(`${stage}: weights refit on ${train.length} × ${n} atomic energies and the forces of ${ff.forceFrames} frames (σ_E ${s.energySigmaHa} Ha, σ_F ${s.forceSigmaHaPerBohr} Ha/bohr) in ${ff.wallTimeS.toFixed(1)} s`);
+    }
     results.forEach((r, a) => {
-      atoms.push({ atom: names[a]!, log_likelihood: r.logLikelihood, wall_time_s: r.wallTimeS });
+      atoms.push({ atom: names[a]!, log_likelihood: r.logLikelihood, wall_time_s: r.wallTimeS + forceFitS / n });
     });
   } else {
     const warm = !s.coldStart && target.warmStartFiles ? target.warmStartFiles.map((f) => readModel(f)) : undefined;

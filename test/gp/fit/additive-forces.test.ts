@@ -11,6 +11,7 @@ import { compileModelKernel } from '../../../src/gp/kernel/kernel.js';
 import { alfKernel } from '../../../src/gp/kernel/setup.js';
 import type { GpModel } from '../../../src/gp/model/model.js';
 import { writeModel } from '../../../src/io/model.js';
+import { choleskyInPlace, choleskySolve } from '../../../src/math/linalg.js';
 import { nativeLapackStatus } from '../../../src/math/native-lapack.js';
 import { readModelSet } from '../../../src/io/modelset.js';
 import { AnalyticPotential } from '../../../src/potentials/analytic.js';
@@ -231,4 +232,78 @@ test('OpenBLAS and the built-in kernels give the same model (the weights only up
   const toRef = errors(potential(native.models), reference, testGeoms);
   assert.ok(d.energy < 0.01 * toRef.energy, `energy: native vs built-in ${d.energy}, vs reference ${toRef.energy} kcal/mol`);
   assert.ok(d.force < 0.01 * toRef.force, `force: native vs built-in ${d.force}, vs reference ${toRef.force} kcal/mol/Å`);
+});
+
+test('atomic labels without forces: each atom is its own GP, w_A = (R_A + (ν + σ_E²/σ_f,A²) I)⁻¹ (y_A − m_A)', () => {
+  const r = energyFit();
+  const pot = potential(r.models);
+  const out = createResult(4);
+  // atomic labels: the energy-only models' own partition, shifted per atom so they are not its fit
+  const frames = trainGeoms.map((p) => {
+    pot.compute(p, out, false);
+    return { positionsA: p, energyHa: out.energyHa, atomicEnergiesHa: Float64Array.from(out.atomicEnergiesHa, (e, A) => e + 0.001 * Math.sin(3 * A + p[0]! * 7)) };
+  });
+  // ν and σ_E large enough that the squared normal equations stay well conditioned (κ ≈ 1e9)
+  const sf2 = [0.5, 1, 2, 4];
+  const nu = 1e-3;
+  const sigmaE = 0.03;
+  const refit = refitAdditiveWithForces(r.models, frames, { signalVarianceHa2: sf2, energyLabels: 'atomic', sigmaEnergyHa: sigmaE, nugget: nu, lapack: false });
+  r.models.forEach((m, A) => {
+    const k = compileModelKernel(m, 4);
+    const n = m.nTrain;
+    const a = k.matrix(m.trainX, n, nu + (sigmaE * sigmaE) / sf2[A]!);
+    assert.equal(choleskyInPlace(a, n), 0);
+    const w = Float64Array.from(frames, (f) => f.atomicEnergiesHa[A]! - (m.mean as { value: number }).value);
+    choleskySolve(a, n, w);
+    // compared through the predictions: the squared normal equations leave the weights loose along
+    // R_A's near-null directions (see the OpenBLAS test)
+    const direct = compileModelKernel(m, 4);
+    const fitted = compileModelKernel(refit.models[A]!, 4);
+    const feats = additiveFeatures(SYMBOLS, testGeoms, ALFS)[A]!.x;
+    let worst = 0;
+    let spread = 0;
+    for (let q = 0; q < testGeoms.length; q++) {
+      const e0 = direct.weightedSum(feats, q * 6, m.trainX, w, n);
+      const e1 = fitted.weightedSum(feats, q * 6, m.trainX, refit.models[A]!.weights, n);
+      worst = Math.max(worst, Math.abs(e1 - e0));
+      spread = Math.max(spread, Math.abs(e0));
+    }
+    // measured: 6e-11 to 3e-9 of the largest atomic energy about its prior
+    assert.ok(worst < 1e-7 * spread, `atom ${m.atom}: max |ΔE_A| ${worst} of ${spread} Ha`);
+  });
+  assert.throws(() => refitAdditiveWithForces(r.models, trainFrames, { signalVarianceHa2: sf2, energyLabels: 'atomic' }), /frame 1 has no 4 finite atomic energies/);
+  assert.throws(() => refitAdditiveWithForces(r.models, frames, { signalVarianceHa2: [1, 1], energyLabels: 'atomic' }), /2 signal variances for 4 atoms/);
+});
+
+test('atomic labels with forces recover a teacher: atomic energies and forces at held-out geometries', () => {
+  const r = energyFit();
+  const rng = new Rng(9);
+  const teacherModels = r.models.map((m) => {
+    const w = Float64Array.from({ length: m.nTrain }, () => 0.05 * rng.normal());
+    const k = compileModelKernel(m, 4);
+    const y = new Float64Array(m.nTrain);
+    for (let i = 0; i < m.nTrain; i++) y[i] = k.weightedSum(m.trainX, i * 6, m.trainX, w, m.nTrain, (m.mean as { value: number }).value);
+    return { ...m, weights: w, trainY: y };
+  });
+  const teacher = potential(teacherModels);
+  const out = createResult(4);
+  const frames = trainGeoms.map((p) => {
+    teacher.compute(p, out, true);
+    return { positionsA: p, energyHa: out.energyHa, atomicEnergiesHa: out.atomicEnergiesHa.slice(), forcesHaPerBohr: out.forcesHaPerBohr.slice() };
+  });
+  const refit = refitAdditiveWithForces(r.models, frames, { signalVarianceHa2: [1, 1, 1, 1], energyLabels: 'atomic', sigmaEnergyHa: 1e-7, sigmaForceHaPerBohr: 1e-7 });
+  const e = errors(potential(refit.models), teacher, testGeoms);
+  const scale = errors(potential(r.models.map((m) => ({ ...m, weights: new Float64Array(m.nTrain) }))), teacher, testGeoms);
+  assert.ok(e.energy < 1e-6 * scale.energy, `held-out energy MAE ${e.energy} of ${scale.energy} kcal/mol`);
+  assert.ok(e.maxForce < 1e-4 * scale.maxForce, `held-out max force error ${e.maxForce} of ${scale.maxForce} kcal/mol/Å`);
+  // the atoms' own energies, not only their sum
+  const a = createResult(4);
+  let worst = 0;
+  for (const p of testGeoms) {
+    potential(refit.models).compute(p, a, false);
+    teacher.compute(p, out, false);
+    for (let A = 0; A < 4; A++) worst = Math.max(worst, Math.abs(a.atomicEnergiesHa[A]! - out.atomicEnergiesHa[A]!));
+  }
+  // measured: 1.2e-3 kcal/mol against atomic energies of ~100 kcal/mol about their priors
+  assert.ok(worst * KCAL_PER_MOL_PER_HARTREE < 1e-5 * scale.energy, `max atomic-energy error ${worst * KCAL_PER_MOL_PER_HARTREE} of ${scale.energy} kcal/mol`);
 });

@@ -51,6 +51,8 @@ test('pipeline on water (built-in reference): sample, train two priors, validate
   }
   assert.ok(existsSync(join(out, 'data/csv/WATER_O1_TRAINING_SET.csv')));
   assert.ok(existsSync(join(out, 'models/shift_0.05/WATER_iqa_H2.model')));
+  // per-atom models: weights refit on the atomic energies and the forces of every training frame
+  assert.match(readFileSync(join(out, 'models/min/WATER_iqa_H2.model'), 'utf8'), /^# force_fit energies\+forces sigma_energy_Ha=0.0001 sigma_force_Ha_per_bohr=0.001 force_frames=150 /m);
   const written = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as DemoSummary;
   assert.equal(written.validation_mae_kcal_per_mol, s.validation_mae_kcal_per_mol);
   assert.equal(written.sampling.cv_values.length, s.n_frames);
