@@ -86,6 +86,11 @@ test('pipeline from total energies (additive GP) recovers molecular energies of 
   // the weights were refit on the energies and forces of every training frame (the default)
   const model = readFileSync(join(out, 'models/max/WATER_iqa_O1.model'), 'utf8');
   assert.match(model, /^# force_fit energies\+forces sigma_energy_Ha=0.0001 sigma_force_Ha_per_bohr=0.001 force_frames=100 /m);
+  // round 1 searches θ from scratch (its restarts); rounds 2-3 and the final model start from the previous round's θ
+  assert.match(readFileSync(join(out, 'active/round_01/models/WATER_iqa_O1.model'), 'utf8'), /^# optimiser lbfgsb starts=1 seed=1 evaluations=\d+$/m);
+  for (const f of ['active/round_02/models', 'active/round_03/models', 'models/max']) {
+    assert.match(readFileSync(join(out, f, 'WATER_iqa_O1.model'), 'utf8'), /^# optimiser lbfgsb starts=1 seed=1 warm-start evaluations=\d+$/m, f);
+  }
 });
 
 test('pipeline settings: unknown molecule, two sources, too few frames and bad numbers are clear errors', () => {
