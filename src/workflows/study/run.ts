@@ -52,6 +52,12 @@ export interface StudyCell {
   survived: number;
   /** Survived and faithful. */
   faithful: number;
+  /**
+   * Faithful up to their last frame, whether the monitor stopped them or not: a run that ends in a
+   * reaction the reference also makes (malondialdehyde's proton transfer at 1000 K) is counted here
+   * and not in `faithful`.
+   */
+  faithful_to_end: number;
   /** Median time to failure over the failed runs, ps (null when none failed). */
   median_time_to_failure_ps: number | null;
   /** Fidelity pooled over the cell's surviving runs (mean of the runs' MAEs; the largest error). */
@@ -133,6 +139,7 @@ export function studyTable(runs: readonly StudyRun[]): StudyCell[] {
       runs: rs.length,
       survived: alive.length,
       faithful: alive.filter((r) => r.fidelity?.faithful === true).length,
+      faithful_to_end: rs.filter((r) => r.fidelity?.faithful === true).length,
       median_time_to_failure_ps: median(rs.filter((r) => r.time_to_failure_ps !== null).map((r) => r.time_to_failure_ps!)),
       energy_mae_kcal_per_mol: withFid.length ? withFid.reduce((a, r) => a + r.fidelity!.energyMaeKcalPerMol, 0) / withFid.length : null,
       energy_max_abs_kcal_per_mol: withFid.length ? Math.max(...withFid.map((r) => r.fidelity!.energyMaxAbsKcalPerMol)) : null,

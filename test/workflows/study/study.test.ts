@@ -16,7 +16,7 @@ import { readXyz } from '../../../src/io/xyz.js';
 import { createPotential } from '../../../src/potentials/factory.js';
 import { createResult } from '../../../src/potentials/potential.js';
 import { buildMolecule, DEMO_DEFAULTS, referenceSpec } from '../../../src/workflows/pipeline/index.js';
-import { readStudyConfig, type StudySummary } from '../../../src/workflows/study/index.js';
+import { readStudyConfig, type StudyRun, type StudySummary, studyTable } from '../../../src/workflows/study/index.js';
 import { runCli } from '../../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atomgp-study-'));
@@ -43,6 +43,7 @@ test('study on water and ammonia (built-in reference): table = runs, fidelity re
       assert.equal(c.survived, rs.filter((r) => r.survived).length);
       assert.equal(c.faithful, rs.filter((r) => r.survived && r.fidelity?.faithful).length);
       assert.ok(c.faithful <= c.survived);
+      assert.equal(c.faithful_to_end, rs.filter((r) => r.fidelity?.faithful).length);
     }
     for (const r of m.runs) {
       if (r.fidelity === null) continue;
@@ -235,4 +236,18 @@ test('study on capped glycine: Ramachandran maps; study.html in headless Chromiu
   } finally {
     await browser.close();
   }
+});
+
+test('the study table: a run stopped by the monitor but faithful up to its end counts in faithful_to_end, not in faithful', () => {
+  const fid = (mae: number, faithful: boolean) => ({ energyMaeKcalPerMol: mae, energyMaxAbsKcalPerMol: 3 * mae, faithful }) as unknown as StudyRun['fidelity'];
+  const run = (replica: number, survived: boolean, fidelity: StudyRun['fidelity']): StudyRun =>
+    ({ prior: 'shift:0.05', temperature_K: 1000, replica, survived, time_ps: survived ? 10 : 2.4, time_to_failure_ps: survived ? null : 2.4, failure: survived ? null : 'bond-stretched', mean_temperature_K: 1000, run_dir: `r${replica}`, fidelity }) as StudyRun;
+  const [c] = studyTable([run(0, true, fid(0.3, true)), run(1, false, fid(0.4, true)), run(2, true, fid(2.5, false)), run(3, false, null)]);
+  assert.equal(c!.runs, 4);
+  assert.equal(c!.survived, 2);
+  assert.equal(c!.faithful, 1);
+  assert.equal(c!.faithful_to_end, 2);
+  assert.equal(c!.median_time_to_failure_ps, 2.4);
+  // the pooled error is over the surviving runs with a fidelity, as before
+  assert.ok(Math.abs(c!.energy_mae_kcal_per_mol! - (0.3 + 2.5) / 2) < 1e-12);
 });
