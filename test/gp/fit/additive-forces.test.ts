@@ -14,35 +14,12 @@ import { writeModel } from '../../../src/io/model.js';
 import { choleskyInPlace, choleskySolve } from '../../../src/math/linalg.js';
 import { nativeLapackStatus } from '../../../src/math/native-lapack.js';
 import { readModelSet } from '../../../src/io/modelset.js';
-import { AnalyticPotential } from '../../../src/potentials/analytic.js';
+import { ALFS, MINIMUM_A, reference, SYMBOLS } from '../../helpers/formaldehyde.js';
 import { GpPotential } from '../../../src/potentials/gp.js';
 import { createResult, type Potential } from '../../../src/potentials/potential.js';
 import { Rng } from '../../../src/util/rng.js';
 
-// The formaldehyde-like molecule of additive.test.ts: Morse bonds and harmonic angles.
-const DEG = Math.PI / 180;
-const HCO = 121.8 * DEG;
-const SYMBOLS = ['C', 'O', 'H', 'H'];
-const ALFS = [
-  [1, 2, 3],
-  [2, 1, 3],
-  [3, 1, 2],
-  [4, 1, 2],
-];
-const MINIMUM_A = Float64Array.from([0, 0, 0, 0, 1.21, 0, 1.1 * Math.sin(HCO), 1.1 * Math.cos(HCO), 0, -1.1 * Math.sin(HCO), 1.1 * Math.cos(HCO), 0]);
-const reference = new AnalyticPotential({
-  symbols: SYMBOLS,
-  morseBonds: [
-    { i: 0, j: 1, depthKcalPerMol: 170, alphaPerA: 2.2, r0A: 1.21 },
-    { i: 0, j: 2, depthKcalPerMol: 100, alphaPerA: 1.9, r0A: 1.1 },
-    { i: 0, j: 3, depthKcalPerMol: 100, alphaPerA: 1.9, r0A: 1.1 },
-  ],
-  harmonicAngles: [
-    { i: 1, j: 0, k: 2, kKcalPerMolPerRad2: 60, theta0Rad: HCO },
-    { i: 1, j: 0, k: 3, kKcalPerMolPerRad2: 60, theta0Rad: HCO },
-    { i: 2, j: 0, k: 3, kKcalPerMolPerRad2: 40, theta0Rad: 116.4 * DEG },
-  ],
-});
+// A formaldehyde-like molecule (C O H H) with a known additive PES: Morse bonds and harmonic angles.
 
 function geometries(n: number, seed: number, amplitudeA: number): Float64Array[] {
   const rng = new Rng(seed);
@@ -59,6 +36,20 @@ function label(pot: Potential, frames: Float64Array[], withForces = true): Force
 
 function potential(models: GpModel[]): GpPotential {
   return new GpPotential({ systemName: 'FORMALDEHYDE', models, symbols: SYMBOLS, periodicPrefactors: [4, 4, 4, 4] });
+}
+
+/** A "teacher": the models' kernels and inputs with seeded random weights of its own per atom (0.05 · N(0, 1)). */
+function teacherOf(models: GpModel[], seed: number): GpPotential {
+  const rng = new Rng(seed);
+  return potential(
+    models.map((m) => {
+      const w = Float64Array.from({ length: m.nTrain }, () => 0.05 * rng.normal());
+      const k = compileModelKernel(m, 4);
+      const y = new Float64Array(m.nTrain);
+      for (let i = 0; i < m.nTrain; i++) y[i] = k.weightedSum(m.trainX, i * 6, m.trainX, w, m.nTrain, (m.mean as { value: number }).value);
+      return { ...m, weights: w, trainY: y };
+    }),
+  );
 }
 
 /** Mean absolute errors of `pot` against `ref` on `frames`: energy (kcal/mol) and force component (kcal/mol/Å). */
@@ -148,15 +139,7 @@ test('without forces the refit reproduces the total-energy GP of noise λ = Nν 
 
 test('a function in the span of the atoms kernels is recovered from its energies and forces (teacher with its own weights per atom)', () => {
   const r = energyFit();
-  const rng = new Rng(5);
-  const teacherModels = r.models.map((m) => {
-    const w = Float64Array.from({ length: m.nTrain }, () => 0.05 * rng.normal());
-    const k = compileModelKernel(m, 4);
-    const y = new Float64Array(m.nTrain);
-    for (let i = 0; i < m.nTrain; i++) y[i] = k.weightedSum(m.trainX, i * 6, m.trainX, w, m.nTrain, (m.mean as { value: number }).value);
-    return { ...m, weights: w, trainY: y };
-  });
-  const teacher = potential(teacherModels);
+  const teacher = teacherOf(r.models, 5);
   const frames = label(teacher, trainGeoms);
   // energies alone (40 numbers) cannot fix 4 × 40 weights; energies and forces (40 × 13) can
   const energyOnly = refitAdditiveWithForces(r.models, frames.map((f) => ({ positionsA: f.positionsA, energyHa: f.energyHa })), { signalVarianceHa2: r.signalVariance, sigmaEnergyHa: 1e-7 });
@@ -277,15 +260,7 @@ test('atomic labels without forces: each atom is its own GP, w_A = (R_A + (ν + 
 
 test('atomic labels with forces recover a teacher: atomic energies and forces at held-out geometries', () => {
   const r = energyFit();
-  const rng = new Rng(9);
-  const teacherModels = r.models.map((m) => {
-    const w = Float64Array.from({ length: m.nTrain }, () => 0.05 * rng.normal());
-    const k = compileModelKernel(m, 4);
-    const y = new Float64Array(m.nTrain);
-    for (let i = 0; i < m.nTrain; i++) y[i] = k.weightedSum(m.trainX, i * 6, m.trainX, w, m.nTrain, (m.mean as { value: number }).value);
-    return { ...m, weights: w, trainY: y };
-  });
-  const teacher = potential(teacherModels);
+  const teacher = teacherOf(r.models, 9);
   const out = createResult(4);
   const frames = trainGeoms.map((p) => {
     teacher.compute(p, out, true);

@@ -18,36 +18,13 @@ import { kernelReachBounds } from '../../../src/gp/fit/train-options.js';
 import { TERM_PERIODIC, TERM_SQUARE, TERM_WRAPPED } from '../../../src/gp/kernel/kernel.js';
 import { readModelSet } from '../../../src/io/modelset.js';
 import { writeModel } from '../../../src/io/model.js';
-import { AnalyticPotential } from '../../../src/potentials/analytic.js';
+import { ALFS, MINIMUM_A, reference, SYMBOLS } from '../../helpers/formaldehyde.js';
 import { assertGradientByFiniteDifferences } from '../../helpers/gradient.js';
 import { GpPotential } from '../../../src/potentials/gp.js';
 import { createResult } from '../../../src/potentials/potential.js';
 import { Rng } from '../../../src/util/rng.js';
 
 // A formaldehyde-like molecule (C O H H) with a known additive PES: Morse bonds and harmonic angles.
-const DEG = Math.PI / 180;
-const HCO = 121.8 * DEG;
-const SYMBOLS = ['C', 'O', 'H', 'H'];
-const ALFS = [
-  [1, 2, 3],
-  [2, 1, 3],
-  [3, 1, 2],
-  [4, 1, 2],
-];
-const MINIMUM_A = Float64Array.from([0, 0, 0, 0, 1.21, 0, 1.1 * Math.sin(HCO), 1.1 * Math.cos(HCO), 0, -1.1 * Math.sin(HCO), 1.1 * Math.cos(HCO), 0]);
-const reference = new AnalyticPotential({
-  symbols: SYMBOLS,
-  morseBonds: [
-    { i: 0, j: 1, depthKcalPerMol: 170, alphaPerA: 2.2, r0A: 1.21 },
-    { i: 0, j: 2, depthKcalPerMol: 100, alphaPerA: 1.9, r0A: 1.1 },
-    { i: 0, j: 3, depthKcalPerMol: 100, alphaPerA: 1.9, r0A: 1.1 },
-  ],
-  harmonicAngles: [
-    { i: 1, j: 0, k: 2, kKcalPerMolPerRad2: 60, theta0Rad: HCO },
-    { i: 1, j: 0, k: 3, kKcalPerMolPerRad2: 60, theta0Rad: HCO },
-    { i: 2, j: 0, k: 3, kKcalPerMolPerRad2: 40, theta0Rad: 116.4 * DEG },
-  ],
-});
 
 /** `n` geometries: every coordinate of the minimum displaced uniformly by ±0.08 Å (seeded). */
 function sample(n: number, seed: number): { frames: Float64Array[]; energyHa: Float64Array } {
