@@ -30,12 +30,12 @@ test('pipeline: atomic fits and MD runs through Slurm give the models, runs and 
   assert.equal(readdirSync(join(viaSlurm, 'slurm', 'train-shift_0.05', 'results')).length, 3);
   assert.equal(readdirSync(join(viaSlurm, 'runs', 'shift_0.05', 'slurm', 'md', 'results')).length, 2);
   assert.deepEqual(comparable(viaSlurm), comparable(local));
-  const strip = (text: string) => text.replace(/^# wall_time_s .*\n/m, '');
+  const strip = (text: string) => text.replace(/^# (force_fit_)?wall_time_s .*\n/gm, '');
   for (const f of readdirSync(join(local, 'models', 'shift_0.05')).filter((x) => x.endsWith('.model'))) {
     assert.equal(strip(readFileSync(join(viaSlurm, 'models', 'shift_0.05', f), 'utf8')), strip(readFileSync(join(local, 'models', 'shift_0.05', f), 'utf8')), f);
   }
   // A checkpoint records the digests of the model files it ran on; the two sets differ only in their
-  // `# wall_time_s` line, so those digests are checked against each folder's own files and the rest compared.
+  // `# wall_time_s` and `# force_fit_wall_time_s` lines, so those digests are checked against each folder's own files and the rest compared.
   const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
   const withoutDigests = (out: string, run: string): Record<string, string> => {
     const files = runFiles(join(out, 'runs', 'shift_0.05', run), out);

@@ -30,9 +30,9 @@
  *
  * Normal equations: (Φᵀ Λ⁻¹ Φ + blockdiag R_A + εI) w = Φᵀ Λ⁻¹ t, of order N·n (23 000 for serine
  * with 1000 geometries: 4.2 GB), built by rank updates over chunks of rows (dsyrk) and solved by
- * Cholesky; OpenBLAS when it loads (math/native-lapack.ts), the built-in kernels otherwise. Should
- * rounding leave it indefinite, a numerical jitter (1e-12 of the mean diagonal, growing tenfold) is
- * added to the whole diagonal and recorded.
+ * Cholesky after Jacobi equilibration (unit diagonal); OpenBLAS when it loads
+ * (math/native-lapack.ts), the built-in kernels otherwise. Should rounding leave it indefinite, a
+ * numerical jitter (1e-14 of each diagonal entry, growing tenfold) is added and recorded.
  *
  * Each model states ν as its noise and stores the atomic targets y_A = m_A + (R_A + νI) w_A (its
  * inducing values), so the model-set loader's self-consistency check holds exactly.
@@ -89,7 +89,7 @@ export interface ForceFitResult {
   forceFrames: number;
   /** ν of every atom (relative to σ_f²). */
   nugget: number;
-  /** Numerical jitter added to the normal equations' diagonal (0 when it factorised as built). */
+  /** Numerical jitter added to the equilibrated normal equations' unit diagonal (0 when it factorised as built). */
   jitter: number;
   wallTimeS: number;
 }
@@ -314,23 +314,30 @@ export function refitAdditiveWithForces(models: GpModel[], frames: ForceFitFrame
       M[row + i] = M[row + i]! + pw * nu;
     }
   }
+  // Jacobi equilibration: D M D with D = diag(M)^(-1/2) has a unit diagonal. The data rows put
+  // entries of order 1/λ on the diagonal where the prior's are of order 1; unscaled, Cholesky failed
+  // on well-posed systems (a per-atom water set needed jitter that dominated the prior).
+  const scale = new Float64Array(order);
+  for (let a = 0; a < order; a++) scale[a] = 1 / Math.sqrt(M[a * order + a]!);
   // dpotrf (and the built-in kernel) read and write only the lower triangle, so the upper one keeps
   // a copy for a retry with jitter: no second matrix of 4 GB.
-  const diag = new Float64Array(order);
-  let meanDiag = 0;
   for (let a = 0; a < order; a++) {
-    diag[a] = M[a * order + a]!;
-    meanDiag += diag[a]! / order;
-    for (let b = 0; b < a; b++) M[b * order + a] = M[a * order + b]!;
+    const sa = scale[a]!;
+    for (let b = 0; b < a; b++) {
+      const v = M[a * order + b]! * sa * scale[b]!;
+      M[a * order + b] = v;
+      M[b * order + a] = v;
+    }
+    M[a * order + a] = 1;
   }
   let added = 0;
   let factorised = false;
   for (let tries = 0; tries < 6 && !factorised; tries++) {
-    const jitter = tries === 0 ? 0 : meanDiag * 10 ** (tries - 13);
+    const jitter = tries === 0 ? 0 : 10 ** (tries - 15);
     if (tries > 0) {
       for (let a = 0; a < order; a++) {
         for (let b = 0; b < a; b++) M[a * order + b] = M[b * order + a]!;
-        M[a * order + a] = diag[a]! + jitter;
+        M[a * order + a] = 1 + jitter;
       }
     }
     const info = lap ? lap.choleskyLower(M, order, threads) : choleskyInPlace(M, order);
@@ -339,11 +346,13 @@ export function refitAdditiveWithForces(models: GpModel[], frames: ForceFitFrame
       added = jitter;
     }
   }
-  if (!factorised) throw new AtomgpError(`force fit: the normal equations do not factorise even with ${meanDiag * 1e-8} on the diagonal (σ_E ${sigmaE} Ha, σ_F ${sigmaF} Ha/bohr)`);
+  if (!factorised) throw new AtomgpError(`force fit: the normal equations do not factorise even with 1e-10 of each diagonal entry added (σ_E ${sigmaE} Ha, σ_F ${sigmaF} Ha/bohr)`);
   const L = M;
   const w = rhs;
+  for (let a = 0; a < order; a++) w[a] = w[a]! * scale[a]!;
   if (lap) lap.solveFromFactor(L, order, w, threads);
   else choleskySolve(L, order, w);
+  for (let a = 0; a < order; a++) w[a] = w[a]! * scale[a]!;
   for (let a = 0; a < order; a++) {
     if (!Number.isFinite(w[a]!)) throw new AtomgpError('force fit: the weights are not finite (normal equations singular)');
   }
