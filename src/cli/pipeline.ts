@@ -59,8 +59,8 @@ const FLAGS = `
                              (isolates the effect of the mean), or are trained from scratch (default)
   --noise S2                 σ² on the kernel diagonal (default 1e-10); --optimise-noise fits it in [1e-10, 1e-4]
   --force-sigma-Ha-per-bohr S
-                             total-energy labels (xtb): refit the weights on the training frames'
-                             energies and forces, θ kept, with this noise per force component (default
+                             refit every model set's weights on the training frames' energies (totals
+                             or atomic) and forces, θ kept, with this noise per force component (default
                              ${DEMO_DEFAULTS.forceSigmaHaPerBohr} Ha/bohr = 1.19 kcal/mol/Å; 0: energies only);
                              --energy-sigma-Ha S the noise of an energy (default ${DEMO_DEFAULTS.energySigmaHa} Ha)
   --cold-start               total-energy labels: search every active round's and the final default-prior

@@ -62,9 +62,10 @@ export interface PipelineSettings {
   noise: number;
   optimiseNoise: boolean;
   /**
-   * Total-energy (additive) models only: the weights are refit on the training frames' energies and
-   * forces (gp/fit/additive-forces.ts), θ kept, with these noise levels: σ_E (Ha) of an energy,
-   * σ_F (Ha/bohr) of a force component. σ_F = 0: energies only (the fit's own weights).
+   * Every model set's weights are refit on the training frames' energies (totals for the additive
+   * GP, atomic energies for per-atom models) and forces (gp/fit/additive-forces.ts), θ kept, with
+   * these noise levels: σ_E (Ha) of an energy, σ_F (Ha/bohr) of a force component. σ_F = 0: energies
+   * only (the fit's own weights).
    */
   energySigmaHa: number;
   forceSigmaHaPerBohr: number;

@@ -45,6 +45,41 @@ export interface TrainingResult {
   nFeatures: number;
 }
 
+/**
+ * The weights of a trained model set refit on the training frames' energies (atomic or total) and
+ * forces (gp/fit/additive-forces.ts), when `--force-sigma-Ha-per-bohr` > 0 and the frames carry
+ * forces; otherwise the models unchanged (wall time 0).
+ */
+function forceFit(
+  ctx: StageContext,
+  s: PipelineSettings,
+  stage: string,
+  models: GpModel[],
+  train: readonly LabelledFrame[],
+  labels: 'atomic' | 'total',
+): { models: GpModel[]; wallTimeS: number } {
+  if (!(s.forceSigmaHaPerBohr > 0) || !train.some((f) => f.forcesHaPerBohr !== undefined)) return { models, wallTimeS: 0 };
+  const ff = refitAdditiveWithForces(
+    models,
+    train.map((f) => ({
+      positionsA: f.positionsA,
+      energyHa: f.energyHa!,
+      ...(f.forcesHaPerBohr ? { forcesHaPerBohr: f.forcesHaPerBohr } : {}),
+      ...(labels === 'atomic' ? { atomicEnergiesHa: f.atomicEnergiesHa! } : {}),
+    })),
+    {
+      signalVarianceHa2: models.map(signalVarianceOf),
+      energyLabels: labels,
+      sigmaEnergyHa: s.energySigmaHa,
+      sigmaForceHaPerBohr: s.forceSigmaHaPerBohr,
+      onProgress: (done, all) => ctx.progress(stage, done / all, `force fit: ${done}/${all} frames`),
+    },
+  );
+  const what = labels === 'atomic' ? `${train.length} × ${models.length} atomic energies` : `${train.length} energies`;
+  ctx.log(`${stage}: weights refit on ${what} and the forces of ${ff.forceFrames} frames (σ_E ${s.energySigmaHa} Ha, σ_F ${s.forceSigmaHaPerBohr} Ha/bohr) in ${ff.wallTimeS.toFixed(1)} s`);
+  return { models: ff.models, wallTimeS: ff.wallTimeS };
+}
+
 /** Whether prior `pi` is refit from the first prior's models (θ and σ² kept) instead of trained. */
 function isRefit(s: PipelineSettings, pi: number, labels: 'atomic' | 'total'): boolean {
   return pi > 0 && s.priorMode === 'same-hyperparameters' && labels === 'atomic';
@@ -159,23 +194,9 @@ export async function trainModelSet(
       results = outcome.results as TrainResult[];
     }
     models = results.map((r) => r.model);
-    let forceFitS = 0;
-    if (s.forceSigmaHaPerBohr > 0 && train.every((f) => f.forcesHaPerBohr !== undefined)) {
-      const ff = refitAdditiveWithForces(
-        models,
-        train.map((f) => ({ positionsA: f.positionsA, energyHa: f.energyHa!, atomicEnergiesHa: f.atomicEnergiesHa!, forcesHaPerBohr: f.forcesHaPerBohr! })),
-        {
-          signalVarianceHa2: models.map(signalVarianceOf),
-          energyLabels: 'atomic',
-          sigmaEnergyHa: s.energySigmaHa,
-          sigmaForceHaPerBohr: s.forceSigmaHaPerBohr,
-          onProgress: (done, all) => ctx.progress(stage, done / all, `force fit: ${done}/${all} frames`),
-        },
-      );
-      models = ff.models;
-      forceFitS = ff.wallTimeS;
-      ctx.log(`${stage}: weights refit on ${train.length} × ${n} atomic energies and the forces of ${ff.forceFrames} frames (σ_E ${s.energySigmaHa} Ha, σ_F ${s.forceSigmaHaPerBohr} Ha/bohr) in ${ff.wallTimeS.toFixed(1)} s`);
-    }
+    const ff = forceFit(ctx, s, stage, models, train, 'atomic');
+    models = ff.models;
+    const forceFitS = ff.wallTimeS;
     results.forEach((r, a) => {
       atoms.push({ atom: names[a]!, log_likelihood: r.logLikelihood, wall_time_s: r.wallTimeS + forceFitS / n });
     });
@@ -198,23 +219,9 @@ export async function trainModelSet(
       onProgress: (p) => ctx.progress(stage, (p.start - 1 + Math.min(1, p.iteration / s.maxIterations)) / p.starts, `log L ${p.logLikelihood.toFixed(1)}`),
     });
     models = r.models;
-    let wall = r.wallTimeS;
-    const withForces = train.filter((f) => f.forcesHaPerBohr !== undefined).length;
-    if (s.forceSigmaHaPerBohr > 0 && withForces > 0) {
-      const ff = refitAdditiveWithForces(
-        models,
-        train.map((f) => ({ positionsA: f.positionsA, energyHa: f.energyHa!, ...(f.forcesHaPerBohr ? { forcesHaPerBohr: f.forcesHaPerBohr } : {}) })),
-        {
-          signalVarianceHa2: r.signalVariance,
-          sigmaEnergyHa: s.energySigmaHa,
-          sigmaForceHaPerBohr: s.forceSigmaHaPerBohr,
-          onProgress: (done, all) => ctx.progress(stage, done / all, `force fit: ${done}/${all} frames`),
-        },
-      );
-      models = ff.models;
-      wall += ff.wallTimeS;
-      ctx.log(`${stage}: weights refit on ${train.length} energies and the forces of ${ff.forceFrames} frames (σ_E ${s.energySigmaHa} Ha, σ_F ${s.forceSigmaHaPerBohr} Ha/bohr) in ${ff.wallTimeS.toFixed(1)} s`);
-    }
+    const ff = forceFit(ctx, s, stage, models, train, 'total');
+    models = ff.models;
+    const wall = r.wallTimeS + ff.wallTimeS;
     for (const md of models) atoms.push({ atom: md.atom, log_likelihood: r.logLikelihood, wall_time_s: wall / models.length });
   }
   mkdirSync(dir, { recursive: true });
