@@ -55,9 +55,9 @@ export function formatStudy(s: StudySummary, htmlPath: string): string {
   for (const m of s.molecules) {
     lines.push(`${m.molecule} (${m.formula}, ${m.n_atoms} atoms, ${m.labels} labels)`);
     for (const v of m.validation) lines.push(`  validation ${v.prior}: MAE ${f(v.mae_kcal_per_mol)} kcal/mol (max ${f(v.max_abs_kcal_per_mol, 1)})`);
-    lines.push('  prior         T/K  survived  faithful  traj. MAE  traj. max  (kcal/mol)  faithful to their end, all runs');
+    lines.push('  prior         T/K  survived  faithful  traj. MAE  traj. max  signed  (kcal/mol)  faithful to their end, all runs');
     for (const c of m.table) {
-      lines.push(`  ${c.prior.padEnd(12)} ${String(c.temperature_K).padStart(5)}  ${`${c.survived}/${c.runs}`.padStart(8)}  ${`${c.faithful}/${c.runs}`.padStart(8)}  ${f(c.energy_mae_kcal_per_mol).padStart(9)}  ${f(c.energy_max_abs_kcal_per_mol, 1).padStart(9)}              ${c.faithful_to_end}/${c.runs}`);
+      lines.push(`  ${c.prior.padEnd(12)} ${String(c.temperature_K).padStart(5)}  ${`${c.survived}/${c.runs}`.padStart(8)}  ${`${c.faithful}/${c.runs}`.padStart(8)}  ${f(c.energy_mae_kcal_per_mol).padStart(9)}  ${f(c.energy_max_abs_kcal_per_mol, 1).padStart(9)}  ${f(c.energy_mean_signed_kcal_per_mol).padStart(6)}              ${c.faithful_to_end}/${c.runs}`);
     }
     if (m.observables) lines.push(`  the reference's own NVT at ${m.observables.temperature_K} K under the same criteria: ${m.observables.reference_survived ? 'survived' : 'stopped by the monitor'}`);
   }

@@ -25,8 +25,8 @@ export function studyHtml(s: StudySummary): string {
       'Validation of the molecular energy (kcal/mol)',
     );
     const runs = table(
-      ['prior mean', 'T (K)', 'runs', 'survived', 'survived and faithful', 'faithful to their end (all runs)', 'median time to failure (ps)', 'energy MAE along trajectories (kcal/mol)', 'max |error| (kcal/mol)'],
-      m.table.map((c) => [c.prior, c.temperature_K, c.runs, c.survived, c.faithful, c.faithful_to_end, f2(c.median_time_to_failure_ps), f2(c.energy_mae_kcal_per_mol), f2(c.energy_max_abs_kcal_per_mol)]),
+      ['prior mean', 'T (K)', 'runs', 'survived', 'survived and faithful', 'faithful to their end (all runs)', 'median time to failure (ps)', 'energy MAE along trajectories (kcal/mol)', 'max |error| (kcal/mol)', 'mean signed error, model − reference (kcal/mol)'],
+      m.table.map((c) => [c.prior, c.temperature_K, c.runs, c.survived, c.faithful, c.faithful_to_end, f2(c.median_time_to_failure_ps), f2(c.energy_mae_kcal_per_mol), f2(c.energy_max_abs_kcal_per_mol), f2(c.energy_mean_signed_kcal_per_mol)]),
       'NVT runs: survival (the monitor never stopped the run) and fidelity (the reference re-evaluated along the trajectory)',
     );
     const o = m.observables;

@@ -63,6 +63,12 @@ export interface StudyCell {
   /** Fidelity pooled over the cell's surviving runs (mean of the runs' MAEs; the largest error). */
   energy_mae_kcal_per_mol: number | null;
   energy_max_abs_kcal_per_mol: number | null;
+  /**
+   * Mean signed energy error (model − reference) over the same runs, kcal/mol: negative when the
+   * runs sit where the model is too low (MD on a surface with errors of spread σ drifts towards
+   * its low errors, by about σ²/k_BT when they are uncorrelated).
+   */
+  energy_mean_signed_kcal_per_mol: number | null;
 }
 
 export interface StudyMolecule {
@@ -143,6 +149,7 @@ export function studyTable(runs: readonly StudyRun[]): StudyCell[] {
       median_time_to_failure_ps: median(rs.filter((r) => r.time_to_failure_ps !== null).map((r) => r.time_to_failure_ps!)),
       energy_mae_kcal_per_mol: withFid.length ? withFid.reduce((a, r) => a + r.fidelity!.energyMaeKcalPerMol, 0) / withFid.length : null,
       energy_max_abs_kcal_per_mol: withFid.length ? Math.max(...withFid.map((r) => r.fidelity!.energyMaxAbsKcalPerMol)) : null,
+      energy_mean_signed_kcal_per_mol: withFid.length ? withFid.reduce((a, r) => a + r.fidelity!.energyMeanSignedKcalPerMol, 0) / withFid.length : null,
     };
   });
 }

@@ -44,6 +44,9 @@ test('study on water and ammonia (built-in reference): table = runs, fidelity re
       assert.equal(c.faithful, rs.filter((r) => r.survived && r.fidelity?.faithful).length);
       assert.ok(c.faithful <= c.survived);
       assert.equal(c.faithful_to_end, rs.filter((r) => r.fidelity?.faithful).length);
+      const fids = rs.filter((r) => r.survived && r.fidelity).map((r) => r.fidelity!.energyMeanSignedKcalPerMol);
+      if (fids.length > 0) assert.ok(Math.abs(c.energy_mean_signed_kcal_per_mol! - fids.reduce((a, v) => a + v, 0) / fids.length) < 1e-12);
+      else assert.equal(c.energy_mean_signed_kcal_per_mol, null);
     }
     for (const r of m.runs) {
       if (r.fidelity === null) continue;
@@ -239,7 +242,7 @@ test('study on capped glycine: Ramachandran maps; study.html in headless Chromiu
 });
 
 test('the study table: a run stopped by the monitor but faithful up to its end counts in faithful_to_end, not in faithful', () => {
-  const fid = (mae: number, faithful: boolean) => ({ energyMaeKcalPerMol: mae, energyMaxAbsKcalPerMol: 3 * mae, faithful }) as unknown as StudyRun['fidelity'];
+  const fid = (mae: number, faithful: boolean) => ({ energyMaeKcalPerMol: mae, energyMaxAbsKcalPerMol: 3 * mae, energyMeanSignedKcalPerMol: -0.5 * mae, faithful }) as unknown as StudyRun['fidelity'];
   const run = (replica: number, survived: boolean, fidelity: StudyRun['fidelity']): StudyRun =>
     ({ prior: 'shift:0.05', temperature_K: 1000, replica, survived, time_ps: survived ? 10 : 2.4, time_to_failure_ps: survived ? null : 2.4, failure: survived ? null : 'bond-stretched', mean_temperature_K: 1000, run_dir: `r${replica}`, fidelity }) as StudyRun;
   const [c] = studyTable([run(0, true, fid(0.3, true)), run(1, false, fid(0.4, true)), run(2, true, fid(2.5, false)), run(3, false, null)]);
@@ -250,4 +253,5 @@ test('the study table: a run stopped by the monitor but faithful up to its end c
   assert.equal(c!.median_time_to_failure_ps, 2.4);
   // the pooled error is over the surviving runs with a fidelity, as before
   assert.ok(Math.abs(c!.energy_mae_kcal_per_mol! - (0.3 + 2.5) / 2) < 1e-12);
+  assert.ok(Math.abs(c!.energy_mean_signed_kcal_per_mol! - -0.5 * (0.3 + 2.5) / 2) < 1e-12);
 });
