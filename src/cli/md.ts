@@ -62,6 +62,9 @@ dynamics:
                                 per Cartesian dof (ergodic for small molecules; N_dof = 3N); default massive
   --nhc-substeps NC             chain substeps, default 1
   --friction-per-ps G           Langevin friction, default 1 /ps
+  --step-guard-kcal-per-mol G   a step whose conserved quantity moves by more than G is taken again
+                                as 2, 4, … 1024 substeps until it moves by less than G/10 (counted
+                                in the summary); default 0.5, 0: off
   --equilibrate-ps T            Langevin equilibration before the run, default 0.5 ps (0: none; none
                                 at 0 K, and by default none with --reference-geometry, whose start
                                 is deliberately distorted); not part of the run's time, statistics
@@ -235,6 +238,7 @@ export async function run(argv: string[]): Promise<number> {
       seed: { type: 'string', default: '1' },
       'chain-length': { type: 'string' },
       'tau-fs': { type: 'string' },
+      'step-guard-kcal-per-mol': { type: 'string' },
       nhc: { type: 'string', default: 'massive' },
       'nhc-substeps': { type: 'string' },
       'friction-per-ps': { type: 'string' },
@@ -293,6 +297,7 @@ export async function run(argv: string[]): Promise<number> {
     nhcSubsteps: int('nhc-substeps', values['nhc-substeps'], DEFAULT_INTEGRATOR_SETTINGS.nhcSubsteps, 1),
     frictionPerPs: num('friction-per-ps', values['friction-per-ps'], DEFAULT_INTEGRATOR_SETTINGS.frictionPerPs),
     motionRemoval: removal,
+    stepGuardKcalPerMol: num('step-guard-kcal-per-mol', values['step-guard-kcal-per-mol'], DEFAULT_INTEGRATOR_SETTINGS.stepGuardKcalPerMol),
   };
   for (const t of temperatures) validateIntegratorSettings({ ...settings, temperatureK: t });
   const monitor: Partial<MonitorOptions> = {

@@ -49,7 +49,7 @@ export interface CheckpointFile {
     forcesKcalPerMolPerA: string;
     atomicEnergiesKcalPerMol: string;
     thermostat: string;
-    /** [epot, time, stats.samples, stats.sumT, stats.sumEpot, stats.conserved0, stats.maxDrift, stats.epot0] */
+    /** [epot, time, stats.samples, stats.sumT, stats.sumEpot, stats.conserved0, stats.maxDrift, stats.epot0, stats.guardedSteps, stats.guardUnresolvedSteps, stats.guardMaxLevel, stats.guardForceCalls] (checkpoints before the step guard: the first 8) */
     scalars: string;
     rngState: string;
   };
@@ -87,6 +87,10 @@ export function checkpointRecord(state: MdState, fingerprint: Fingerprint): Chec
         st.conserved0KcalPerMol,
         st.maxAbsDriftKcalPerMol,
         st.epot0KcalPerMol,
+        st.guardedSteps,
+        st.guardUnresolvedSteps,
+        st.guardMaxLevel,
+        st.guardForceCalls,
       ]),
       rngState: encodeFloat64(state.rngState),
     },
@@ -119,7 +123,8 @@ export function checkpointFromRecord(file: CheckpointFile, source: string): Load
   const n = file.nAtoms;
   if (!(Number.isInteger(n) && n > 0) || !Number.isInteger(file.step) || file.step < 0) throw new AtomgpError(`${source}: bad atom count or step`);
   const d = file.data;
-  const scalars = decodeFloat64(d.scalars, 8, 'scalars');
+  const scalars = decodeFloat64(d.scalars, undefined, 'scalars');
+  if (scalars.length !== 8 && scalars.length !== 12) throw new AtomgpError(`${source}: scalars holds ${scalars.length} values, expected 8 or 12`);
   const state: MdState = {
     nAtoms: n,
     massesAmu: decodeFloat64(d.massesAmu, n, 'masses'),
@@ -140,6 +145,10 @@ export function checkpointFromRecord(file: CheckpointFile, source: string): Load
       conserved0KcalPerMol: scalars[5]!,
       maxAbsDriftKcalPerMol: scalars[6]!,
       epot0KcalPerMol: scalars[7]!,
+      guardedSteps: scalars[8] ?? 0,
+      guardUnresolvedSteps: scalars[9] ?? 0,
+      guardMaxLevel: scalars[10] ?? 0,
+      guardForceCalls: scalars[11] ?? 0,
     },
   };
   return { state, fingerprint: file.fingerprint ?? {} };

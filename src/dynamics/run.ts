@@ -31,7 +31,7 @@ import { writeFileAtomic } from '../io/atomic-write.js';
 import { createResult, type Potential } from '../potentials/potential.js';
 import { checkFingerprint, encodeFloat64, type Fingerprint, type LoadedCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { type EquilibrationRecord, type EquilibrationSettings, Equilibration, validateEquilibration } from './equilibrate.js';
-import { type IntegratorSettings, thermostatLength, validateIntegratorSettings } from './integrators.js';
+import { DEFAULT_INTEGRATOR_SETTINGS, type IntegratorSettings, thermostatLength, validateIntegratorSettings } from './integrators.js';
 import { MolecularDynamics } from './md.js';
 import {
   attachMonitor,
@@ -144,6 +144,11 @@ export interface MdSummary {
   /** The same per picosecond of simulated time. */
   conservedDriftKcalPerMolPerPs: number;
   maxAbsConservedDriftKcalPerMol: number;
+  /**
+   * The step guard (IntegratorSettings.stepGuardKcalPerMol): steps taken again in substeps, those
+   * still beyond the guard at the deepest level, that level, and the extra force calls.
+   */
+  stepGuard: { guardKcalPerMol: number; guardedSteps: number; unresolvedSteps: number; maxLevel: number; extraForceCalls: number };
   resumedFromStep: number | null;
   wallSeconds: number;
   stepsPerSecond: number;
@@ -163,8 +168,13 @@ export interface MdSummary {
 
 /** The settings a checkpoint must match (everything that changes the trajectory; not the length). */
 export function runFingerprint(o: MdRunOptions): Fingerprint {
+  // The step guard came after checkpoints were first written: fingerprinted only when not at its
+  // default, so an older checkpoint resumes (with the guard on; it changes nothing unless a step
+  // moves the conserved quantity by more than the guard).
+  const { stepGuardKcalPerMol, ...settings } = o.settings;
   return {
-    ...o.settings,
+    ...settings,
+    ...(stepGuardKcalPerMol !== DEFAULT_INTEGRATOR_SETTINGS.stepGuardKcalPerMol ? { stepGuardKcalPerMol } : {}),
     seed: o.seed,
     symbols: o.symbols,
     massesAmu: encodeFloat64(o.massesAmu),
@@ -565,6 +575,13 @@ function writeSummary(o: MdRunOptions, file: string, x: SummaryInputs): MdSummar
     conservedDriftKcalPerMol: drift,
     conservedDriftKcalPerMolPerPs: x.production && s.timeFs > 0 ? drift / (s.timeFs / 1000) : 0,
     maxAbsConservedDriftKcalPerMol: x.production ? stats.maxAbsDriftKcalPerMol : 0,
+    stepGuard: {
+      guardKcalPerMol: o.settings.stepGuardKcalPerMol,
+      guardedSteps: x.production ? stats.guardedSteps : 0,
+      unresolvedSteps: x.production ? stats.guardUnresolvedSteps : 0,
+      maxLevel: x.production ? stats.guardMaxLevel : 0,
+      extraForceCalls: x.production ? stats.guardForceCalls : 0,
+    },
     resumedFromStep: x.resumedFromStep,
     wallSeconds,
     stepsPerSecond,

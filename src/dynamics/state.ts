@@ -24,6 +24,11 @@ export interface MdStats {
   conserved0KcalPerMol: number;
   epot0KcalPerMol: number;
   maxAbsDriftKcalPerMol: number;
+  /** Steps the step guard took again in substeps, those still beyond it at 2^10, the deepest level, and the force calls spent. */
+  guardedSteps: number;
+  guardUnresolvedSteps: number;
+  guardMaxLevel: number;
+  guardForceCalls: number;
 }
 
 /**
@@ -68,7 +73,7 @@ export function createState(positionsA: Float64Array, massesAmu: Float64Array, t
     thermostat: new Float64Array(thermostatLength),
     nDof: 3 * n,
     rngState: [],
-    stats: { samples: 0, sumTemperatureK: 0, sumEpotKcalPerMol: 0, conserved0KcalPerMol: 0, epot0KcalPerMol: 0, maxAbsDriftKcalPerMol: 0 },
+    stats: { samples: 0, sumTemperatureK: 0, sumEpotKcalPerMol: 0, conserved0KcalPerMol: 0, epot0KcalPerMol: 0, maxAbsDriftKcalPerMol: 0, guardedSteps: 0, guardUnresolvedSteps: 0, guardMaxLevel: 0, guardForceCalls: 0 },
   };
 }
 

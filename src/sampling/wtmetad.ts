@@ -410,6 +410,8 @@ export function startWtmetad(o: WtmetadOptions): WtmetadRun {
     ensemble: o.thermostat ?? 'langevin',
     timestepFs: o.timestepFs,
     temperatureK: o.temperatureK,
+    // the bias grows by a hill at every deposition, so the conserved quantity jumps by design
+    stepGuardKcalPerMol: 0,
   };
   if (settings.ensemble !== 'langevin' && settings.ensemble !== 'nvt') {
     throw new AtomgpError(`WTMetaD thermostat '${settings.ensemble}': expected langevin or nvt`);

@@ -35,6 +35,18 @@ export class Rng {
     return [...this.s, this.spare] as unknown as RngState;
   }
 
+  /** Copies the four words into `words` (length 8) and returns the cached normal (no allocation). */
+  saveTo(words: Uint32Array): number {
+    words.set(this.s);
+    return this.spare;
+  }
+
+  /** The inverse of `saveTo`. */
+  loadFrom(words: Uint32Array, spare: number): void {
+    this.s.set(words);
+    this.spare = spare;
+  }
+
   setState(state: readonly number[]): void {
     for (let i = 0; i < 8; i++) this.s[i] = state[i]! >>> 0;
     this.spare = state.length > 8 ? state[8]! : Number.NaN;

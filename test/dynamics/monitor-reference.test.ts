@@ -29,7 +29,8 @@ function run(name: string, potential: Potential, extra: Partial<MdRunOptions> = 
     symbols,
     massesAmu: massesAmu(symbols),
     startPositionsA: distorted,
-    settings: { ...DEFAULT_INTEGRATOR_SETTINGS, ensemble: 'nve', timestepFs: 0.25, temperatureK: 0 },
+    // the faults below are injected at a force-call count; the step guard's substeps would move them
+    settings: { ...DEFAULT_INTEGRATOR_SETTINGS, ensemble: 'nve', timestepFs: 0.25, temperatureK: 0, stepGuardKcalPerMol: 0 },
     steps: 400,
     seed: 3,
     outDir: join(root, name),
