@@ -63,6 +63,9 @@ const FLAGS = `
                              or atomic) and forces, θ kept, with this noise per force component (default
                              ${DEMO_DEFAULTS.forceSigmaHaPerBohr} Ha/bohr = 1.19 kcal/mol/Å; 0: energies only);
                              --energy-sigma-Ha S the noise of an energy (default ${DEMO_DEFAULTS.energySigmaHa} Ha)
+  --split-sigma-Ha S         total-energy labels: in that refit, each atom carries an equal share of
+                             every frame's deviation from the prior mean ± S Ha, so that every atom
+                             sits below its own (shifted) prior (default ${DEMO_DEFAULTS.splitSigmaHa} Ha; 0: off)
   --cold-start               total-energy labels: search every active round's and the final default-prior
                              θ from scratch (restarts as given) instead of from the previous round's θ
   --kernel NAME              kernel of every atom: rbf-cyclic (FFLUX's), rbf-periodic (rbf × periodic
@@ -146,6 +149,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
       noise: { type: 'string' },
       'optimise-noise': { type: 'boolean' },
       'energy-sigma-Ha': { type: 'string' },
+      'split-sigma-Ha': { type: 'string' },
       'force-sigma-Ha-per-bohr': { type: 'string' },
       'cold-start': { type: 'boolean' },
       'theta-min': { type: 'string' },
@@ -211,6 +215,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
     optimiseNoise: values['optimise-noise'] ?? d.optimiseNoise,
     energySigmaHa: num('energy-sigma-Ha', values['energy-sigma-Ha'], d.energySigmaHa),
     forceSigmaHaPerBohr: num('force-sigma-Ha-per-bohr', values['force-sigma-Ha-per-bohr'], d.forceSigmaHaPerBohr),
+    splitSigmaHa: num('split-sigma-Ha', values['split-sigma-Ha'], d.splitSigmaHa),
     coldStart: values['cold-start'] ?? d.coldStart,
     thetaMin: num('theta-min', values['theta-min'], d.thetaMin),
     kernelReach: num('kernel-reach', values['kernel-reach'], d.kernelReach),

@@ -71,6 +71,17 @@ export interface ForceFitOptions {
   sigmaEnergyHa?: number;
   /** Noise of each force component, Ha/bohr (default 1e-3 Ha/bohr = 1.19 kcal/mol/Å). */
   sigmaForceHaPerBohr?: number;
+  /**
+   * Total labels only: σ_S, Ha, of a weak observation of how each frame's total is split among the
+   * atoms — atom A's energy at frame i is m_A + (E_i − Σ_B m_B)/N ± σ_S, an equal share of the
+   * frame's deviation from the total prior mean. Totals and forces leave the split among atoms
+   * undetermined; the GP alone puts a shifted prior's offset on the atoms whose kernels represent
+   * a constant cheaply and leaves other atoms *above* their own prior (capped serine on GFN2-xTB:
+   * 7 of 23 atoms, one 24 kcal/mol above), so pulling such an atom out of the data lowers the
+   * energy. With the split observed, every atom sits about (shift + spread share) below its prior.
+   * Off when undefined.
+   */
+  splitSigmaHa?: number;
   /** Largest order N·n accepted (default 30 000: 7.2 GB for the matrix). */
   maxOrder?: number;
   periodicPrefactor?: PeriodicPrefactor;
@@ -143,6 +154,10 @@ export function refitAdditiveWithForces(models: GpModel[], frames: ForceFitFrame
   const sigmaF = opts.sigmaForceHaPerBohr ?? DEFAULT_SIGMA_FORCE_HA_PER_BOHR;
   const sf2s = typeof opts.signalVarianceHa2 === 'number' ? new Array<number>(N).fill(opts.signalVarianceHa2) : [...opts.signalVarianceHa2];
   const atomic = (opts.energyLabels ?? 'total') === 'atomic';
+  const sigmaS = opts.splitSigmaHa;
+  const split = sigmaS !== undefined;
+  if (split && atomic) throw new AtomgpError('force fit: the split observation is for total labels; atomic labels fix the split themselves');
+  if (split && !(sigmaS > 0 && Number.isFinite(sigmaS))) throw new AtomgpError(`force fit: split noise ${sigmaS} Ha must be a positive number`);
   if (!(sigmaE > 0) || !Number.isFinite(sigmaE)) throw new AtomgpError(`force fit: energy noise ${sigmaE} Ha must be a positive number`);
   if (!(sigmaF > 0) || !Number.isFinite(sigmaF)) throw new AtomgpError(`force fit: force noise ${sigmaF} Ha/bohr must be a positive number`);
   if (sf2s.length !== N) throw new AtomgpError(`force fit: ${sf2s.length} signal variances for ${N} atoms`);
@@ -178,6 +193,7 @@ export function refitAdditiveWithForces(models: GpModel[], frames: ForceFitFrame
   if (!(nu > 0) || !Number.isFinite(nu)) throw new AtomgpError(`force fit: nugget ${nu} must be a positive number`);
   const lamE = (sigmaE * sigmaE) / sf2;
   const lamF = (sigmaF * sigmaF) / sf2;
+  const lamS = split ? (sigmaS * sigmaS) / sf2 : 0;
   const lap = opts.lapack === false ? undefined : (opts.lapack ?? nativeLapack());
   const threads = opts.threads ?? 2;
   const syrk = (rows: number, alpha: number, x: Float64Array, c: Float64Array): void => {
@@ -209,18 +225,20 @@ export function refitAdditiveWithForces(models: GpModel[], frames: ForceFitFrame
   let meanSum = 0;
   for (const m of models) meanSum += (m.mean as { value: number }).value;
 
-  // Energy rows. Totals: Φ_E[i, A·n + j] = (R_A + νI)[i, j]. Atomic energies: one row per atom and
-  // frame with block A only, so their normal-equation term is blockdiag((R_A + νI)² / λ_E).
+  // Energy rows. Totals: Φ_E[i, A·n + j] = (R_A + νI)[i, j]. Atomic energies (labels, or the split
+  // observation): one row per atom and frame with block A only, so their normal-equation term is
+  // blockdiag((R_A + νI)² / λ).
   const chunkE = Math.max(1, Math.min(n, Math.floor(2e7 / order)));
-  let buf = new Float64Array(atomic ? n * n : chunkE * order);
-  if (atomic) {
+  let buf = new Float64Array(Math.max(atomic || split ? n * n : 0, atomic ? 0 : chunkE * order));
+  if (atomic || split) {
     const sq = new Float64Array(n * n);
+    const lamA = atomic ? lamE : lamS;
     for (let A = 0; A < N; A++) {
       const X = models[A]!.trainX;
       const fl = kernels[A]!;
       const mA = (models[A]!.mean as { value: number }).value;
       for (let i = 0; i < n; i++) {
-        const t = (frames[i]!.atomicEnergiesHa![A]! - mA) / lamE;
+        const t = (atomic ? frames[i]!.atomicEnergiesHa![A]! - mA : (frames[i]!.energyHa - meanSum) / N) / lamA;
         for (let j = 0; j < n; j++) {
           const v = Math.exp(-exponent(fl, X, i * K, X, j * K)) + (j === i ? nu : 0);
           buf[i * n + j] = v;
@@ -228,11 +246,11 @@ export function refitAdditiveWithForces(models: GpModel[], frames: ForceFitFrame
         }
       }
       sq.fill(0);
-      if (lap) lap.syrkLower(n, n, 1 / lamE, buf, 0, sq, threads);
+      if (lap) lap.syrkLower(n, n, 1 / lamA, buf, 0, sq, threads);
       else {
         for (let r = 0; r < n; r++) {
           for (let a = 0; a < n; a++) {
-            const va = buf[r * n + a]! / lamE;
+            const va = buf[r * n + a]! / lamA;
             for (let b = 0; b <= a; b++) sq[a * n + b] = sq[a * n + b]! + va * buf[r * n + b]!;
           }
         }
@@ -371,7 +389,7 @@ export function refitAdditiveWithForces(models: GpModel[], frames: ForceFitFrame
     }
     const metadata = [
       ...m.metadata.map((l) => (l.startsWith('noise ') ? `noise ${nu}` : l.startsWith('nugget ') ? `nugget ${nu}` : l)),
-      `force_fit energies+forces sigma_energy_Ha=${sigmaE} sigma_force_Ha_per_bohr=${sigmaF} force_frames=${forceIdx.length} nugget=${nu} jitter=${added}`,
+      `force_fit energies+forces sigma_energy_Ha=${sigmaE} sigma_force_Ha_per_bohr=${sigmaF} force_frames=${forceIdx.length} nugget=${nu} jitter=${added}${split ? ` split_sigma_Ha=${sigmaS}` : ''}`,
       `force_fit_wall_time_s ${wallTimeS.toFixed(3)}`,
     ];
     return { ...m, metadata, weights: wA, trainY: y, trainX: m.trainX.slice() };

@@ -70,6 +70,14 @@ export interface PipelineSettings {
   energySigmaHa: number;
   forceSigmaHaPerBohr: number;
   /**
+   * Total-energy labels: σ_S (Ha) of the weak observation that each atom carries an equal share of
+   * every frame's deviation from the total prior mean, added to that refit (gp/fit/additive-forces.ts
+   * `splitSigmaHa`). Totals and forces leave the split among atoms open, and without it a shifted
+   * prior sat below its own atom's energies for 6-9 of capped serine's 23 atoms (one by 44
+   * kcal/mol): pulling such an atom out of the data region lowers the energy. 0: off.
+   */
+  splitSigmaHa: number;
+  /**
    * Total-energy labels: each active round after the first, and the final default-prior model,
    * start the hyperparameter search from the previous round's θ (one start instead of `restarts`);
    * `coldStart` searches each from scratch.
@@ -141,6 +149,7 @@ export const DEMO_DEFAULTS: PipelineSettings = {
   optimiseNoise: false,
   energySigmaHa: 1e-4,
   forceSigmaHaPerBohr: 1e-3,
+  splitSigmaHa: 0.016,
   coldStart: false,
   kernelReach: 0.1,
   thetaMin: 0,
@@ -258,6 +267,7 @@ export const SETTING_FLAGS: Readonly<Record<keyof PipelineSettings, string>> = {
   optimiseNoise: '--optimise-noise',
   energySigmaHa: '--energy-sigma-Ha',
   forceSigmaHaPerBohr: '--force-sigma-Ha-per-bohr',
+  splitSigmaHa: '--split-sigma-Ha',
   coldStart: '--cold-start',
   kernelReach: '--kernel-reach',
   thetaMin: '--theta-min',
@@ -322,6 +332,7 @@ export function validateSettings(s: PipelineSettings): void {
   if (!(Number.isFinite(s.kernelReach) && s.kernelReach >= 0)) throw new AtomgpError(`--kernel-reach must be a number ≥ 0 (0: off), got ${s.kernelReach}`);
   posNum('--energy-sigma-Ha', s.energySigmaHa);
   if (!(Number.isFinite(s.forceSigmaHaPerBohr) && s.forceSigmaHaPerBohr >= 0)) throw new AtomgpError(`--force-sigma-Ha-per-bohr must be a number ≥ 0 (0: energies only), got ${s.forceSigmaHaPerBohr}`);
+  if (!(Number.isFinite(s.splitSigmaHa) && s.splitSigmaHa >= 0)) throw new AtomgpError(`--split-sigma-Ha must be a number ≥ 0 (0: off), got ${s.splitSigmaHa}`);
   if (!(Number.isFinite(s.thetaMin) && s.thetaMin >= 0)) throw new AtomgpError(`--theta-min must be a number ≥ 0 (0: no floor), got ${s.thetaMin}`);
   posNum('--sample-temperature-K', s.sampleTemperatureK);
   posNum('--bias-factor', s.biasFactor - 1);

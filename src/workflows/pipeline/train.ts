@@ -29,7 +29,7 @@ function thetaLimits(s: PipelineSettings, nFeatures: number): { thetaBounds?: [n
   return s.kernelReach > 0 ? { thetaVarBounds: kernelReachBounds(s.kernelReach, nFeatures) } : {};
 }
 
-export const TRAINING_KEYS = ['seed', 'kernel', 'restarts', 'maxIterations', 'noise', 'optimiseNoise', 'kernelReach', 'thetaMin', 'energySigmaHa', 'forceSigmaHaPerBohr', 'coldStart'] as const;
+export const TRAINING_KEYS = ['seed', 'kernel', 'restarts', 'maxIterations', 'noise', 'optimiseNoise', 'kernelReach', 'thetaMin', 'energySigmaHa', 'forceSigmaHaPerBohr', 'splitSigmaHa', 'coldStart'] as const;
 
 export type AtomTraining = DemoSummary['training'][number]['atoms'];
 
@@ -58,25 +58,30 @@ function forceFit(
   train: readonly LabelledFrame[],
   labels: 'atomic' | 'total',
 ): { models: GpModel[]; wallTimeS: number } {
-  if (!(s.forceSigmaHaPerBohr > 0) || !train.some((f) => f.forcesHaPerBohr !== undefined)) return { models, wallTimeS: 0 };
+  const forces = s.forceSigmaHaPerBohr > 0 && train.some((f) => f.forcesHaPerBohr !== undefined);
+  const split = labels === 'total' && s.splitSigmaHa > 0;
+  if (!forces && !split) return { models, wallTimeS: 0 };
   const ff = refitAdditiveWithForces(
     models,
     train.map((f) => ({
       positionsA: f.positionsA,
       energyHa: f.energyHa!,
-      ...(f.forcesHaPerBohr ? { forcesHaPerBohr: f.forcesHaPerBohr } : {}),
+      ...(forces && f.forcesHaPerBohr ? { forcesHaPerBohr: f.forcesHaPerBohr } : {}),
       ...(labels === 'atomic' ? { atomicEnergiesHa: f.atomicEnergiesHa! } : {}),
     })),
     {
       signalVarianceHa2: models.map(signalVarianceOf),
       energyLabels: labels,
       sigmaEnergyHa: s.energySigmaHa,
-      sigmaForceHaPerBohr: s.forceSigmaHaPerBohr,
+      ...(forces ? { sigmaForceHaPerBohr: s.forceSigmaHaPerBohr } : {}),
+      ...(split ? { splitSigmaHa: s.splitSigmaHa } : {}),
       onProgress: (done, all) => ctx.progress(stage, done / all, `force fit: ${done}/${all} frames`),
     },
   );
   const what = labels === 'atomic' ? `${train.length} × ${models.length} atomic energies` : `${train.length} energies`;
-  ctx.log(`${stage}: weights refit on ${what} and the forces of ${ff.forceFrames} frames (σ_E ${s.energySigmaHa} Ha, σ_F ${s.forceSigmaHaPerBohr} Ha/bohr) in ${ff.wallTimeS.toFixed(1)} s`);
+  const withForces = forces ? ` and the forces of ${ff.forceFrames} frames` : '';
+  const noise = `σ_E ${s.energySigmaHa} Ha${forces ? `, σ_F ${s.forceSigmaHaPerBohr} Ha/bohr` : ''}${split ? `, each atom an equal share of the deviation from the prior ± ${s.splitSigmaHa} Ha` : ''}`;
+  ctx.log(`${stage}: weights refit on ${what}${withForces} (${noise}) in ${ff.wallTimeS.toFixed(1)} s`);
   return { models: ff.models, wallTimeS: ff.wallTimeS };
 }
 

@@ -52,7 +52,7 @@ test('pipeline on water (built-in reference): sample, train two priors, validate
   assert.ok(existsSync(join(out, 'data/csv/WATER_O1_TRAINING_SET.csv')));
   assert.ok(existsSync(join(out, 'models/shift_0.05/WATER_iqa_H2.model')));
   // per-atom models: weights refit on the atomic energies and the forces of every training frame
-  assert.match(readFileSync(join(out, 'models/min/WATER_iqa_H2.model'), 'utf8'), /^# force_fit energies\+forces sigma_energy_Ha=0.0001 sigma_force_Ha_per_bohr=0.001 force_frames=150 /m);
+  assert.match(readFileSync(join(out, 'models/min/WATER_iqa_H2.model'), 'utf8'), /^# force_fit energies\+forces sigma_energy_Ha=0.0001 sigma_force_Ha_per_bohr=0.001 force_frames=150 nugget=1e-8 jitter=\S+$/m);
   const written = JSON.parse(readFileSync(join(out, 'demo.json'), 'utf8')) as DemoSummary;
   assert.equal(written.validation_mae_kcal_per_mol, s.validation_mae_kcal_per_mol);
   assert.equal(written.sampling.cv_values.length, s.n_frames);
@@ -85,7 +85,8 @@ test('pipeline from total energies (additive GP) recovers molecular energies of 
   for (let d = 0; d < 3; d++) assert.ok(Math.abs(xyzO[d]! - gjfO[d]!) < 1e-7, `O coordinate ${d}: ${xyzO[d]} vs ${gjfO[d]}`);
   // the weights were refit on the energies and forces of every training frame (the default)
   const model = readFileSync(join(out, 'models/max/WATER_iqa_O1.model'), 'utf8');
-  assert.match(model, /^# force_fit energies\+forces sigma_energy_Ha=0.0001 sigma_force_Ha_per_bohr=0.001 force_frames=100 /m);
+  // … with the split observation (total labels): each atom an equal share of the deviation from the prior ± 0.016 Ha
+  assert.match(model, /^# force_fit energies\+forces sigma_energy_Ha=0.0001 sigma_force_Ha_per_bohr=0.001 force_frames=100 nugget=1e-8 jitter=\S+ split_sigma_Ha=0.016$/m);
   // round 1 searches θ from scratch (its restarts); rounds 2-3 and the final model start from the previous round's θ
   assert.match(readFileSync(join(out, 'active/round_01/models/WATER_iqa_O1.model'), 'utf8'), /^# optimiser lbfgsb starts=1 seed=1 evaluations=\d+$/m);
   for (const f of ['active/round_02/models', 'active/round_03/models', 'models/max']) {
