@@ -48,9 +48,16 @@ export const RECORD_FILES = {
 };
 
 /** The named settings, as a stage records them. */
+/**
+ * Settings added after stage records were first written, with the value that means "as before":
+ * recorded only when different, so a stage made before the setting existed resumes when the
+ * setting is given that value (and is refused under any other).
+ */
+const LATER_SETTINGS: Partial<Record<keyof PipelineSettings, unknown>> = { splitSigmaHa: 0 };
+
 export function pick(s: PipelineSettings, keys: readonly (keyof PipelineSettings)[], extra: StageSettings = {}): StageSettings {
   const out: StageSettings = {};
-  for (const k of keys) out[k] = s[k];
+  for (const k of keys) if (!(k in LATER_SETTINGS && LATER_SETTINGS[k] === s[k])) out[k] = s[k];
   return { ...out, ...extra };
 }
 

@@ -172,3 +172,14 @@ test('pipeline resume: interrupted anywhere, the resumed summary equals an unint
   assert.match(cli.err, /cannot resume .*--seed: recorded 1, now 2/);
   assert.equal(cli.err.trim().split('\n').length, 1, cli.err);
 });
+
+test('stage records: a setting added later is recorded only when it differs from its "as before" value', async () => {
+  const { pick } = await import('../../../src/workflows/pipeline/resume.js');
+  const { TRAINING_KEYS } = await import('../../../src/workflows/pipeline/train.js');
+  // the split observation off (0) is how stages were made before it existed: not recorded, so they resume
+  assert.equal('splitSigmaHa' in pick({ ...DEMO_DEFAULTS, splitSigmaHa: 0 }, TRAINING_KEYS), false);
+  // any other value is recorded, and a stage made without it is refused
+  assert.equal(pick({ ...DEMO_DEFAULTS }, TRAINING_KEYS)['splitSigmaHa'], 0.016);
+  assert.equal(pick({ ...DEMO_DEFAULTS, forceSigmaHaPerBohr: 0 }, TRAINING_KEYS)['forceSigmaHaPerBohr'], 0);
+  assert.throws(() => validateSettings({ ...small, splitSigmaHa: -1 }), /--split-sigma-Ha must be a number ≥ 0 \(0: off\), got -1/);
+});
