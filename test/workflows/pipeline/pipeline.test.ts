@@ -85,8 +85,8 @@ test('pipeline from total energies (additive GP) recovers molecular energies of 
   for (let d = 0; d < 3; d++) assert.ok(Math.abs(xyzO[d]! - gjfO[d]!) < 1e-7, `O coordinate ${d}: ${xyzO[d]} vs ${gjfO[d]}`);
   // the weights were refit on the energies and forces of every training frame (the default)
   const model = readFileSync(join(out, 'models/max/WATER_iqa_O1.model'), 'utf8');
-  // … with the split observation (total labels): each atom an equal share of the deviation from the prior ± 0.016 Ha
-  assert.match(model, /^# force_fit energies\+forces sigma_energy_Ha=0.0001 sigma_force_Ha_per_bohr=0.001 force_frames=100 nugget=1e-8 jitter=\S+ split_sigma_Ha=0.016$/m);
+  // … with the split observation (total labels): each atom an equal share of the deviation from the prior ± 0.005 Ha
+  assert.match(model, /^# force_fit energies\+forces sigma_energy_Ha=0.0001 sigma_force_Ha_per_bohr=0.001 force_frames=100 nugget=1e-8 jitter=\S+ split_sigma_Ha=0.005$/m);
   // round 1 searches θ from scratch (its restarts); rounds 2-3 and the final model start from the previous round's θ
   assert.match(readFileSync(join(out, 'active/round_01/models/WATER_iqa_O1.model'), 'utf8'), /^# optimiser lbfgsb starts=1 seed=1 evaluations=\d+$/m);
   for (const f of ['active/round_02/models', 'active/round_03/models', 'models/max']) {
@@ -179,7 +179,7 @@ test('stage records: a setting added later is recorded only when it differs from
   // the split observation off (0) is how stages were made before it existed: not recorded, so they resume
   assert.equal('splitSigmaHa' in pick({ ...DEMO_DEFAULTS, splitSigmaHa: 0 }, TRAINING_KEYS), false);
   // any other value is recorded, and a stage made without it is refused
-  assert.equal(pick({ ...DEMO_DEFAULTS }, TRAINING_KEYS)['splitSigmaHa'], 0.016);
+  assert.equal(pick({ ...DEMO_DEFAULTS }, TRAINING_KEYS)['splitSigmaHa'], 0.005);
   assert.equal(pick({ ...DEMO_DEFAULTS, forceSigmaHaPerBohr: 0 }, TRAINING_KEYS)['forceSigmaHaPerBohr'], 0);
   assert.throws(() => validateSettings({ ...small, splitSigmaHa: -1 }), /--split-sigma-Ha must be a number ≥ 0 \(0: off\), got -1/);
 });
