@@ -92,3 +92,24 @@ test('pipeline: SIGTERM in the sampling, SIGINT in the NVT runs, --resume twice:
   assert.deepEqual(comparable(join(out, 'demo.json')), comparable(join(whole, 'demo.json')));
   assert.deepEqual(tempFiles(out), []);
 });
+
+test('pipeline, total labels: SIGTERM in the additive fit ends it at once (it runs in a worker); --resume redoes it to the same models', async () => {
+  // 600 totals: the θ search and the weight refit take tens of seconds, far longer than a step between signals.
+  const total = ['--molecule', 'water', '--labels', 'total', '--priors', 'max', '--active-rounds', '0', '--sample-steps', '20000', '--harvest-every', '20', '--n-train', '600', '--n-valid', '100', '--restarts', '2', '--md-time-ps', '0.2', '--temperatures-K', '300', '--replicas', '1', '--workers', '1'];
+  const whole = join(root, 'total-whole');
+  const w = runCli(['pipeline', ...total, '--out', whole, '--quiet']);
+  assert.equal(w.code, 0, w.err);
+  const out = join(root, 'total-stopped');
+  const a = await interrupt([...total, '--out', out], 'SIGTERM', () => existsSync(join(out, 'data', 'train.extxyz')) && !existsSync(join(out, 'models')));
+  assert.equal(a.code, 143, a.err);
+  // Cut inside the fit: had the signal waited for the fit (the main thread busy), the models would be written and the stop come later.
+  assert.match(a.err, /\natomgp pipeline: interrupted by SIGTERM during training max \(its fits are redone on resume\); finished stages kept; rerun with --resume to continue\n$/);
+  assert.doesNotMatch(a.err, /\n\s+at /, 'no stack trace');
+  assert.ok(!existsSync(join(out, 'models', 'max')), 'no model was written');
+  assert.deepEqual(tempFiles(out), []);
+  assert.ok(!existsSync(join(out, '.atomgp.lock')));
+  const c = runCli(['pipeline', ...total, '--out', out, '--resume', '--quiet']);
+  assert.equal(c.code, 0, c.err);
+  const strip = (f: string) => readFileSync(f, 'utf8').replace(/^# (force_fit_)?wall_time_s .*\n/gm, '');
+  for (const f of readdirSync(join(whole, 'models', 'max')).filter((n) => n.endsWith('.model'))) assert.equal(strip(join(out, 'models', 'max', f)), strip(join(whole, 'models', 'max', f)), f);
+});

@@ -9,7 +9,9 @@ import { InterruptedError } from '../../errors.js';
 import { failuresError, runBatch } from '../../exec/executor.js';
 import { featurizeFrames } from '../../features/frames.js';
 import { trainAdditive } from '../../gp/fit/additive.js';
-import { refitAdditiveWithForces, signalVarianceOf } from '../../gp/fit/additive-forces.js';
+import { type ForceFitFrame, type ForceFitOptions, refitAdditiveWithForces, signalVarianceOf } from '../../gp/fit/additive-forces.js';
+import { refitAdditiveWithForcesInWorker, trainAdditiveInWorker } from '../../gp/fit/fit-job.js';
+import type { AdditiveTrainInput } from '../../gp/fit/additive.js';
 import type { GpModel } from '../../gp/model/model.js';
 import { refitFromModel, type TrainResult } from '../../gp/fit/train.js';
 import { runTrainTasks, type TrainTask } from '../../gp/fit/train-parallel.js';
@@ -50,34 +52,48 @@ export interface TrainingResult {
  * forces (gp/fit/additive-forces.ts), when `--force-sigma-Ha-per-bohr` > 0 and the frames carry
  * forces; otherwise the models unchanged (wall time 0).
  */
-function forceFit(
+/**
+ * A long fit of the main thread: with a signal to watch (the local executor installs one) it runs in
+ * a worker thread, so that SIGINT/SIGTERM end it at once (the stage is redone on resume, with the
+ * same seeds, so identically); without one, here.
+ */
+async function inWorkerIfSignal<T>(ctx: StageContext, stage: string, here: () => T, inWorker: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const signal = ctx.batchHooks.signal;
+  if (!signal) return here();
+  try {
+    return await inWorker(signal);
+  } catch (e) {
+    if (e instanceof InterruptedError) throw interruptedError(e.signal, `during ${stage} (its fits are redone on resume)`);
+    throw e;
+  }
+}
+
+async function forceFit(
   ctx: StageContext,
   s: PipelineSettings,
   stage: string,
   models: GpModel[],
   train: readonly LabelledFrame[],
   labels: 'atomic' | 'total',
-): { models: GpModel[]; wallTimeS: number } {
+): Promise<{ models: GpModel[]; wallTimeS: number }> {
   const forces = s.forceSigmaHaPerBohr > 0 && train.some((f) => f.forcesHaPerBohr !== undefined);
   const split = labels === 'total' && s.splitSigmaHa > 0;
   if (!forces && !split) return { models, wallTimeS: 0 };
-  const ff = refitAdditiveWithForces(
-    models,
-    train.map((f) => ({
-      positionsA: f.positionsA,
-      energyHa: f.energyHa!,
-      ...(forces && f.forcesHaPerBohr ? { forcesHaPerBohr: f.forcesHaPerBohr } : {}),
-      ...(labels === 'atomic' ? { atomicEnergiesHa: f.atomicEnergiesHa! } : {}),
-    })),
-    {
-      signalVarianceHa2: models.map(signalVarianceOf),
-      energyLabels: labels,
-      sigmaEnergyHa: s.energySigmaHa,
-      ...(forces ? { sigmaForceHaPerBohr: s.forceSigmaHaPerBohr } : {}),
-      ...(split ? { splitSigmaHa: s.splitSigmaHa } : {}),
-      onProgress: (done, all) => ctx.progress(stage, done / all, `force fit: ${done}/${all} frames`),
-    },
-  );
+  const frames: ForceFitFrame[] = train.map((f) => ({
+    positionsA: f.positionsA,
+    energyHa: f.energyHa!,
+    ...(forces && f.forcesHaPerBohr ? { forcesHaPerBohr: f.forcesHaPerBohr } : {}),
+    ...(labels === 'atomic' ? { atomicEnergiesHa: f.atomicEnergiesHa! } : {}),
+  }));
+  const opts: ForceFitOptions = {
+    signalVarianceHa2: models.map(signalVarianceOf),
+    energyLabels: labels,
+    sigmaEnergyHa: s.energySigmaHa,
+    ...(forces ? { sigmaForceHaPerBohr: s.forceSigmaHaPerBohr } : {}),
+    ...(split ? { splitSigmaHa: s.splitSigmaHa } : {}),
+    onProgress: (done, all) => ctx.progress(stage, done / all, `force fit: ${done}/${all} frames`),
+  };
+  const ff = await inWorkerIfSignal(ctx, stage, () => refitAdditiveWithForces(models, frames, opts), (signal) => refitAdditiveWithForcesInWorker(models, frames, opts, signal));
   const what = labels === 'atomic' ? `${train.length} × ${models.length} atomic energies` : `${train.length} energies`;
   const withForces = forces ? ` and the forces of ${ff.forceFrames} frames` : '';
   const noise = `σ_E ${s.energySigmaHa} Ha${forces ? `, σ_F ${s.forceSigmaHaPerBohr} Ha/bohr` : ''}${split ? `, each atom an equal share of the deviation from the prior ± ${s.splitSigmaHa} Ha` : ''}`;
@@ -199,7 +215,7 @@ export async function trainModelSet(
       results = outcome.results as TrainResult[];
     }
     models = results.map((r) => r.model);
-    const ff = forceFit(ctx, s, stage, models, train, 'atomic');
+    const ff = await forceFit(ctx, s, stage, models, train, 'atomic');
     models = ff.models;
     const forceFitS = ff.wallTimeS;
     results.forEach((r, a) => {
@@ -207,7 +223,7 @@ export async function trainModelSet(
     });
   } else {
     const warm = !s.coldStart && target.warmStartFiles ? target.warmStartFiles.map((f) => readModel(f)) : undefined;
-    const r = trainAdditive({
+    const input: AdditiveTrainInput = {
       atoms: m.symbols.map((sym, a) => ({ label: `${sym}${a + 1}`, alf: [...m.alfs[a]!], x: xTrain[a]! })),
       nFeatures: K,
       kernel: alfKernel(s.kernel, K),
@@ -222,9 +238,10 @@ export async function trainModelSet(
       seed: s.seed,
       systemName: system,
       onProgress: (p) => ctx.progress(stage, (p.start - 1 + Math.min(1, p.iteration / s.maxIterations)) / p.starts, `log L ${p.logLikelihood.toFixed(1)}`),
-    });
+    };
+    const r = await inWorkerIfSignal(ctx, stage, () => trainAdditive(input), (signal) => trainAdditiveInWorker(input, signal));
     models = r.models;
-    const ff = forceFit(ctx, s, stage, models, train, 'total');
+    const ff = await forceFit(ctx, s, stage, models, train, 'total');
     models = ff.models;
     const wall = r.wallTimeS + ff.wallTimeS;
     for (const md of models) atoms.push({ atom: md.atom, log_likelihood: r.logLikelihood, wall_time_s: wall / models.length });
