@@ -112,6 +112,18 @@ export function suzukiYoshidaWeights(order: 1 | 3 | 5): number[] {
   return [w, w, 1 - 4 * w, w, w];
 }
 
+/** The part of the state a step changes (besides the counters and the RNG). */
+type StepState = Pick<MdState, 'positionsA' | 'velocitiesAPerFs' | 'forcesKcalPerMolPerA' | 'atomicEnergiesKcalPerMol' | 'thermostat' | 'epotKcalPerMol'>;
+
+function copyDynamic(from: StepState, to: StepState): void {
+  to.positionsA.set(from.positionsA);
+  to.velocitiesAPerFs.set(from.velocitiesAPerFs);
+  to.forcesKcalPerMolPerA.set(from.forcesKcalPerMolPerA);
+  to.atomicEnergiesKcalPerMol.set(from.atomicEnergiesKcalPerMol);
+  to.thermostat.set(from.thermostat);
+  to.epotKcalPerMol = from.epotKcalPerMol;
+}
+
 /**
  * One integrator bound to a potential. `evaluate` fills forces and energies of `state`;
  * `step` advances one time step; `conservedKcalPerMol` is the quantity the dynamics conserves
@@ -124,8 +136,10 @@ export class Integrator {
   private readonly rng: Rng;
   private readonly syWeights: number[];
   private readonly q: Float64Array;
-  /** The start of a guarded step (positions, velocities, forces, atomic energies, thermostat, RNG). */
-  private readonly saved: { x: Float64Array; v: Float64Array; f: Float64Array; ea: Float64Array; th: Float64Array; rng: Uint32Array; epot: number; spare: number };
+  /** The start of a guarded step: what a step changes, and the RNG. */
+  private readonly saved: StepState;
+  private readonly savedRng = new Uint32Array(8);
+  private savedSpare = 0;
 
   constructor(potential: Potential, settings: IntegratorSettings, rng: Rng) {
     validateIntegratorSettings(settings);
@@ -136,7 +150,14 @@ export class Integrator {
     this.syWeights = suzukiYoshidaWeights(settings.suzukiYoshidaOrder);
     this.q = new Float64Array(settings.chainLength);
     const n = potential.nAtoms;
-    this.saved = { x: new Float64Array(3 * n), v: new Float64Array(3 * n), f: new Float64Array(3 * n), ea: new Float64Array(n), th: new Float64Array(thermostatLength(settings, n)), rng: new Uint32Array(8), epot: 0, spare: 0 };
+    this.saved = {
+      positionsA: new Float64Array(3 * n),
+      velocitiesAPerFs: new Float64Array(3 * n),
+      forcesKcalPerMolPerA: new Float64Array(3 * n),
+      atomicEnergiesKcalPerMol: new Float64Array(n),
+      thermostat: new Float64Array(thermostatLength(settings, n)),
+      epotKcalPerMol: 0,
+    };
   }
 
   /** Evaluate the potential at the state's positions (energies and forces in kcal/mol units). */
@@ -216,25 +237,13 @@ export class Integrator {
   }
 
   private save(state: MdState): void {
-    const b = this.saved;
-    b.x.set(state.positionsA);
-    b.v.set(state.velocitiesAPerFs);
-    b.f.set(state.forcesKcalPerMolPerA);
-    b.ea.set(state.atomicEnergiesKcalPerMol);
-    b.th.set(state.thermostat);
-    b.epot = state.epotKcalPerMol;
-    b.spare = this.rng.saveTo(b.rng);
+    copyDynamic(state, this.saved);
+    this.savedSpare = this.rng.saveTo(this.savedRng);
   }
 
   private restore(state: MdState): void {
-    const b = this.saved;
-    state.positionsA.set(b.x);
-    state.velocitiesAPerFs.set(b.v);
-    state.forcesKcalPerMolPerA.set(b.f);
-    state.atomicEnergiesKcalPerMol.set(b.ea);
-    state.thermostat.set(b.th);
-    state.epotKcalPerMol = b.epot;
-    this.rng.loadFrom(b.rng, b.spare);
+    copyDynamic(this.saved, state);
+    this.rng.loadFrom(this.savedRng, this.savedSpare);
   }
 
   conservedKcalPerMol(state: MdState, ekinKcalPerMol = kineticEnergyKcalPerMol(state.velocitiesAPerFs, state.massesAmu)): number {

@@ -87,7 +87,12 @@ let cached: AdditiveTrainResult | undefined;
  * that the equivalence below is exact.
  */
 function energyFit(): AdditiveTrainResult {
-  cached ??= trainAdditive({
+  cached ??= fitTotals('max');
+  return cached;
+}
+
+function fitTotals(prior: string): AdditiveTrainResult {
+  return trainAdditive({
     atoms: additiveFeatures(SYMBOLS, trainGeoms, ALFS),
     nFeatures: 6,
     yTotalHa: Float64Array.from(trainFrames, (f) => f.energyHa),
@@ -95,10 +100,9 @@ function energyFit(): AdditiveTrainResult {
     kernel: alfKernel('rbf-periodic', 6),
     restarts: 1,
     seed: 1,
-    prior: 'max',
+    prior,
     noise: 1e-3,
   });
-  return cached;
 }
 
 test('without forces the refit reproduces the total-energy GP of noise λ = Nν + λ_E: every atom gets its weights β', () => {
@@ -288,17 +292,7 @@ test('the split observation puts every atom below its own shifted prior; without
   // the H kernels nearly flat, and totals plus forces alone split the −0.2 Ha offset as
   // C −14 585, O −4 508, H +9 469, H +9 501 kcal/mol (measured) — a hydrogen pulled out of the data
   // would drop by 9 500 kcal/mol towards its prior.
-  const r = trainAdditive({
-    atoms: additiveFeatures(SYMBOLS, trainGeoms, ALFS),
-    nFeatures: 6,
-    yTotalHa: Float64Array.from(trainFrames, (f) => f.energyHa),
-    systemName: 'FORMALDEHYDE',
-    kernel: alfKernel('rbf-periodic', 6),
-    restarts: 1,
-    seed: 1,
-    prior: 'shift:0.05',
-    noise: 1e-3,
-  });
+  const r = fitTotals('shift:0.05');
   const shiftKcal = 0.05 * KCAL_PER_MOL_PER_HARTREE;
   /** max over the training frames of E_A − m_A per atom (kcal/mol), and the held-out energy MAE. */
   const margins = (models: GpModel[]): { worst: number[]; heldOut: number } => {
