@@ -17,7 +17,11 @@
  * Medians over rounds; each ratio is the median of the per-round ratios. Wall time is the figure
  * (two threads cannot show in CPU time); the one-thread CPU time per call is also given, the
  * steadier figure on a loaded machine. The load average is printed at start and end.
- * Usage: npm run bench:predict   (or: node dist/bench/predict.js [--seconds S per figure per round] [--rounds R])
+ * Real model sets of a pipeline or study (e.g. xtb-trained, 1000 geometries) join part 2 with
+ * `--models DIR` (repeatable; the folder of one prior's .model files, with the molecule's geometry
+ * at DIR/../../molecule.xyz as the pipeline writes it), each with GFN2-xTB on the same molecule in
+ * the same rounds.
+ * Usage: npm run bench:predict   (or: node dist/bench/predict.js [--seconds S per figure per round] [--rounds R] [--models DIR]…)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -33,6 +37,7 @@ import { AtomGp } from '../src/gp/predict/predictor.js';
 import { PredictTeam } from '../src/gp/predict/team.js';
 import { readModel } from '../src/io/model.js';
 import { readModelSet } from '../src/io/modelset.js';
+import { readXyz } from '../src/io/xyz.js';
 import { linalgTeam } from '../src/math/linalg-team.js';
 import { lbfgs } from '../src/optimize/lbfgs.js';
 import { GpPotential, type GpMoleculeModels } from '../src/potentials/gp.js';
@@ -44,6 +49,7 @@ const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : undefined;
 };
+const modelDirs = process.argv.flatMap((a, i) => (a === '--models' && process.argv[i + 1] ? [process.argv[i + 1]!] : []));
 const SECONDS = Number(arg('--seconds') ?? 0.4);
 const ROUNDS = Number(arg('--rounds') ?? 5);
 const load = () => loadavg().map((v) => v.toFixed(1)).join(' ');
@@ -177,6 +183,8 @@ const xtbVariant = aspirinXtb ? potentialVariant('xtb', aspirinXtb, aspirin.refe
 interface SetRow {
   name: string;
   variants: Variant[];
+  /** GFN2-xTB on the row's molecule, timed in the same rounds (the aspirin rows share one). */
+  xtb?: Variant;
   /** Index of the float64 one-thread variant (the reference of the ratios). */
   ref: number;
 }
@@ -267,6 +275,21 @@ const rows: SetRow[] = [
   modelSetRow('aspirin-size rbf (21 × 1000 × 57)', aspirinRbf, aspirin.referenceA, false),
 ];
 if (glycinePath && glycineQueries.length > 0) rows.push(oneModelRow('FEREBUS glycine C1, one model (2130 × 51)', readModel(glycinePath), glycineQueries[0]!));
+for (const dir of modelDirs) {
+  const set = readModelSet(dir, { property: 'iqa', check: true });
+  const xyz = join(dir, '..', '..', 'molecule.xyz');
+  if (!existsSync(xyz)) throw new Error(`--models ${dir}: no molecule geometry at ${xyz}`);
+  const start = readXyz(xyz)[0]!.positionsA;
+  const m0 = set.models[0]!;
+  const row = modelSetRow(
+    `${set.systemName.toLowerCase()} ${m0.kernels.map((k) => k.type).join('×')} (${set.models.length} × ${m0.nTrain} × ${m0.nFeatures})`,
+    { systemName: set.systemName, models: set.models, symbols: set.symbols, periodicPrefactors: set.periodicPrefactors },
+    start,
+    false,
+  );
+  if (xtb.library) row.xtb = potentialVariant('xtb', new XtbPotential({ symbols: [...set.symbols], driver: 'library', accuracy: 1 }), start);
+  rows.push(row);
+}
 if (ammonia) {
   const nh3 = Float64Array.from([0, 0, 0.1162, 0, 0.9377, -0.2711, 0.8121, -0.4689, -0.2711, -0.8121, -0.4689, -0.2711]);
   rows.push(
@@ -278,7 +301,8 @@ console.log(`\n## ms per energy + forces call (wall), median of ${ROUNDS} rounds
 console.log(`${'set'.padEnd(44)} ${'wrapped'.padStart(9)} ${'1 thread'.padStart(9)} ${'2 threads'.padStart(9)} ${'auto'.padStart(9)}   wrapped/1t  1t/2t  1t/auto   xtb/1t   xtb/2t   1t CPU ms`);
 let xtbMs: number[] = [];
 for (const row of rows) {
-  const withXtb = xtbVariant && row.name.startsWith('aspirin') ? [...row.variants, xtbVariant] : row.variants;
+  const rowXtb = row.xtb ?? (row.name.startsWith('aspirin') ? xtbVariant : undefined);
+  const withXtb = rowXtb ? [...row.variants, rowXtb] : row.variants;
   const ms = timeRounds(withXtb);
   const byLabel = (l: string, of = ms) => {
     const i = withXtb.findIndex((v) => v.label === l);
@@ -290,7 +314,8 @@ for (const row of rows) {
   const two = byLabel('2 threads')!;
   const auto = byLabel('auto');
   const x = byLabel('xtb');
-  if (x) xtbMs = xtbMs.concat(x);
+  if (x && !row.xtb) xtbMs = xtbMs.concat(x);
+  if (x && row.xtb) console.log(`# xtb on ${row.name.split(' ')[0]}: median ${median(x).toFixed(2)} ms per call`);
   const cell = (a?: number[]) => (a ? median(a).toFixed(3) : '—').padStart(9);
   const r = (a?: number[], b?: number[]) => (a && b ? `×${ratio(a, b).toFixed(2)}` : '—').padStart(8);
   console.log(`${row.name.padEnd(44)} ${cell(wrapped)} ${cell(one)} ${cell(two)} ${cell(auto)}   ${r(wrapped, one).padStart(10)} ${r(one, two)} ${r(one, auto)} ${r(x, one)} ${r(x, two)} ${cell(oneCpu)}`);
