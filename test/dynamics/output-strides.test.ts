@@ -25,3 +25,10 @@ test('output intervals: given ones win, then those of the checkpoint being resum
   assert.deepEqual(outputStrides(20_000_000, { trajStride: 50 }, resumed), { logEvery: 10, trajStride: 50, checkpointEvery: 20_000 });
   assert.deepEqual(outputStrides(1000, {}, { logEvery: 'x' }), { logEvery: 1, trajStride: 10, checkpointEvery: 0 });
 });
+
+test("the pipeline's NVT runs: a 1-ns run checkpoints every 5 ps (before: only on a signal), a 20-ps run at its end", async () => {
+  const { pipelineRunStrides } = await import('../../src/workflows/pipeline/md.js');
+  // 1 ns at 0.5 fs
+  assert.deepEqual(pipelineRunStrides(2_000_000), { logEvery: 20, trajStride: 200, checkpointEvery: 10_000 });
+  assert.deepEqual(pipelineRunStrides(40_000), { logEvery: 20, trajStride: 100, checkpointEvery: 0 });
+});

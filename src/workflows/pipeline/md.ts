@@ -19,6 +19,16 @@ import { finishedStage, interruptedError, pick, RECORD_FILES, recordStage, type 
 import { type DemoRun, type PipelineSettings, priorFolder } from './settings.js';
 import type { PriorModels } from './train.js';
 
+/**
+ * Output intervals of the pipeline's NVT runs: bounded files for long runs (1 ns at 0.5 fs: a log
+ * line every 20 steps, a frame every 200, 10 000 frames) and, for runs beyond 100 ps, a checkpoint
+ * every 1/1000 of the run, so that a killed 1-ns run (or a session that ends) loses at most 1 ps.
+ */
+export function pipelineRunStrides(steps: number): { logEvery: number; trajStride: number; checkpointEvery: number } {
+  const d = defaultOutputStrides(steps);
+  return { logEvery: Math.max(20, d.logEvery), trajStride: Math.max(100, d.trajStride), checkpointEvery: d.checkpointEvery };
+}
+
 export const MD_KEYS = ['seed', 'mdTemperaturesK', 'mdTimePs', 'mdTimestepFs', 'replicas'] as const;
 
 export function mdSettings(s: PipelineSettings, prior: string): Record<string, unknown> {
@@ -59,9 +69,7 @@ export async function mdStage(ctx: StageContext, s: PipelineSettings, m: Relaxed
         // From the relaxed minimum: equilibrate first (no start-up overshoot), holes measured from the model's own minimum.
         equilibration: DEFAULT_EQUILIBRATION,
         energyMinimum: 'search',
-        // Bounded files for long runs (1 ns: a frame every 200 steps, 10 000 frames).
-        logEvery: Math.max(20, defaultOutputStrides(steps).logEvery),
-        trajStride: Math.max(100, defaultOutputStrides(steps).trajStride),
+        ...pipelineRunStrides(steps),
         progressEvery: 1000,
         onProgress: (q) => ctx.progress(`md ${p.prior}`, q.stepsDone / q.stepsTotal, `${q.runsDone}/${q.runsTotal} runs, ${Math.round(q.stepsPerSecond)} steps/s`),
       }, ctx.batchHooks);
