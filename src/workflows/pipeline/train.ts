@@ -8,10 +8,9 @@ import { join } from 'node:path';
 import { InterruptedError } from '../../errors.js';
 import { failuresError, runBatch } from '../../exec/executor.js';
 import { featurizeFrames } from '../../features/frames.js';
-import { trainAdditive } from '../../gp/fit/additive.js';
+import { type AdditiveTrainInput, trainAdditive } from '../../gp/fit/additive.js';
 import { type ForceFitFrame, type ForceFitOptions, refitAdditiveWithForces, signalVarianceOf } from '../../gp/fit/additive-forces.js';
 import { refitAdditiveWithForcesInWorker, trainAdditiveInWorker } from '../../gp/fit/fit-job.js';
-import type { AdditiveTrainInput } from '../../gp/fit/additive.js';
 import type { GpModel } from '../../gp/model/model.js';
 import { refitFromModel, type TrainResult } from '../../gp/fit/train.js';
 import { runTrainTasks, type TrainTask } from '../../gp/fit/train-parallel.js';
@@ -48,11 +47,6 @@ export interface TrainingResult {
 }
 
 /**
- * The weights of a trained model set refit on the training frames' energies (atomic or total) and
- * forces (gp/fit/additive-forces.ts), when `--force-sigma-Ha-per-bohr` > 0 and the frames carry
- * forces; otherwise the models unchanged (wall time 0).
- */
-/**
  * A long fit of the main thread: with a signal to watch (the local executor installs one) it runs in
  * a worker thread, so that SIGINT/SIGTERM end it at once (the stage is redone on resume, with the
  * same seeds, so identically); without one, here.
@@ -68,6 +62,12 @@ async function inWorkerIfSignal<T>(ctx: StageContext, stage: string, here: () =>
   }
 }
 
+/**
+ * The weights of a trained model set refit on the training frames' energies (atomic or total) and
+ * forces (gp/fit/additive-forces.ts), when `--force-sigma-Ha-per-bohr` > 0 and the frames carry
+ * forces, and with total labels the split observation when `--split-sigma-Ha` > 0; otherwise the
+ * models unchanged (wall time 0).
+ */
 async function forceFit(
   ctx: StageContext,
   s: PipelineSettings,
