@@ -38,7 +38,9 @@ each molecule's folder DIR/<molecule>/ holds its pipeline output and report.
                              the other active-* settings in [pipeline], see atomgp pipeline --help)
   --seed S                   seed of every random choice (default ${d.pipeline.seed})
   --workers N                worker threads for training and MD (default ${d.pipeline.workers})
-  --fidelity-frames N        frames per run re-evaluated on the reference (default ${d.fidelityFrames})
+  --fidelity-frames N|all    frames per run re-evaluated on the reference, spread evenly along its
+                             trajectory (default all: every saved frame, ≤ 10 001 per run); a
+                             changed value is allowed on --resume and redoes only the fidelity
   --observables-temperature-K T  the reference's own NVT run at T (one of the temperatures) and the
                              model runs at T compared with it: h(r), E_pot − E_min, bond deviations
                              (default ${d.observablesTemperatureK}; 0: none)
@@ -132,7 +134,7 @@ export async function run(argv: string[]): Promise<number> {
     ...base,
     molecules: values.molecules ? list(values.molecules) : base.molecules,
     reference: (values.reference ?? base.reference) as ReferenceKind,
-    fidelityFrames: flagInteger('fidelity-frames', values['fidelity-frames'], base.fidelityFrames, 1),
+    fidelityFrames: values['fidelity-frames'] === 'all' ? 0 : flagInteger('fidelity-frames', values['fidelity-frames'], base.fidelityFrames, 0, Number.MAX_SAFE_INTEGER, 'expects an integer ≥ 0 or "all" (0: every saved frame)'),
     observablesTemperatureK: flagNumber('observables-temperature-K', values['observables-temperature-K'], base.observablesTemperatureK),
     pipeline: {
       ...p,

@@ -123,7 +123,11 @@ function checkSettingsFile(outDir: string, s: StudySettings, mode: 'new' | 'over
     throw new AtomgpError(`output folder ${outDir} already holds a study (${ours.join(', ')}); pass --resume to continue it or --overwrite to replace it`);
   }
   if (mode === 'resume' && record) {
-    const changes = stageChanges(record, flatSettings(s), {});
+    // The fidelity stage is fingerprinted on its own and redone when its frames change, so more
+    // (or fewer) frames are allowed on resume; every other setting must match.
+    const { fidelityFrames: _f, ...recorded } = (record.settings ?? {}) as Record<string, unknown>;
+    const { fidelityFrames: _g, ...ours } = flatSettings(s);
+    const changes = stageChanges({ ...record, settings: recorded }, ours, {});
     if (changes.length > 0) throw new AtomgpError(`cannot resume ${outDir}: the study was made with other settings (${changes.join('; ')}); resume with the recorded settings or use a new --out`);
   }
 }
@@ -194,7 +198,7 @@ async function fidelityStage(s: StudySettings, molecule: string, dir: string, su
         model = await createPotential({ kind: 'gp-models', dir: join(dir, 'models', priorFolder(r.prior)) });
         models.set(r.prior, model);
       }
-      const picked = spreadFrames(frames.length, s.fidelityFrames).map((k) => ({ positionsA: frames[k]!.positionsA, timeFs: Number(frames[k]!.info['time_fs'] ?? Number.NaN) }));
+      const picked = spreadFrames(frames.length, s.fidelityFrames === 0 ? frames.length : s.fidelityFrames).map((k) => ({ positionsA: frames[k]!.positionsA, timeFs: Number(frames[k]!.info['time_fs'] ?? Number.NaN) }));
       const f = trajectoryFidelity(model, reference, minimumA, picked, s.fidelity);
       const { perFrame: pf, ...rest } = f;
       out[r.run_dir] = rest;

@@ -29,7 +29,10 @@ export interface StudySettings {
   molecules: string[];
   reference: ReferenceKind;
   pipeline: StudyPipelineSettings;
-  /** Frames re-evaluated on the reference per run (spread evenly along its trajectory). */
+  /**
+   * Frames re-evaluated on the reference per run, spread evenly along its trajectory; 0: every
+   * saved frame (a run saves at most 10 001, dynamics/output-strides.ts).
+   */
   fidelityFrames: number;
   fidelity: FidelityBounds;
   /**
@@ -55,7 +58,7 @@ export const STUDY_DEFAULTS: StudySettings = {
     const { molecule: _m, reference: _r, ...rest } = DEMO_DEFAULTS;
     return { ...rest, priors: [DEFAULT_PRIOR, 'mean', 'min'], mdTemperaturesK: [300, 500, 700, 1000], replicas: 3, mdTimePs: 20 };
   })(),
-  fidelityFrames: 100,
+  fidelityFrames: 0,
   fidelity: { ...DEFAULT_FIDELITY_BOUNDS },
   observablesTemperatureK: 500,
   // The paper's SER O-H stretched to 1.5 Å, every bond to hydrogen × 1.3, random displacements.
@@ -123,9 +126,8 @@ export function readStudyConfig(path: string, base: StudySettings = STUDY_DEFAUL
       for (const [k, v] of Object.entries(value)) {
         const setting = FIDELITY_KEYS[k];
         if (setting === undefined) throw new AtomgpError(`${path}: [fidelity] has an unknown key '${k}' (expected ${Object.keys(FIDELITY_KEYS).join(', ')})`);
-        const n = typed(v, 0, `${path}: [fidelity] ${k}`) as number;
-        if (setting === 'frames') s.fidelityFrames = n;
-        else s.fidelity[setting] = n;
+        if (setting === 'frames') s.fidelityFrames = v === 'all' ? 0 : (typed(v, 0, `${path}: [fidelity] frames (a number or "all")`) as number);
+        else s.fidelity[setting] = typed(v, 0, `${path}: [fidelity] ${k}`) as number;
       }
     } else if (key === 'observables') {
       if (!isTable(value)) throw new AtomgpError(`${where}: expected a table [observables]`);
@@ -162,7 +164,7 @@ export function validateStudySettings(s: StudySettings): void {
     if (seen.has(name!)) throw new AtomgpError(`study: molecule '${m}' is given twice`);
     seen.add(name!);
   }
-  if (!(Number.isInteger(s.fidelityFrames) && s.fidelityFrames >= 1)) throw new AtomgpError(`study: fidelity frames per run must be an integer ≥ 1, got ${s.fidelityFrames}`);
+  if (!(Number.isInteger(s.fidelityFrames) && s.fidelityFrames >= 0)) throw new AtomgpError(`study: fidelity frames per run must be an integer ≥ 1 (or 0 or "all": every saved frame), got ${s.fidelityFrames}`);
   checkFidelityBounds(s.fidelity);
   const T = s.observablesTemperatureK;
   if (T !== 0 && !s.pipeline.mdTemperaturesK.includes(T)) {

@@ -16,7 +16,7 @@ import { readXyz } from '../../../src/io/xyz.js';
 import { createPotential } from '../../../src/potentials/factory.js';
 import { createResult } from '../../../src/potentials/potential.js';
 import { buildMolecule, DEMO_DEFAULTS, referenceSpec } from '../../../src/workflows/pipeline/index.js';
-import { readStudyConfig, type StudyRun, type StudySummary, studyTable } from '../../../src/workflows/study/index.js';
+import { readStudyConfig, STUDY_DEFAULTS, type StudyRun, type StudySummary, studyTable } from '../../../src/workflows/study/index.js';
 import { runCli } from '../../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atomgp-study-'));
@@ -147,6 +147,29 @@ test('study on water and ammonia (built-in reference): table = runs, fidelity re
   const changed = runCli(['study', '--molecules', 'water,ammonia', '--reference', 'builtin', ...SMALL, '--replicas', '2', '--out', out, '--resume']);
   assert.equal(changed.code, 2);
   assert.match(changed.err, /pipeline\.replicas: recorded 1, now 2/);
+
+  // the fidelity frames may change on resume: only the fidelity is redone, over 3 frames, then every saved frame
+  const savedFrames = (r: StudyRun): number => readXyz(join(out, r.run_dir, 'trajectory.extxyz')).length;
+  const withoutFidelity = (st: StudySummary): unknown => JSON.parse(JSON.stringify(st.molecules), (k, v) => (['fidelity', 'table', 'steps_per_second'].includes(k) ? undefined : v));
+  const before = read(out);
+  const noFrames = SMALL.filter((x, i) => x !== '--fidelity-frames' && SMALL[i - 1] !== '--fidelity-frames');
+  for (const [flag, frames] of [['3', (n: number) => Math.min(3, n)], ['all', (n: number) => n]] as const) {
+    const again = runCli(['study', '--molecules', 'water,ammonia', '--reference', 'builtin', ...noFrames, '--fidelity-frames', flag, '--out', out, '--resume']);
+    assert.equal(again.code, 0, again.err);
+    const st = read(out);
+    assert.deepEqual(withoutFidelity(st), withoutFidelity(before), 'models and runs reused');
+    assert.equal(st.settings.fidelityFrames, flag === 'all' ? 0 : 3);
+    let longer = 0;
+    for (const m of st.molecules) {
+      for (const r of m.runs) {
+        if (r.fidelity === null) continue;
+        const n = savedFrames(r);
+        assert.equal(r.fidelity.frames, frames(n), `${r.run_dir}: ${n} saved frames`);
+        if (n > 3) longer++;
+      }
+    }
+    assert.ok(longer >= 2, 'runs with more saved frames than 3');
+  }
 });
 
 test('study settings file: typed keys over the defaults; unknown keys and wrong types are one-line errors', () => {
@@ -160,6 +183,14 @@ test('study settings file: typed keys over the defaults; unknown keys and wrong 
   assert.equal(s.fidelityFrames, 7);
   assert.equal(s.fidelity.bandKcalPerMol, 5);
   assert.equal(s.fidelity.energyMaeKcalPerMol, 1.5);
+  assert.equal(STUDY_DEFAULTS.fidelityFrames, 0, 'by default every saved frame');
+  writeFileSync(f, '[fidelity]\nframes = "all"\n');
+  assert.equal(readStudyConfig(f).fidelityFrames, 0);
+  writeFileSync(f, '[fidelity]\nframes = "some"\n');
+  assert.throws(() => readStudyConfig(f), /\[fidelity\] frames \(a number or "all"\): expected a number, got string "some"/);
+  const badFrames = runCli(['study', '--molecules', 'water', '--reference', 'builtin', '--fidelity-frames', 'most', '--out', join(root, 'bad3')]);
+  assert.equal(badFrames.code, 2);
+  assert.match(badFrames.err, /--fidelity-frames expects an integer ≥ 0 or "all"/);
   writeFileSync(f, '[pipeline]\nntrain = 40\n');
   assert.throws(() => readStudyConfig(f), /\[pipeline\] has an unknown key 'ntrain'/);
   writeFileSync(f, '[pipeline]\nn-train = "many"\n');
