@@ -7,8 +7,11 @@
  *      machine: the synthetic aspirin-size sets (21 atoms × 1000 points × 57 features, the aspirin
  *      geometry and ALFs of bench/md-systems.ts: rbf-cyclic, and the same data as rbf), FEREBUS
  *      glycine C1 (one model, 2130 × 51) and the real ammonia set (4 × 500 × 6); variants:
- *        wrapped  float64, one thread, every wrapped term wrapped (the path before issue 18)
- *        1 thread float64, one thread (wrapped features as square terms inside their windows)
+ *        wrapped  float64, one thread, every wrapped term wrapped, WebAssembly kernel (the path
+ *                 before issue 18)
+ *        wasm 1t, wasm 2t  the WebAssembly kernel on one and two threads
+ *        1 thread float64, one thread, the default kernel (native where it is built, else
+ *                 WebAssembly; wrapped features as square terms inside their windows)
  *        2 threads  the same on two threads (gp/predict/team.ts)
  *        auto     the default: per call, the faster of the two in the latest probe
  *      and GFN2-xTB energy + gradient for aspirin (library driver, one thread) in the same rounds;
@@ -38,7 +41,9 @@ import { PredictTeam } from '../src/gp/predict/team.js';
 import { readModel } from '../src/io/model.js';
 import { readModelSet } from '../src/io/modelset.js';
 import { readXyz } from '../src/io/xyz.js';
+import { configureBackend, resetBackendSettings } from '../src/math/backend.js';
 import { linalgTeam } from '../src/math/linalg-team.js';
+import { nativePredictStatus } from '../src/math/native-predict.js';
 import { lbfgs } from '../src/optimize/lbfgs.js';
 import { GpPotential, type GpMoleculeModels } from '../src/potentials/gp.js';
 import { createResult, type Potential } from '../src/potentials/potential.js';
@@ -175,6 +180,8 @@ function potentialVariant(label: string, pot: Potential, positionsA: Float64Arra
   };
 }
 
+const native = nativePredictStatus();
+console.log(`# prediction kernel: ${native.available ? `native (${native.description})` : `WebAssembly (native: ${native.reason})`}`);
 const xtb = xtbAvailable();
 const aspirin = syntheticAspirin();
 const aspirinXtb = xtb.library ? new XtbPotential({ symbols: aspirin.symbols, driver: 'library', accuracy: 1 }) : undefined;
@@ -189,11 +196,27 @@ interface SetRow {
   ref: number;
 }
 
+/** Builds with the prediction backend forced to the WebAssembly kernel. */
+function onWasm<T>(make: () => T): T {
+  configureBackend({ predict: 'wasm' });
+  try {
+    return make();
+  } finally {
+    resetBackendSettings();
+  }
+}
+
 function modelSetRow(name: string, mol: GpMoleculeModels, positionsA: Float64Array, cyclic: boolean): SetRow {
   const variants: Variant[] = [];
   if (cyclic) {
-    // The path before issue 18: every wrapped term wrapped.
-    variants.push(potentialVariant('wrapped', new GpPotential(mol, 1, { threads: 1, squareWrapped: false }), positionsA));
+    // The path before issue 18: every wrapped term wrapped, the WebAssembly kernel.
+    variants.push(potentialVariant('wrapped', onWasm(() => new GpPotential(mol, 1, { threads: 1, squareWrapped: false })), positionsA));
+  }
+  if (native.available) {
+    variants.push(potentialVariant('wasm 1t', onWasm(() => new GpPotential(mol, 1, { threads: 1 })), positionsA));
+    const w2 = onWasm(() => new GpPotential(mol, 1, { threads: 2 }));
+    w2.waitThreadsReady();
+    variants.push(potentialVariant('wasm 2t', w2, positionsA));
   }
   const ref = variants.length;
   variants.push(potentialVariant('1 thread', new GpPotential(mol, 1, { threads: 1 }), positionsA));
@@ -298,7 +321,7 @@ if (ammonia) {
 }
 
 console.log(`\n## ms per energy + forces call (wall), median of ${ROUNDS} rounds; ratios: median per-round ratio; xtb: GFN2 aspirin, library driver, 1 thread, same rounds`);
-console.log(`${'set'.padEnd(44)} ${'wrapped'.padStart(9)} ${'1 thread'.padStart(9)} ${'2 threads'.padStart(9)} ${'auto'.padStart(9)}   wrapped/1t  1t/2t  1t/auto   xtb/1t   xtb/2t   1t CPU ms`);
+console.log(`${'set'.padEnd(44)} ${'wrapped'.padStart(9)} ${'wasm 1t'.padStart(9)} ${'wasm 2t'.padStart(9)} ${'1 thread'.padStart(9)} ${'2 threads'.padStart(9)} ${'auto'.padStart(9)}   wrapped/1t wasm1t/1t wasm2t/2t  1t/2t  1t/auto   xtb/1t   xtb/2t   1t CPU ms`);
 let xtbMs: number[] = [];
 for (const row of rows) {
   const rowXtb = row.xtb ?? (row.name.startsWith('aspirin') ? xtbVariant : undefined);
@@ -310,6 +333,8 @@ for (const row of rows) {
   };
   const oneCpu = byLabel('1 thread', cpuPerCall)!;
   const wrapped = byLabel('wrapped');
+  const wasm1 = byLabel('wasm 1t');
+  const wasm2 = byLabel('wasm 2t');
   const one = byLabel('1 thread')!;
   const two = byLabel('2 threads')!;
   const auto = byLabel('auto');
@@ -318,7 +343,7 @@ for (const row of rows) {
   if (x && row.xtb) console.log(`# xtb on ${row.name.split(' ')[0]}: median ${median(x).toFixed(2)} ms per call`);
   const cell = (a?: number[]) => (a ? median(a).toFixed(3) : '—').padStart(9);
   const r = (a?: number[], b?: number[]) => (a && b ? `×${ratio(a, b).toFixed(2)}` : '—').padStart(8);
-  console.log(`${row.name.padEnd(44)} ${cell(wrapped)} ${cell(one)} ${cell(two)} ${cell(auto)}   ${r(wrapped, one).padStart(10)} ${r(one, two)} ${r(one, auto)} ${r(x, one)} ${r(x, two)} ${cell(oneCpu)}`);
+  console.log(`${row.name.padEnd(44)} ${cell(wrapped)} ${cell(wasm1)} ${cell(wasm2)} ${cell(one)} ${cell(two)} ${cell(auto)}   ${r(wrapped, one).padStart(10)} ${r(wasm1, one).padStart(9)} ${r(wasm2, two).padStart(9)} ${r(one, two)} ${r(one, auto)} ${r(x, one)} ${r(x, two)} ${cell(oneCpu)}`);
 }
 if (xtbMs.length > 0) console.log(`# xtb aspirin energy + gradient: median ${median(xtbMs).toFixed(2)} ms per call over ${xtbMs.length} rounds`);
 else console.log(`# xtb not measured: ${xtb.reason ?? 'library driver unavailable'}`);
@@ -329,22 +354,24 @@ console.log('\n## MD on the aspirin-size set: NVE, 0.5 fs, 300 K from the L-BFGS
 {
   const one = new GpPotential(aspirinMol, 1, { threads: 1 });
   const startA = lbfgs(one, aspirin.referenceA, { fmaxKcalPerMolPerA: 0.05, maxSteps: 500 }).positionsA;
-  const before = new GpPotential(aspirinMol, 1, { threads: 1, squareWrapped: false });
+  const before = onWasm(() => new GpPotential(aspirinMol, 1, { threads: 1, squareWrapped: false }));
+  const wasmOne = onWasm(() => new GpPotential(aspirinMol, 1, { threads: 1 }));
   const two = new GpPotential(aspirinMol, 1, { threads: 2 });
   two.waitThreadsReady();
   const settings = { ...DEFAULT_INTEGRATOR_SETTINGS, ensemble: 'nve' as const, timestepFs: 0.5, temperatureK: 300 };
   const auto = new GpPotential(aspirinMol);
-  const runs = [before, one, two, auto].map((p) => MolecularDynamics.create(p, settings, startA, massesAmu(aspirin.symbols), 1));
+  const runs = [before, one, two, auto, wasmOne].map((p) => MolecularDynamics.create(p, settings, startA, massesAmu(aspirin.symbols), 1));
   const ms = timeRounds(
     runs.map((md, i) => ({ label: String(i), call: () => md.run(md.state.step + 1) })),
     Math.max(SECONDS, 0.5),
     ROUNDS,
   );
   const perS = ms.map((a) => 1000 / median(a));
-  console.log(`wrapped path, 1 thread (before)   ${perS[0]!.toFixed(0).padStart(6)} steps/s`);
+  console.log(`wrapped path, 1 thread, wasm (before) ${perS[0]!.toFixed(0).padStart(6)} steps/s`);
   console.log(`1 thread                          ${perS[1]!.toFixed(0).padStart(6)} steps/s   ×${ratio(ms[0]!, ms[1]!).toFixed(2)} against before`);
   console.log(`2 threads                         ${perS[2]!.toFixed(0).padStart(6)} steps/s   ×${ratio(ms[0]!, ms[2]!).toFixed(2)} against before, ×${ratio(ms[1]!, ms[2]!).toFixed(2)} against 1 thread`);
   console.log(`auto (the default)                ${perS[3]!.toFixed(0).padStart(6)} steps/s   ×${ratio(ms[0]!, ms[3]!).toFixed(2)} against before, ×${ratio(ms[1]!, ms[3]!).toFixed(2)} against 1 thread`);
+  console.log(`WebAssembly kernel, 1 thread      ${perS[4]!.toFixed(0).padStart(6)} steps/s   (1 thread ×${ratio(ms[4]!, ms[1]!).toFixed(2)} against it)`);
 }
 console.log(`# load average at end: ${load()}`);
 if (!existsSync(join('..', 'shared', 'data')) && !process.env.ATOMGP_DATA) console.log('# real-model rows need ../shared/data or ATOMGP_DATA');

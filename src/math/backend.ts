@@ -11,7 +11,10 @@
  *   ATOMGP_LAPACK           unset/`auto`: OpenBLAS when it loads; `off`: never; a path or soname:
  *                           that library (an error if it cannot be loaded);
  *   ATOMGP_NO_WASM          set and not `0`: no wasm kernels (linear algebra and prediction);
- *   ATOMGP_PREDICT_BACKEND  `ts` (or `js`, `typescript`): the TypeScript prediction pass;
+ *   ATOMGP_PREDICT_BACKEND  unset/`auto`: the native kernel when it loads (native-predict.ts), else
+ *                           wasm; `native`: the native kernel (an error if it cannot be loaded);
+ *                           `wasm`: the WebAssembly kernel; `ts` (or `js`, `typescript`): the
+ *                           TypeScript prediction pass;
  *   ATOMGP_THREADS          threads per likelihood evaluation, and per call of a large GP model
  *                           set (potentials/gp.ts; 1 disables the team).
  * Library users can set the same choices in code with `configureBackend` before first use.
@@ -20,13 +23,15 @@ import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { AtomgpError } from '../errors.js';
 
+export type PredictSetting = 'auto' | 'native' | 'wasm' | 'ts';
+
 export interface BackendSettings {
   /** `auto`, `off`, or the path/soname of a LAPACK library. */
   lapack: string;
   /** Whether the wasm-SIMD kernels may be used (linear algebra and prediction). */
   wasm: boolean;
-  /** Prediction pass: `auto` (wasm when available) or `ts`. */
-  predict: 'auto' | 'ts';
+  /** Prediction pass: `auto` (native, else wasm, when available), `native`, `wasm` or `ts`. */
+  predict: PredictSetting;
   /** Threads per likelihood evaluation, or undefined for the default (2 on the main thread). */
   threads?: number;
 }
@@ -44,7 +49,7 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): {
   const noWasm = env.ATOMGP_NO_WASM?.trim();
   const wasm = !(noWasm && noWasm !== '0');
   const p = env.ATOMGP_PREDICT_BACKEND?.trim().toLowerCase();
-  const predict = p === 'ts' || p === 'js' || p === 'typescript' || !wasm ? 'ts' : 'auto';
+  const predict: PredictSetting = p === 'ts' || p === 'js' || p === 'typescript' || !wasm ? 'ts' : p === 'native' || p === 'wasm' ? p : 'auto';
   const out: BackendSettings = { lapack, wasm, predict };
   const t = env.ATOMGP_THREADS;
   if (t !== undefined && t !== '') {

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
-import { resetBackendSettings } from '../../src/math/backend.js';
+import { configureBackend, resetBackendSettings, settingsFromEnvironment } from '../../src/math/backend.js';
+import { loadNativePredict, nativePredictStatus } from '../../src/math/native-predict.js';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BOHR_PER_ANGSTROM } from '../../src/chem/units.js';
 import { computeFeatures } from '../../src/features/alf.js';
@@ -18,6 +20,20 @@ import { assembleKernel, BYTES_PATH, bytesModule } from '../../scripts/gen-wasm.
 import { sharedData } from '../helpers/data.js';
 
 const wasmAvailable = kernelModule() !== null;
+const native = nativePredictStatus();
+if (!native.available && process.env.CI === 'true') throw new Error(`the native prediction kernel is required under CI (npm run build builds it): ${native.reason}`);
+if (!native.available) process.stdout.write(`# native prediction kernel not available (${native.reason}): its comparisons are skipped\n`);
+/** The kernels on the same layout (WebAssembly, native) available here, each compared with the TypeScript pass. */
+const KERNELS = (['wasm', 'native'] as const).filter((k) => (k === 'wasm' ? wasmAvailable : native.available));
+/** Runs `fn` with the prediction backend forced to `kind` (models built inside use it). */
+function withKernel(kind: 'wasm' | 'native', fn: () => void): void {
+  configureBackend({ predict: kind });
+  try {
+    fn();
+  } finally {
+    resetBackendSettings();
+  }
+}
 
 test('the committed kernel bytes are exactly what kernel.wat assembles to', async () => {
   const bytes = await assembleKernel();
@@ -50,7 +66,7 @@ function compareAt(wasm: AtomGp, ts: AtomGp, model: GpModel, x: Float64Array): {
   return { dE: Math.abs(ew - et) / (scaleE + 1e-300), dG, relE: Math.abs(ew - et) / Math.abs(et) };
 }
 
-test('wasm kernel equals the TypeScript pass for every kernel type, composition and mean', { skip: !wasmAvailable && 'no WebAssembly SIMD' }, () => {
+for (const kind of KERNELS) test(`${kind} kernel equals the TypeScript pass for every kernel type, composition and mean`, () => withKernel(kind, () => {
   const kernels: SyntheticKernel[] = ['rbf', 'rbf-cyclic', 'rbf*periodic', 'rbf-cyclic*periodic'];
   const means: SyntheticMean[] = ['zero', 'constant', 'linear', 'quadratic'];
   let worstE = 0;
@@ -63,7 +79,7 @@ test('wasm kernel equals the TypeScript pass for every kernel type, composition 
       for (const [a, model] of mol.models.entries()) {
         const wasm = new AtomGp(model, 4);
         const ts = new AtomGp(model, 4, { backend: 'ts' });
-        assert.equal(wasm.backend, 'wasm', `${kernel} atom ${a}`);
+        assert.equal(wasm.backend, kind, `${kernel} atom ${a}`);
         assert.equal(ts.backend, 'ts');
         for (const shift of [0, 0.15, 0.6]) {
           const pos = Float64Array.from(mol.positionsA, (v, i) => (v + shift * Math.sin(3 * i + a)) * BOHR_PER_ANGSTROM);
@@ -76,11 +92,11 @@ test('wasm kernel equals the TypeScript pass for every kernel type, composition 
       }
     }
   }
-  process.stdout.write(`# synthetic: max |ΔE|/Σ|wk| = ${worstE.toExponential(2)}, max |ΔE/E| = ${worstRel.toExponential(2)}, max |Δg|/Σ|w∂k| = ${worstG.toExponential(2)}\n`);
+  process.stdout.write(`# synthetic, ${kind}: max |ΔE|/Σ|wk| = ${worstE.toExponential(2)}, max |ΔE/E| = ${worstRel.toExponential(2)}, max |Δg|/Σ|w∂k| = ${worstG.toExponential(2)}\n`);
   assert.ok(worstE < 1e-14, `energy ${worstE}`);
   assert.ok(worstRel < 1e-12, `energy relative ${worstRel}`);
   assert.ok(worstG < 1e-13, `gradient ${worstG}`);
-});
+}));
 
 test('kernels with sums use the tree; wrapped inputs out of range fall back to the TypeScript pass', { skip: !wasmAvailable && 'no WebAssembly SIMD' }, () => {
   const sum = syntheticMolecule({ nAtoms: 4, nTrain: 20, seed: 3, kernel: 'rbf+periodic' });
@@ -138,7 +154,7 @@ test('ATOMGP_PREDICT_BACKEND=ts and ATOMGP_NO_WASM=1 force the TypeScript pass',
 });
 
 const ammonia = sharedData('ammonia/models');
-test('real ammonia models (rbf×periodic): wasm and TypeScript potentials agree', { skip: (!ammonia || !wasmAvailable) && 'no data or no wasm' }, () => {
+for (const kind of KERNELS) test(`real ammonia models (rbf×periodic): ${kind} and TypeScript potentials agree`, { skip: !ammonia && 'no data' }, () => withKernel(kind, () => {
   const set = readModelSet(ammonia!, { property: 'iqa', check: true });
   const mk = (backend: 'auto' | 'ts') =>
     new GpPotential(
@@ -148,7 +164,7 @@ test('real ammonia models (rbf×periodic): wasm and TypeScript potentials agree'
     );
   const wasm = mk('auto');
   const ts = mk('ts');
-  assert.equal(wasm.atomModels[0]!.backend, 'wasm');
+  assert.equal(wasm.atomModels[0]!.backend, kind);
   const ow = createResult(4);
   const ot = createResult(4);
   const nh3 = Float64Array.from([0, 0, 0.1162, 0, 0.9377, -0.2711, 0.8121, -0.4689, -0.2711, -0.8121, -0.4689, -0.2711]);
@@ -162,19 +178,19 @@ test('real ammonia models (rbf×periodic): wasm and TypeScript potentials agree'
     for (let a = 0; a < 4; a++) dE = Math.max(dE, Math.abs(ow.atomicEnergiesHa[a]! - ot.atomicEnergiesHa[a]!) / Math.abs(ot.atomicEnergiesHa[a]!));
     for (let i = 0; i < 12; i++) dF = Math.max(dF, Math.abs(ow.forcesHaPerBohr[i]! - ot.forcesHaPerBohr[i]!));
   }
-  process.stdout.write(`# ammonia: max relative ΔE (total and atomic) ${dE.toExponential(2)}, max |ΔF| ${dF.toExponential(2)} Ha/bohr\n`);
+  process.stdout.write(`# ammonia, ${kind}: max relative ΔE (total and atomic) ${dE.toExponential(2)}, max |ΔF| ${dF.toExponential(2)} Ha/bohr\n`);
   assert.ok(dE < 1e-12, `energy ${dE}`);
   assert.ok(dF < 1e-11, `forces ${dF} Ha/bohr`);
-});
+}));
 
 const ferebus = sharedData('ferebus-benchmark');
-test('real FEREBUS models: wasm equals TypeScript to rounding of the summed terms', { skip: (!ferebus || !wasmAvailable) && 'no data or no wasm' }, () => {
+for (const kind of KERNELS) test(`real FEREBUS models: ${kind} equals TypeScript to rounding of the summed terms`, { skip: !ferebus && 'no data' }, () => withKernel(kind, () => {
   for (const rel of ['water/marginal/WATER_iqa_O1.model', 'ammonia/concentrated/AMMONIA_iqa_N1.model', 'methanol/marginal/METHANOL_iqa_C1.model']) {
     const model = readModel(join(ferebus!, rel));
     const pp = checkConsistency(model).periodicPrefactor;
     const wasm = new AtomGp(model, pp);
     const ts = new AtomGp(model, pp, { backend: 'ts' });
-    assert.equal(wasm.backend, 'wasm');
+    assert.equal(wasm.backend, kind);
     const K = model.nFeatures;
     let worstE = 0;
     let worstG = 0;
@@ -185,5 +201,34 @@ test('real FEREBUS models: wasm equals TypeScript to rounding of the summed term
       worstG = Math.max(worstG, r.dG);
     }
     assert.ok(worstE < 1e-14 && worstG < 1e-13, `${rel}: ${worstE} ${worstG}`);
+  }
+}));
+
+test('ATOMGP_PREDICT_BACKEND picks native, wasm or ts; the native library is used only when built from this source for this CPU', { skip: !native.available && `native kernel not built (${native.reason})` }, () => {
+  assert.equal(settingsFromEnvironment({ ATOMGP_PREDICT_BACKEND: 'native' }).settings.predict, 'native');
+  assert.equal(settingsFromEnvironment({ ATOMGP_PREDICT_BACKEND: ' WASM ' }).settings.predict, 'wasm');
+  assert.equal(settingsFromEnvironment({ ATOMGP_PREDICT_BACKEND: 'native', ATOMGP_NO_WASM: '1' }).settings.predict, 'ts');
+  const mol = syntheticMolecule({ nAtoms: 4, nTrain: 10, seed: 1, kernel: 'rbf' });
+  for (const kind of ['native', 'wasm'] as const) withKernel(kind, () => assert.equal(new AtomGp(mol.models[0]!, 4).backend, kind));
+  // A copy of the package's native folder: loads as built; a changed source or a CPU flag this
+  // machine lacks makes it refuse, naming why.
+  const root = mkdtempSync(join(tmpdir(), 'atomgp-native-'));
+  try {
+    const here = join(import.meta.dirname, '..', '..', 'native');
+    cpSync(here, join(root, 'native'), { recursive: true });
+    assert.ok(loadNativePredict(root).predict, loadNativePredict(root).reason);
+    const record = join(root, 'native', 'build', 'build.json');
+    const r = JSON.parse(readFileSync(record, 'utf8')) as { cpuFlags: string[] };
+    writeFileSync(record, JSON.stringify({ ...r, cpuFlags: [...r.cpuFlags, 'quantum_tunnelling'] }));
+    assert.match(loadNativePredict(root).reason, /built for a CPU with quantum_tunnelling, which this one lacks/);
+    writeFileSync(record, JSON.stringify(r));
+    writeFileSync(join(root, 'native', 'predict-kernel.c'), `${readFileSync(join(here, 'predict-kernel.c'), 'utf8')}\n/* edited */\n`);
+    const stale = loadNativePredict(root);
+    assert.equal(stale.predict, undefined);
+    assert.match(stale.reason, /built from another version of native\/predict-kernel\.c \(rebuild: npm run build\)/);
+    rmSync(join(root, 'native', 'build'), { recursive: true });
+    assert.match(loadNativePredict(root).reason, /not built/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });

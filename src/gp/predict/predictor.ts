@@ -94,7 +94,7 @@ function squareableWrapped(model: GpModel, kernel: CompiledKernel): { dim: Int32
 }
 
 /** Which implementation predicts: the SIMD kernel, the fused TypeScript pass, or the general tree (kernels with sums). */
-export type PredictBackend = 'wasm' | 'ts' | 'tree';
+export type PredictBackend = 'native' | 'wasm' | 'ts' | 'tree';
 
 export interface AtomGpOptions {
   /**
@@ -126,11 +126,14 @@ export interface KernelArena {
   /** View into the kernel's linear memory (its byteOffset is where the plan starts). */
   mem: Float64Array;
   predict: KernelPredict;
+  kind: 'native' | 'wasm';
 }
 
 /** Training data and scratch of one model in the kernel's linear memory (byte offsets are absolute). */
 export interface WasmPlan {
   predict: KernelPredict;
+  /** The kernel `predict` runs: native (native/predict-kernel.c) or WebAssembly (same layout). */
+  kind: 'native' | 'wasm';
   /** The plan's doubles (indices below are relative to this view). */
   mem: Float64Array;
   endYBytes: number;
@@ -197,15 +200,18 @@ function buildWasmPlan(
   if (total === 0) return null;
   let mem: Float64Array;
   let predict: KernelPredict;
+  let kind: 'native' | 'wasm';
   if (arena) {
     if (arena.mem.length < total) throw new Error(`predictor: kernel arena of ${arena.mem.length} doubles for a plan of ${total}`);
     mem = arena.mem;
     predict = arena.predict;
+    kind = arena.kind;
   } else {
     const inst = instantiateKernel(8 * total);
     if (!inst) return null;
     mem = new Float64Array(inst.buffer, 0, total);
     predict = inst.predict;
+    kind = inst.kind;
   }
   mem.fill(0, 0, total);
   // Element i of row j, rows interleaved by vector within blocks of four (see kernel.wat).
@@ -235,6 +241,7 @@ function buildWasmPlan(
   const nBlocks0 = Math.ceil(nBlocks / 2);
   return {
     predict,
+    kind,
     mem,
     endYBytes: 8 * yD,
     endWBytes: 8 * row,
@@ -362,7 +369,7 @@ export class AtomGp {
     this.kernel = new CompiledKernel(model.kernels, model.composition, model.nFeatures, periodicPrefactor);
     this.mean = model.mean;
     this.weights = model.weights;
-    this.wantWasm = (options.backend ?? 'auto') === 'auto' && backendFromEnv() === 'auto';
+    this.wantWasm = (options.backend ?? 'auto') === 'auto' && backendFromEnv() !== 'ts';
     const none = { dim: new Int32Array(0), lo: new Float64Array(0), hi: new Float64Array(0) };
     if (this.kernel.flat) {
       this.sqWr = options.squareWrapped === false ? none : squareableWrapped(model, this.kernel);
@@ -372,7 +379,7 @@ export class AtomGp {
       this.sqWr = none;
       this.fast = this.general = null;
     }
-    this.backend = this.fast?.wasm ? 'wasm' : this.fast ? 'ts' : 'tree';
+    this.backend = this.fast?.wasm ? this.fast.wasm.kind : this.fast ? 'ts' : 'tree';
     this.noiseVariance = options.noiseVariance ?? defaultNoiseVariance(model);
     this.signalVar = options.signalVariance;
   }

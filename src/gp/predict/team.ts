@@ -32,18 +32,21 @@ const D_RESULT = 12;
 
 interface Bound {
   predict: KernelPredict;
+  kind: 'native' | 'wasm';
   table: Float64Array;
 }
 /** Per thread: the kernel bound to each shared memory, and the descriptor table's view. */
 const bound = new WeakMap<ArrayBufferLike, Bound>();
 
-function bind(buffer: ArrayBufferLike, tableByteOffset: number, nModels: number): Bound {
+function bind(buffer: ArrayBufferLike, tableByteOffset: number, nModels: number, kind: 'native' | 'wasm'): Bound {
   let b = bound.get(buffer);
-  if (!b || b.table.byteOffset !== tableByteOffset || b.table.length !== nModels * STRIDE) {
+  if (!b || b.table.byteOffset !== tableByteOffset || b.table.length !== nModels * STRIDE || b.kind !== kind) {
     const memory = kernelFor(new Float64Array(buffer, 0, 0))?.memory;
-    const predict = memory ? kernelOnSharedMemory(memory) : null;
-    if (!predict) throw new Error('predict team: no SIMD kernel for the shared memory');
-    b = { predict, table: new Float64Array(buffer, tableByteOffset, nModels * STRIDE) };
+    // The kernel the team's owner chose (its settings may have been set in code, which a worker
+    // does not see): every thread must run the same one for bit-identical results.
+    const predict = memory ? kernelOnSharedMemory(memory, kind)?.predict : null;
+    if (!predict) throw new Error(`predict team: no ${kind} kernel for the shared memory`);
+    b = { predict, kind, table: new Float64Array(buffer, tableByteOffset, nModels * STRIDE) };
     bound.set(buffer, b);
   }
   return b;
@@ -53,7 +56,7 @@ registerJob(
   JOB_PREDICT,
   (crew, params, buffer) => {
     const n = params[1]!;
-    const { predict, table: t } = bind(buffer, params[0]!, n);
+    const { predict, table: t } = bind(buffer, params[0]!, n, params[2] === 1 ? 'native' : 'wasm');
     for (let i = crew.next(); i < n; i = crew.next()) {
       const o = i * STRIDE;
       if (t[o + D_ACTIVE] === 0) continue;
@@ -74,6 +77,8 @@ export class PredictTeam {
   private readonly table: Float64Array;
   private readonly plans: (WasmPlan | null)[];
   private readonly buffer: ArrayBufferLike;
+  /** The kernel every thread of the team runs (chosen once, on this thread). */
+  readonly kind: 'native' | 'wasm';
   /** Kernel calls per molecule: two halves per model. */
   private readonly units: number;
 
@@ -87,11 +92,12 @@ export class PredictTeam {
     this.units = 2 * n;
     this.buffer = this.table.buffer;
     const memory = kernelFor(this.table)!.memory;
-    const predict = kernelOnSharedMemory(memory);
-    if (!predict) throw new Error('predict team: no SIMD kernel for the shared memory');
+    const kernel = kernelOnSharedMemory(memory);
+    if (!kernel) throw new Error('predict team: no SIMD kernel for the shared memory');
+    this.kind = kernel.kind;
     this.plans = models.map((gp, i) => {
       if (gp.kernelDoubles === 0) return null;
-      const p = gp.moveKernelData({ mem: views[i]!, predict });
+      const p = gp.moveKernelData({ mem: views[i]!, ...kernel });
       this.table.set([p.pY0, p.nBlocks0, p.endYBytes, p.endWBytes, p.pNorm0, p.pW0, p.pV, p.pC, p.pAcc0], 2 * i * STRIDE);
       this.table.set([p.pY1, p.nBlocks1, p.endYBytes, p.endWBytes, p.pNorm1, p.pW1, p.pV, p.pC, p.pAcc1], (2 * i + 1) * STRIDE);
       return p;
@@ -131,6 +137,7 @@ export class PredictTeam {
     const params = this.team.params;
     params[0] = this.table.byteOffset;
     params[1] = this.units;
+    params[2] = this.kind === 'native' ? 1 : 0;
     this.team.run(JOB_PREDICT, this.buffer);
   }
 

@@ -7,7 +7,9 @@
  * ../backend.ts) or the `backend: 'ts'` option of AtomGp forces the TypeScript path; where
  * WebAssembly SIMD is unavailable the TypeScript path is used silently.
  */
-import { backendSettings } from '../backend.js';
+import { AtomgpError } from '../../errors.js';
+import { backendSettings, type PredictSetting } from '../backend.js';
+import { nativeKernelOn, nativePredictStatus } from '../native-predict.js';
 import { KERNEL_SHARED_WASM_BASE64, KERNEL_WASM_BASE64 } from './predict-kernel-bytes.js';
 
 /** Signature of the exported `predict` (see kernel.wat for the meaning of each argument). */
@@ -29,6 +31,8 @@ export interface KernelInstance {
   /** The instance's linear memory (never grown after instantiation, so views stay valid). */
   buffer: ArrayBuffer;
   predict: KernelPredict;
+  /** Which kernel `predict` is: the native one (../native-predict.ts) or WebAssembly's. */
+  kind: 'native' | 'wasm';
 }
 
 // The few WebAssembly JS-API members used here (the project compiles without the DOM lib).
@@ -65,8 +69,20 @@ export function kernelModule(shared = false): object | null {
 }
 
 /** Prediction backend of the settings (backend.ts): 'ts' forces the TypeScript path. */
-export function backendFromEnv(): 'ts' | 'auto' {
+export function backendFromEnv(): PredictSetting {
   return backendSettings().predict;
+}
+
+/**
+ * The native kernel on `buffer` when the settings allow it and it loads; undefined for
+ * WebAssembly. With ATOMGP_PREDICT_BACKEND=native an unavailable library is an error saying why.
+ */
+function nativeChoice(buffer: ArrayBufferLike): KernelPredict | undefined {
+  const setting = backendFromEnv();
+  if (setting !== 'auto' && setting !== 'native') return undefined;
+  const k = nativeKernelOn(buffer);
+  if (!k && setting === 'native') throw new AtomgpError(`ATOMGP_PREDICT_BACKEND=native: the native prediction kernel is not available: ${nativePredictStatus().reason}`);
+  return k;
 }
 
 /** A fresh instance with at least `bytes` of linear memory, or null without WebAssembly SIMD. */
@@ -76,15 +92,28 @@ export function instantiateKernel(bytes: number): KernelInstance | null {
   if (!mod || !wa) return null;
   const pages = Math.max(1, Math.ceil(bytes / PAGE_BYTES));
   const memory = new wa.Memory({ initial: pages, maximum: pages });
+  const native = nativeChoice(memory.buffer);
+  if (native) return { buffer: memory.buffer, predict: native, kind: 'native' };
   const inst = new wa.Instance(mod, { env: { memory } });
-  return { buffer: memory.buffer, predict: inst.exports.predict as KernelPredict };
+  return { buffer: memory.buffer, predict: inst.exports.predict as KernelPredict, kind: 'wasm' };
 }
 
-/** The kernel's `predict` bound to an existing shared memory (any thread), or null without support. */
-export function kernelOnSharedMemory(memory: object): KernelPredict | null {
+/**
+ * The kernel's `predict` bound to an existing shared memory (any thread), or null without support:
+ * `kind` when given (a team's workers run what its owner chose), else the native kernel where the
+ * settings allow it and it loads, else WebAssembly's.
+ */
+export function kernelOnSharedMemory(memory: { buffer: ArrayBufferLike }, kind?: 'native' | 'wasm'): { predict: KernelPredict; kind: 'native' | 'wasm' } | null {
   const mod = kernelModule(true);
   const wa = api();
   if (!mod || !wa) return null;
+  if (kind === 'native') {
+    const k = nativeKernelOn(memory.buffer);
+    if (!k) throw new AtomgpError(`the native prediction kernel is not available on this thread: ${nativePredictStatus().reason}`);
+    return { predict: k, kind };
+  }
+  const native = kind === 'wasm' ? undefined : nativeChoice(memory.buffer);
+  if (native) return { predict: native, kind: 'native' };
   const inst = new wa.Instance(mod, { env: { memory } });
-  return inst.exports.predict as KernelPredict;
+  return { predict: inst.exports.predict as KernelPredict, kind: 'wasm' };
 }

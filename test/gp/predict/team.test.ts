@@ -6,7 +6,8 @@ import { MolecularDynamics } from '../../../src/dynamics/md.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../../src/dynamics/integrators.js';
 import { computeFeatures } from '../../../src/features/alf.js';
 import { syntheticMolecule } from '../../../src/gp/model/synthetic.js';
-import { defaultThreads } from '../../../src/math/backend.js';
+import { configureBackend, defaultThreads, resetBackendSettings } from '../../../src/math/backend.js';
+import { nativePredictStatus } from '../../../src/math/native-predict.js';
 import { linalgTeam } from '../../../src/math/linalg-team.js';
 import { kernelModule } from '../../../src/math/wasm/predict-kernel.js';
 import { GpPotential, TEAM_MIN_KERNEL_DOUBLES } from '../../../src/potentials/gp.js';
@@ -22,8 +23,20 @@ function potentials(nAtoms: number, nTrain: number) {
   return { mol, one, two };
 }
 
-test('two threads give bit-identical energies, atomic energies and forces to one thread, fallbacks included', { skip: noShared }, () => {
-  const { mol, one, two } = potentials(7, 230);
+// Each kernel on the shared layout, forced in code on this thread (which the team's worker does not
+// see: it must run the kernel the team's owner chose, or the halves would differ in rounding).
+const kinds = (['wasm', 'native'] as const).filter((k) => k === 'wasm' || nativePredictStatus().available);
+for (const kind of kinds) test(`two threads give bit-identical energies, atomic energies and forces to one thread, fallbacks included (${kind} kernel)`, { skip: noShared }, () => {
+  configureBackend({ predict: kind });
+  let built: ReturnType<typeof potentials>;
+  try {
+    built = potentials(7, 230);
+  } finally {
+    resetBackendSettings();
+  }
+  const { mol, one, two } = built;
+  assert.equal(one.atomModels[0]!.backend, kind);
+  assert.equal(two.atomModels[0]!.backend, kind);
   assert.equal(one.threads, 1);
   assert.equal(two.threads, 2);
   assert.ok(two.waitThreadsReady(), 'worker thread did not start');
