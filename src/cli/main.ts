@@ -18,6 +18,7 @@ export interface Command {
 export const COMMANDS: Record<string, Command> = {
   collect: { summary: 'gather the finished runs of a detached Slurm ensemble (md --executor slurm --detach)', load: () => import('./collect.js') },
   demo: { summary: 'the whole pipeline on built-in defaults: sample, label, train (two prior means), validate, NVT at 1000 K, report', load: () => import('./demo.js') },
+  fidelity: { summary: 'the reference re-evaluated along trajectories and compared with the model (energy and force errors, faithful or not)', load: () => import('./fidelity.js') },
   inspect: { summary: 'summarise a .model file or a model folder (ALF, kernel, mean, consistency check)', load: () => import('./inspect.js') },
   ipi: { summary: 'serve a GP model set to an i-PI driver (ASE SocketIOCalculator, i-PI) over a unix or TCP socket', load: () => import('./ipi.js') },
   md: { summary: 'molecular dynamics (NVE, Nosé–Hoover NVT, Langevin) with checkpoints, monitor, replica ensembles', load: () => import('./md.js') },
