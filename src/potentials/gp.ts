@@ -128,7 +128,6 @@ export class GpPotential implements Potential {
     const symbols: string[] = new Array<string>(this.nAtoms);
     for (let s = 0; s < this.nAtoms; s++) symbols[this.atomOrder[s]!] = mol.symbols[s % n]!;
     this.symbols = symbols;
-    this.description = `GP models ${mol.systemName} (${n} atoms${nMolecules > 1 ? ` × ${nMolecules} molecules` : ''})`;
     this.atomModels = mol.models.map((m, i) => {
       const noise = options.noiseVariances?.[i];
       return new AtomGp(m, mol.periodicPrefactors[i] ?? 4, {
@@ -137,6 +136,9 @@ export class GpPotential implements Potential {
         ...(noise !== undefined ? { noiseVariance: noise } : {}),
       });
     });
+    // The prediction kernel(s) in the description, so run summaries record what computed them.
+    const kernels = [...new Set(this.atomModels.map((a) => a.backend))].join('/');
+    this.description = `GP models ${mol.systemName} (${n} atoms${nMolecules > 1 ? ` × ${nMolecules} molecules` : ''}; ${kernels} kernel)`;
     this.featurizers = [];
     for (let m = 0; m < nMolecules; m++) {
       const idx = Array.from({ length: n }, (_, i) => this.atomOrder[m * n + i]!);

@@ -209,7 +209,14 @@ test('ATOMGP_PREDICT_BACKEND picks native, wasm or ts; the native library is use
   assert.equal(settingsFromEnvironment({ ATOMGP_PREDICT_BACKEND: ' WASM ' }).settings.predict, 'wasm');
   assert.equal(settingsFromEnvironment({ ATOMGP_PREDICT_BACKEND: 'native', ATOMGP_NO_WASM: '1' }).settings.predict, 'ts');
   const mol = syntheticMolecule({ nAtoms: 4, nTrain: 10, seed: 1, kernel: 'rbf' });
-  for (const kind of ['native', 'wasm'] as const) withKernel(kind, () => assert.equal(new AtomGp(mol.models[0]!, 4).backend, kind));
+  for (const kind of ['native', 'wasm'] as const) {
+    withKernel(kind, () => {
+      assert.equal(new AtomGp(mol.models[0]!, 4).backend, kind);
+      // run summaries record the kernel through the potential's description
+      const pot = new GpPotential({ systemName: 'SYN', models: mol.models, symbols: mol.symbols, periodicPrefactors: mol.models.map(() => 4 as const) });
+      assert.match(pot.description, new RegExp(`^GP models SYN \\(4 atoms; ${kind} kernel\\)$`));
+    });
+  }
   // A copy of the package's native folder: loads as built; a changed source or a CPU flag this
   // machine lacks makes it refuse, naming why.
   const root = mkdtempSync(join(tmpdir(), 'atomgp-native-'));
