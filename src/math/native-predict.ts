@@ -27,20 +27,8 @@ interface Koffi {
   load(path: string): KoffiLib;
 }
 
-type NativePredict = (
-  base: Float64Array,
-  pY: number,
-  nBlocks: number,
-  endY: number,
-  endW: number,
-  pNorm: number,
-  pW: number,
-  pV: number,
-  pC: number,
-  pAcc: number,
-  s0: number,
-  withGrad: number,
-) => number;
+/** The library's function: the WebAssembly kernel's arguments after the memory they refer to. */
+type NativePredict = (base: Float64Array, ...args: Parameters<KernelPredict>) => number;
 
 /** The package's root: the nearest folder above this module holding native/predict-kernel.c. */
 function packageRoot(): string | undefined {
