@@ -42,15 +42,20 @@ export const MAX_THREADS = 8;
 let settings: BackendSettings | undefined;
 /** An invalid ATOMGP_THREADS, reported when threads are asked for (not when predicting). */
 let threadsError: string | undefined;
+/** An unknown ATOMGP_PREDICT_BACKEND, reported when a prediction kernel is chosen. */
+let predictError: string | undefined;
 
 /** The settings from an environment (the only reader of these variables). */
-export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): { settings: BackendSettings; threadsError?: string } {
+export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): { settings: BackendSettings; threadsError?: string; predictError?: string } {
   const lapack = (env.ATOMGP_LAPACK ?? 'auto').trim();
   const noWasm = env.ATOMGP_NO_WASM?.trim();
   const wasm = !(noWasm && noWasm !== '0');
   const p = env.ATOMGP_PREDICT_BACKEND?.trim().toLowerCase();
+  const known = p === undefined || p === '' || ['auto', 'native', 'wasm', 'ts', 'js', 'typescript'].includes(p);
   const predict: PredictSetting = p === 'ts' || p === 'js' || p === 'typescript' || !wasm ? 'ts' : p === 'native' || p === 'wasm' ? p : 'auto';
   const out: BackendSettings = { lapack, wasm, predict };
+  const predictError = known ? undefined : `ATOMGP_PREDICT_BACKEND must be auto, native, wasm or ts, got '${env.ATOMGP_PREDICT_BACKEND}'`;
+  if (predictError) return { settings: out, predictError };
   const t = env.ATOMGP_THREADS;
   if (t !== undefined && t !== '') {
     const v = Number(t);
@@ -66,8 +71,16 @@ export function backendSettings(): Readonly<BackendSettings> {
     const r = settingsFromEnvironment();
     settings = r.settings;
     threadsError = r.threadsError;
+    predictError = r.predictError;
   }
   return settings;
+}
+
+/** The prediction setting; an unknown ATOMGP_PREDICT_BACKEND is an error naming it. */
+export function predictSetting(): PredictSetting {
+  const s = backendSettings();
+  if (predictError) throw new AtomgpError(predictError);
+  return s.predict;
 }
 
 /**
@@ -87,6 +100,7 @@ export function configureBackend(overrides: Partial<BackendSettings>): Readonly<
 export function resetBackendSettings(): void {
   settings = undefined;
   threadsError = undefined;
+  predictError = undefined;
 }
 
 /** Threads per likelihood evaluation (and large predictions): the setting, or 2 on the main thread of a multi-core machine, else 1. */

@@ -9,7 +9,7 @@
  *
  * Loaded once per thread, on first use, only when native/build/build.json says the library was
  * built from the current source and for a CPU whose flags this CPU has (`-march=native`), and the
- * library confirms it. Selection (`backendSettings().predict`, ATOMGP_PREDICT_BACKEND): `auto`
+ * library confirms it. Selection (`predictSetting()`, ATOMGP_PREDICT_BACKEND): `auto`
  * uses it when it loads, else WebAssembly, silently; `native` requires it (an error naming why
  * not); `wasm` and `ts` never use it.
  */

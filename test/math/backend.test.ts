@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AtomgpError } from '../../src/errors.js';
+import { runCli } from '../helpers/cli.js';
 import { backendSettings, configureBackend, defaultThreads, resetBackendSettings, settingsFromEnvironment } from '../../src/math/backend.js';
 
 test('settings from the environment: defaults, the wasm switch for both uses, predict backend, threads', () => {
@@ -11,6 +12,17 @@ test('settings from the environment: defaults, the wasm switch for both uses, pr
   assert.equal(settingsFromEnvironment({ ATOMGP_LAPACK: ' off ' }).settings.lapack, 'off');
   assert.equal(settingsFromEnvironment({ ATOMGP_THREADS: '3' }).settings.threads, 3);
   assert.match(settingsFromEnvironment({ ATOMGP_THREADS: '0' }).threadsError ?? '', /ATOMGP_THREADS must be a positive integer, got '0'/);
+  assert.equal(settingsFromEnvironment({ ATOMGP_PREDICT_BACKEND: 'native' }).predictError, undefined);
+  assert.match(settingsFromEnvironment({ ATOMGP_PREDICT_BACKEND: 'nativ' }).predictError ?? '', /ATOMGP_PREDICT_BACKEND must be auto, native, wasm or ts, got 'nativ'/);
+});
+
+test('an unknown ATOMGP_PREDICT_BACKEND is a one-line error from the CLI, not a silent default', () => {
+  const r = runCli(['predict', '--models', 'examples/water-morse', 'examples/water-morse/water.xyz'], { ATOMGP_PREDICT_BACKEND: 'fastest' });
+  assert.equal(r.code, 2, r.err);
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  assert.match(r.err, /ATOMGP_PREDICT_BACKEND must be auto, native, wasm or ts, got 'fastest'/);
+  const ok = runCli(['predict', '--models', 'examples/water-morse', 'examples/water-morse/water.xyz'], { ATOMGP_PREDICT_BACKEND: 'wasm' });
+  assert.equal(ok.code, 0, ok.err);
 });
 
 test('the settings are read once; configureBackend overrides them in code and reset reads the environment again', () => {

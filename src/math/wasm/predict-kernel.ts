@@ -3,12 +3,12 @@
  * scripts/gen-wasm.ts). The module is compiled once per process, on first use; each atomic GP
  * gets its own instance and linear memory, laid out once when the model is loaded.
  *
- * Backend choice: `backendSettings().predict` (ATOMGP_PREDICT_BACKEND=ts or ATOMGP_NO_WASM=1; see
+ * Backend choice: `predictSetting()` (ATOMGP_PREDICT_BACKEND=ts or ATOMGP_NO_WASM=1; see
  * ../backend.ts) or the `backend: 'ts'` option of AtomGp forces the TypeScript path; where
  * WebAssembly SIMD is unavailable the TypeScript path is used silently.
  */
 import { AtomgpError } from '../../errors.js';
-import { backendSettings, type PredictSetting } from '../backend.js';
+import { type PredictSetting, predictSetting } from '../backend.js';
 import { nativeKernelOn, nativePredictStatus } from '../native-predict.js';
 import { KERNEL_SHARED_WASM_BASE64, KERNEL_WASM_BASE64 } from './predict-kernel-bytes.js';
 
@@ -70,7 +70,7 @@ export function kernelModule(shared = false): object | null {
 
 /** Prediction backend of the settings (backend.ts): 'ts' forces the TypeScript path. */
 export function backendFromEnv(): PredictSetting {
-  return backendSettings().predict;
+  return predictSetting();
 }
 
 /**
