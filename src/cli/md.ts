@@ -81,7 +81,8 @@ output:
                                 200000 steps, every steps/1000 (≥ 10000) beyond; 10 with an i-PI
                                 reference, whose client may die mid-run). A resume keeps the run's
                                 own log and trajectory intervals unless given
-  --resume                      continue OUT from its checkpoint (bit-for-bit)
+  --resume                      continue OUT from its checkpoint (bit-for-bit on the same
+                                prediction kernel: native, wasm and ts differ in rounding)
   --overwrite                   replace the run in OUT
 stability monitor (0 switches a check off):
   --bond-stretch-factor F       default 2 (× reference length of any reference bond; the reference
