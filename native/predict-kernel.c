@@ -88,17 +88,54 @@ static v4d *scratchFor(size_t vectors) {
   return scratch;
 }
 
-/* 1 when this CPU runs the instructions the library was built with (the host checks once). */
+/*
+ * 1 when this CPU has every instruction-set extension the compiler was allowed to use (the host
+ * checks once before the first call: a library built with -march=native elsewhere is refused).
+ */
 int32_t atomgp_predict_cpu_ok(void) {
-#if defined(__x86_64__) && defined(__AVX2__)
+#if defined(__x86_64__)
   __builtin_cpu_init();
+#if defined(__SSE4_2__)
+  if (!__builtin_cpu_supports("sse4.2")) return 0;
+#endif
+#if defined(__AVX__)
+  if (!__builtin_cpu_supports("avx")) return 0;
+#endif
+#if defined(__AVX2__)
   if (!__builtin_cpu_supports("avx2")) return 0;
+#endif
 #if defined(__FMA__)
   if (!__builtin_cpu_supports("fma")) return 0;
+#endif
+#if defined(__BMI2__)
+  if (!__builtin_cpu_supports("bmi2")) return 0;
+#endif
+#if defined(__AVX512F__)
+  if (!__builtin_cpu_supports("avx512f")) return 0;
+#endif
+#if defined(__AVX512VL__)
+  if (!__builtin_cpu_supports("avx512vl")) return 0;
+#endif
+#if defined(__AVX512DQ__)
+  if (!__builtin_cpu_supports("avx512dq")) return 0;
+#endif
+#if defined(__AVX512BW__)
+  if (!__builtin_cpu_supports("avx512bw")) return 0;
 #endif
 #endif
   return 1;
 }
+
+#ifndef ATOMGP_SOURCE_SHA256
+#define ATOMGP_SOURCE_SHA256 "unknown"
+#endif
+#ifndef ATOMGP_BUILD
+#define ATOMGP_BUILD "unknown"
+#endif
+/* The sha256 of this file as built (scripts/build-native.mjs passes it; tests compare it with the source). */
+const char *atomgp_predict_source_sha256(void) { return ATOMGP_SOURCE_SHA256; }
+/* Compiler and flags, for reports. */
+const char *atomgp_predict_build(void) { return ATOMGP_BUILD; }
 
 double atomgp_predict(char *base, int32_t pY, int32_t nBlocks, int32_t endY, int32_t endW, int32_t pNorm, int32_t pW, int32_t pV,
                       int32_t pC, int32_t pAcc, double s0, int32_t withGrad) {

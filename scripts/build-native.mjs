@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
  * Builds the native prediction kernel (native/predict-kernel.c) into
- * native/build/libatomgp-predict.so for the machine it runs on, with a record
- * (native/build/build.json) that src/math/native-predict.ts checks before loading it: the source's
- * sha256 (a stale library is never used) and the CPU flags of the build machine (a library built
- * for instructions this CPU lacks is never loaded).
+ * native/build/libatomgp-predict.so for the machine it runs on (-march=native). The library carries
+ * the sha256 of its source (atomgp_predict_source_sha256; a test compares it with the source) and
+ * refuses, through atomgp_predict_cpu_ok, a CPU without the extensions it was built for; this
+ * script's record (native/build/build.json: sha, flags, CPU flags) only decides whether to rebuild.
  *
  * Run by `npm run build` (and so by `npm install`). Without a C compiler it prints one line and
  * exits 0: prediction then uses the WebAssembly kernel. `CC` picks the compiler (default `cc`).
@@ -55,7 +55,9 @@ if (version.error || version.status !== 0) {
 }
 mkdirSync(outDir, { recursive: true });
 const tmp = `${lib}.${process.pid}.tmp`;
-const r = spawnSync(cc, [...flags, '-o', tmp, source], { encoding: 'utf8' });
+const compiler = version.stdout.split('\n')[0];
+const defines = [`-DATOMGP_SOURCE_SHA256="${sha}"`, `-DATOMGP_BUILD="${compiler.replace(/["\\]/g, '')}, ${flags.filter((f) => f.startsWith('-O') || f.startsWith('-m')).join(' ')}"`];
+const r = spawnSync(cc, [...flags, ...defines, '-o', tmp, source], { encoding: 'utf8' });
 if (r.status !== 0) {
   rmSync(tmp, { force: true });
   console.error(`atomgp: building the native prediction kernel failed (${cc}):\n${r.stderr}`);
@@ -63,7 +65,7 @@ if (r.status !== 0) {
 }
 if (r.stderr.trim()) process.stderr.write(r.stderr);
 renameSync(tmp, lib);
-const info = { sourceSha256: sha, compiler: version.stdout.split('\n')[0], flags, cpuFlags: cpu, built: new Date().toISOString() };
+const info = { sourceSha256: sha, compiler, flags, cpuFlags: cpu, built: new Date().toISOString() };
 writeFileSync(`${record}.tmp`, `${JSON.stringify(info, null, 1)}\n`);
 renameSync(`${record}.tmp`, record);
 console.error(`atomgp: native prediction kernel built (${info.compiler}, ${flags.join(' ')})`);

@@ -7,16 +7,16 @@
  * 2-wide vectors and no fused multiply-add, the native build 4-wide (AVX2, AVX-512 where the CPU
  * has it) with FMAs: an aspirin-size energy + forces call costs about half.
  *
- * Loaded once per thread, on first use, only when native/build/build.json says the library was
- * built from the current source and for a CPU whose flags this CPU has (`-march=native`), and the
- * library confirms it. Selection (`predictSetting()`, ATOMGP_PREDICT_BACKEND): `auto`
- * uses it when it loads, else WebAssembly, silently; `native` requires it (an error naming why
- * not); `wasm` and `ts` never use it.
+ * Loaded once per thread, on first use, from native/build/ beside the package (this module runs
+ * from src/ or dist/src/), and used only when the library confirms that this CPU has every
+ * extension it was built for (`-march=native` on the build machine). Whether it is current with its
+ * source is the build's business (`npm run build` rebuilds it when the source changed; a test
+ * compares the sha256 the library carries with the source). No file is read here: koffi loads the
+ * library, as for OpenBLAS (native-lapack.ts). Selection (`predictSetting()`,
+ * ATOMGP_PREDICT_BACKEND): `auto` uses it when it loads, else WebAssembly, silently; `native`
+ * requires it (an error naming why not); `wasm` and `ts` never use it.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KernelPredict } from './wasm/predict-kernel.js';
 
@@ -30,81 +30,64 @@ interface Koffi {
 /** The library's function: the WebAssembly kernel's arguments after the memory they refer to. */
 type NativePredict = (base: Float64Array, ...args: Parameters<KernelPredict>) => number;
 
-/** The package's root: the nearest folder above this module holding native/predict-kernel.c. */
-function packageRoot(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'native', 'predict-kernel.c'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return undefined;
+/** Where `npm run build` puts the library, seen from src/math/ and from dist/src/math/. */
+export function nativeLibraryCandidates(): string[] {
+  return ['../../native/build/libatomgp-predict.so', '../../../native/build/libatomgp-predict.so'].map((r) => fileURLToPath(new URL(r, import.meta.url)));
 }
 
-/** The CPU's feature flags (Linux /proc/cpuinfo); undefined where there is no such file. */
-function cpuFlags(): Set<string> | undefined {
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((l) => /^(flags|Features)\s*:/.test(l));
-    return line ? new Set(line.split(':')[1]!.trim().split(/\s+/)) : undefined;
-  } catch {
-    return undefined;
-  }
+export interface NativePredictLoad {
+  predict?: NativePredict;
+  reason: string;
+  /** Compiler and flags of the build. */
+  description?: string;
+  /** sha256 of the source the library was built from. */
+  sourceSha256?: string;
+  /** The file loaded. */
+  path?: string;
 }
 
-let cached: { predict?: NativePredict; reason: string; description?: string } | undefined;
+let cached: NativePredictLoad | undefined;
 
 /** The native kernel, or the reason it is not available (the library is loaded on first call). */
 export function nativePredictStatus(): { available: boolean; reason: string; description?: string } {
-  cached ??= load();
+  cached ??= loadNativePredict(nativeLibraryCandidates());
   return { available: cached.predict !== undefined, reason: cached.reason, ...(cached.description ? { description: cached.description } : {}) };
 }
 
-function load(): { predict?: NativePredict; reason: string; description?: string } {
-  const root = packageRoot();
-  if (!root) return { reason: 'native/predict-kernel.c not found beside the package' };
-  return loadNativePredict(root);
-}
-
 /**
- * The kernel built under `root` (root/native/build/ from root/native/predict-kernel.c), or the
- * reason it cannot be used. Exported for tests; the process uses the package's own (cached).
+ * The kernel from the first of `paths` that loads, or the reason none can be used. Exported for
+ * tests; the process uses the package's own (cached).
  */
-export function loadNativePredict(root: string): { predict?: NativePredict; reason: string; description?: string } {
-  const lib = join(root, 'native', 'build', 'libatomgp-predict.so');
-  const recordFile = join(root, 'native', 'build', 'build.json');
-  if (!existsSync(lib) || !existsSync(recordFile)) return { reason: 'not built (npm run build; it needs a C compiler)' };
-  let record: { sourceSha256?: string; cpuFlags?: string[]; compiler?: string; flags?: string[] };
-  try {
-    record = JSON.parse(readFileSync(recordFile, 'utf8')) as typeof record;
-  } catch {
-    return { reason: `${recordFile} is not readable JSON (rebuild: npm run build)` };
-  }
-  const sha = createHash('sha256').update(readFileSync(join(root, 'native', 'predict-kernel.c'))).digest('hex');
-  if (record.sourceSha256 !== sha) return { reason: 'built from another version of native/predict-kernel.c (rebuild: npm run build)' };
-  const here = cpuFlags();
-  if (here && Array.isArray(record.cpuFlags)) {
-    const missing = record.cpuFlags.filter((f) => !here.has(f));
-    if (missing.length > 0) return { reason: `built for a CPU with ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''}, which this one lacks (rebuild: npm run build)` };
-  }
+export function loadNativePredict(paths: readonly string[]): NativePredictLoad {
   let koffi: Koffi;
   try {
     koffi = createRequire(import.meta.url)('koffi') as Koffi;
   } catch (e) {
     return { reason: `the npm package 'koffi' (FFI) cannot be loaded: ${(e as Error).message.split('\n')[0]}` };
   }
+  let lib: KoffiLib | undefined;
+  let path: string | undefined;
+  for (const p of paths) {
+    try {
+      lib = koffi.load(p);
+      path = p;
+      break;
+    } catch {
+      // not there (or not loadable): the next candidate
+    }
+  }
+  if (!lib || !path) return { reason: 'not built (npm run build builds it; it needs a C compiler)' };
   try {
-    const l = koffi.load(lib);
-    const ok = l.func('int32_t atomgp_predict_cpu_ok(void)') as () => number;
-    if (ok() !== 1) return { reason: 'the library was built for instructions this CPU lacks (rebuild: npm run build)' };
-    const predict = l.func(
+    const ok = lib.func('int32_t atomgp_predict_cpu_ok(void)') as () => number;
+    const sha = (lib.func('const char *atomgp_predict_source_sha256(void)') as () => string)();
+    const build = (lib.func('const char *atomgp_predict_build(void)') as () => string)();
+    if (ok() !== 1) return { reason: `${path} was built for instructions this CPU lacks (rebuild: npm run build)`, sourceSha256: sha, path };
+    const predict = lib.func(
       'double atomgp_predict(void *base, int32_t pY, int32_t nBlocks, int32_t endY, int32_t endW, int32_t pNorm, int32_t pW, int32_t pV, int32_t pC, int32_t pAcc, double s0, int32_t withGrad)',
     ) as NativePredict;
-    return { predict, reason: 'loaded', description: `${record.compiler ?? 'cc'} ${(record.flags ?? []).filter((f) => f.startsWith('-O') || f.startsWith('-march')).join(' ')}` };
+    return { predict, reason: 'loaded', description: build, sourceSha256: sha, path };
   } catch (e) {
-    return { reason: `${lib} cannot be loaded (${(e as Error).message.split('\n')[0]})` };
+    return { reason: `${path} is not atomgp's prediction kernel (${(e as Error).message.split('\n')[0]}; rebuild: npm run build)`, path };
   }
 }
 
@@ -113,7 +96,7 @@ export function loadNativePredict(root: string): { predict?: NativePredict; reas
  * undefined when the library is not available. Works on shared memories (any thread).
  */
 export function nativeKernelOn(buffer: ArrayBufferLike): KernelPredict | undefined {
-  cached ??= load();
+  cached ??= loadNativePredict(nativeLibraryCandidates());
   const fn = cached.predict;
   if (!fn) return undefined;
   const base = new Float64Array(buffer, 0, Math.floor(buffer.byteLength / 8));

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import { configureBackend, resetBackendSettings, settingsFromEnvironment } from '../../src/math/backend.js';
-import { loadNativePredict, nativePredictStatus } from '../../src/math/native-predict.js';
+import { loadNativePredict, nativeLibraryCandidates, nativePredictStatus } from '../../src/math/native-predict.js';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BOHR_PER_ANGSTROM } from '../../src/chem/units.js';
@@ -204,7 +205,7 @@ for (const kind of KERNELS) test(`real FEREBUS models: ${kind} equals TypeScript
   }
 }));
 
-test('ATOMGP_PREDICT_BACKEND picks native, wasm or ts; the native library is used only when built from this source for this CPU', { skip: !native.available && `native kernel not built (${native.reason})` }, () => {
+test('ATOMGP_PREDICT_BACKEND picks native, wasm or ts; the native library is the one built from this source', { skip: !native.available && `native kernel not built (${native.reason})` }, () => {
   assert.equal(settingsFromEnvironment({ ATOMGP_PREDICT_BACKEND: 'native' }).settings.predict, 'native');
   assert.equal(settingsFromEnvironment({ ATOMGP_PREDICT_BACKEND: ' WASM ' }).settings.predict, 'wasm');
   assert.equal(settingsFromEnvironment({ ATOMGP_PREDICT_BACKEND: 'native', ATOMGP_NO_WASM: '1' }).settings.predict, 'ts');
@@ -217,24 +218,21 @@ test('ATOMGP_PREDICT_BACKEND picks native, wasm or ts; the native library is use
       assert.match(pot.description, new RegExp(`^GP models SYN \\(4 atoms; ${kind} kernel\\)$`));
     });
   }
-  // A copy of the package's native folder: loads as built; a changed source or a CPU flag this
-  // machine lacks makes it refuse, naming why.
+  // The library loaded is the one built from this source (npm run build rebuilds it when the
+  // source changes; a stale build fails here, not silently in a run).
+  const loaded = loadNativePredict(nativeLibraryCandidates());
+  const source = readFileSync(join(import.meta.dirname, '..', '..', 'native', 'predict-kernel.c'));
+  assert.equal(loaded.sourceSha256, createHash('sha256').update(source).digest('hex'), 'native/build is stale: run npm run build');
+  assert.match(loaded.description ?? '', /-march=native/);
+  // Nothing at the paths: the reason says how to get it; a library that is not the kernel: named.
   const root = mkdtempSync(join(tmpdir(), 'atomgp-native-'));
   try {
-    const here = join(import.meta.dirname, '..', '..', 'native');
-    cpSync(here, join(root, 'native'), { recursive: true });
-    assert.ok(loadNativePredict(root).predict, loadNativePredict(root).reason);
-    const record = join(root, 'native', 'build', 'build.json');
-    const r = JSON.parse(readFileSync(record, 'utf8')) as { cpuFlags: string[] };
-    writeFileSync(record, JSON.stringify({ ...r, cpuFlags: [...r.cpuFlags, 'quantum_tunnelling'] }));
-    assert.match(loadNativePredict(root).reason, /built for a CPU with quantum_tunnelling, which this one lacks/);
-    writeFileSync(record, JSON.stringify(r));
-    writeFileSync(join(root, 'native', 'predict-kernel.c'), `${readFileSync(join(here, 'predict-kernel.c'), 'utf8')}\n/* edited */\n`);
-    const stale = loadNativePredict(root);
-    assert.equal(stale.predict, undefined);
-    assert.match(stale.reason, /built from another version of native\/predict-kernel\.c \(rebuild: npm run build\)/);
-    rmSync(join(root, 'native', 'build'), { recursive: true });
-    assert.match(loadNativePredict(root).reason, /not built/);
+    const none = loadNativePredict([join(root, 'missing.so')]);
+    assert.equal(none.predict, undefined);
+    assert.match(none.reason, /not built \(npm run build builds it; it needs a C compiler\)/);
+    const other = loadNativePredict(['libm.so.6']);
+    assert.equal(other.predict, undefined);
+    assert.match(other.reason, /libm\.so\.6 is not atomgp's prediction kernel/);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
