@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
+import { configureBackend, resetBackendSettings } from '../../src/math/backend.js';
 import { loadModelSet } from '../../src/io/modelset.js';
 import { readXyz } from '../../src/io/xyz.js';
 import { GpPotential } from '../../src/potentials/gp.js';
@@ -58,6 +59,7 @@ const trained = trainAtomModel({ x, y, nFeatures: 1, kernel: 'rbf', prior: 'mean
 
 console.log(JSON.stringify({
   version: VERSION,
+  description: potential.description,
   energyHa: res.energyHa,
   forces: Array.from(res.forcesHaPerBohr),
   sameFunctionViaNamespace: dynamics.runMd === runMd && runMdSubpath === runMd,
@@ -80,6 +82,7 @@ test('a fresh project installs the packed tarball and imports atomgp by name: pr
   writeFileSync(join(proj, 'consumer.mjs'), CONSUMER);
   const got = JSON.parse(run(process.execPath, ['consumer.mjs'], proj).trim().split('\n').pop()!) as {
     version: string;
+    description: string;
     energyHa: number;
     forces: number[];
     sameFunctionViaNamespace: boolean;
@@ -87,9 +90,20 @@ test('a fresh project installs the packed tarball and imports atomgp by name: pr
     train: { logLikelihood: number; nTrain: number };
   };
 
-  // The same prediction on the sources, in this process.
+  // The same prediction on the sources, in this process, with the prediction kernel the consumer
+  // used (an installed package has no native build unless its user builds one: WebAssembly; the
+  // kernels differ in rounding, which the bounds below are too tight to allow).
+  const kind = /; (native|wasm|ts|tree) kernel\)$/.exec(got.description)?.[1];
+  assert.ok(kind, `the description names the kernel: ${got.description}`);
   const dir = join(root, 'examples', 'water-morse');
-  const pot = new GpPotential(loadModelSet(dir));
+  configureBackend({ predict: kind === 'native' || kind === 'wasm' ? kind : 'ts' });
+  let pot: GpPotential;
+  try {
+    pot = new GpPotential(loadModelSet(dir));
+  } finally {
+    resetBackendSettings();
+  }
+  assert.equal(pot.description, got.description);
   const frame = readXyz(join(dir, 'water.xyz'))[0]!;
   const ref = createResult(pot.nAtoms);
   pot.compute(frame.positionsA, ref, true);
