@@ -37,6 +37,12 @@ export function flagNumber(name: string, v: string | undefined, fallback: number
 }
 
 /** An integer flag (decimal digits only) from `min` (default 0) to `max`. `fallback` when absent. */
+/** A frame count flag: an integer ≥ 1, or `all` (stored as 0: every frame); unset: `fallback`. */
+export function flagFrames(name: string, v: string | undefined, fallback = 0): number {
+  if (v?.trim() === 'all') return 0;
+  return flagInteger(name, v, fallback, 1, Number.MAX_SAFE_INTEGER, 'expects an integer ≥ 1 or "all"');
+}
+
 export function flagInteger(name: string, v: string | undefined, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER, expected?: string): number {
   if (v === undefined) return fallback;
   const x = parseInteger(v.trim());

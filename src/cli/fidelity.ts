@@ -9,8 +9,8 @@ import { readXyz } from '../io/xyz.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
 import type { Potential } from '../potentials/potential.js';
-import { checkFidelityBounds, DEFAULT_FIDELITY_BOUNDS, type FidelityBounds, type FidelityResult, spreadFrames, trajectoryFidelity } from '../workflows/fidelity.js';
-import { flagInteger, flagNumber } from './common.js';
+import { checkFidelityBounds, DEFAULT_FIDELITY_BOUNDS, type FidelityBounds, type FidelityResult, fidelityFrames, trajectoryFidelity } from '../workflows/fidelity.js';
+import { flagFrames, flagNumber } from './common.js';
 
 const d = DEFAULT_FIDELITY_BOUNDS;
 const HELP = `usage: atomgp fidelity --models DIR (--reference xtb | --potential SPEC.json) --minimum FILE.xyz [options] TRAJ.extxyz…
@@ -63,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.reference !== undefined && values.reference !== 'xtb') throw new AtomgpError(`--reference expects xtb (or use --potential SPEC.json), got '${values.reference}'`);
   if (!values.minimum) throw new AtomgpError('--minimum FILE is required (the reference minimum both energies are measured from)');
   if (positionals.length === 0) throw new AtomgpError('no trajectory given (extended XYZ files, e.g. a run folder\'s trajectory.extxyz)');
-  const frames = values.frames === undefined || values.frames === 'all' ? 0 : flagInteger('frames', values.frames, 0, 1, Number.MAX_SAFE_INTEGER, 'expects an integer ≥ 1 or "all"');
+  const frames = flagFrames('frames', values.frames);
   const bounds: FidelityBounds = {
     energyMaeKcalPerMol: flagNumber('energy-mae-kcal-per-mol', values['energy-mae-kcal-per-mol'], d.energyMaeKcalPerMol),
     bandKcalPerMol: flagNumber('band-kcal-per-mol', values['band-kcal-per-mol'], d.bandKcalPerMol),
@@ -82,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
     all.forEach((f, i) => {
       if (f.symbols.join(' ') !== model.symbols.join(' ')) throw new AtomgpError(`${file} frame ${i + 1}: atoms do not match the models' ${model.symbols.join(' ')}`);
     });
-    return { file, frames: spreadFrames(all.length, frames === 0 ? all.length : frames).map((k) => ({ positionsA: all[k]!.positionsA, timeFs: Number(all[k]!.info['time_fs'] ?? Number.NaN) })) };
+    return { file, frames: fidelityFrames(all, frames) };
   });
   const spec: PotentialSpec = values.potential ? readPotentialSpec(values.potential) : { kind: 'xtb', spec: { symbols: [...model.symbols] } };
   const reference = await createPotential(spec);

@@ -10,7 +10,7 @@ import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { distortionRows } from '../workflows/study/distortions.js';
 import { readStudyConfig, runStudy, STUDY_DEFAULTS, type StudySettings, type StudySummary } from '../workflows/study/index.js';
 import type { ReferenceKind } from '../workflows/pipeline/index.js';
-import { flagInteger, flagNumber, stderrProgress } from './common.js';
+import { flagFrames, flagInteger, flagNumber, stderrProgress } from './common.js';
 import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus, abortOnSignals } from './executor-flags.js';
 
 const d = STUDY_DEFAULTS;
@@ -134,7 +134,7 @@ export async function run(argv: string[]): Promise<number> {
     ...base,
     molecules: values.molecules ? list(values.molecules) : base.molecules,
     reference: (values.reference ?? base.reference) as ReferenceKind,
-    fidelityFrames: values['fidelity-frames'] === 'all' ? 0 : flagInteger('fidelity-frames', values['fidelity-frames'], base.fidelityFrames, 0, Number.MAX_SAFE_INTEGER, 'expects an integer ≥ 0 or "all" (0: every saved frame)'),
+    fidelityFrames: flagFrames('fidelity-frames', values['fidelity-frames'], base.fidelityFrames),
     observablesTemperatureK: flagNumber('observables-temperature-K', values['observables-temperature-K'], base.observablesTemperatureK),
     pipeline: {
       ...p,

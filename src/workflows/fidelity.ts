@@ -70,6 +70,14 @@ export function spreadFrames(n: number, max: number): number[] {
   return out;
 }
 
+/**
+ * The frames of a trajectory the fidelity compares: `max` spread evenly (0: every frame), with
+ * their simulation time from the extended-XYZ `time_fs` (NaN when absent).
+ */
+export function fidelityFrames(frames: ReadonlyArray<{ positionsA: Float64Array; info: Record<string, unknown> }>, max: number): Array<{ positionsA: Float64Array; timeFs: number }> {
+  return spreadFrames(frames.length, max === 0 ? frames.length : max).map((k) => ({ positionsA: frames[k]!.positionsA, timeFs: Number(frames[k]!.info['time_fs'] ?? Number.NaN) }));
+}
+
 export function checkFidelityBounds(b: FidelityBounds): void {
   if (!(b.energyMaeKcalPerMol > 0) || !Number.isFinite(b.energyMaeKcalPerMol)) throw new AtomgpError(`fidelity: the energy MAE bound must be a number > 0 kcal/mol, got ${b.energyMaeKcalPerMol}`);
   if (!(b.bandKcalPerMol > 0) || !Number.isFinite(b.bandKcalPerMol)) throw new AtomgpError(`fidelity: the energy band must be a number > 0 kcal/mol, got ${b.bandKcalPerMol}`);

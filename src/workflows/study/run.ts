@@ -23,7 +23,7 @@ import { readXyz } from '../../io/xyz.js';
 import { createPotential } from '../../potentials/factory.js';
 import type { Potential } from '../../potentials/potential.js';
 import { VERSION } from '../../version.js';
-import { type FidelityResult, spreadFrames, trajectoryFidelity } from '../fidelity.js';
+import { type FidelityResult, fidelityFrames, trajectoryFidelity } from '../fidelity.js';
 import { hashInputs, makeStageRecord, readStageRecord, stageChanges, writeStageRecord } from '../fingerprint.js';
 import { buildMolecule, referenceSpec } from '../pipeline/molecule.js';
 import { runPipeline } from '../pipeline/run.js';
@@ -198,7 +198,7 @@ async function fidelityStage(s: StudySettings, molecule: string, dir: string, su
         model = await createPotential({ kind: 'gp-models', dir: join(dir, 'models', priorFolder(r.prior)) });
         models.set(r.prior, model);
       }
-      const picked = spreadFrames(frames.length, s.fidelityFrames === 0 ? frames.length : s.fidelityFrames).map((k) => ({ positionsA: frames[k]!.positionsA, timeFs: Number(frames[k]!.info['time_fs'] ?? Number.NaN) }));
+      const picked = fidelityFrames(frames, s.fidelityFrames);
       const f = trajectoryFidelity(model, reference, minimumA, picked, s.fidelity);
       const { perFrame: pf, ...rest } = f;
       out[r.run_dir] = rest;

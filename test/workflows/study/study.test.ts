@@ -190,7 +190,7 @@ test('study settings file: typed keys over the defaults; unknown keys and wrong 
   assert.throws(() => readStudyConfig(f), /\[fidelity\] frames \(a number or "all"\): expected a number, got string "some"/);
   const badFrames = runCli(['study', '--molecules', 'water', '--reference', 'builtin', '--fidelity-frames', 'most', '--out', join(root, 'bad3')]);
   assert.equal(badFrames.code, 2);
-  assert.match(badFrames.err, /--fidelity-frames expects an integer ≥ 0 or "all"/);
+  assert.match(badFrames.err, /--fidelity-frames expects an integer ≥ 1 or "all", got .most./);
   writeFileSync(f, '[pipeline]\nntrain = 40\n');
   assert.throws(() => readStudyConfig(f), /\[pipeline\] has an unknown key 'ntrain'/);
   writeFileSync(f, '[pipeline]\nn-train = "many"\n');
