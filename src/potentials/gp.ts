@@ -170,6 +170,50 @@ export class GpPotential implements Potential {
     this.threadChooser = this.team && options.threads === undefined ? new ThreadChooser() : null;
   }
 
+  /** State of the molecule being predicted through the team (`pipelineHost`). */
+  private callMolecule = 0;
+  private callWithForces = true;
+  private callTotal = 0;
+  private lastEnergies: Float64Array | null = null;
+
+  /**
+   * One molecule's atoms through the team (PredictTeam.pipeline): every atom's features and query,
+   * then each atom in order: its kernel results (claiming kernel calls while they are not in), its
+   * energy, and its gradient's chain rule. The same operations in the same order as one thread.
+   */
+  private readonly pipelineHost = (team: PredictTeam): void => {
+    const n = this.atomModels.length;
+    const m = this.callMolecule;
+    const withForces = this.callWithForces;
+    const pos = this.posBohr;
+    const grad = this.gradBohr;
+    const energies = this.lastEnergies!;
+    for (let i = 0; i < n; i++) {
+      const f = this.features[i]!;
+      this.featurizers[m * n + i]!.compute(pos, f);
+      this.teamed[i] = team.begin(i, this.atomModels[i]!, f, withForces) ? 1 : 0;
+    }
+    let total = this.callTotal;
+    for (let i = 0; i < n; i++) {
+      const fz = this.featurizers[m * n + i]!;
+      const f = this.features[i]!;
+      const gp = this.atomModels[i]!;
+      const viaTeam = this.teamed[i] === 1;
+      if (viaTeam) team.await(i);
+      let e: number;
+      if (withForces) {
+        const g = this.featureGrads[i]!;
+        e = viaTeam ? team.finish(i, gp, f, g) : gp.predict(f, g);
+        fz.backprop(pos, g, grad);
+      } else {
+        e = viaTeam ? team.finish(i, gp, f) : gp.predict(f);
+      }
+      energies[this.atomOrder[m * n + i]!] = e;
+      total += e;
+    }
+    this.callTotal = total;
+  };
+
   /** Threads sharing each call (1: this thread alone). */
   get threads(): number {
     return this.team ? this.team.threads : 1;
@@ -197,32 +241,33 @@ export class GpPotential implements Potential {
     if (withForces) grad.fill(0);
     const n = this.atomModels.length;
     const energies = out.atomicEnergiesHa;
+    this.lastEnergies = energies;
     let total = 0;
     const chooser = this.threadChooser;
     const team = chooser && !chooser.next() ? null : this.team;
     for (let m = 0; m < this.nMolecules; m++) {
       if (team) {
-        // Queries into the shared memory, the kernel calls on all threads, then the host side in atom order.
-        for (let i = 0; i < n; i++) {
-          const f = this.features[i]!;
-          this.featurizers[m * n + i]!.compute(pos, f);
-          this.teamed[i] = team.begin(i, this.atomModels[i]!, f, withForces) ? 1 : 0;
-        }
-        team.run();
+        // The host side inside the team's job: the worker runs each atom's kernel calls as soon as
+        // its query is published, while this thread computes the next features and the chain rule.
+        this.callMolecule = m;
+        this.callWithForces = withForces;
+        this.callTotal = total;
+        team.pipeline(this.pipelineHost);
+        total = this.callTotal;
+        continue;
       }
       for (let i = 0; i < n; i++) {
         const fz = this.featurizers[m * n + i]!;
         const f = this.features[i]!;
         const gp = this.atomModels[i]!;
-        const viaTeam = team !== null && this.teamed[i] === 1;
-        if (!team) fz.compute(pos, f);
+        fz.compute(pos, f);
         let e: number;
         if (withForces) {
           const g = this.featureGrads[i]!;
-          e = viaTeam ? team.finish(i, gp, f, g) : gp.predict(f, g);
+          e = gp.predict(f, g);
           fz.backprop(pos, g, grad);
         } else {
-          e = viaTeam ? team.finish(i, gp, f) : gp.predict(f);
+          e = gp.predict(f);
         }
         energies[this.atomOrder[m * n + i]!] = e;
         total += e;

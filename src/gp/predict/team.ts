@@ -3,18 +3,26 @@
  * are shared between this thread and the linear-algebra team's worker (math/linalg-team.ts), on
  * one shared wasm memory holding every model's kernel data (laid out once, at construction).
  *
- * Per call the host side stays on this thread: `AtomGp.beginKernelCall` writes each query into the
- * shared memory, the team runs the kernel calls (each model's training set in two halves with
- * their own accumulators, handed out dynamically, so one large model also uses both threads), and
- * `AtomGp.finishKernelCall` turns each result into the energy and gradient. Every kernel call is
- * the same function of the same inputs whichever thread runs it, and the host sums in atom order,
- * so results are bit-identical to one thread. Nothing is allocated per call.
+ * Each model's training set is split in two halves (two kernel calls, "units", with their own
+ * accumulators), handed out in order (dynamic scheduling, so one large model also uses both
+ * threads). Two ways to drive a call:
+ * - `begin` every model, `run`, `finish` every model: the host side (ALF features, the query
+ *   set-up, the chain rule) stays serial around the kernel calls;
+ * - `pipeline(host)`: the team is woken first, and `host` runs on this thread inside the team's
+ *   job: it computes each atom's features and `begin`s it (which publishes the query), then
+ *   `await`s each atom in order — claiming kernel calls itself while its results are not in —
+ *   and `finish`es it. The worker runs each unit as soon as its model's query is published, so
+ *   the wake-up, the features and the chain rule overlap the other thread's kernel calls.
+ * Publication and completion are per-call generation numbers in shared Int32 flags (Atomics), so
+ * nothing is reset between calls. Every kernel call is the same function of the same inputs
+ * whichever thread runs it, and the host sums in atom order, so results are bit-identical to one
+ * thread. Nothing is allocated per call.
  *
  * Used by potentials/gp.ts for a single molecule (an MD run or an optimisation) on the main
  * thread; inside worker threads (ensemble replicas, the trainer's jobs) `defaultThreads()` is 1,
  * so the replicas keep the cores.
  */
-import { registerJob, type LinalgTeam } from '../../math/linalg-team.js';
+import { type Crew, registerJob, type LinalgTeam } from '../../math/linalg-team.js';
 import { allocateMatrices, kernelFor } from '../../math/linalg-wasm.js';
 import { type KernelPredict, kernelOnSharedMemory } from '../../math/wasm/predict-kernel.js';
 import type { AtomGp, WasmPlan } from './predictor.js';
@@ -34,33 +42,71 @@ interface Bound {
   predict: KernelPredict;
   kind: 'native' | 'wasm';
   table: Float64Array;
+  /** ready[m] (query of model m published), done[u] (unit u computed), then the abort word. */
+  flags: Int32Array;
+  units: number;
 }
-/** Per thread: the kernel bound to each shared memory, and the descriptor table's view. */
+/** Per thread: the kernel bound to each shared memory, and the descriptor table's views. */
 const bound = new WeakMap<ArrayBufferLike, Bound>();
+
+/** Int32 flags after a table of n models: ready (n), done (2n), abort (1), each group on its own 64-byte lines. */
+const readyAt = (_n: number) => 0;
+const doneAt = (n: number) => 16 * Math.ceil(n / 16);
+const abortAt = (n: number) => doneAt(n) + 16 * Math.ceil((2 * n) / 16);
+const flagInts = (n: number) => abortAt(n) + 16;
 
 function bind(buffer: ArrayBufferLike, tableByteOffset: number, nModels: number, kind: 'native' | 'wasm'): Bound {
   let b = bound.get(buffer);
-  if (!b || b.table.byteOffset !== tableByteOffset || b.table.length !== nModels * STRIDE || b.kind !== kind) {
+  if (!b || b.table.byteOffset !== tableByteOffset || b.units !== 2 * nModels || b.kind !== kind) {
     const memory = kernelFor(new Float64Array(buffer, 0, 0))?.memory;
     // The kernel the team's owner chose (its settings may have been set in code, which a worker
     // does not see): every thread must run the same one for bit-identical results.
     const predict = memory ? kernelOnSharedMemory(memory, kind)?.predict : null;
     if (!predict) throw new Error(`predict team: no ${kind} kernel for the shared memory`);
-    b = { predict, kind, table: new Float64Array(buffer, tableByteOffset, nModels * STRIDE) };
+    const table = new Float64Array(buffer, tableByteOffset, nModels * 2 * STRIDE);
+    const flags = new Int32Array(buffer, tableByteOffset + nModels * 2 * STRIDE * 8, flagInts(nModels));
+    b = { predict, kind, table, flags, units: 2 * nModels };
     bound.set(buffer, b);
   }
   return b;
 }
 
+/** Thrown in a thread that sees the call aborted (the host threw); never escapes the job. */
+class CallAborted extends Error {}
+
+/** Runs unit u of call `gen` once its model's query is published; marks it done. */
+function runUnit(b: Bound, u: number, gen: number): void {
+  const f = b.flags;
+  const n = b.units >> 1;
+  const m = u >> 1;
+  const abort = abortAt(n);
+  while (Atomics.load(f, readyAt(n) + m) !== gen) {
+    if (Atomics.load(f, abort) === gen) throw new CallAborted();
+  }
+  const t = b.table;
+  const o = u * STRIDE;
+  if (t[o + D_ACTIVE] !== 0) {
+    t[o + D_RESULT] = b.predict(t[o]!, t[o + 1]!, t[o + 2]!, t[o + 3]!, t[o + 4]!, t[o + 5]!, t[o + 6]!, t[o + 7]!, t[o + 8]!, t[o + D_S0]!, t[o + D_GRAD]!);
+  }
+  Atomics.store(f, doneAt(n) + u, gen);
+}
+
+/** The leader's host side of the current `pipeline` call (null in workers and for `run`). */
+let leaderHost: ((crew: Crew) => void) | null = null;
+
 registerJob(
   JOB_PREDICT,
   (crew, params, buffer) => {
-    const n = params[1]!;
-    const { predict, table: t } = bind(buffer, params[0]!, n, params[2] === 1 ? 'native' : 'wasm');
-    for (let i = crew.next(); i < n; i = crew.next()) {
-      const o = i * STRIDE;
-      if (t[o + D_ACTIVE] === 0) continue;
-      t[o + D_RESULT] = predict(t[o]!, t[o + 1]!, t[o + 2]!, t[o + 3]!, t[o + 4]!, t[o + 5]!, t[o + 6]!, t[o + 7]!, t[o + 8]!, t[o + D_S0]!, t[o + D_GRAD]!);
+    if (crew.tid === 0 && leaderHost) {
+      leaderHost(crew);
+      return;
+    }
+    const b = bind(buffer, params[0]!, params[1]! / 2, params[2] === 1 ? 'native' : 'wasm');
+    const gen = params[3]!;
+    try {
+      for (let u = crew.next(); u < b.units; u = crew.next()) runUnit(b, u, gen);
+    } catch (e) {
+      if (!(e instanceof CallAborted)) throw e;
     }
   },
   import.meta.url,
@@ -75,12 +121,21 @@ const lineUp = (d: number) => 8 * Math.ceil(d / 8);
  */
 export class PredictTeam {
   private readonly table: Float64Array;
+  private readonly flags: Int32Array;
   private readonly plans: (WasmPlan | null)[];
   private readonly buffer: ArrayBufferLike;
   /** The kernel every thread of the team runs (chosen once, on this thread). */
   readonly kind: 'native' | 'wasm';
   /** Kernel calls per molecule: two halves per model. */
   private readonly units: number;
+  private readonly nModels: number;
+  /** Generation of the current call (flags equal to it are this call's); never 0. */
+  private gen = 1;
+  /** Whether this thread may still claim units in the current pipelined call. */
+  private claiming = true;
+  private crew: Crew | null = null;
+  private readonly runHost: (crew: Crew) => void;
+  private host: ((team: PredictTeam) => void) | null = null;
 
   private constructor(
     private readonly team: LinalgTeam,
@@ -88,7 +143,9 @@ export class PredictTeam {
     models: readonly AtomGp[],
   ) {
     const n = models.length;
-    this.table = views[n]!;
+    this.nModels = n;
+    this.table = views[n]!.subarray(0, 2 * n * STRIDE);
+    this.flags = new Int32Array(this.table.buffer, this.table.byteOffset + 2 * n * STRIDE * 8, flagInts(n));
     this.units = 2 * n;
     this.buffer = this.table.buffer;
     const memory = kernelFor(this.table)!.memory;
@@ -102,21 +159,34 @@ export class PredictTeam {
       this.table.set([p.pY1, p.nBlocks1, p.endYBytes, p.endWBytes, p.pNorm1, p.pW1, p.pV, p.pC, p.pAcc1], (2 * i + 1) * STRIDE);
       return p;
     });
+    this.runHost = (crew: Crew) => {
+      this.crew = crew;
+      this.claiming = true;
+      try {
+        this.host!(this);
+      } catch (e) {
+        // Release the other threads, which may be waiting for a query that will not come.
+        Atomics.store(this.flags, abortAt(n), this.gen);
+        throw e;
+      } finally {
+        this.crew = null;
+      }
+    };
   }
 
   /** A team over the given models, or null without shared wasm memories. */
   static create(team: LinalgTeam, models: readonly AtomGp[]): PredictTeam | null {
     const lengths = models.map((gp) => lineUp(gp.kernelDoubles));
-    lengths.push(2 * models.length * STRIDE);
+    lengths.push(2 * models.length * STRIDE + flagInts(models.length) / 2);
     const views = allocateMatrices(lengths, { shared: true });
     if (!kernelFor(views[0]!)?.shared) return null;
     return new PredictTeam(team, views, models);
   }
 
   /**
-   * Starts model i's call at x (features): true when the team will run it (then read it with
-   * `finish` after `run`), false when it must be predicted directly (no kernel plan, or the query
-   * needs the general plan or the TypeScript pass).
+   * Starts model i's call at x (features) and publishes it to the team: true when the team will
+   * run it (then read it with `finish`, after `run` or `await`), false when it must be predicted
+   * directly (no kernel plan, or the query needs the general plan or the TypeScript pass).
    */
   begin(i: number, gp: AtomGp, x: Float64Array, withGrad: boolean): boolean {
     const o = 2 * i * STRIDE;
@@ -124,24 +194,62 @@ export class PredictTeam {
     const p = this.plans[i] ? gp.beginKernelCall(x, withGrad) : null;
     if (!p) {
       t[o + D_ACTIVE] = t[o + STRIDE + D_ACTIVE] = 0;
-      return false;
+    } else {
+      t[o + D_S0] = t[o + STRIDE + D_S0] = p.s0;
+      t[o + D_GRAD] = t[o + STRIDE + D_GRAD] = withGrad ? 1 : 0;
+      t[o + D_ACTIVE] = t[o + STRIDE + D_ACTIVE] = 1;
     }
-    t[o + D_S0] = t[o + STRIDE + D_S0] = p.s0;
-    t[o + D_GRAD] = t[o + STRIDE + D_GRAD] = withGrad ? 1 : 0;
-    t[o + D_ACTIVE] = t[o + STRIDE + D_ACTIVE] = 1;
-    return true;
+    Atomics.store(this.flags, readyAt(this.nModels) + i, this.gen);
+    return p !== null;
   }
 
-  /** Runs every started call (this thread and the team's workers). */
+  /** Runs every started call (this thread and the team's workers); every model must have been begun. */
   run(): void {
+    this.launch(null);
+  }
+
+  /**
+   * One call with the host side inside the team's job: `host` (on this thread) must `begin` every
+   * model, in any order, before it `await`s any, then `await` and `finish` each begun model. The
+   * other threads run the kernel calls as the queries are published. If `host` throws, the call is
+   * abandoned and the error rethrown.
+   */
+  pipeline(host: (team: PredictTeam) => void): void {
+    this.launch(host);
+  }
+
+  /** In `pipeline`'s host: waits until model i's kernel calls are done, running unclaimed ones meanwhile. */
+  await(i: number): void {
+    const f = this.flags;
+    const gen = this.gen;
+    const d = doneAt(this.nModels) + 2 * i;
+    const crew = this.crew!;
+    while (Atomics.load(f, d) !== gen || Atomics.load(f, d + 1) !== gen) {
+      if (!this.claiming) continue;
+      const u = crew.next();
+      if (u < this.units) runUnit(bind(this.buffer, this.table.byteOffset, this.nModels, this.kind), u, gen);
+      else this.claiming = false;
+    }
+  }
+
+  private launch(host: ((team: PredictTeam) => void) | null): void {
     const params = this.team.params;
     params[0] = this.table.byteOffset;
     params[1] = this.units;
     params[2] = this.kind === 'native' ? 1 : 0;
-    this.team.run(JOB_PREDICT, this.buffer);
+    params[3] = this.gen;
+    this.host = host;
+    leaderHost = host ? this.runHost : null;
+    try {
+      this.team.run(JOB_PREDICT, this.buffer);
+    } finally {
+      leaderHost = null;
+      this.host = null;
+      this.gen = this.gen === 0x7fffffff ? 1 : this.gen + 1;
+    }
   }
 
-  /** Model i's energy (and gradient into `grad`) after `run`. */
+  /** Model i's energy (and gradient into `grad`) after `run`, or after `await(i)`. */
   finish(i: number, gp: AtomGp, x: Float64Array, grad?: Float64Array): number {
     const o = 2 * i * STRIDE;
     return gp.finishKernelCall(x, this.table[o + D_RESULT]!, this.table[o + STRIDE + D_RESULT]!, grad);

@@ -11,6 +11,7 @@ import { nativePredictStatus } from '../../../src/math/native-predict.js';
 import { linalgTeam } from '../../../src/math/linalg-team.js';
 import { kernelModule } from '../../../src/math/wasm/predict-kernel.js';
 import { GpPotential, TEAM_MIN_KERNEL_DOUBLES } from '../../../src/potentials/gp.js';
+import { AtomgpError } from '../../../src/errors.js';
 import { createResult } from '../../../src/potentials/potential.js';
 
 const noShared = kernelModule(true) === null && 'no shared-memory WebAssembly SIMD';
@@ -146,4 +147,32 @@ test('two copies of a molecule: each molecule’s calls on two threads, bit-iden
     assert.deepEqual(o2.forcesHaPerBohr, o1.forcesHaPerBohr);
   }
   assert.notEqual(o1.atomicEnergiesHa[0], o1.atomicEnergiesHa[5], 'the two copies see different geometries');
+});
+
+test('an error in the host side of a two-thread call (coinciding ALF atoms) is the one-thread error, and the team keeps working', { skip: noShared }, () => {
+  const { mol, one, two } = potentials(6, 200);
+  assert.ok(two.waitThreadsReady());
+  const team = linalgTeam(2)!;
+  const o1 = createResult(one.nAtoms);
+  const o2 = createResult(two.nAtoms);
+  const bad = Float64Array.from(mol.positionsA);
+  bad.set(bad.subarray(0, 3), 3); // atom 2 on top of atom 1
+  let soloError = '';
+  try {
+    one.compute(bad, o1);
+  } catch (e) {
+    soloError = (e as Error).message;
+  }
+  assert.match(soloError, /coincide/);
+  const before = team.teamJobs;
+  assert.throws(() => two.compute(bad, o2), (e: unknown) => e instanceof AtomgpError && e.message === soloError);
+  assert.equal(team.teamJobs, before + 1, 'the failing call ran on the team');
+  for (let k = 0; k < 5; k++) {
+    const x = mol.positionsA.map((v, i) => v + 0.03 * Math.sin(0.7 * k + 1.3 * i));
+    one.compute(x, o1);
+    two.compute(x, o2);
+    assert.equal(o2.energyHa, o1.energyHa, `call ${k} after the error`);
+    assert.deepEqual(o2.forcesHaPerBohr, o1.forcesHaPerBohr, `call ${k} after the error`);
+  }
+  assert.equal(team.teamJobs, before + 6);
 });
