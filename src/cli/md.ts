@@ -89,6 +89,8 @@ stability monitor (0 switches a check off):
                                 is the start unless --reference-geometry)
   --bond-compress-factor F      default 0.7 (a bond shorter than F × its reference length)
   --min-nonbonded-A D           default 0.5
+  --new-bond-factor F           default 1.2: two heavy atoms not bonded in the reference closer than
+                                F × the sum of their covalent radii (a bond the molecule does not have)
   --fragment-separation-A D     default 10
   --energy-criterion strict|per-atom
                                 strict (default): a hole below the model's global minimum E_min and a
@@ -260,6 +262,7 @@ export async function run(argv: string[]): Promise<number> {
       'minimum-from': { type: 'string' },
       'minimum-starts': { type: 'string' },
       'min-nonbonded-A': { type: 'string' },
+      'new-bond-factor': { type: 'string' },
       'fragment-separation-A': { type: 'string' },
       'energy-runaway-per-atom': { type: 'string' },
       'energy-runaway-direction': { type: 'string' },
@@ -306,6 +309,7 @@ export async function run(argv: string[]): Promise<number> {
     bondCompressFactor: num('bond-compress-factor', values['bond-compress-factor'], DEFAULT_MONITOR_OPTIONS.bondCompressFactor),
     holeDepthKcalPerMol: num('hole-depth-kcal', values['hole-depth-kcal'], DEFAULT_MONITOR_OPTIONS.holeDepthKcalPerMol),
     minNonBondedA: num('min-nonbonded-A', values['min-nonbonded-A'], DEFAULT_MONITOR_OPTIONS.minNonBondedA),
+    newBondFactor: num('new-bond-factor', values['new-bond-factor'], DEFAULT_MONITOR_OPTIONS.newBondFactor),
     fragmentSeparationA: num('fragment-separation-A', values['fragment-separation-A'], DEFAULT_MONITOR_OPTIONS.fragmentSeparationA),
     energyRunawayKcalPerMolPerAtom: num('energy-runaway-per-atom', values['energy-runaway-per-atom'], DEFAULT_MONITOR_OPTIONS.energyRunawayKcalPerMolPerAtom),
   };
@@ -320,6 +324,7 @@ export async function run(argv: string[]): Promise<number> {
     monitor.energyCriterion = c;
   }
   if (!(monitor.bondCompressFactor! >= 0 && monitor.bondCompressFactor! < 1)) throw new AtomgpError(`--bond-compress-factor must be in [0, 1) (0: off), got ${monitor.bondCompressFactor}`);
+  if (!(monitor.newBondFactor! >= 0)) throw new AtomgpError(`--new-bond-factor must be ≥ 0 (0: off), got ${monitor.newBondFactor}`);
   if (!(monitor.holeDepthKcalPerMol! >= 0)) throw new AtomgpError(`--hole-depth-kcal must be ≥ 0, got ${monitor.holeDepthKcalPerMol}`);
   const equilibration: EquilibrationSettings = {
     // A --reference-geometry start is deliberately distorted: equilibrating would relax it first.

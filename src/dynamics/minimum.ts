@@ -7,6 +7,7 @@
  * and collapses the molecule is reported, not used as the baseline).
  */
 import { type Bond, findBonds } from '../chem/connectivity.js';
+import { element } from '../chem/elements.js';
 import { AtomgpError } from '../errors.js';
 import { lbfgs } from '../optimize/lbfgs.js';
 import type { Potential } from '../potentials/potential.js';
@@ -39,7 +40,7 @@ function dist(x: Float64Array, i: number, j: number): number {
 
 /** Why `x` is no longer the molecule of the reference bonds, or undefined when it still is. */
 function brokenReason(symbols: readonly string[], x: Float64Array, bonds: readonly Bond[], lengths: ArrayLike<number>): string | undefined {
-  const { bondStretchFactor, bondCompressFactor, minNonBondedA } = DEFAULT_MONITOR_OPTIONS;
+  const { bondStretchFactor, bondCompressFactor, minNonBondedA, newBondFactor } = DEFAULT_MONITOR_OPTIONS;
   const n = symbols.length;
   const bonded = new Uint8Array(n * n);
   for (let k = 0; k < bonds.length; k++) {
@@ -53,7 +54,14 @@ function brokenReason(symbols: readonly string[], x: Float64Array, bonds: readon
   }
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
-      if (!bonded[i * n + j] && dist(x, i, j) < minNonBondedA) return `atoms ${symbols[i]}${i + 1} and ${symbols[j]}${j + 1} at ${dist(x, i, j).toFixed(3)} Å`;
+      if (bonded[i * n + j]) continue;
+      const d = dist(x, i, j);
+      if (d < minNonBondedA) return `atoms ${symbols[i]}${i + 1} and ${symbols[j]}${j + 1} at ${d.toFixed(3)} Å`;
+      const ei = element(symbols[i]!);
+      const ej = element(symbols[j]!);
+      if (ei.z > 1 && ej.z > 1 && d < newBondFactor * (ei.covalentRadiusA + ej.covalentRadiusA)) {
+        return `heavy atoms ${symbols[i]}${i + 1} and ${symbols[j]}${j + 1} bonded at ${d.toFixed(3)} Å (not bonded in the reference)`;
+      }
     }
   }
   return undefined;

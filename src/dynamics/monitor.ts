@@ -18,17 +18,26 @@
  *                      bond at 1000 K and catches the O-H squeezed to 0.59 r0 of issue 16);
  *  4. `close-contact`  two atoms not bonded in the reference are closer than `minNonBondedA`
  *                      (default 0.5 Å);
- *  5. `fragments-apart` a fragment (connected component of the reference bonds; only when there
+ *  5. `bond-formed`    two heavy atoms (not H) not bonded in the reference come within
+ *                      `newBondFactor` (default 1.2, the factor that finds the reference bonds)
+ *                      × the sum of their covalent radii: a covalent bond the reference molecule does
+ *                      not have, i.e. a reaction the model was never trained for (aspirin's ester
+ *                      O and carboxyl O at 0.93-1.58 Å in two 1-ns runs at 1000 K, where GFN2-xTB
+ *                      lies 60-480 kcal/mol above the model: docs/study.md). Hydrogen is left out:
+ *                      proton transfer between heavy atoms is real chemistry at these temperatures
+ *                      (malondialdehyde's reference transfers its proton at 1000 K), and X–H bonds
+ *                      are watched by 2 and 3;
+ *  6. `fragments-apart` a fragment (connected component of the reference bonds; only when there
  *                      are several) is further from every other fragment (closest atom pair) than
  *                      its separation in the reference geometry + `fragmentSeparationA` (default 10 Å);
  *  energy, `energyCriterion` 'strict' (the default):
- *  6. `hole`           E_pot < E_min − `holeDepthKcalPerMol` (default 5 kcal/mol, total): below the
+ *  7. `hole`           E_pot < E_min − `holeDepthKcalPerMol` (default 5 kcal/mol, total): below the
  *                      model's own global minimum E_min (`MonitorReference.epotMinimumKcalPerMol`,
  *                      the lowest minimum found by optimising, see minimum.ts; else min(E_start,
  *                      E_ref)). A molecule's energy can never fall below its minimum; 5 kcal/mol
  *                      leaves room for a minimum search that missed a slightly deeper conformer
  *                      and is far below the holes that wreck runs (tens to hundreds of kcal/mol);
- *  7. `energy-runaway` E_pot > max(E_start, E_ref, E_min) + U_max, U_max = k_B T ·
+ *  8. `energy-runaway` E_pot > max(E_start, E_ref, E_min) + U_max, U_max = k_B T ·
  *                      Q⁻¹(n/2, `energyRunawayTailProbability`) (at least 1 kcal/mol), n = 3N − 6
  *                      internal degrees of freedom (3N − 5 linear): the energy above its minimum
  *                      that a harmonic molecule at T exceeds with probability 1e-12 per
@@ -37,7 +46,7 @@
  *                      300 K: 18 kcal/mol. T and n come from the run (`MonitorThermal`); without
  *                      them there is no upward bound;
  *  energy, `energyCriterion` 'per-atom' (the old band, an option only):
- *  6'. `energy-runaway` E_pot > max(E_start, E_ref) + L, or, with `energyRunawayDirection` 'both'
+ *  7'. `energy-runaway` E_pot > max(E_start, E_ref) + L, or, with `energyRunawayDirection` 'both'
  *                      (the default), E_pot < min(E_start, E_ref) − L (a hole of the model);
  *                      with 'up' only the rise counts. L = `energyRunawayKcalPerMolPerAtom`
  *                      (default 50) × N; E_start = E_pot(start); E_ref = the reference energy
@@ -45,7 +54,7 @@
  *                      distorted start begins above the undistorted E_ref and falls towards it:
  *                      never a failure; rising L above its own start, or falling L below the
  *                      undistorted geometry, is;
- *  8. `conserved-drift` |H − H(start)| > `conservedDriftKcalPerMolPerAtom` (default 10) × N, where H
+ *  9. `conserved-drift` |H − H(start)| > `conservedDriftKcalPerMolPerAtom` (default 10) × N, where H
  *                      is the integrator's conserved quantity (a failing integration).
  *
  * A threshold of 0 or Infinity switches that check off (not for non-finite values). Checks cost
@@ -54,13 +63,14 @@
  * `BondReturnWatch` (below) is the companion observer for distorted starts: the first time each
  * distorted bond comes back within a tolerance of its reference length.
  */
-import { type Bond, findBonds, fragments } from '../chem/connectivity.js';
+import { type Bond, DEFAULT_BOND_SCALE, findBonds, fragments } from '../chem/connectivity.js';
+import { element } from '../chem/elements.js';
 import { AtomgpError } from '../errors.js';
 import { gammaUpperQuantile } from './canonical.js';
 import type { MolecularDynamics } from './md.js';
 import { KB, type MdState } from './state.js';
 
-export type FailureKind = 'non-finite' | 'bond-stretched' | 'bond-compressed' | 'close-contact' | 'fragments-apart' | 'hole' | 'energy-runaway' | 'conserved-drift';
+export type FailureKind = 'non-finite' | 'bond-stretched' | 'bond-compressed' | 'close-contact' | 'bond-formed' | 'fragments-apart' | 'hole' | 'energy-runaway' | 'conserved-drift';
 
 export type EnergyCriterion = 'strict' | 'per-atom';
 export const ENERGY_CRITERIA: readonly EnergyCriterion[] = ['strict', 'per-atom'];
@@ -98,6 +108,8 @@ export interface MonitorOptions {
   /** Fail below this fraction of a bond's reference length (0 switches it off). */
   bondCompressFactor: number;
   minNonBondedA: number;
+  /** Fail when two non-bonded heavy atoms come within this × the sum of their covalent radii (0 switches it off). */
+  newBondFactor: number;
   fragmentSeparationA: number;
   /** 'strict' (hole below E_min, canonical upward bound) or 'per-atom' (the old ±L·N band). */
   energyCriterion: EnergyCriterion;
@@ -120,6 +132,7 @@ export const DEFAULT_MONITOR_OPTIONS: MonitorOptions = {
   bondStretchFactor: 2,
   bondCompressFactor: 0.7,
   minNonBondedA: 0.5,
+  newBondFactor: DEFAULT_BOND_SCALE,
   fragmentSeparationA: 10,
   energyCriterion: 'strict',
   holeDepthKcalPerMol: 5,
@@ -165,6 +178,8 @@ export class StabilityMonitor {
   /** Reference length of each bond, Å. */
   readonly bondReferenceA: Float64Array;
   private readonly bonded: Uint8Array;
+  /** Squared new-bond distance of every non-bonded heavy-atom pair (0: not watched), Å². */
+  private readonly newBondA2: Float64Array;
   private readonly fragmentOf: Int32Array;
   private readonly fragmentStartSeparationA: Float64Array;
   private readonly fragmentSeparation: Float64Array;
@@ -220,6 +235,20 @@ export class StabilityMonitor {
       this.bonded[i * n + j] = 1;
       this.bonded[j * n + i] = 1;
     });
+    const nb = this.options.newBondFactor;
+    if (!(nb >= 0 && Number.isFinite(nb))) throw new AtomgpError(`monitor: new-bond factor must be a number ≥ 0 (0 switches it off), got ${nb}`);
+    this.newBondA2 = new Float64Array(n * n);
+    if (nb > 0) {
+      const heavy = symbols.map((s) => element(s).z > 1);
+      const r = symbols.map((s) => element(s).covalentRadiusA);
+      for (let i = 0; i < n; i++) {
+        for (let j = i + 1; j < n; j++) {
+          if (!heavy[i] || !heavy[j] || this.bonded[i * n + j]) continue;
+          const d = nb * (r[i]! + r[j]!);
+          this.newBondA2[i * n + j] = d * d;
+        }
+      }
+    }
     this.fragments = fragments(n, this.bonds);
     this.fragmentOf = new Int32Array(n);
     this.fragments.forEach((f, k) => {
@@ -370,6 +399,25 @@ export class StabilityMonitor {
           const d2 = dx * dx + dy * dy + dz * dz;
           if (d2 < min2) {
             return fail('close-contact', `non-bonded atoms ${this.label(i)} and ${this.label(j)} are ${Math.sqrt(d2).toFixed(3)} Å apart (< ${o.minNonBondedA} Å)`);
+          }
+        }
+      }
+    }
+    if (on(o.newBondFactor)) {
+      const w = this.newBondA2;
+      for (let i = 0; i < n; i++) {
+        for (let j = i + 1; j < n; j++) {
+          const lim2 = w[i * n + j]!;
+          if (lim2 === 0) continue;
+          const dx = x[3 * i]! - x[3 * j]!;
+          const dy = x[3 * i + 1]! - x[3 * j + 1]!;
+          const dz = x[3 * i + 2]! - x[3 * j + 2]!;
+          const d2 = dx * dx + dy * dy + dz * dz;
+          if (d2 < lim2) {
+            return fail(
+              'bond-formed',
+              `heavy atoms ${this.label(i)} and ${this.label(j)}, not bonded in the reference, are ${Math.sqrt(d2).toFixed(3)} Å apart: within ${o.newBondFactor}× their covalent radii (${Math.sqrt(lim2).toFixed(3)} Å), a bond the molecule does not have`,
+            );
           }
         }
       }

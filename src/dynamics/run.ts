@@ -191,7 +191,7 @@ export function runFingerprint(o: MdRunOptions): Fingerprint {
 }
 
 /** Options added after checkpoints were first written: fingerprinted only when not at their defaults, so older checkpoints still match. */
-const LATER_MONITOR_OPTIONS = ['energyRunawayDirection', 'bondCompressFactor', 'energyCriterion', 'holeDepthKcalPerMol', 'energyRunawayTailProbability'] as const;
+const LATER_MONITOR_OPTIONS = ['energyRunawayDirection', 'bondCompressFactor', 'energyCriterion', 'holeDepthKcalPerMol', 'energyRunawayTailProbability', 'newBondFactor'] as const;
 
 /** Monitor options as fingerprinted (see LATER_MONITOR_OPTIONS). */
 function monitorFingerprint(m: Partial<MonitorOptions> | undefined): Record<string, unknown> {

@@ -226,3 +226,42 @@ test('bad strict-monitor settings are AtomgpErrors', () => {
   new HoleyBond(1, 1).compute(diatomic(1), r);
   assert.ok(Number.isFinite(r.energyHa));
 });
+
+test('bond formed: a model that pulls two non-bonded O together fails when they come within 1.2 × their covalent radii; the old criteria see it much later', () => {
+  // O1-C2-O3 with Morse C-O bonds and a spurious harmonic O1-O3 attraction (r0 1.2 Å): the O···O
+  // distance closes from 2.2 Å with every bond intact — a reaction the reference molecule has not.
+  const symbols = ['O', 'C', 'O'];
+  const start = Float64Array.from([-1.1, 0.6, 0, 0, 0, 0, 1.1, 0.6, 0]);
+  const rCO = Math.hypot(1.1, 0.6);
+  const spec = {
+    symbols,
+    morseBonds: [
+      { i: 0, j: 1, depthKcalPerMol: 150, alphaPerA: 2, r0A: rCO },
+      { i: 1, j: 2, depthKcalPerMol: 150, alphaPerA: 2, r0A: rCO },
+    ],
+    harmonicBonds: [{ i: 0, j: 2, kKcalPerMolPerA2: 100, r0A: 1.2 }],
+  };
+  const pot = new AnalyticPotential(spec);
+  const settings = nvt({ ensemble: 'nve', temperatureK: 0 });
+  const ref = MolecularDynamics.create(pot, settings, start, massesAmu(symbols), 3);
+  let expected = -1;
+  let closest = Number.POSITIVE_INFINITY;
+  ref.attach((m) => {
+    const x = m.state.positionsA;
+    const d = Math.hypot(x[6]! - x[0]!, x[7]! - x[1]!, x[8]! - x[2]!);
+    closest = Math.min(closest, d);
+    if (expected < 0 && d < 1.2 * (0.66 + 0.66)) expected = m.state.step;
+  });
+  ref.run(600);
+  assert.ok(expected > 5 && closest < 1.3, `reference step ${expected}, closest O···O ${closest} Å`);
+  // E_min 0 (the collapsed O···O with both C-O at r0 is the model's minimum; the start is 50 kcal/mol above it).
+  const s = run('bond-formed', { potential: pot, startPositionsA: start, settings, steps: 600, energyMinimum: { epotKcalPerMol: 0, source: 'analytic' } });
+  assert.equal(s.failure?.kind, 'bond-formed');
+  assert.equal(s.failure!.step, expected);
+  assert.match(s.failure!.reason, /heavy atoms O1 and O3, not bonded in the reference, are 1\.5[0-9]+ Å apart/);
+  // The model's minimum search rejects that minimum: it is not the molecule.
+  assert.throws(() => modelGlobalMinimum(pot, [start]), (e: unknown) => e instanceof AtomgpError && /heavy atoms O1 and O3 bonded at 1\.2[0-9]* Å/.test(e.message));
+  // Without it, the first thing the monitor sees is the two O overlapping (< 0.5 Å), much later.
+  const old = run('bond-formed-old', { potential: pot, startPositionsA: start, settings, steps: 600, energyMinimum: { epotKcalPerMol: 0, source: 'analytic' }, monitor: { newBondFactor: 0 } });
+  assert.ok(old.failure === null || (old.failure.kind !== 'bond-formed' && old.failure.step > expected + 20), JSON.stringify(old.failure));
+});

@@ -145,3 +145,43 @@ test('energy runaway: the band [min(E_start, E_ref) − L, max(E_start, E_ref) +
   assert.match(low.check(waterState(waterMin, 130.1), 0)!.reason, /above that of the reference geometry/);
   assert.match(low.check(waterState(waterMin, 29.9), 0)!.reason, /below that of the start/);
 });
+
+test('bond formed: two non-bonded heavy atoms within 1.2 × their covalent radii fail; pairs with H and bonded pairs do not', () => {
+  // O1-C2-O3 (C-O 1.253 Å, O···O 2.2 Å) and H4 on O1 (0.97 Å), H5 3.0 Å away from everything.
+  const sym = ['O', 'C', 'O', 'H', 'H'];
+  const x0 = Float64Array.from([-1.1, 0.6, 0, 0, 0, 0, 1.1, 0.6, 0, -1.1, 1.57, 0, 0, -3, 0]);
+  const m = new StabilityMonitor(sym, x0, 0, 0);
+  assert.deepEqual(m.bonds, [
+    [0, 1],
+    [0, 3],
+    [1, 2],
+  ]);
+  const at = (x: Float64Array) => {
+    const s = createState(x, massesAmu(sym), 0);
+    s.step = 7;
+    return m.check(s, 0);
+  };
+  const squeeze = (dOO: number) => {
+    const x = Float64Array.from(x0);
+    x[0] = -dOO / 2;
+    x[6] = dOO / 2;
+    x[9] = -dOO / 2;
+    return x;
+  };
+  // O covalent radius 0.66 Å: the limit is 1.2 × 1.32 = 1.584 Å.
+  assert.equal(at(squeeze(1.59)), undefined);
+  const f = at(squeeze(1.57));
+  assert.equal(f?.kind, 'bond-formed');
+  assert.match(f!.reason, /heavy atoms O1 and O3, not bonded in the reference, are 1\.570 Å apart: within 1\.2× their covalent radii \(1\.584 Å\)/);
+  // H5 brought to 1.0 Å of O3 (an O-H distance, a proton transfer's): no new heavy-atom bond.
+  const h = Float64Array.from(x0);
+  h.set([1.1, -0.4, 0], 12);
+  assert.equal(at(h), undefined);
+  // Switched off; and a factor of 1.1 (limit 1.452 Å) lets 1.57 Å pass.
+  const off = new StabilityMonitor(sym, x0, 0, 0, { newBondFactor: 0 });
+  const tight = new StabilityMonitor(sym, x0, 0, 0, { newBondFactor: 1.1 });
+  const s = createState(squeeze(1.57), massesAmu(sym), 0);
+  assert.equal(off.check(s, 0), undefined);
+  assert.equal(tight.check(s, 0), undefined);
+  assert.throws(() => new StabilityMonitor(sym, x0, 0, 0, { newBondFactor: -1 }), /new-bond factor must be a number ≥ 0/);
+});
