@@ -107,7 +107,7 @@ stability monitor (0 switches a check off):
   --reference-geometry FILE     bonds, their reference lengths, fragments and E_ref for the monitor
                                 from FILE (first frame, same atoms in the same order) instead of the
                                 start: for a deliberately distorted start, give the undistorted one
-  --continue-on-failure         record the first failure but keep running
+  --continue-on-failure         record the first failure (also one in the equilibration) but keep running
 ensembles:
   --replicas R                  replicas per temperature (different seeds), default 1
   --workers W                   worker threads, default 2

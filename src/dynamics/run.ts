@@ -387,6 +387,8 @@ export function startMd(o: MdRunOptions): MdRun {
   let resumedFromStep: number | null = null;
   let reference: MonitorReference | undefined;
   let equilibration: EquilibrationRecord | undefined;
+  /** With continueOnFailure: the equilibration's failure, the run's first (the run goes on). */
+  let equilibrationFailure: Failure | undefined;
   /** E_pot of the start geometry when an equilibration moved the run's first state away from it. */
   let epotStart: number | undefined;
   const withMinimum = (r: MonitorReference | undefined): MonitorReference | undefined =>
@@ -402,8 +404,9 @@ export function startMd(o: MdRunOptions): MdRun {
     truncateTrajectory(path('trajectory.extxyz'), cp.state.step);
     reference = withMinimum(resolveReference(o));
     if (existsSync(path('equilibration.json'))) {
-      const saved = JSON.parse(readFileSync(path('equilibration.json'), 'utf8')) as { record: EquilibrationRecord };
+      const saved = JSON.parse(readFileSync(path('equilibration.json'), 'utf8')) as { record: EquilibrationRecord; failure?: Failure };
       equilibration = saved.record;
+      equilibrationFailure = saved.failure;
       epotStart = saved.record.epotStartKcalPerMol;
     }
   } else if (minimumFailure !== undefined) {
@@ -424,7 +427,7 @@ export function startMd(o: MdRunOptions): MdRun {
     epotStart = eq.md.state.epotKcalPerMol;
     reference = withMinimum(resolveReference(o));
     const eqMonitor = new StabilityMonitor(o.symbols, o.startPositionsA, epotStart, eq.md.state.stats.conserved0KcalPerMol, o.monitor, reference, thermal);
-    const eqFailureOf = attachMonitor(eq.md, eqMonitor, { onFailure: (_f, frames) => writeFrames(frames) });
+    const eqFailureOf = attachMonitor(eq.md, eqMonitor, { continueOnFailure: o.continueOnFailure ?? false, onFailure: (_f, frames) => writeFrames(frames) });
     const eqLog = logReporter(path('equilibration.csv'), logEvery);
     // Its frames too (a restarted equilibration starts the file again): where the run went before production.
     const eqTraj = trajectoryReporter(path('equilibration.extxyz'), o.symbols, trajStride, { truncate: true });
@@ -438,9 +441,11 @@ export function startMd(o: MdRunOptions): MdRun {
       eqTraj.close();
     }
     equilibration = record;
-    writeFileAtomic(path('equilibration.json'), JSON.stringify({ record }, null, 2) + '\n');
     const eqFailure = eqFailureOf();
-    if (eqFailure !== undefined) {
+    // With continueOnFailure the run goes on after a failure in its equilibration, which stays its first.
+    if (eqFailure !== undefined && o.continueOnFailure) equilibrationFailure = { ...eqFailure, phase: 'equilibration' };
+    writeFileAtomic(path('equilibration.json'), JSON.stringify({ record, ...(equilibrationFailure ? { failure: equilibrationFailure } : {}) }, null, 2) + '\n');
+    if (eqFailure !== undefined && !o.continueOnFailure) {
       const summary = writeSummary({ ...o, ...(energyMinimum !== undefined ? { energyMinimum } : {}) }, path('summary.json'), {
         md: eq.md,
         failure: { ...eqFailure, phase: 'equilibration' },
@@ -471,7 +476,10 @@ export function startMd(o: MdRunOptions): MdRun {
   }
   const failureOf = attachMonitor(md, monitor, {
     continueOnFailure: o.continueOnFailure ?? false,
-    onFailure: (_f, frames) => writeFrames(frames),
+    // The frames of the first failure only (an equilibration's stays).
+    onFailure: (_f, frames) => {
+      if (equilibrationFailure === undefined) writeFrames(frames);
+    },
   });
   const reporters: Reporter[] = [logReporter(path('log.csv'), logEvery), trajectoryReporter(path('trajectory.extxyz'), o.symbols, trajStride)];
   for (const r of reporters) md.attach(r.observer, r.interval);
@@ -513,7 +521,7 @@ export function startMd(o: MdRunOptions): MdRun {
       finished = true;
       closeReporters();
       const wallSeconds = (performance.now() - t0) / 1000;
-      const failure = failureOf() ?? null;
+      const failure = equilibrationFailure ?? failureOf() ?? null;
       // A final checkpoint lets a finished run be extended with more steps (not after a failure),
       // and an interrupted one be resumed from its last step.
       if (wantCheckpoints && failure === null) checkpoint();

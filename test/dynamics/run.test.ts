@@ -152,6 +152,33 @@ test('monitor: a pulled atom is flagged at the first step its bond exceeds twice
   assert.equal(cont.summary.failure!.step, expected);
 });
 
+test('continue-on-failure: a failure in the equilibration is the run\'s first failure and the run goes on; a resume keeps it', () => {
+  const broken: BrokenSpec = { mode: 'stretch', fromCall: 20, atom: 1, forceKcalPerMolPerA: 3000 };
+  const run = (name: string, extra: Partial<MdRunOptions>) =>
+    runMd(
+      options('nvt', join(root, name), {
+        potential: new BrokenPotential(new AnalyticPotential(spec), broken),
+        equilibration: { timeFs: 50, frictionPerPs: 10 },
+        monitor: { energyCriterion: 'per-atom', energyRunawayKcalPerMolPerAtom: 0, conservedDriftKcalPerMolPerAtom: 0 },
+        ...extra,
+      }),
+    );
+  const stop = run('eqfail-stop', {});
+  assert.equal(stop.failure?.phase, 'equilibration');
+  assert.equal(stop.failure?.kind, 'bond-stretched');
+  assert.equal(stop.stepsCompleted, 0);
+  const go = run('eqfail-go', { continueOnFailure: true });
+  assert.equal(go.stepsCompleted, 400);
+  assert.equal(go.survived, false);
+  assert.deepEqual(go.failure, stop.failure);
+  // Stopped at step 200 and resumed: the equilibration's failure is still the run's.
+  run('eqfail-split', { continueOnFailure: true, steps: 200 });
+  const b = run('eqfail-split', { continueOnFailure: true, mode: 'resume' });
+  assert.equal(b.resumedFromStep, 200);
+  assert.equal(b.stepsCompleted, 400);
+  assert.deepEqual(b.failure, go.failure);
+});
+
 test('truncation keeps complete records up to the checkpoint step only', () => {
   const dir = join(root, 'trunc');
   runMd(options('nve', dir, { steps: 40, checkpointEvery: 0 }));
