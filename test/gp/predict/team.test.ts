@@ -6,6 +6,8 @@ import { MolecularDynamics } from '../../../src/dynamics/md.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../../src/dynamics/integrators.js';
 import { computeFeatures } from '../../../src/features/alf.js';
 import { syntheticMolecule } from '../../../src/gp/model/synthetic.js';
+import { AtomGp } from '../../../src/gp/predict/predictor.js';
+import { PredictTeam } from '../../../src/gp/predict/team.js';
 import { configureBackend, defaultThreads, resetBackendSettings } from '../../../src/math/backend.js';
 import { nativePredictStatus } from '../../../src/math/native-predict.js';
 import { linalgTeam } from '../../../src/math/linalg-team.js';
@@ -175,4 +177,29 @@ test('an error in the host side of a two-thread call (coinciding ALF atoms) is t
     assert.deepEqual(o2.forcesHaPerBohr, o1.forcesHaPerBohr, `call ${k} after the error`);
   }
   assert.equal(team.teamJobs, before + 6);
+});
+
+test('begin / run / finish (the non-pipelined call that bench:predict uses) equals each model on one thread', { skip: noShared }, () => {
+  const mol = syntheticMolecule({ nAtoms: 5, nTrain: 300, seed: 21, kernel: 'rbf-cyclic', mean: 'quadratic', displacementA: 0.2 });
+  const models = mol.models.map((m) => new AtomGp(m, 4));
+  const alone = mol.models.map((m) => new AtomGp(m, 4));
+  const team = PredictTeam.create(linalgTeam(2)!, models)!;
+  assert.ok(team.waitReady());
+  const g1 = new Float64Array(mol.models[0]!.nFeatures);
+  const g2 = new Float64Array(mol.models[0]!.nFeatures);
+  let teamed = 0;
+  for (let k = 0; k < 6; k++) {
+    const x = mol.positionsA.map((v, i) => v + 0.03 * Math.sin(0.9 * k + 1.3 * i));
+    const feats = computeFeatures(Float64Array.from(x, (v) => v * BOHR_PER_ANGSTROM), mol.alfs);
+    const started = models.map((gp, i) => team.begin(i, gp, feats[i]!, true));
+    team.run();
+    for (let i = 0; i < models.length; i++) {
+      const e1 = alone[i]!.predict(feats[i]!, g1);
+      const e2 = started[i] ? team.finish(i, models[i]!, feats[i]!, g2) : models[i]!.predict(feats[i]!, g2);
+      if (started[i]) teamed++;
+      assert.equal(e2, e1, `call ${k}, model ${i}`);
+      assert.deepEqual(g2, g1, `call ${k}, model ${i}`);
+    }
+  }
+  assert.ok(teamed >= 20, `${teamed} of 30 model calls went through the team`);
 });
