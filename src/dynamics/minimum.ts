@@ -7,11 +7,10 @@
  * and collapses the molecule is reported, not used as the baseline).
  */
 import { type Bond, findBonds } from '../chem/connectivity.js';
-import { element } from '../chem/elements.js';
 import { AtomgpError } from '../errors.js';
 import { lbfgs } from '../optimize/lbfgs.js';
 import type { Potential } from '../potentials/potential.js';
-import { DEFAULT_MONITOR_OPTIONS } from './monitor.js';
+import { DEFAULT_MONITOR_OPTIONS, newBondDistanceA } from './monitor.js';
 
 export interface MinimumSearchOptions {
   /** Convergence, kcal/mol/Å (default 0.05: the energy is then within ~F²/2k ≪ 0.01 kcal/mol of the minimum). */
@@ -57,9 +56,7 @@ function brokenReason(symbols: readonly string[], x: Float64Array, bonds: readon
       if (bonded[i * n + j]) continue;
       const d = dist(x, i, j);
       if (d < minNonBondedA) return `atoms ${symbols[i]}${i + 1} and ${symbols[j]}${j + 1} at ${d.toFixed(3)} Å`;
-      const ei = element(symbols[i]!);
-      const ej = element(symbols[j]!);
-      if (ei.z > 1 && ej.z > 1 && d < newBondFactor * (ei.covalentRadiusA + ej.covalentRadiusA)) {
+      if (d < newBondDistanceA(symbols[i]!, symbols[j]!, newBondFactor)) {
         return `heavy atoms ${symbols[i]}${i + 1} and ${symbols[j]}${j + 1} bonded at ${d.toFixed(3)} Å (not bonded in the reference)`;
       }
     }

@@ -170,6 +170,16 @@ export interface SavedFrame {
 
 const on = (x: number): boolean => x > 0 && Number.isFinite(x);
 
+/**
+ * The distance below which two atoms not bonded in the reference count as a new bond (`bond-formed`):
+ * `factor` × the sum of their covalent radii for two heavy atoms, 0 (never) when either is H.
+ */
+export function newBondDistanceA(a: string, b: string, factor: number): number {
+  const ea = element(a);
+  const eb = element(b);
+  return ea.z > 1 && eb.z > 1 ? factor * (ea.covalentRadiusA + eb.covalentRadiusA) : 0;
+}
+
 export class StabilityMonitor {
   readonly options: MonitorOptions;
   readonly symbols: readonly string[];
@@ -239,12 +249,10 @@ export class StabilityMonitor {
     if (!(nb >= 0 && Number.isFinite(nb))) throw new AtomgpError(`monitor: new-bond factor must be a number ≥ 0 (0 switches it off), got ${nb}`);
     this.newBondA2 = new Float64Array(n * n);
     if (nb > 0) {
-      const heavy = symbols.map((s) => element(s).z > 1);
-      const r = symbols.map((s) => element(s).covalentRadiusA);
       for (let i = 0; i < n; i++) {
         for (let j = i + 1; j < n; j++) {
-          if (!heavy[i] || !heavy[j] || this.bonded[i * n + j]) continue;
-          const d = nb * (r[i]! + r[j]!);
+          if (this.bonded[i * n + j]) continue;
+          const d = newBondDistanceA(symbols[i]!, symbols[j]!, nb);
           this.newBondA2[i * n + j] = d * d;
         }
       }

@@ -186,7 +186,6 @@ export class GpPotential implements Potential {
     const m = this.callMolecule;
     const withForces = this.callWithForces;
     const pos = this.posBohr;
-    const grad = this.gradBohr;
     const energies = this.lastEnergies!;
     for (let i = 0; i < n; i++) {
       const f = this.features[i]!;
@@ -195,24 +194,34 @@ export class GpPotential implements Potential {
     }
     let total = this.callTotal;
     for (let i = 0; i < n; i++) {
-      const fz = this.featurizers[m * n + i]!;
-      const f = this.features[i]!;
-      const gp = this.atomModels[i]!;
       const viaTeam = this.teamed[i] === 1;
       if (viaTeam) team.await(i);
-      let e: number;
-      if (withForces) {
-        const g = this.featureGrads[i]!;
-        e = viaTeam ? team.finish(i, gp, f, g) : gp.predict(f, g);
-        fz.backprop(pos, g, grad);
-      } else {
-        e = viaTeam ? team.finish(i, gp, f) : gp.predict(f);
-      }
-      energies[this.atomOrder[m * n + i]!] = e;
-      total += e;
+      total += this.atomEnergy(viaTeam ? team : null, m, i, withForces, energies);
     }
     this.callTotal = total;
   };
+
+  /**
+   * Atom i of molecule m from its features (already computed): its energy, stored in system atom
+   * order, and with forces its gradient's chain rule into gradBohr. `team`: read its kernel
+   * results there (the atom was begun and awaited); null: predict on this thread.
+   */
+  private atomEnergy(team: PredictTeam | null, m: number, i: number, withForces: boolean, energies: Float64Array): number {
+    const n = this.atomModels.length;
+    const fz = this.featurizers[m * n + i]!;
+    const f = this.features[i]!;
+    const gp = this.atomModels[i]!;
+    let e: number;
+    if (withForces) {
+      const g = this.featureGrads[i]!;
+      e = team ? team.finish(i, gp, f, g) : gp.predict(f, g);
+      fz.backprop(this.posBohr, g, this.gradBohr);
+    } else {
+      e = team ? team.finish(i, gp, f) : gp.predict(f);
+    }
+    energies[this.atomOrder[m * n + i]!] = e;
+    return e;
+  }
 
   /** Threads sharing each call (1: this thread alone). */
   get threads(): number {
@@ -257,20 +266,8 @@ export class GpPotential implements Potential {
         continue;
       }
       for (let i = 0; i < n; i++) {
-        const fz = this.featurizers[m * n + i]!;
-        const f = this.features[i]!;
-        const gp = this.atomModels[i]!;
-        fz.compute(pos, f);
-        let e: number;
-        if (withForces) {
-          const g = this.featureGrads[i]!;
-          e = gp.predict(f, g);
-          fz.backprop(pos, g, grad);
-        } else {
-          e = gp.predict(f);
-        }
-        energies[this.atomOrder[m * n + i]!] = e;
-        total += e;
+        this.featurizers[m * n + i]!.compute(pos, this.features[i]!);
+        total += this.atomEnergy(null, m, i, withForces, energies);
       }
     }
     chooser?.done();
