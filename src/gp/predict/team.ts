@@ -49,8 +49,7 @@ interface Bound {
 /** Per thread: the kernel bound to each shared memory, and the descriptor table's views. */
 const bound = new WeakMap<ArrayBufferLike, Bound>();
 
-/** Int32 flags after a table of n models: ready (n), done (2n), abort (1), each group on its own 64-byte lines. */
-const readyAt = (_n: number) => 0;
+/** Int32 flags after a table of n models: ready (n, from 0), done (2n), abort (1), each group on its own 64-byte lines. */
 const doneAt = (n: number) => 16 * Math.ceil(n / 16);
 const abortAt = (n: number) => doneAt(n) + 16 * Math.ceil((2 * n) / 16);
 const flagInts = (n: number) => abortAt(n) + 16;
@@ -80,7 +79,7 @@ function runUnit(b: Bound, u: number, gen: number): void {
   const n = b.units >> 1;
   const m = u >> 1;
   const abort = abortAt(n);
-  while (Atomics.load(f, readyAt(n) + m) !== gen) {
+  while (Atomics.load(f, m) !== gen) {
     if (Atomics.load(f, abort) === gen) throw new CallAborted();
   }
   const t = b.table;
@@ -199,7 +198,7 @@ export class PredictTeam {
       t[o + D_GRAD] = t[o + STRIDE + D_GRAD] = withGrad ? 1 : 0;
       t[o + D_ACTIVE] = t[o + STRIDE + D_ACTIVE] = 1;
     }
-    Atomics.store(this.flags, readyAt(this.nModels) + i, this.gen);
+    Atomics.store(this.flags, i, this.gen);
     return p !== null;
   }
 
