@@ -139,13 +139,19 @@ export function lastLog(dir: string, rec: BatchRecord, i: number): string | unde
   return undefined;
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+/** Waits `ms`, or until `signal` aborts; the abort listener is removed either way (one per poll would pile up). */
+export const pollSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((res) => {
-    const t = setTimeout(res, ms);
-    signal?.addEventListener('abort', () => {
+    if (signal?.aborted) return res();
+    const onAbort = (): void => {
       clearTimeout(t);
       res();
-    }, { once: true });
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      res();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 const taskText = (kind: string, label: string, index: number, input: unknown): string => encodeJson({ kind, label, index, input });
@@ -299,7 +305,7 @@ export async function runSlurmBatch<I, O>(batch: Batch<I>, s: SlurmSettings, hoo
       if (performance.now() - queueErrorSinceMs > Math.max(60_000, 5 * pollMs)) {
         throw new AtomgpError(`${(e as Error).message} (for over a minute); the jobs ${jobIds.join(',')} were left in place: see atomgp status ${batch.dir}`);
       }
-      await sleep(pollMs, hooks.signal);
+      await pollSleep(pollMs, hooks.signal);
       continue;
     }
     const resubmit: number[] = [];
@@ -352,7 +358,7 @@ export async function runSlurmBatch<I, O>(batch: Batch<I>, s: SlurmSettings, hoo
         `no task of Slurm job(s) ${ids.join(',')} started within ${(startTimeoutMs / 1000).toFixed(0)} s (pending, reason: ${pendingReason || 'none given'}); the jobs were cancelled. Check the partition and node states with sinfo, or allow longer with --slurm-start-timeout`,
       );
     }
-    if (live.size > 0) await sleep(pollMs, hooks.signal);
+    if (live.size > 0) await pollSleep(pollMs, hooks.signal);
   }
   failures.sort((a, c) => a.index - c.index);
   return { results, failures, detached: false, jobIds };

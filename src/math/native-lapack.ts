@@ -26,8 +26,8 @@
  * caller's thread count, so training workers (1 thread each) and the main thread (2) coexist.
  * Results agree with the built-in kernels to rounding (tested), not bit for bit.
  */
-import { createRequire } from 'node:module';
 import { AtomgpError } from '../errors.js';
+import { type KoffiLibrary, loadPinnedLibrary, requireKoffi } from '../util/ffi.js';
 import { backendSettings, resetBackendSettings } from './backend.js';
 
 export interface NativeLapack {
@@ -55,13 +55,6 @@ export interface NativeLapack {
    * triangle (with the diagonal, row-major) is read.
    */
   symmLower(n: number, m: number, alpha: number, s: Float64Array, b: Float64Array, beta: number, c: Float64Array, threads: number): void;
-}
-
-interface KoffiLib {
-  func(definition: string): (...args: unknown[]) => unknown;
-}
-interface Koffi {
-  load(path: string): KoffiLib;
 }
 
 type Potrf = (uplo: string, n: Int32Array, a: Float64Array, lda: Int32Array, info: Int32Array) => void;
@@ -115,21 +108,17 @@ function load(): { lapack?: NativeLapack; reason: string } {
     if (explicit) throw new AtomgpError(`ATOMGP_LAPACK=${setting}: ${reason} (use ATOMGP_LAPACK=off for the built-in kernels)`);
     return { reason };
   };
-  let koffi: Koffi;
-  try {
-    koffi = createRequire(import.meta.url)('koffi') as Koffi;
-  } catch (e) {
-    return fail(`the npm package 'koffi' (FFI) cannot be loaded: ${(e as Error).message.split('\n')[0]}`);
-  }
+  const { koffi, reason } = requireKoffi();
+  if (!koffi) return fail(reason!);
   const soname = explicit ? setting : 'libopenblas.so.0';
   // OpenBLAS's idle worker threads spin for 2^28 cycles (≈0.1 s) after each call, which takes the
   // second core from the JavaScript passes that follow on the linalg team; 2^20 cycles (≈0.4 ms)
   // still bridges the gaps inside dpotrf/dpotri (docs/benchmarks.md). Read when the library
   // initialises, i.e. only if nothing in the process loaded it before; a user's value wins.
   if (process.env.OPENBLAS_THREAD_TIMEOUT === undefined) process.env.OPENBLAS_THREAD_TIMEOUT = '20';
-  let lib: KoffiLib;
+  let lib: KoffiLibrary;
   try {
-    lib = koffi.load(soname);
+    lib = loadPinnedLibrary(koffi, soname);
   } catch (e) {
     return fail(`${soname} cannot be loaded (${(e as Error).message.split('\n')[0]}); on Debian install libopenblas0-pthread`);
   }

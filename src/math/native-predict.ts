@@ -16,16 +16,9 @@
  * ATOMGP_PREDICT_BACKEND): `auto` uses it when it loads, else WebAssembly, silently; `native`
  * requires it (an error naming why not); `wasm` and `ts` never use it.
  */
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { type KoffiLibrary, loadPinnedLibrary, requireKoffi } from '../util/ffi.js';
 import type { KernelPredict } from './wasm/predict-kernel.js';
-
-interface KoffiLib {
-  func(definition: string): (...args: unknown[]) => unknown;
-}
-interface Koffi {
-  load(path: string): KoffiLib;
-}
 
 /** The library's function: the WebAssembly kernel's arguments after the memory they refer to. */
 type NativePredict = (base: Float64Array, ...args: Parameters<KernelPredict>) => number;
@@ -59,17 +52,13 @@ export function nativePredictStatus(): { available: boolean; reason: string; des
  * tests; the process uses the package's own (cached).
  */
 export function loadNativePredict(paths: readonly string[]): NativePredictLoad {
-  let koffi: Koffi;
-  try {
-    koffi = createRequire(import.meta.url)('koffi') as Koffi;
-  } catch (e) {
-    return { reason: `the npm package 'koffi' (FFI) cannot be loaded: ${(e as Error).message.split('\n')[0]}` };
-  }
-  let lib: KoffiLib | undefined;
+  const { koffi, reason } = requireKoffi();
+  if (!koffi) return { reason: reason! };
+  let lib: KoffiLibrary | undefined;
   let path: string | undefined;
   for (const p of paths) {
     try {
-      lib = koffi.load(p);
+      lib = loadPinnedLibrary(koffi, p);
       path = p;
       break;
     } catch {

@@ -10,19 +10,11 @@
  * returns a reason and the library driver is unavailable; nothing else in atomgp is affected.
  * The library path can be forced with ATOMGP_LIBXTB (default: libxtb.so.6, then libxtb.so).
  */
-import { createRequire } from 'node:module';
+import { type KoffiLibrary, loadPinnedLibrary, requireKoffi } from '../util/ffi.js';
 
 /** Opaque handle (koffi represents C pointers as external objects). */
 type Handle = unknown;
 
-interface KoffiLib {
-  func(definition: string): (...args: unknown[]) => unknown;
-}
-interface Koffi {
-  load(path: string): KoffiLib;
-  pointer(name: string, type: unknown): unknown;
-  opaque(): unknown;
-}
 
 interface XtbFunctions {
   getAPIVersion: () => number;
@@ -68,20 +60,18 @@ export function loadXtbLibrary(threads = 1): { lib?: XtbLibrary; reason?: string
   for (const v of ['OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS']) {
     if (process.env[v] === undefined) process.env[v] = String(threads);
   }
-  let koffi: Koffi;
-  try {
-    koffi = createRequire(import.meta.url)('koffi') as Koffi;
-  } catch (e) {
-    cached = { reason: `the npm package 'koffi' (FFI) cannot be loaded: ${(e as Error).message.split('\n')[0]}` };
+  const { koffi, reason } = requireKoffi();
+  if (!koffi) {
+    cached = { reason: reason! };
     return cached;
   }
   const candidates = process.env.ATOMGP_LIBXTB ? [process.env.ATOMGP_LIBXTB] : ['libxtb.so.6', 'libxtb.so'];
-  let lib: KoffiLib | undefined;
+  let lib: KoffiLibrary | undefined;
   let path = '';
   const failures: string[] = [];
   for (const c of candidates) {
     try {
-      lib = koffi.load(c);
+      lib = loadPinnedLibrary(koffi, c);
       path = c;
       break;
     } catch (e) {

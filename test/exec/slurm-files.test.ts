@@ -4,13 +4,14 @@
  * this process (result written atomically, error text on failure, attempts counted).
  */
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { executorFromFlags } from '../../src/cli/executor-flags.js';
 import { decodeJson, encodeJson } from '../../src/exec/codec.js';
-import { arrayRanges, batchPaths, jobScript } from '../../src/exec/slurm.js';
+import { arrayRanges, batchPaths, jobScript, pollSleep } from '../../src/exec/slurm.js';
 import { runTaskFile } from '../../src/exec/task.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -97,4 +98,18 @@ test('a task file runs its kind: the result is written atomically, a failure lea
   writeFileSync(p.task(1), encodeJson({ kind: 'cube', label: 'y', index: 1, input: {} }));
   await assert.rejects(runTaskFile(p.task(1), kinds), /unknown task kind 'cube' \(known: square\)/);
   await assert.rejects(runTaskFile(join(dir, 'tasks', '9.json'), kinds), /task file .*9\.json does not exist/);
+});
+
+test('the poll wait removes its abort listener: 50 polls leave none behind, and an abort ends a wait at once', async () => {
+  const ctl = new AbortController();
+  for (let k = 0; k < 50; k++) await pollSleep(1, ctl.signal);
+  assert.equal(getEventListeners(ctl.signal, 'abort').length, 0);
+  const t0 = performance.now();
+  const waiting = pollSleep(60_000, ctl.signal);
+  assert.equal(getEventListeners(ctl.signal, 'abort').length, 1);
+  ctl.abort();
+  await waiting;
+  assert.ok(performance.now() - t0 < 30_000, 'the wait should end on abort, not after 60 s');
+  assert.equal(getEventListeners(ctl.signal, 'abort').length, 0);
+  await pollSleep(60_000, ctl.signal); // already aborted: returns at once
 });
