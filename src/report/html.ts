@@ -12,7 +12,8 @@ export type Cell = string | number | boolean | null | undefined;
 export function cellText(v: Cell): string {
   if (v === null || v === undefined) return '–';
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
-  if (typeof v === 'number') return formatValue(v);
+  // Counts (frames, steps, runs) exactly: 10001 frames is not "10000", 250000 steps not "2.50e+5".
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? String(v) : formatValue(v);
   return v;
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { AtomgpError } from '../../src/errors.js';
+import { cellText } from '../../src/report/html.js';
 import {
   barPlot,
   downsampleIndices,
@@ -210,4 +211,14 @@ describe('stabilityMatrixPlot and barPlot', () => {
     assert.equal(axisLabel(svg, 'y'), 'MAE / kcal mol⁻¹');
     assert.ok(svg.includes('>0.55<'));
   });
+});
+
+test('table cells print counts exactly and other numbers to 4 significant digits', () => {
+  assert.equal(cellText(10001), '10001');
+  assert.equal(cellText(250000), '250000');
+  assert.equal(cellText(-3), '-3');
+  assert.equal(cellText(0.657123), '0.6571');
+  assert.equal(cellText(123456.7), '1.23e+5');
+  assert.equal(cellText(null), '–');
+  assert.equal(cellText(true), 'yes');
 });

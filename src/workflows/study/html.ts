@@ -40,6 +40,19 @@ export function studyHtml(s: StudySummary): string {
           `Observables at ${o.temperature_K} K against the reference's own NVT run (Fu et al., TMLR 2023): h(r) is the distribution of interatomic distances, its MAE ∫|h − h_ref| dr lies between 0 and 2`,
         )
       : '';
+    const popRows = o
+      ? [
+          ...(o.reference_proton_sites ?? []).map((p) => ['reference', p] as const),
+          ...o.runs.flatMap((r) => (r.proton_sites ?? []).map((p) => [r.run_dir, p] as const)),
+        ]
+      : [];
+    const pops = popRows.length
+      ? table(
+          ['run', 'hydrogen', 'sites (donor first)', 'fraction of frames on each site (± block standard error)', 'site changes', 'frames'],
+          popRows.map(([run, p]) => [run, p.hydrogen, p.sites.join(', '), p.fractions.map((v, k) => `${v.toFixed(3)} ± ${p.standard_errors[k]!.toFixed(3)}`).join(', '), p.switches, p.frames]),
+          `Where each labile hydrogen spends the run at ${o!.temperature_K} K (nearest site per frame; standard errors from ${popRows[0]![1].blocks} consecutive blocks). Sites related by the molecule's symmetry must be populated equally over a long run`,
+        )
+      : '';
     const dist = m.distortions.length
       ? table(
           ['distortion', 'prior mean', 'bonds moved', 'energy rise (kcal/mol)', 'restoring bonds', 'largest bond force (kcal/mol/Å)', 'runs', 'survived', 'relaxed', 'median relaxation time (ps)'],
@@ -76,6 +89,7 @@ ${runs}
 ${dist}
 ${opt}
 ${obs}
+${pops}
 ${rama ? `<h3>Ramachandran maps (first residue)</h3><div class="maps">${rama}</div>` : ''}`;
   });
   return `<!doctype html>

@@ -5,11 +5,22 @@
  * model run at that temperature is compared with it: h(r) MAE (analysis/observables.ts), the mean
  * and spread of E_pot − E_min (each potential's energy at the relaxed minimum as its zero), and
  * Fu et al.'s stability criterion (largest bond deviation from its equilibrium length > 0.5 Å)
- * beside our monitor's verdict.
+ * beside our monitor's verdict; and, for a hydrogen that can change heavy atom (an O/N-bonded H
+ * with another O/N within 2.5 Å at the minimum, e.g. malondialdehyde's enol H), the fraction of
+ * frames it spends on each site with block standard errors — a test that the per-frame energy
+ * error cannot make (two mirror-image tautomers must be populated equally).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { densityMae, distanceDensity, FU_BOND_DEVIATION_A, maxBondDeviationA } from '../../analysis/observables.js';
+import {
+  densityMae,
+  distanceDensity,
+  FU_BOND_DEVIATION_A,
+  maxBondDeviationA,
+  type ProtonSites,
+  protonSites,
+  sitePopulation,
+} from '../../analysis/observables.js';
 import { bondLengthsA } from '../../analysis/restoring.js';
 import { massesAmu } from '../../chem/molecule.js';
 import { KCAL_PER_MOL_PER_HARTREE } from '../../chem/units.js';
@@ -41,6 +52,21 @@ export interface RunObservables {
   /** Largest bond deviation from the relaxed minimum's length, Å; Fu et al.: unstable above 0.5 Å. */
   max_bond_deviation_A: number;
   fu_stable: boolean;
+  /** Populations of the sites of every hydrogen that can change heavy atom (none: absent). */
+  proton_sites?: ProtonSitePopulation[];
+}
+
+/** `SitePopulation` with atom labels (`H9`, `O5`): where a labile hydrogen spends the run. */
+export interface ProtonSitePopulation {
+  hydrogen: string;
+  /** Donor first (its heavy atom at the relaxed minimum), then the acceptors. */
+  sites: string[];
+  fractions: number[];
+  /** Block standard errors of the fractions (analysis/observables.ts sitePopulation). */
+  standard_errors: number[];
+  blocks: number;
+  switches: number;
+  frames: number;
 }
 
 export interface MoleculeObservables {
@@ -50,6 +76,7 @@ export interface MoleculeObservables {
   reference_survived: boolean;
   reference_energy: EnergyDistribution;
   reference_max_bond_deviation_A: number;
+  reference_proton_sites?: ProtonSitePopulation[];
   runs: RunObservables[];
 }
 
@@ -61,6 +88,27 @@ function energyDistribution(frames: ReturnType<typeof readXyz>, eMinKcal: number
   const sd = Math.sqrt(e.reduce((a, b) => a + (b - mean) ** 2, 0) / e.length);
   return { mean_kcal_per_mol: mean, sd_kcal_per_mol: sd };
 }
+
+/** Site populations of every labile hydrogen (`sites`) over the frames, with atom labels. */
+function protonSitePopulations(symbols: readonly string[], sites: readonly ProtonSites[], frames: ReadonlyArray<Float64Array>): ProtonSitePopulation[] | undefined {
+  if (sites.length === 0 || frames.length < PROTON_SITE_BLOCKS) return undefined;
+  const label = (i: number): string => `${symbols[i]}${i + 1}`;
+  return sites.map((site) => {
+    const p = sitePopulation(frames, site, PROTON_SITE_BLOCKS);
+    return {
+      hydrogen: label(p.hydrogen),
+      sites: p.sites.map(label),
+      fractions: p.fractions,
+      standard_errors: p.standardErrors,
+      blocks: p.blocks,
+      switches: p.switches,
+      frames: p.frames,
+    };
+  });
+}
+
+/** Blocks for the standard errors of the site populations. */
+const PROTON_SITE_BLOCKS = 10;
 
 /** The observables stage of one molecule (fingerprinted; the reference MD is reused on resume). */
 export async function observablesStage(s: StudySettings, molecule: string, dir: string, summary: DemoSummary, resume: boolean, hooks: PipelineHooks): Promise<MoleculeObservables | null> {
@@ -124,6 +172,7 @@ export async function observablesStage(s: StudySettings, molecule: string, dir: 
   const refFrames = readXyz(refTraj);
   const bonds = mol.bonds.map(([a, b]) => [a, b] as [number, number]);
   const eqLengths = bondLengthsA(minimumA, bonds);
+  const labile = protonSites(mol.symbols, minimumA, bonds);
   const energyAt = async (spec: Parameters<typeof createPotential>[0]): Promise<number> => {
     const pot = await createPotential(spec);
     const r = createResult(pot.nAtoms);
@@ -140,22 +189,27 @@ export async function observablesStage(s: StudySettings, molecule: string, dir: 
     if (frames.length === 0) continue;
     const modelDir = join(dir, 'models', priorFolder(r.prior));
     if (!existsSync(modelDir) || readdirSync(modelDir).length === 0) continue;
-    const dev = maxBondDeviationA(frames.map((f) => f.positionsA), bonds, eqLengths);
+    const positions = frames.map((f) => f.positionsA);
+    const dev = maxBondDeviationA(positions, bonds, eqLengths);
+    const populations = protonSitePopulations(mol.symbols, labile, positions);
     runs.push({
       run_dir: r.run_dir,
       prior: r.prior,
-      h_r_mae: densityMae(distanceDensity(frames.map((f) => f.positionsA)), refH),
+      h_r_mae: densityMae(distanceDensity(positions), refH),
       energy: energyDistribution(frames, await energyAt({ kind: 'gp-models', dir: modelDir })),
       max_bond_deviation_A: dev,
       fu_stable: dev <= FU_BOND_DEVIATION_A,
+      ...(populations ? { proton_sites: populations } : {}),
     });
   }
+  const refPopulations = protonSitePopulations(mol.symbols, labile, refFrames.map((f) => f.positionsA));
   const result: MoleculeObservables = {
     temperature_K: T,
     reference_run_dir: join('reference-md', refLabel),
     reference_survived: refSurvived,
     reference_energy: energyDistribution(refFrames, refEmin),
     reference_max_bond_deviation_A: maxBondDeviationA(refFrames.map((f) => f.positionsA), bonds, eqLengths),
+    ...(refPopulations ? { reference_proton_sites: refPopulations } : {}),
     runs,
   };
   writeFileAtomic(join(refRoot, 'observables.json'), `${JSON.stringify(result, null, 1)}\n`);

@@ -16,7 +16,7 @@ import { readXyz } from '../../../src/io/xyz.js';
 import { createPotential } from '../../../src/potentials/factory.js';
 import { createResult } from '../../../src/potentials/potential.js';
 import { buildMolecule, DEMO_DEFAULTS, referenceSpec } from '../../../src/workflows/pipeline/index.js';
-import { readStudyConfig, STUDY_DEFAULTS, type StudyRun, type StudySummary, studyTable } from '../../../src/workflows/study/index.js';
+import { readStudyConfig, STUDY_DEFAULTS, type StudyRun, type StudySummary, studyHtml, studyTable } from '../../../src/workflows/study/index.js';
 import { runCli } from '../../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atomgp-study-'));
@@ -63,6 +63,9 @@ test('study on water and ammonia (built-in reference): table = runs, fidelity re
       assert.ok(r.h_r_mae >= 0 && r.h_r_mae <= 2);
       assert.equal(r.fu_stable, r.max_bond_deviation_A <= 0.5);
     }
+    // no hydrogen with a second O/N site within reach in water or ammonia
+    assert.equal(o.reference_proton_sites, undefined);
+    for (const r of o.runs) assert.equal(r.proton_sites, undefined);
     assert.equal(m.ramachandran, null, 'no peptide backbone');
     assert.equal(m.optimisation, null);
     // distorted starts: O-H = 1.5 Å applies to water only; restoring forces and runs for every prior
@@ -81,6 +84,11 @@ test('study on water and ammonia (built-in reference): table = runs, fidelity re
   }
   assert.match(w.out, /water \(H2O, 3 atoms, atomic labels\)/);
   assert.ok(existsSync(join(whole, 'study.html')));
+  // With a labile hydrogen the report tabulates its site populations.
+  const pop = { hydrogen: 'H9', sites: ['O5', 'O1'], fractions: [0.657, 0.343], standard_errors: [0.016, 0.016], blocks: 10, switches: 1391, frames: 10001 };
+  const withSites = { ...s, molecules: s.molecules.map((m) => ({ ...m, observables: { ...m.observables!, reference_proton_sites: [pop] } })) };
+  assert.match(studyHtml(withSites), /<td>reference<\/td><td>H9<\/td><td>O5, O1<\/td><td>0\.657 ± 0\.016, 0\.343 ± 0\.016<\/td><td class="num">1391<\/td><td class="num">10001<\/td>/);
+  assert.doesNotMatch(readFileSync(join(whole, 'study.html'), 'utf8'), /labile hydrogen/);
   assert.match(readFileSync(join(whole, 'study.html'), 'utf8'), /survived and faithful/);
 
   // fidelity recomputed by hand on the last frame of one run
