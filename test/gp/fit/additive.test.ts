@@ -214,6 +214,27 @@ test('additive training is deterministic for a seed', () => {
   });
 });
 
+test('a start stops once ℓ gained less than the stall threshold over its last iterations, and not before', () => {
+  const input = { ...baseInput, maxIterations: 200, seed: 2 };
+  const trace = (stall: { iterations: number; logL: number }) => {
+    const logL: number[] = [];
+    const r = trainAdditive({ ...input, stall, onProgress: (p) => logL.push(p.logLikelihood) });
+    return { r, logL, iterations: Number(/ iterations=(\d+) /.exec(r.models[0]!.metadata.find((l) => l.startsWith('optimiser'))!)![1]) };
+  };
+  const off = trace({ iterations: 10, logL: 0 });
+  const rule = { iterations: 5, logL: 0.5 };
+  const on = trace(rule);
+  assert.equal(on.logL.length, on.iterations);
+  assert.ok(on.iterations < off.iterations, `stall: ${on.iterations} iterations, without: ${off.iterations}`);
+  // The stop is the rule's: the last window gained less than 0.5, every earlier complete window more.
+  const gain = (end: number) => on.logL[end]! - on.logL[end - rule.iterations]!;
+  assert.ok(gain(on.logL.length - 1) < rule.logL);
+  for (let end = rule.iterations; end < on.logL.length - 1; end++) assert.ok(gain(end) >= rule.logL, `window ending at ${end}`);
+  // Up to the stop both runs took the same path.
+  assert.deepEqual(on.logL, off.logL.slice(0, on.logL.length));
+  assert.throws(() => trainAdditive({ ...input, stall: { iterations: 0, logL: 0.1 } }), (e: unknown) => e instanceof AtomgpError && /stall needs iterations ≥ 1/.test(e.message));
+});
+
 test('bad input gives AtomgpError: mismatched counts, unsupported priors, no atoms, bad labels or ALFs', () => {
   const atoms = trainAtoms;
   const expectError = (f: () => unknown, pattern: RegExp) => assert.throws(f, (e: unknown) => e instanceof AtomgpError && pattern.test(e.message));

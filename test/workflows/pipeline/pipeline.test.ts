@@ -88,9 +88,9 @@ test('pipeline from total energies (additive GP) recovers molecular energies of 
   // … with the split observation (total labels): each atom an equal share of the deviation from the prior ± 0.005 Ha
   assert.match(model, /^# force_fit energies\+forces sigma_energy_Ha=0.0001 sigma_force_Ha_per_bohr=0.001 force_frames=100 nugget=1e-8 jitter=\S+ split_sigma_Ha=0.005$/m);
   // round 1 searches θ from scratch (its restarts); rounds 2-3 and the final model start from the previous round's θ
-  assert.match(readFileSync(join(out, 'active/round_01/models/WATER_iqa_O1.model'), 'utf8'), /^# optimiser lbfgsb starts=1 seed=1 evaluations=\d+$/m);
+  assert.match(readFileSync(join(out, 'active/round_01/models/WATER_iqa_O1.model'), 'utf8'), /^# optimiser lbfgsb starts=1 seed=1 stall=0.05\/10 iterations=\d+ evaluations=\d+$/m);
   for (const f of ['active/round_02/models', 'active/round_03/models', 'models/max']) {
-    assert.match(readFileSync(join(out, f, 'WATER_iqa_O1.model'), 'utf8'), /^# optimiser lbfgsb starts=1 seed=1 warm-start evaluations=\d+$/m, f);
+    assert.match(readFileSync(join(out, f, 'WATER_iqa_O1.model'), 'utf8'), /^# optimiser lbfgsb starts=1 seed=1 warm-start stall=0.05\/10 iterations=\d+ evaluations=\d+$/m, f);
   }
 });
 
