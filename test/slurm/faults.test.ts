@@ -40,11 +40,15 @@ test('an array element cancelled by the scheduler (scancel) is resubmitted and i
   requireCluster();
   const out = join(root, 'scancel');
   const local = join(root, 'scancel-local');
-  const steps = 60_000;
+  // Long enough (≈ 7 s of MD per run on the 2-core VM) that the cancel surely lands mid-run: a fixed
+  // 1.5-s wait on a 1.5-s run sometimes cancelled a finished element, and nothing was retried.
+  const steps = 300_000;
   const driver = startCli(md(out, steps, ...slurm, '--checkpoint-every', '5000'));
   const reference = runCli(md(local, steps, '--checkpoint-every', '5000'));
   const jobId = await runningElement(out, 1);
-  await sleep(1500);
+  // Cancel once the run is under way (its first checkpoint, at step 5000, is on disk).
+  for (let k = 0; k < 600 && !existsSync(join(out, 'T300_r01', 'checkpoint.json')); k++) await sleep(50);
+  assert.ok(existsSync(join(out, 'T300_r01', 'checkpoint.json')), 'element 1 never wrote its first checkpoint');
   assert.equal(spawnSync('scancel', [`${jobId}_1`]).status, 0);
   const r = await driver.done;
   assert.equal(r.code, 0, r.err);
