@@ -229,6 +229,32 @@ test('study on water with the xtb reference: additive model on totals, fidelity 
   for (const x of withFid) assert.ok(Number.isFinite(x.fidelity!.energyMaeKcalPerMol));
 });
 
+test("study on malondialdehyde (built-in reference): the enol H's site populations equal a count over the trajectory", { timeout: 120_000 }, () => {
+  const out = join(root, 'mal');
+  const r = runCli(['study', '--molecules', 'malondialdehyde', '--reference', 'builtin', ...SMALL, '--priors', 'shift:0.05', '--temperatures-K', '500', '--active-rounds', '0', '--out', out]);
+  assert.equal(r.code, 0, r.err);
+  const m = read(out).molecules[0]!;
+  const o = m.observables!;
+  const runs: Array<[string, NonNullable<typeof o.reference_proton_sites>]> = [
+    [o.reference_run_dir, o.reference_proton_sites!],
+    ...o.runs.map((x) => [x.run_dir, x.proton_sites!] as [string, NonNullable<typeof o.reference_proton_sites>]),
+  ];
+  assert.ok(runs.length >= 2, 'the reference run and a model run');
+  for (const [dir, pops] of runs) {
+    assert.equal(pops.length, 1, dir);
+    const p = pops[0]!;
+    assert.deepEqual([p.hydrogen, ...p.sites], ['H9', 'O5', 'O1']);
+    // independently: H9 nearer O5 than O1, frame by frame
+    const frames = readXyz(join(out, m.folder, dir, 'trajectory.extxyz')).map((f) => f.positionsA);
+    const d = (x: Float64Array, a: number, b: number) => Math.hypot(x[3 * a]! - x[3 * b]!, x[3 * a + 1]! - x[3 * b + 1]!, x[3 * a + 2]! - x[3 * b + 2]!);
+    const onO5 = frames.map((x) => d(x, 8, 4) <= d(x, 8, 0));
+    assert.equal(p.frames, frames.length);
+    assert.equal(p.fractions[0], onO5.filter(Boolean).length / frames.length);
+    assert.ok(Math.abs(p.fractions[1]! - (1 - p.fractions[0]!)) < 1e-12);
+    assert.equal(p.switches, onO5.slice(1).filter((v, i) => v !== onO5[i]).length);
+  }
+});
+
 const CHROMIUM = '/usr/bin/chromium';
 const chromiumSkip = !existsSync(CHROMIUM) && process.env.CI !== 'true' ? `${CHROMIUM} not installed` : false;
 test('study on capped glycine: Ramachandran maps; study.html in headless Chromium with sized, labelled figures and no errors', { skip: chromiumSkip, timeout: 180_000 }, async () => {
