@@ -45,6 +45,26 @@ import { type NativeLapack, nativeLapack } from '../../math/native-lapack.js';
 import { addExponentGradient, compileModelKernel, exponent, type ExpTerms } from '../kernel/kernel.js';
 import { type GpModel, metadataValue, type PeriodicPrefactor } from '../model/model.js';
 
+/** Largest number of weights (atoms × geometries) the force fit takes: its dense matrix is (order)² doubles. */
+export const FORCE_FIT_MAX_ORDER = 30000;
+
+function forceFitTooLarge(nAtoms: number, nGeometries: number, maxOrder: number): string {
+  const order = nAtoms * nGeometries;
+  return `${nAtoms} atoms × ${nGeometries} geometries = ${order} weights exceed the limit of ${maxOrder} (a ${((order * order * 8) / 1e9).toFixed(1)} GB matrix)`;
+}
+
+/**
+ * Throws before any work when a force fit of `nGeometries` geometries of an `nAtoms`-atom molecule
+ * would exceed FORCE_FIT_MAX_ORDER (the pipeline checks its --n-train right after the relaxation,
+ * not after a θ search of half an hour).
+ */
+export function checkForceFitSize(nAtoms: number, nGeometries: number): void {
+  if (nAtoms * nGeometries <= FORCE_FIT_MAX_ORDER) return;
+  throw new AtomgpError(
+    `--n-train ${nGeometries} with forces in the fit: ${forceFitTooLarge(nAtoms, nGeometries, FORCE_FIT_MAX_ORDER)}; take --n-train ≤ ${Math.floor(FORCE_FIT_MAX_ORDER / nAtoms)} or --force-sigma-Ha-per-bohr 0 (energies only)`,
+  );
+}
+
 export interface ForceFitFrame {
   /** Positions, Å, flat 3N: the geometry of the training input of the same index. */
   positionsA: Float64Array;
@@ -166,10 +186,8 @@ export function refitAdditiveWithForces(models: GpModel[], frames: ForceFitFrame
   const sf2 = sf2s.reduce((a, b) => a + b, 0) / N;
   const priorWeight = sf2s.map((v) => sf2 / v);
   const order = N * n;
-  const maxOrder = opts.maxOrder ?? 30000;
-  if (order > maxOrder) {
-    throw new AtomgpError(`force fit: ${N} atoms × ${n} geometries = ${order} weights exceed the limit of ${maxOrder} (a ${((order * order * 8) / 1e9).toFixed(1)} GB matrix); fit on energies only`);
-  }
+  const maxOrder = opts.maxOrder ?? FORCE_FIT_MAX_ORDER;
+  if (order > maxOrder) throw new AtomgpError(`force fit: ${forceFitTooLarge(N, n, maxOrder)}; fit on energies only`);
   models.forEach((m, A) => {
     if (m.nTrain !== n) throw new AtomgpError(`force fit: atom ${m.atom} was trained on ${m.nTrain} geometries, ${n} frames given`);
     if (m.nFeatures !== K || m.nAtoms !== N) throw new AtomgpError(`force fit: atom ${m.atom} has ${m.nFeatures} features for ${m.nAtoms} atoms, the set ${K} for ${N}`);

@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { stopFlagOf } from '../../dynamics/ensemble.js';
 import { AtomgpError } from '../../errors.js';
+import { checkForceFitSize } from '../../gp/fit/additive-forces.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import type { Potential } from '../../potentials/potential.js';
 import { cvUnit } from '../../sampling/cv.js';
@@ -112,6 +113,7 @@ export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'ne
   const m = await relaxStage(s, outDir, ctx.log, labels);
   // The reference is released however the run ends (an i-PI server or xtb library left open would keep the process alive).
   try {
+    if (s.forceSigmaHaPerBohr > 0) checkForceFitSize(m.symbols.length, s.nTrain);
     return await runStages(ctx, s, m, outDir, labels, t0);
   } finally {
     const ref = m.reference as Potential & { dispose?: () => void };
