@@ -7,8 +7,8 @@
  * exits. OpenBLAS registers fork handlers (pthread_atfork); glibc runs them with its handler lock
  * released, so a fork on another thread (child_process.spawnSync: sbatch, squeue, xtb) that runs a
  * handler while the library is being unmapped executes code or locks a mutex that is gone, and the
- * process dies by SIGSEGV (seen as the Slurm pipeline's submitting process dying in 1 of 3 runs
- * under load; docs/slurm.md). Every library loaded here is therefore opened once more with
+ * process dies by SIGSEGV (the Slurm pipeline's submitting process did; docs/slurm.md). Every
+ * library loaded here is therefore opened once more with
  * dlopen(RTLD_NOW | RTLD_NODELETE) and that handle is never closed: the library stays mapped, and
  * its handlers valid, however many threads load and unload it.
  */

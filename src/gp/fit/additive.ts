@@ -99,10 +99,10 @@ export interface AdditiveTrainInput {
   ftol?: number;
   /**
    * A start also stops when ℓ gained less than `logL` (log-likelihood units) over its last
-   * `iterations` iterations (default 0.05 over 10; `logL: 0` switches it off). Why: on serine-size
-   * sets (23 atoms × 63 features) a start creeps along a ridge for a hundred iterations at a few
-   * thousandths per iteration, which the relative ftol (2·10⁻⁶ at ℓ ≈ 2000) never stops, and a
-   * likelihood ratio of e^0.05 does not tell hyperparameters apart.
+   * `iterations` iterations (default 0.05 over 10; `logL: 0` switches it off). Why: on large sets a
+   * start can creep along a ridge at gains far below any that matter but above the relative
+   * `ftol`, and a likelihood ratio of e^0.05 does not tell hyperparameters apart
+   * (docs/benchmarks.md, "Additive training: stop a start that has stopped gaining").
    */
   stall?: { iterations: number; logL: number };
   /** Bounds on θ (default [1e-6, 1e3]) and on λ when optimised (default [1e-12, 1e-4]). */
