@@ -4,6 +4,7 @@
  * all frames), its MAE ∫|h(r) − ĥ(r)| dr between two runs, and their stability criterion (a bond
  * more than 0.5 Å from its equilibrium length).
  */
+import { distanceA } from '../chem/molecule.js';
 import { AtomgpError } from '../errors.js';
 
 export interface DistanceDensity {
@@ -86,7 +87,7 @@ export const PROTON_ACCEPTOR_CUTOFF_A = 2.5;
 /** Every hydrogen bonded to O or N that has at least one O/N acceptor within the cut-off (see ProtonSites). */
 export function protonSites(
   symbols: readonly string[],
-  positionsA: ArrayLike<number>,
+  positionsA: Float64Array,
   bonds: ReadonlyArray<readonly [number, number]>,
   maxAcceptorDistanceA = PROTON_ACCEPTOR_CUTOFF_A,
 ): ProtonSites[] {
@@ -99,7 +100,7 @@ export function protonSites(
     const acceptors: Array<[number, number]> = [];
     symbols.forEach((_, k) => {
       if (k === donors[0] || !polar(k)) return;
-      const r = Math.hypot(positionsA[3 * h]! - positionsA[3 * k]!, positionsA[3 * h + 1]! - positionsA[3 * k + 1]!, positionsA[3 * h + 2]! - positionsA[3 * k + 2]!);
+      const r = distanceA(positionsA, h, k);
       if (r <= maxAcceptorDistanceA) acceptors.push([k, r]);
     });
     if (acceptors.length > 0) out.push({ hydrogen: h, sites: [donors[0]!, ...acceptors.sort((a, b) => a[1] - b[1]).map(([k]) => k)] });
@@ -138,7 +139,7 @@ export function sitePopulation(frames: ReadonlyArray<Float64Array>, sites: Proto
     let best = 0;
     let bestR = Number.POSITIVE_INFINITY;
     sites.sites.forEach((k, s) => {
-      const r = Math.hypot(x[3 * h]! - x[3 * k]!, x[3 * h + 1]! - x[3 * k + 1]!, x[3 * h + 2]! - x[3 * k + 2]!);
+      const r = distanceA(x, h, k);
       if (r < bestR) {
         bestR = r;
         best = s;
