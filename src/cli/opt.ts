@@ -4,18 +4,18 @@
  * forces in kcal/mol units) and OUT/summary.json. See docs/cli.md.
  */
 import { readdirSync, rmSync } from 'node:fs';
-import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatMdFrame } from '../dynamics/reporters.js';
 import { AtomgpError } from '../errors.js';
-import { flagNumber } from './common.js';
 import { AppendWriter, writeFileAtomic } from '../io/atomic-write.js';
+import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import type { OptimizeResult, OptimizeStep } from '../optimize/common.js';
 import { fire } from '../optimize/fire.js';
-import { lbfgs } from '../optimize/lbfgs.js';
+import { LBFGS_PRECONDITIONERS, type LbfgsPreconditioner, lbfgs } from '../optimize/lbfgs.js';
 import { createPotential } from '../potentials/factory.js';
 import type { Potential } from '../potentials/potential.js';
+import { flagNumber } from './common.js';
 import { disposePotential, potentialSpecFromFlags, readStart } from './md.js';
 
 const HELP = `usage: atomgp opt (--models DIR | --potential SPEC.json | --reference ipi:…) --start FILE.xyz --out DIR [options]
@@ -32,6 +32,9 @@ options:
   --no-check                             skip the models' self-consistency check (as in predict)
   --start FILE                           start geometry (first frame)
   --method lbfgs|fire                    default lbfgs
+  --precondition lindh|none              L-BFGS's initial Hessian: Lindh's model Hessian of the
+                                         geometry (default; stiff bonds and soft torsions get steps
+                                         of their own size) or a scalar 1000 kcal/mol/Å²
   --fmax F                               max force threshold, kcal/mol/Å (default 1)
   --energy-tol E                         energy-change threshold, kcal/mol (default 0.01)
   --max-steps N                          default 1000
@@ -57,6 +60,7 @@ export async function run(argv: string[]): Promise<number> {
       'no-check': { type: 'boolean', default: false },
       start: { type: 'string' },
       method: { type: 'string', default: 'lbfgs' },
+      precondition: { type: 'string' },
       fmax: { type: 'string' },
       'energy-tol': { type: 'string' },
       'max-steps': { type: 'string' },
@@ -74,6 +78,9 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.out) throw new AtomgpError('--out DIR is required');
   const method = values.method;
   if (method !== 'lbfgs' && method !== 'fire') throw new AtomgpError(`--method must be lbfgs or fire, got '${method}'`);
+  const preconditioner = values.precondition ?? (method === 'lbfgs' ? 'lindh' : undefined);
+  if (preconditioner !== undefined && !(LBFGS_PRECONDITIONERS as readonly string[]).includes(preconditioner)) throw new AtomgpError(`--precondition must be ${LBFGS_PRECONDITIONERS.join(' or ')}, got '${preconditioner}'`);
+  if (preconditioner !== undefined && method !== 'lbfgs') throw new AtomgpError('--precondition applies to --method lbfgs only');
   const start = readStart(values.start);
   const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention'], values['no-check'], values.reference, start.symbols);
   const potential = await createPotential(spec);
@@ -121,7 +128,7 @@ export async function run(argv: string[]): Promise<number> {
       const t0 = performance.now();
       let result: OptimizeResult;
       try {
-        result = method === 'lbfgs' ? lbfgs(potential, start.positionsA, options) : fire(potential, start.positionsA, options);
+        result = method === 'lbfgs' ? lbfgs(potential, start.positionsA, { ...options, preconditioner: preconditioner as LbfgsPreconditioner }) : fire(potential, start.positionsA, options);
       } finally {
         path.close();
       }
@@ -132,6 +139,7 @@ export async function run(argv: string[]): Promise<number> {
         potentialSpec: spec,
         start: values.start,
         ...result,
+        preconditioner: preconditioner ?? null,
         positionsA: Array.from(result.positionsA),
         forcesKcalPerMolPerA: undefined,
         fmaxThresholdKcalPerMolPerA: options.fmaxKcalPerMolPerA,

@@ -3,16 +3,26 @@
  * step cap and a backtracking (Armijo) line search. The first step uses the inverse Hessian guess
  * 1/α with α = 1000 kcal/mol/Å² (a stiff bond); later ones the usual sᵀy/yᵀy scaling. Pairs
  * with sᵀy ≤ 0 are skipped; a failed line search resets the memory and retries along the force.
+ *
+ * With `preconditioner: 'lindh'` the initial inverse Hessian of every step is P⁻¹, P Lindh's model
+ * Hessian of the current geometry (optimize/model-hessian.ts), instead of a scalar: a molecule's
+ * stiff bonds and soft torsions then take steps of their own size from the first step on.
  */
 import type { Potential } from '../potentials/potential.js';
 import { checkStart, Evaluator, maxAtomForce, maxAtomStep, type OptimizeOptions, type OptimizeResult, resolveOptions } from './common.js';
+import { LindhPreconditioner } from './model-hessian.js';
 
 export interface LbfgsOptions extends OptimizeOptions {
   /** Stored (s, y) pairs (default 10). */
   memory?: number;
-  /** Initial Hessian guess, kcal/mol/Å² (default 1000). */
+  /** Initial Hessian guess, kcal/mol/Å² (default 1000; unused with a preconditioner). */
   initialHessianKcalPerMolPerA2?: number;
+  /** 'lindh': Lindh's model Hessian as the initial Hessian of every step (default 'none'). */
+  preconditioner?: LbfgsPreconditioner;
 }
+
+export const LBFGS_PRECONDITIONERS = ['none', 'lindh'] as const;
+export type LbfgsPreconditioner = (typeof LBFGS_PRECONDITIONERS)[number];
 
 export function lbfgs(potential: Potential, startPositionsA: Float64Array, options: LbfgsOptions = {}): OptimizeResult {
   checkStart(potential, startPositionsA);
@@ -21,6 +31,7 @@ export function lbfgs(potential: Potential, startPositionsA: Float64Array, optio
   const alpha0 = options.initialHessianKcalPerMolPerA2 ?? 1000;
   const n3 = startPositionsA.length;
   const ev = new Evaluator(potential);
+  const precon = (options.preconditioner ?? 'none') === 'lindh' ? new LindhPreconditioner(potential.symbols) : null;
   const x = Float64Array.from(startPositionsA);
   const xTrial = new Float64Array(n3);
   const g = new Float64Array(n3); // gradient = −F
@@ -55,7 +66,10 @@ export function lbfgs(potential: Potential, startPositionsA: Float64Array, optio
       a[j] = rho[j]! * dot(S[j]!, d);
       axpy(-a[j]!, Y[j]!, d);
     }
-    if (stored > 0) {
+    if (precon) {
+      precon.update(x);
+      precon.solve(d);
+    } else if (stored > 0) {
       const j = (head - 1 + m) % m;
       const yy = dot(Y[j]!, Y[j]!);
       scale(d, yy > 0 ? 1 / (rho[j]! * yy) : 1 / alpha0);
@@ -72,7 +86,13 @@ export function lbfgs(potential: Potential, startPositionsA: Float64Array, optio
     if (!(slope < 0)) {
       // not a descent direction: forget the curvature pairs, use the force
       stored = 0;
-      for (let i = 0; i < n3; i++) d[i] = -g[i]! / alpha0;
+      if (precon) {
+        d.set(g);
+        precon.solve(d);
+        scale(d, -1);
+      } else {
+        for (let i = 0; i < n3; i++) d[i] = -g[i]! / alpha0;
+      }
       slope = dot(g, d);
     }
     const longest = maxAtomStep(d);

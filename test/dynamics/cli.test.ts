@@ -126,16 +126,26 @@ test('atomgp md with --replicas runs an ensemble and prints the table', async ()
 test('atomgp opt finds the minimum of the analytic molecule', async () => {
   const bent = join(root, 'bent.xyz');
   writeFileSync(bent, xyz(Float64Array.from([0.1, -0.05, 0.02, 1.2, 0.3, 0.1, -0.5, 0.9, -0.2])));
-  for (const method of ['lbfgs', 'fire']) {
-    const out = join(root, `opt-${method}`);
-    const r = await cli(['opt', '--potential', specFile, '--start', bent, '--out', out, '--method', method, '--fmax', '0.05']);
+  for (const [method, ...extra] of [['lbfgs'], ['lbfgs', '--precondition', 'none'], ['fire']]) {
+    const out = join(root, `opt-${method}${extra.length ? '-plain' : ''}`);
+    const r = await cli(['opt', '--potential', specFile, '--start', bent, '--out', out, '--method', method!, '--fmax', '0.05', ...extra]);
     assert.equal(r.code, 0, r.err);
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    assert.equal(s.preconditioner, method === 'fire' ? null : (extra[1] ?? 'lindh'));
     assert.ok(s.fmaxKcalPerMolPerA <= 0.05);
     assert.ok(Math.abs(s.energyKcalPerMol) < 1e-3);
     assert.match(readFileSync(join(out, 'optimized.xyz'), 'utf8'), /energy_unit=kcal\/mol/);
     const again = await cli(['opt', '--potential', specFile, '--start', bent, '--out', out]);
     assert.equal(again.code, 2);
+  }
+  for (const [flags, message] of [
+    [['--precondition', 'exp'], /--precondition must be none or lindh, got 'exp'/],
+    [['--method', 'fire', '--precondition', 'lindh'], /--precondition applies to --method lbfgs only/],
+  ] as const) {
+    const bad = await cli(['opt', '--potential', specFile, '--start', bent, '--out', join(root, 'opt-bad'), ...flags]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, message);
+    assert.equal(bad.err.trim().split('\n').length, 1, bad.err);
   }
 });
 

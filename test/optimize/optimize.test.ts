@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { AtomgpError } from '../../src/errors.js';
 import type { OptimizeResult } from '../../src/optimize/common.js';
 import { fire } from '../../src/optimize/fire.js';
-import { lbfgs } from '../../src/optimize/lbfgs.js';
+import { type LbfgsOptions, lbfgs } from '../../src/optimize/lbfgs.js';
 import { AnalyticPotential, type AnalyticSpec, harmonicOscillatorSet, waterLikeSpec } from '../../src/potentials/analytic.js';
 
 const dist = (x: Float64Array, i: number, j: number): number => Math.hypot(x[3 * i]! - x[3 * j]!, x[3 * i + 1]! - x[3 * j + 1]!, x[3 * i + 2]! - x[3 * j + 2]!);
@@ -15,6 +15,7 @@ const angle = (x: Float64Array, i: number, j: number, k: number): number => {
 
 for (const [name, optimise] of [
   ['L-BFGS', lbfgs],
+  ['L-BFGS preconditioned by the Lindh Hessian', (p: AnalyticPotential, x: Float64Array, o: LbfgsOptions) => lbfgs(p, x, { ...o, preconditioner: 'lindh' })],
   ['FIRE', fire],
 ] as const) {
   test(`${name} finds the water-like minimum (bond 0.9572 Å, angle 104.52°) with forces below threshold`, () => {

@@ -19,6 +19,7 @@ test('conformer optimisation: the same surface as model and reference gives RMSD
   const ff = new BuiltinForceField(spec);
   const r = optimisationStage(root, m.symbols, bonds, 'self', ff, new BuiltinForceField(spec), 7)!;
   assert.equal(r.entries.length, 4);
+  assert.equal(r.optimiser, 'L-BFGS preconditioned by the Lindh model Hessian');
   assert.equal(r.delta_e_model_kcal_per_mol, r.delta_e_reference_kcal_per_mol);
   for (const e of r.entries) {
     assert.ok(e.rmsd_A < 1e-9, `${e.start}: RMSD ${e.rmsd_A}`);
