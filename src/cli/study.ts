@@ -76,7 +76,7 @@ export function formatStudy(s: StudySummary, htmlPath: string): string {
     if (!op) continue;
     lines.push(`${m.molecule}: conformers optimised (${op.optimiser ?? 'L-BFGS'}) on ${op.prior} and on the reference: ΔE(C5 − C7eq) ${f(op.delta_e_model_kcal_per_mol)} vs ${f(op.delta_e_reference_kcal_per_mol)} kcal/mol, wall time ratio ${f(op.wall_time_ratio, 3)}`);
     for (const e of op.entries) {
-      lines.push(`  ${e.start}: model ${e.model.steps_to_fmax_1 ?? '–'} steps to fmax < 1, (${e.model.phi_deg.toFixed(0)}°, ${e.model.psi_deg.toFixed(0)}°); reference ${e.reference.steps_to_fmax_1 ?? '–'} steps, (${e.reference.phi_deg.toFixed(0)}°, ${e.reference.psi_deg.toFixed(0)}°); RMSD ${f(e.rmsd_A, 3)} Å`);
+      lines.push(`  ${e.start}: model ${e.model.steps_to_fmax_1 ?? '–'} steps to fmax < 1, (${e.model.phi_deg.toFixed(0)}°, ${e.model.psi_deg.toFixed(0)}°); reference ${e.reference.steps_to_fmax_1 ?? '–'} steps, (${e.reference.phi_deg.toFixed(0)}°, ${e.reference.psi_deg.toFixed(0)}°); RMSD ${e.rmsd_A.toFixed(3)} Å (heavy atoms ${e.rmsd_heavy_A === undefined ? '–' : e.rmsd_heavy_A.toFixed(3)} Å)`);
     }
   }
   for (const m of s.molecules) {

@@ -76,8 +76,8 @@ export function studyHtml(s: StudySummary): string {
     const op = m.optimisation;
     const opt = op
       ? table(
-          ['start', 'model: steps to fmax < 1', 'model E (kcal/mol)', 'model (φ, ψ)', 'reference: steps to fmax < 1', 'reference E (kcal/mol)', 'reference (φ, ψ)', 'RMSD model vs reference (Å)'],
-          op.entries.map((e) => [e.start, e.model.steps_to_fmax_1, f2(e.model.energy_kcal_per_mol), `(${e.model.phi_deg.toFixed(0)}°, ${e.model.psi_deg.toFixed(0)}°)`, e.reference.steps_to_fmax_1, f2(e.reference.energy_kcal_per_mol), `(${e.reference.phi_deg.toFixed(0)}°, ${e.reference.psi_deg.toFixed(0)}°)`, f2(e.rmsd_A)]),
+          ['start', 'model: steps to fmax < 1', 'model E (kcal/mol)', 'model (φ, ψ)', 'reference: steps to fmax < 1', 'reference E (kcal/mol)', 'reference (φ, ψ)', 'RMSD model vs reference (Å)', 'heavy-atom RMSD (Å)'],
+          op.entries.map((e) => [e.start, e.model.steps_to_fmax_1, f2(e.model.energy_kcal_per_mol), `(${e.model.phi_deg.toFixed(0)}°, ${e.model.psi_deg.toFixed(0)}°)`, e.reference.steps_to_fmax_1, f2(e.reference.energy_kcal_per_mol), `(${e.reference.phi_deg.toFixed(0)}°, ${e.reference.psi_deg.toFixed(0)}°)`, e.rmsd_A.toFixed(3), e.rmsd_heavy_A === undefined ? '–' : e.rmsd_heavy_A.toFixed(3)]),
           `Conformer optimisation (${op.optimiser ?? 'L-BFGS'} to fmax 0.05 kcal/mol/Å, ${op.prior}): ΔE(C5 − C7eq) model ${op.delta_e_model_kcal_per_mol.toFixed(2)}, reference ${op.delta_e_reference_kcal_per_mol.toFixed(2)} kcal/mol; wall time model/reference ${op.wall_time_ratio.toFixed(3)}; energies relative to each surface's minimum from the C7eq start`,
         )
       : '';

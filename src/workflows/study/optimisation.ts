@@ -41,8 +41,10 @@ export interface OptimisationEntry {
   start: string;
   model: OptimisedSide;
   reference: OptimisedSide;
-  /** Kabsch RMSD between the two minima, Å. */
+  /** Kabsch RMSD between the two minima over all atoms, Å (the criterion). */
   rmsd_A: number;
+  /** The same over the heavy atoms only, Å (hydrogens, e.g. methyl rotors, left out; for reading). */
+  rmsd_heavy_A: number;
 }
 
 export interface OptimisationResult {
@@ -79,6 +81,14 @@ function optimise(p: Potential, start: Float64Array, phi: readonly [number, numb
   };
 }
 
+function heavyOnly(positionsA: Float64Array, symbols: readonly string[]): Float64Array {
+  const out: number[] = [];
+  symbols.forEach((s, i) => {
+    if (s !== 'H') out.push(positionsA[3 * i]!, positionsA[3 * i + 1]!, positionsA[3 * i + 2]!);
+  });
+  return Float64Array.from(out);
+}
+
 /** The optimisation table of one peptide (null when the molecule has no backbone residue). */
 export function optimisationStage(dir: string, symbols: readonly string[], bonds: readonly Bond[], prior: string, model: Potential, reference: Potential, seed: number, preconditioner: LbfgsPreconditioner = 'lindh'): OptimisationResult | null {
   const residues = detectBackbone(symbols, bonds);
@@ -100,6 +110,7 @@ export function optimisationStage(dir: string, symbols: readonly string[], bonds
     model: { ...e.m.side, energy_kcal_per_mol: e.m.energy - m0 },
     reference: { ...e.r.side, energy_kcal_per_mol: e.r.energy - r0 },
     rmsd_A: kabschRmsd(e.r.x, e.m.x),
+    rmsd_heavy_A: kabschRmsd(heavyOnly(e.r.x, symbols), heavyOnly(e.m.x, symbols)),
   }));
   const wallModel = raw.reduce((a, e) => a + e.m.side.wall_s, 0);
   const wallRef = raw.reduce((a, e) => a + e.r.side.wall_s, 0);

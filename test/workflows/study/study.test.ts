@@ -276,7 +276,8 @@ test('study on capped glycine: Ramachandran maps; study.html in headless Chromiu
   assert.equal(op.entries[0]!.model.energy_kcal_per_mol, 0);
   assert.equal(op.entries[0]!.reference.energy_kcal_per_mol, 0);
   assert.equal(op.delta_e_reference_kcal_per_mol, op.entries[1]!.reference.energy_kcal_per_mol);
-  assert.ok(op.entries.every((e) => e.rmsd_A >= 0 && Number.isFinite(e.rmsd_A)));
+  assert.ok(op.entries.every((e) => e.rmsd_A >= 0 && Number.isFinite(e.rmsd_A) && e.rmsd_heavy_A >= 0 && Number.isFinite(e.rmsd_heavy_A)));
+  assert.match(op.optimiser, /Lindh/);
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], timeout: 30_000 });
   try {
