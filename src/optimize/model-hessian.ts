@@ -15,6 +15,7 @@
  */
 
 import { element } from '../chem/elements.js';
+import { angleWithGradient, dihedralWithGradient, distanceWithGradient } from '../chem/internal-coordinates.js';
 import { ANGSTROM_PER_BOHR, BOHR_PER_ANGSTROM, KCAL_PER_MOL_PER_HARTREE } from '../chem/units.js';
 import { AtomgpError } from '../errors.js';
 import { choleskyInPlace, choleskySolve } from '../math/linalg.js';
@@ -68,94 +69,22 @@ function rhoMatrix(periods: readonly number[], xBohr: Float64Array): Float64Arra
   return rho;
 }
 
-/** Add w · b bᵀ to H for a term on `atoms` with gradient blocks b (3 per atom). */
-function addOuter(h: Float64Array, n3: number, atoms: readonly number[], b: Float64Array, w: number): void {
-  const m = atoms.length;
-  for (let p = 0; p < m; p++) {
-    const ip = 3 * atoms[p]!;
-    for (let q = 0; q < m; q++) {
-      const iq = 3 * atoms[q]!;
-      for (let a = 0; a < 3; a++) {
-        const wa = w * b[3 * p + a]!;
-        const row = (ip + a) * n3 + iq;
-        h[row] += wa * b[3 * q]!;
-        h[row + 1] += wa * b[3 * q + 1]!;
-        h[row + 2] += wa * b[3 * q + 2]!;
+/** Add w · b bᵀ to H for a term on `atoms`, b read from the full-length gradient `g` at those atoms. */
+function addOuter(h: Float64Array, n3: number, atoms: readonly number[], g: Float64Array, w: number): void {
+  for (const p of atoms) {
+    for (let a = 0; a < 3; a++) {
+      const wa = w * g[3 * p + a]!;
+      const row = (3 * p + a) * n3;
+      for (const q of atoms) {
+        h[row + 3 * q] += wa * g[3 * q]!;
+        h[row + 3 * q + 1] += wa * g[3 * q + 1]!;
+        h[row + 3 * q + 2] += wa * g[3 * q + 2]!;
       }
     }
   }
 }
 
-const sub = (x: Float64Array, i: number, j: number, out: Float64Array): void => {
-  out[0] = x[3 * i]! - x[3 * j]!;
-  out[1] = x[3 * i + 1]! - x[3 * j + 1]!;
-  out[2] = x[3 * i + 2]! - x[3 * j + 2]!;
-};
-const dot3 = (a: Float64Array, b: Float64Array): number => a[0]! * b[0]! + a[1]! * b[1]! + a[2]! * b[2]!;
-const cross3 = (a: Float64Array, b: Float64Array, out: Float64Array): void => {
-  out[0] = a[1]! * b[2]! - a[2]! * b[1]!;
-  out[1] = a[2]! * b[0]! - a[0]! * b[2]!;
-  out[2] = a[0]! * b[1]! - a[1]! * b[0]!;
-};
-
-/**
- * Gradient of the bend angle i–j–k (j at the apex) with respect to atoms i, j, k (9 numbers,
- * rad/bohr), or false when the bend is within SIN_LINEAR of linear.
- */
-export function bendGradient(xBohr: Float64Array, i: number, j: number, k: number, out: Float64Array): boolean {
-  const u = new Float64Array(3);
-  const v = new Float64Array(3);
-  sub(xBohr, i, j, u);
-  sub(xBohr, k, j, v);
-  const lu = Math.sqrt(dot3(u, u));
-  const lv = Math.sqrt(dot3(v, v));
-  const c = dot3(u, v) / (lu * lv);
-  const s = Math.sqrt(Math.max(0, 1 - c * c));
-  if (s < SIN_LINEAR) return false;
-  for (let a = 0; a < 3; a++) {
-    const gi = (c * u[a]! / lu - v[a]! / lv) / (lu * s);
-    const gk = (c * v[a]! / lv - u[a]! / lu) / (lv * s);
-    out[a] = gi;
-    out[6 + a] = gk;
-    out[3 + a] = -gi - gk;
-  }
-  return true;
-}
-
-/**
- * Gradient of the torsion i–j–k–l with respect to the four atoms (12 numbers, rad/bohr), or false
- * when either bend is within SIN_LINEAR of linear.
- */
-export function torsionGradient(xBohr: Float64Array, i: number, j: number, k: number, l: number, out: Float64Array): boolean {
-  const f = new Float64Array(3);
-  const g = new Float64Array(3);
-  const hv = new Float64Array(3);
-  const a = new Float64Array(3);
-  const b = new Float64Array(3);
-  sub(xBohr, i, j, f);
-  sub(xBohr, j, k, g);
-  sub(xBohr, l, k, hv);
-  cross3(f, g, a);
-  cross3(hv, g, b);
-  const a2 = dot3(a, a);
-  const b2 = dot3(b, b);
-  const g2 = dot3(g, g);
-  const lg = Math.sqrt(g2);
-  // |F × G|² = |F|²|G|² sin²: refuse near-linear bends
-  if (a2 < SIN_LINEAR * SIN_LINEAR * dot3(f, f) * g2 || b2 < SIN_LINEAR * SIN_LINEAR * dot3(hv, hv) * g2) return false;
-  const fg = dot3(f, g);
-  const hg = dot3(hv, g);
-  for (let c = 0; c < 3; c++) {
-    const di = (-lg / a2) * a[c]!;
-    const dl = (lg / b2) * b[c]!;
-    const mix = (fg / (a2 * lg)) * a[c]! - (hg / (b2 * lg)) * b[c]!;
-    out[c] = di;
-    out[3 + c] = -di + mix;
-    out[6 + c] = -dl - mix;
-    out[9 + c] = dl;
-  }
-  return true;
-}
+const nearLinear = (theta: number): boolean => Math.sin(theta) < SIN_LINEAR;
 
 /** Lindh's model Hessian at `positionsA`, kcal/mol/Å², 3N × 3N row-major. */
 export function lindhHessian(symbols: readonly string[], positionsA: Float64Array): Float64Array {
@@ -166,21 +95,13 @@ export function lindhHessian(symbols: readonly string[], positionsA: Float64Arra
   for (let i = 0; i < n3; i++) x[i] = positionsA[i]! * BOHR_PER_ANGSTROM;
   const rho = rhoMatrix(periods, x);
   const h = new Float64Array(n3 * n3);
-  const b2 = new Float64Array(6);
-  const b3 = new Float64Array(9);
-  const b4 = new Float64Array(12);
-  const d = new Float64Array(3);
+  const g = new Float64Array(n3); // gradients of one term, read at its own atoms only
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
       const w = rho[i * n + j]!;
       if (w < RHO_CUTOFF) continue;
-      sub(x, i, j, d);
-      const r = Math.sqrt(dot3(d, d));
-      for (let c = 0; c < 3; c++) {
-        b2[c] = d[c]! / r;
-        b2[3 + c] = -d[c]! / r;
-      }
-      addOuter(h, n3, [i, j], b2, K_STRETCH * w);
+      distanceWithGradient(x, i, j, g);
+      addOuter(h, n3, [i, j], g, K_STRETCH * w);
     }
   }
   for (let j = 0; j < n; j++) {
@@ -192,11 +113,12 @@ export function lindhHessian(symbols: readonly string[], positionsA: Float64Arra
         if (k === j) continue;
         const w = wij * rho[j * n + k]!;
         if (w < RHO_CUTOFF) continue;
-        if (bendGradient(x, i, j, k, b3)) addOuter(h, n3, [i, j, k], b3, K_BEND * w);
+        if (nearLinear(angleWithGradient(x, i, j, k, g))) continue;
+        addOuter(h, n3, [i, j, k], g, K_BEND * w);
       }
     }
   }
-  // torsions i–j–k–l with j < k counted once per central pair and direction-free end pairs
+  // torsions i–j–k–l, each once: j < k for the central pair, any i on j's side and l on k's
   for (let j = 0; j < n; j++) {
     for (let k = j + 1; k < n; k++) {
       const wjk = rho[j * n + k]!;
@@ -204,12 +126,13 @@ export function lindhHessian(symbols: readonly string[], positionsA: Float64Arra
       for (let i = 0; i < n; i++) {
         if (i === j || i === k) continue;
         const wi = rho[i * n + j]! * wjk;
-        if (wi < RHO_CUTOFF) continue;
+        if (wi < RHO_CUTOFF || nearLinear(angleWithGradient(x, i, j, k, undefined))) continue;
         for (let l = 0; l < n; l++) {
           if (l === i || l === j || l === k) continue;
           const w = wi * rho[k * n + l]!;
-          if (w < RHO_CUTOFF) continue;
-          if (torsionGradient(x, i, j, k, l, b4)) addOuter(h, n3, [i, j, k, l], b4, K_TORSION * w);
+          if (w < RHO_CUTOFF || nearLinear(angleWithGradient(x, j, k, l, undefined))) continue;
+          dihedralWithGradient(x, i, j, k, l, g);
+          addOuter(h, n3, [i, j, k, l], g, K_TORSION * w);
         }
       }
     }

@@ -2,45 +2,84 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { detectBackbone, dihedralOf, setDihedral } from '../../src/analysis/dihedrals.js';
 import { kabschRmsd } from '../../src/analysis/kabsch.js';
+import { angleRad, dihedralRad, distanceA } from '../../src/chem/molecule.js';
 import { presetMolecule } from '../../src/chem/presets.js';
 import { ANGSTROM_PER_BOHR, KCAL_PER_MOL_PER_HARTREE } from '../../src/chem/units.js';
 import { jacobiEigenSymmetric } from '../../src/math/small.js';
 import { lbfgs } from '../../src/optimize/lbfgs.js';
-import { bendGradient, LindhPreconditioner, lindhHessian, rigidBodyModes, torsionGradient } from '../../src/optimize/model-hessian.js';
+import { LindhPreconditioner, lindhHessian, rigidBodyModes } from '../../src/optimize/model-hessian.js';
 import { BuiltinForceField, builtinForceFieldSpec } from '../../src/potentials/builtin-ff.js';
 
 const HA_PER_BOHR2_IN_KCAL_PER_MOL_PER_A2 = KCAL_PER_MOL_PER_HARTREE / ANGSTROM_PER_BOHR ** 2;
 
-const bendAngle = (x: Float64Array, i: number, j: number, k: number): number => {
-  const u = [0, 1, 2].map((c) => x[3 * i + c]! - x[3 * j + c]!);
-  const v = [0, 1, 2].map((c) => x[3 * k + c]! - x[3 * j + c]!);
-  return Math.acos((u[0]! * v[0]! + u[1]! * v[1]! + u[2]! * v[2]!) / (Math.hypot(...u) * Math.hypot(...v)));
-};
+const BOHR_PER_A = 1 / ANGSTROM_PER_BOHR;
 
-/** A skewed 4-atom chain, bohr. */
-const chain = Float64Array.from([0.3, 1.9, 0.4, 0, 0, 0, 2.8, 0.2, -0.1, 3.4, 1.1, 1.7]);
-
-test('bend and torsion gradients equal central finite differences of the angle and the dihedral', () => {
-  const h = 1e-6;
-  const gb = new Float64Array(9);
-  assert.ok(bendGradient(chain, 0, 1, 2, gb));
-  const gt = new Float64Array(12);
-  assert.ok(torsionGradient(chain, 0, 1, 2, 3, gt));
-  const x = Float64Array.from(chain);
-  for (let p = 0; p < 12; p++) {
-    const x0 = x[p]!;
-    x[p] = x0 + h;
-    const bp = bendAngle(x, 0, 1, 2);
-    const tp = dihedralOf(x, [0, 1, 2, 3]);
-    x[p] = x0 - h;
-    const bm = bendAngle(x, 0, 1, 2);
-    const tm = dihedralOf(x, [0, 1, 2, 3]);
-    x[p] = x0;
-    if (p < 9) assert.ok(Math.abs((bp - bm) / (2 * h) - gb[p]!) < 1e-7, `bend ∂/∂x${p}: ${(bp - bm) / (2 * h)} vs ${gb[p]}`);
-    assert.ok(Math.abs((tp - tm) / (2 * h) - gt[p]!) < 1e-7, `torsion ∂/∂x${p}: ${(tp - tm) / (2 * h)} vs ${gt[p]}`);
-  }
-  // a linear bend has no gradient to give
-  assert.equal(bendGradient(Float64Array.from([0, 0, 0, 1, 0, 0, 2, 0, 0]), 0, 1, 2, gb), false);
+test("Lindh's Hessian equals the finite-difference Hessian of ½ Σ k ρ (q − q₀)² over its pairs, bends and torsions (H₂O₂)", () => {
+  // At q = q₀ the Hessian of that energy is exactly Σ k ρ b bᵀ: an independent check of every term's
+  // gradient, weight and unit, with values from chem/molecule.ts instead of gradients.
+  const symbols = ['O', 'O', 'H', 'H'];
+  const x0 = Float64Array.from([0, 0.7375, -0.05, 0, -0.7375, -0.05, 0.895, 0.8, 0.42, -0.7, -0.9, 0.61]);
+  const row = (s: string): number => (s === 'H' ? 0 : 1);
+  const alpha = [
+    [1, 0.3949],
+    [0.3949, 0.28],
+  ];
+  const rRef = [
+    [1.35, 2.1],
+    [2.1, 2.87],
+  ];
+  const rho = (x: Float64Array, i: number, j: number): number => {
+    const r = distanceA(x, i, j) * BOHR_PER_A;
+    const a = row(symbols[i]!);
+    const b = row(symbols[j]!);
+    return Math.exp(alpha[a]![b]! * (rRef[a]![b]! ** 2 - r * r));
+  };
+  type Term = { q: (x: Float64Array) => number; k: number; periodic: boolean };
+  const terms: Term[] = [];
+  const kStretch = 0.45 * HA_PER_BOHR2_IN_KCAL_PER_MOL_PER_A2; // kcal/mol/Å²
+  const n = 4;
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (rho(x0, i, j) >= 1e-4) terms.push({ q: (x) => distanceA(x, i, j), k: kStretch * rho(x0, i, j), periodic: false });
+  for (let j = 0; j < n; j++)
+    for (let i = 0; i < n; i++)
+      for (let k = i + 1; k < n; k++) {
+        if (i === j || k === j) continue;
+        const w = rho(x0, i, j) * rho(x0, j, k);
+        if (w >= 1e-4) terms.push({ q: (x) => angleRad(x, i, j, k), k: 0.15 * KCAL_PER_MOL_PER_HARTREE * w, periodic: false });
+      }
+  for (let j = 0; j < n; j++)
+    for (let k = j + 1; k < n; k++)
+      for (let i = 0; i < n; i++)
+        for (let l = 0; l < n; l++) {
+          if (new Set([i, j, k, l]).size < 4) continue;
+          const w = rho(x0, i, j) * rho(x0, j, k) * rho(x0, k, l);
+          if (w >= 1e-4) terms.push({ q: (x) => dihedralRad(x, i, j, k, l), k: 0.005 * KCAL_PER_MOL_PER_HARTREE * w, periodic: true });
+        }
+  assert.ok(terms.some((t) => t.periodic), 'H₂O₂ has an H–O–O–H torsion term');
+  const q0 = terms.map((t) => t.q(x0));
+  const energy = (x: Float64Array): number =>
+    terms.reduce((e, t, m) => {
+      let d = t.q(x) - q0[m]!;
+      if (t.periodic) d = Math.atan2(Math.sin(d), Math.cos(d));
+      return e + 0.5 * t.k * d * d;
+    }, 0);
+  const h = lindhHessian(symbols, x0);
+  const step = 1e-4;
+  const x = Float64Array.from(x0);
+  let worst = 0;
+  let scale = 0;
+  for (let a = 0; a < 12; a++)
+    for (let b = 0; b < 12; b++) {
+      const at = (da: number, db: number): number => {
+        x.set(x0);
+        x[a]! += da;
+        x[b]! += db;
+        return energy(x);
+      };
+      const fd = (at(step, step) - at(step, -step) - at(-step, step) + at(-step, -step)) / (4 * step * step);
+      worst = Math.max(worst, Math.abs(fd - h[a * 12 + b]!));
+      scale = Math.max(scale, Math.abs(h[a * 12 + b]!));
+    }
+  assert.ok(worst < 1e-5 * scale, `largest difference ${worst} kcal/mol/Å² (largest element ${scale})`);
 });
 
 test("H₂: the only stretch term is Lindh's k_r ρ(r) with ρ = exp(α (r_ref² − r²)), α = 1 bohr⁻², r_ref = 1.35 bohr", () => {
