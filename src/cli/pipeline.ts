@@ -5,23 +5,23 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus, abortOnSignals } from './executor-flags.js';
 import { AtomgpError } from '../errors.js';
-import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
-import { flagInteger, flagNumber, stderrProgress } from './common.js';
 import { DEFAULT_PRIOR } from '../gp/fit/priors.js';
+import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import type { SelectionRule } from '../sampling/select.js';
 import {
+  checkReference,
   DEMO_DEFAULTS,
   formatDemoSummary,
   jsonSummary,
   type LabelMode,
   type PipelineSettings,
   type PriorMode,
-  checkReference,
   type ReferenceKind,
   runPipeline,
 } from '../workflows/pipeline/index.js';
+import { flagInteger, flagNumber, stderrProgress } from './common.js';
+import { abortOnSignals, EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
 
 const FLAGS = `
   --molecule NAME            built-in molecule: water, ammonia, malondialdehyde, glycine, serine,
@@ -45,6 +45,9 @@ const FLAGS = `
   --hill-stride N            deposit a hill every N steps (default ${DEMO_DEFAULTS.hillStrideSteps})
   --bond-wall F              upper walls (200 kcal/mol/Å²) on every start bond beyond F × its length
                              while sampling, so the reference cannot react (default ${DEMO_DEFAULTS.bondWallFactor}; 0: none)
+  --proton-transfer          also sample proton transfer: a CV d(donor, H) − d(H, acceptor) for every
+                             O/N-bonded H with another O/N within 2.5 Å at the minimum, whose donor
+                             wall becomes a wall on d(donor, H) + d(H, acceptor) (default off)
   --n-train N, --n-valid N   training / validation frames (default ${DEMO_DEFAULTS.nTrain} / ${DEMO_DEFAULTS.nValid})
   --selection farthest|random  training-set rule (farthest-point in inverse distances; default farthest)
                              (atomic labels also write ichor/FEREBUS CSV sets to DIR/data/csv)
@@ -152,6 +155,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
       'split-sigma-Ha': { type: 'string' },
       'force-sigma-Ha-per-bohr': { type: 'string' },
       'cold-start': { type: 'boolean' },
+      'proton-transfer': { type: 'boolean' },
       'theta-min': { type: 'string' },
       'kernel-reach': { type: 'string' },
       kernel: { type: 'string' },
@@ -200,6 +204,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
     hillWidthA: num('hill-width-A', values['hill-width-A'], d.hillWidthA),
     hillStrideSteps: int('hill-stride', values['hill-stride'], d.hillStrideSteps),
     bondWallFactor: num('bond-wall', values['bond-wall'], d.bondWallFactor),
+    protonTransfer: values['proton-transfer'] ?? d.protonTransfer,
     nTrain: int('n-train', values['n-train'], d.nTrain),
     nValid: int('n-valid', values['n-valid'], d.nValid),
     gaussian: values.gaussian! || values['gaussian-method'] !== undefined || values['gaussian-basis'] !== undefined,

@@ -95,6 +95,12 @@ export interface MonitorReference {
   epotKcalPerMol?: number;
   /** The model's global minimum energy E_min, kcal/mol (strict energy criteria; minimum.ts). */
   epotMinimumKcalPerMol?: number;
+  /**
+   * Labile hydrogens [donor, H, acceptor] (0-based) whose transfer is sampled on purpose: the
+   * donor–H bond counts as stretched only when H is beyond the stretch limit from both the donor
+   * and the acceptor, and H closer to the acceptor than the compression limit is compressed.
+   */
+  labileHydrogens?: ReadonlyArray<readonly [number, number, number]>;
 }
 
 /** The run's temperature and the internal degrees of freedom of E_pot (3N − 6), for the upward energy bound. */
@@ -204,6 +210,8 @@ export class StabilityMonitor {
   readonly epotMinimumGiven: boolean;
   private readonly epotUpBase: number;
   readonly epotRunawayMarginKcalPerMol: number;
+  /** Per bond: the acceptor of a labile hydrogen's donor bond, else −1. */
+  private readonly labileAcceptor: Int32Array;
   /** Ring buffer of the last frames. */
   private readonly ring: SavedFrame[] = [];
   private ringNext = 0;
@@ -256,6 +264,12 @@ export class StabilityMonitor {
           this.newBondA2[i * n + j] = d * d;
         }
       }
+    }
+    this.labileAcceptor = new Int32Array(this.bonds.length).fill(-1);
+    for (const [donor, h, acceptor] of reference.labileHydrogens ?? []) {
+      const k = this.bonds.findIndex(([i, j]) => (i === donor && j === h) || (i === h && j === donor));
+      if (k < 0 || !(acceptor >= 0 && acceptor < n) || acceptor === donor || acceptor === h) throw new AtomgpError(`monitor reference: labile hydrogen ${h + 1} is not bonded to donor ${donor + 1}, or acceptor ${acceptor + 1} is not another atom`);
+      this.labileAcceptor[k] = acceptor;
     }
     this.fragments = fragments(n, this.bonds);
     this.fragmentOf = new Int32Array(n);
@@ -320,6 +334,23 @@ export class StabilityMonitor {
   }
 
   /** Closest distance of every fragment to any atom outside it (into `fragmentSeparation`). */
+  /** Bond k's length; for a labile hydrogen's donor bond, H's distance to the nearer of donor and acceptor. */
+  private bondLengthA(x: Float64Array, k: number): number {
+    const [i, j] = this.bonds[k]!;
+    const acceptor = this.labileAcceptor[k]!;
+    const d = dist(x, i, j);
+    return acceptor < 0 ? d : Math.min(d, dist(x, this.symbols[i] === 'H' ? i : j, acceptor));
+  }
+
+  /** Bond k's atoms; for a labile hydrogen's donor bond, H and whichever of donor and acceptor is nearer. */
+  private nearerPartner(x: Float64Array, k: number): readonly [number, number] {
+    const bond = this.bonds[k]!;
+    const acceptor = this.labileAcceptor[k]!;
+    if (acceptor < 0) return bond;
+    const h = this.symbols[bond[0]] === 'H' ? bond[0] : bond[1];
+    return dist(x, bond[0], bond[1]) <= dist(x, h, acceptor) ? bond : [h, acceptor];
+  }
+
   private fragmentSeparations(x: Float64Array): void {
     const sep = this.fragmentSeparation;
     sep.fill(Number.POSITIVE_INFINITY);
@@ -374,9 +405,9 @@ export class StabilityMonitor {
     }
     if (on(o.bondStretchFactor)) {
       for (let k = 0; k < this.bonds.length; k++) {
-        const [i, j] = this.bonds[k]!;
-        const d = dist(x, i, j);
+        const d = this.bondLengthA(x, k);
         if (d > o.bondStretchFactor * this.bondReferenceA[k]!) {
+          const [i, j] = this.nearerPartner(x, k);
           return fail(
             'bond-stretched',
             `bond ${this.label(i)}-${this.label(j)} is ${d.toFixed(3)} Å, more than ${o.bondStretchFactor}× its reference length ${this.bondReferenceA[k]!.toFixed(3)} Å`,
@@ -386,9 +417,9 @@ export class StabilityMonitor {
     }
     if (on(o.bondCompressFactor)) {
       for (let k = 0; k < this.bonds.length; k++) {
-        const [i, j] = this.bonds[k]!;
-        const d = dist(x, i, j);
+        const d = this.bondLengthA(x, k);
         if (d < o.bondCompressFactor * this.bondReferenceA[k]!) {
+          const [i, j] = this.nearerPartner(x, k);
           return fail(
             'bond-compressed',
             `bond ${this.label(i)}-${this.label(j)} is ${d.toFixed(3)} Å, less than ${o.bondCompressFactor}× its reference length ${this.bondReferenceA[k]!.toFixed(3)} Å`,

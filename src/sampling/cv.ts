@@ -1,6 +1,7 @@
 /**
- * Collective variables (CVs) for enhanced sampling: a distance (Å), a bond angle (radians, 0..π)
- * and a dihedral (radians, (−π, π], periodic), each with its exact gradient with respect to the
+ * Collective variables (CVs) for enhanced sampling: a distance (Å), a bond angle (radians, 0..π),
+ * a dihedral (radians, (−π, π], periodic) and a distance difference d(a, h) − d(h, b) (Å: a
+ * proton-transfer coordinate, negative with h on a, positive on b), each with its exact gradient with respect to the
  * Cartesian positions (Å), so a bias V(s) becomes forces −∂V/∂s · ∂s/∂r.
  *
  * Conventions match src/chem/molecule.ts: the angle i-j-k is at atom j; the dihedral i-j-k-l has
@@ -9,16 +10,19 @@
 import { angleWithGradient, dihedralWithGradient, distanceWithGradient } from '../chem/internal-coordinates.js';
 import { AtomgpError } from '../errors.js';
 
-export type CvKind = 'dihedral' | 'distance' | 'angle';
+export type CvKind = 'dihedral' | 'distance' | 'angle' | 'distance-difference';
 
 export interface CvSpec {
   kind: CvKind;
-  /** 0-based atom indices: 2 for a distance, 3 for an angle (centre in the middle), 4 for a dihedral. */
+  /**
+   * 0-based atom indices: 2 for a distance, 3 for an angle (centre in the middle), 4 for a
+   * dihedral, 3 for a distance difference [a, h, b]: d(a, h) − d(h, b).
+   */
   atoms: number[];
   label?: string;
 }
 
-const ATOMS_PER_KIND: Record<CvKind, number> = { distance: 2, angle: 3, dihedral: 4 };
+const ATOMS_PER_KIND: Record<CvKind, number> = { distance: 2, angle: 3, dihedral: 4, 'distance-difference': 3 };
 
 /** Whether the CV is an angle on a circle (differences are taken modulo 2π). */
 export function isPeriodicCv(spec: CvSpec): boolean {
@@ -27,7 +31,7 @@ export function isPeriodicCv(spec: CvSpec): boolean {
 
 /** Unit of the CV's values (and of its hill widths). */
 export function cvUnit(spec: CvSpec): 'rad' | 'Å' {
-  return spec.kind === 'distance' ? 'Å' : 'rad';
+  return spec.kind === 'distance' || spec.kind === 'distance-difference' ? 'Å' : 'rad';
 }
 
 /** Readable name: the label, or e.g. `dihedral 1-2-3-4` (1-based atoms, as users count). */
@@ -56,7 +60,7 @@ export function validateCvs(specs: readonly CvSpec[], nAtoms: number): void {
   specs.forEach((s, c) => {
     const where = `collective variable ${c + 1}${s.label ? ` (${s.label})` : ''}`;
     const need = ATOMS_PER_KIND[s.kind];
-    if (need === undefined) throw new AtomgpError(`${where}: unknown kind '${s.kind}', expected dihedral, distance or angle`);
+    if (need === undefined) throw new AtomgpError(`${where}: unknown kind '${s.kind}', expected dihedral, distance, angle or distance-difference`);
     if (!Array.isArray(s.atoms) || s.atoms.length !== need) {
       throw new AtomgpError(`${where}: a ${s.kind} needs ${need} atom indices, got ${Array.isArray(s.atoms) ? s.atoms.length : 'none'}`);
     }
@@ -85,7 +89,27 @@ export function evaluateCv(spec: CvSpec, positionsA: Float64Array, gradOut?: Flo
       return angleWithGradient(positionsA, a[0]!, a[1]!, a[2]!, gradOut);
     case 'dihedral':
       return dihedralWithGradient(positionsA, a[0]!, a[1]!, a[2]!, a[3]!, gradOut);
+    case 'distance-difference':
+      return distanceDifference(positionsA, a[0]!, a[1]!, a[2]!, gradOut);
     default:
       throw new AtomgpError(`unknown collective variable kind '${(spec as CvSpec).kind}'`);
   }
+}
+
+/** d(a, h) − d(h, b), Å; its gradient (dimensionless) into `g` at a, h and b. No allocation. */
+function distanceDifference(x: Float64Array, a: number, h: number, b: number, g: Float64Array | undefined): number {
+  const dAH = distanceWithGradient(x, a, h, g);
+  if (!g) return dAH - distanceWithGradient(x, h, b, undefined);
+  // ∂d(a,h)/∂r_h is the unit vector from a to h; keep it before d(h,b) writes h's entries
+  const hx = g[3 * h]!;
+  const hy = g[3 * h + 1]!;
+  const hz = g[3 * h + 2]!;
+  const dHB = distanceWithGradient(x, h, b, g);
+  g[3 * h] = hx - g[3 * h]!;
+  g[3 * h + 1] = hy - g[3 * h + 1]!;
+  g[3 * h + 2] = hz - g[3 * h + 2]!;
+  g[3 * b] = -g[3 * b]!;
+  g[3 * b + 1] = -g[3 * b + 1]!;
+  g[3 * b + 2] = -g[3 * b + 2]!;
+  return dAH - dHB;
 }

@@ -17,8 +17,8 @@
 import { BOLTZMANN_KCAL_PER_MOL_PER_K } from '../chem/units.js';
 import { DEFAULT_INTEGRATOR_SETTINGS, type IntegratorSettings, thermostatLength } from '../dynamics/integrators.js';
 import { MolecularDynamics } from '../dynamics/md.js';
-import type { MdState } from '../dynamics/state.js';
 import { attachMonitor, type Failure, type MonitorOptions, StabilityMonitor } from '../dynamics/monitor.js';
+import type { MdState } from '../dynamics/state.js';
 import { AtomgpError } from '../errors.js';
 import type { Potential } from '../potentials/potential.js';
 import { BiasedPotential, type BondWalls, bondWallsFromStart } from './bias.js';
@@ -429,7 +429,7 @@ export function startWtmetad(o: WtmetadOptions): WtmetadRun {
       // reference's minimum: the strict hole/runaway bounds do not apply to biased sampling.
       energyCriterion: 'per-atom',
       ...o.monitor,
-    });
+    }, { labileHydrogens: labileOf(walls) });
     failureOf = attachMonitor(md, monitor);
   }
 
@@ -633,4 +633,11 @@ export function biasOnGrid(bias: MetadynamicsBias, cvIndex: number, grid: ArrayL
   }
   for (let k = 0; k < m; k++) f[k] = f[k]! - min;
   return { cv, biasKcalPerMol: v, freeEnergyKcalPerMol: f };
+}
+
+/** [donor, H, acceptor] of the walls' labile hydrogens: the monitor lets them change partner. */
+function labileOf(walls: BondWalls | undefined): Array<[number, number, number]> {
+  const t = walls?.sumTriples;
+  if (!t) return [];
+  return Array.from({ length: t.length / 3 }, (_, k) => [t[3 * k]!, t[3 * k + 1]!, t[3 * k + 2]!]);
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { massesAmu } from '../../src/chem/molecule.js';
 import { setBondLength } from '../../src/analysis/distort.js';
+import { massesAmu } from '../../src/chem/molecule.js';
 import { StabilityMonitor } from '../../src/dynamics/monitor.js';
 import { createState } from '../../src/dynamics/state.js';
 import { AtomgpError } from '../../src/errors.js';
@@ -184,4 +184,26 @@ test('bond formed: two non-bonded heavy atoms within 1.2 × their covalent radii
   assert.equal(off.check(s, 0), undefined);
   assert.equal(tight.check(s, 0), undefined);
   assert.throws(() => new StabilityMonitor(sym, x0, 0, 0, { newBondFactor: -1 }), /new-bond factor must be a number ≥ 0/);
+});
+
+test('a labile hydrogen may move to its acceptor; beyond the stretch limit from both it fails, naming the nearer partner', () => {
+  // O1–H2···O4 (water dimer, H2 on the O1–O4 line); H2 labile between O1 and O4
+  const m = new StabilityMonitor(symbols, start, 0, 0, { energyCriterion: 'per-atom', fragmentSeparationA: 0 }, { labileHydrogens: [[0, 1, 3]] });
+  const plain = new StabilityMonitor(symbols, start, 0, 0, { energyCriterion: 'per-atom', fragmentSeparationA: 0 });
+  const moved = Float64Array.from(start);
+  moved[3] = 1.95; // H2 0.95 Å from O4, 1.95 Å from O1 (> 2 × 0.96 Å)
+  assert.equal(m.check(stateAt(moved), 0), undefined);
+  assert.equal(plain.check(stateAt(moved), 0)?.kind, 'bond-stretched');
+  const away = Float64Array.from(start);
+  away[3] = 1.45;
+  away[4] = 2.2; // 2.65 Å from O1, 2.66 Å from O4: bonded to neither
+  const f = m.check(stateAt(away), 0);
+  assert.equal(f?.kind, 'bond-stretched');
+  assert.match(f!.reason, /bond O1-H2 is 2\.6\d\d Å, more than 2× its reference length 0\.960 Å/);
+  const squeezed = Float64Array.from(start);
+  squeezed[3] = 2.3; // 0.60 Å from O4: compressed against the acceptor
+  const c = m.check(stateAt(squeezed), 0);
+  assert.equal(c?.kind, 'bond-compressed');
+  assert.match(c!.reason, /bond H2-O4 is 0\.600 Å, less than 0\.7× its reference length 0\.960 Å/);
+  assert.throws(() => new StabilityMonitor(symbols, start, 0, 0, {}, { labileHydrogens: [[0, 4, 3]] }), /labile hydrogen 5 is not bonded to donor 1/);
 });

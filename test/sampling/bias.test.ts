@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { distanceA } from '../../src/chem/molecule.js';
 import { BOHR_PER_ANGSTROM, KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR, KCAL_PER_MOL_PER_HARTREE } from '../../src/chem/units.js';
 import { createResult } from '../../src/potentials/potential.js';
 import { BiasedPotential, bondWallsFromStart, evaluateBondWalls } from '../../src/sampling/bias.js';
@@ -106,4 +107,40 @@ test('bond walls: zero inside, k (d − f d0)² beyond, forces equal minus the f
   }
   assert.ok(maxErr < 1e-9, `max |F − (−FD)| = ${maxErr} Ha/bohr`);
   assert.throws(() => bondWallsFromStart(['C', 'C', 'C', 'C'], x0, 1), /factor must be > 1/);
+});
+
+test('a labile hydrogen: no wall on its donor bond, a wall on d(a,h) + d(h,b) at f × its start value; forces equal −∇E', () => {
+  // O–H···O, hydrogen-bonded: O1 at the origin, H 0.98 Å along x, O2 2.55 Å along x (slightly bent)
+  const symbols = ['O', 'H', 'O'];
+  const x0 = Float64Array.from([0, 0, 0, 0.98, 0.05, 0, 2.55, 0.1, 0]);
+  const plain = bondWallsFromStart(symbols, x0, 1.3, 200);
+  assert.equal(plain.maxA.length, 1, 'only O1–H is a bond');
+  const walls = bondWallsFromStart(symbols, x0, 1.3, 200, [[0, 1, 2]]);
+  assert.equal(walls.maxA.length, 0, 'the O1–H wall is gone');
+  const s0 = distanceA(x0, 0, 1) + distanceA(x0, 1, 2);
+  assert.ok(Math.abs(walls.sumMaxA![0]! - 1.3 * s0) < 1e-12);
+  // the proton moved to the acceptor (d(O1,H) 1.6 Å, beyond the old wall at 1.27 Å): no energy
+  const hop = Float64Array.from(x0);
+  hop[3] = 1.6;
+  assert.ok(evaluateBondWalls(plain, hop) > 0);
+  assert.equal(evaluateBondWalls(walls, hop), 0);
+  // the proton pulled away sideways: E = k (sum − f s0)², forces −∇E by finite differences
+  const off = Float64Array.from(x0);
+  off[4] = 1.4;
+  const excess = distanceA(off, 0, 1) + distanceA(off, 1, 2) - 1.3 * s0;
+  assert.ok(excess > 0);
+  assert.ok(Math.abs(evaluateBondWalls(walls, off) - 200 * excess * excess) < 1e-10);
+  const f = new Float64Array(9);
+  evaluateBondWalls(walls, off, f);
+  const y = Float64Array.from(off);
+  for (let i = 0; i < 9; i++) {
+    y[i] = off[i]! + 1e-6;
+    const ep = evaluateBondWalls(walls, y);
+    y[i] = off[i]! - 1e-6;
+    const em = evaluateBondWalls(walls, y);
+    y[i] = off[i]!;
+    const fdHaPerBohr = -((ep - em) / 2e-6) / KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR;
+    assert.ok(Math.abs(f[i]! - fdHaPerBohr) < 1e-8, `component ${i}: ${f[i]} vs ${fdHaPerBohr}`);
+  }
+  assert.throws(() => bondWallsFromStart(symbols, x0, 1.3, 200, [[2, 1, 0]]), /labile hydrogen 2: it is not bonded to atom 3/);
 });

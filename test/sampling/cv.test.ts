@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { angleRad, dihedralRad, distanceA } from '../../src/chem/molecule.js';
 import { AtomgpError } from '../../src/errors.js';
-import { type CvSpec, cvDifference, evaluateCv, validateCvs, wrapAngle } from '../../src/sampling/cv.js';
+import { type CvSpec, cvDifference, cvUnit, evaluateCv, validateCvs, wrapAngle } from '../../src/sampling/cv.js';
 
 // A skewed 5-atom geometry (Å), no symmetry.
 const x0 = Float64Array.from([0.1, -0.2, 0.05, 1.45, 0.1, -0.1, 2.0, 1.35, 0.2, 3.3, 1.6, 0.9, -0.6, -1.1, 0.7]);
@@ -44,12 +44,15 @@ const specs: CvSpec[] = [
   { kind: 'angle', atoms: [4, 1, 3] },
   { kind: 'dihedral', atoms: [4, 0, 2, 3] },
   { kind: 'dihedral', atoms: [0, 1, 2, 3] },
+  { kind: 'distance-difference', atoms: [0, 4, 3] },
 ];
 
 test('CV values match src/chem/molecule.ts and gradients match central finite differences to 1e-7', () => {
   assert.equal(evaluateCv(specs[0]!, x0), distanceA(x0, 0, 3));
   assert.ok(Math.abs(evaluateCv(specs[1]!, x0) - angleRad(x0, 4, 1, 3)) < 1e-15, 'angle value');
   assert.ok(Math.abs(evaluateCv(specs[2]!, x0) - dihedralRad(x0, 4, 0, 2, 3)) < 1e-15, 'dihedral value');
+  assert.equal(evaluateCv(specs[4]!, x0), distanceA(x0, 0, 4) - distanceA(x0, 4, 3));
+  assert.equal(cvUnit(specs[4]!), 'Å');
   const g = new Float64Array(x0.length).fill(7); // must be overwritten, zeros included
   for (const s of specs) {
     evaluateCv(s, x0, g);

@@ -3,12 +3,14 @@
  * ALFs, the reference potential, and the start geometry relaxed on the reference → molecule.xyz.
  */
 import { join } from 'node:path';
+import { PROTON_ACCEPTOR_CUTOFF_A, protonSites } from '../../analysis/observables.js';
 import { assignAlf } from '../../chem/alf-assign.js';
+import { findBonds } from '../../chem/connectivity.js';
 import { presetMolecule } from '../../chem/presets.js';
 import { type BuiltMolecule, moleculeFromSmiles } from '../../chem/smiles.js';
-import { moleculeFromXyz } from '../../io/molecule.js';
 import { KCAL_PER_MOL_PER_HARTREE } from '../../chem/units.js';
 import { AtomgpError } from '../../errors.js';
+import { moleculeFromXyz } from '../../io/molecule.js';
 import { writeXyz } from '../../io/xyz.js';
 import { lbfgs } from '../../optimize/lbfgs.js';
 import { builtinForceFieldSpec } from '../../potentials/builtin-ff.js';
@@ -98,5 +100,17 @@ export async function relaxStage(s: PipelineSettings, outDir: string, log: (line
   const file = join(outDir, 'molecule.xyz');
   writeXyz(file, [{ symbols, positionsA: relaxed.positionsA, info: { name, energy_Ha: relaxed.energyKcalPerMol / KCAL_PER_MOL_PER_HARTREE, reference: reference.description }, arrays: {}, comment: '' }]);
   log(`relaxed on the reference in ${relaxed.steps} steps (max force ${relaxed.fmaxKcalPerMolPerA.toFixed(3)} kcal/mol/Å)`);
-  return { name, symbols, alfs, cvs, reference, startA: relaxed.positionsA, file };
+  const all = s.protonTransfer ? [...cvs, ...protonTransferCvs(name, symbols, relaxed.positionsA)] : cvs;
+  return { name, symbols, alfs, cvs: all, reference, startA: relaxed.positionsA, file };
+}
+
+/** A CV d(donor, H) − d(H, acceptor) per labile hydrogen at `positionsA` (its nearest acceptor). */
+export function protonTransferCvs(name: string, symbols: readonly string[], positionsA: Float64Array): CvSpec[] {
+  const sites = protonSites(symbols, positionsA, findBonds(symbols, positionsA));
+  if (sites.length === 0) throw new AtomgpError(`${name}: --proton-transfer needs an O- or N-bonded hydrogen with another O or N within ${PROTON_ACCEPTOR_CUTOFF_A} Å at the minimum; there is none`);
+  return sites.map(({ hydrogen: h, sites: [a, b] }) => ({
+    kind: 'distance-difference' as const,
+    atoms: [a!, h, b!],
+    label: `proton ${symbols[a!]}${a! + 1}-H${h + 1}-${symbols[b!]}${b! + 1}`,
+  }));
 }

@@ -8,10 +8,11 @@
  *   models/<prior>/fingerprint.json training settings, data/train.extxyz; result: per-atom log L
  *   runs/<prior>/fingerprint.json   NVT settings, the prior's model files, molecule.xyz
  */
-import type { BatchStatus, Executor } from '../../exec/executor.js';
+
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AtomgpError, interruptedRun } from '../../errors.js';
+import type { BatchStatus, Executor } from '../../exec/executor.js';
 import { hashInputs, makeStageRecord, readStageRecord, type StageRecord, type StageSettings, stageChanges, writeStageRecord } from '../fingerprint.js';
 import { type PipelineSettings, priorFolder, SETTING_FLAGS } from './settings.js';
 
@@ -53,7 +54,7 @@ export const RECORD_FILES = {
  * recorded only when different, so a stage made before the setting existed resumes when the
  * setting is given that value (and is refused under any other).
  */
-const LATER_SETTINGS: Partial<Record<keyof PipelineSettings, unknown>> = { splitSigmaHa: 0 };
+const LATER_SETTINGS: Partial<Record<keyof PipelineSettings, unknown>> = { splitSigmaHa: 0, protonTransfer: false };
 
 export function pick(s: PipelineSettings, keys: readonly (keyof PipelineSettings)[], extra: StageSettings = {}): StageSettings {
   const out: StageSettings = {};

@@ -6,9 +6,10 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { massesAmu } from '../../chem/molecule.js';
 import { AtomgpError } from '../../errors.js';
-import { cvUnit } from '../../sampling/cv.js';
-import { type LabelledFrame, readLabelledExtxyz, writeLabelledExtxyz } from '../../sampling/export.js';
+import { bondWallsFromStart } from '../../sampling/bias.js';
 import { readWtmetadCheckpoint, writeWtmetadCheckpoint } from '../../sampling/checkpoint.js';
+import { type CvSpec, cvUnit } from '../../sampling/cv.js';
+import { type LabelledFrame, readLabelledExtxyz, writeLabelledExtxyz } from '../../sampling/export.js';
 import { type HarvestedFrame, runWtmetadInterruptible, type WtmetadCheckpoint } from '../../sampling/wtmetad.js';
 import { hashInputs, makeStageRecord, type StageRecord } from '../fingerprint.js';
 import type { RelaxedMolecule } from './molecule.js';
@@ -27,8 +28,10 @@ export const SAMPLING_KEYS = [
   'hillWidthA',
   'hillStrideSteps',
   'bondWallFactor',
+  'protonTransfer',
   'cvs',
 ] as const;
+
 
 export interface SamplingResult {
   frames: LabelledFrame[];
@@ -47,6 +50,11 @@ export function checkSamplingCheckpoint(ctx: StageContext, s: PipelineSettings):
   const file = samplingCheckpointFile(ctx.outDir);
   if (!ctx.resume || !existsSync(file)) return;
   checkCheckpointRecord(ctx, 'sampling (stopped part-way)', readWtmetadCheckpoint(file).fingerprint as unknown as StageRecord, pick(s, SAMPLING_KEYS));
+}
+
+/** [donor, H, acceptor] of every proton-transfer CV: their donor walls become sum walls (sampling/bias.ts). */
+function labileTriples(cvs: readonly CvSpec[]): Array<[number, number, number]> {
+  return cvs.filter((c) => c.kind === 'distance-difference').map((c) => [c.atoms[0]!, c.atoms[1]!, c.atoms[2]!]);
 }
 
 export async function sampleStage(ctx: StageContext, s: PipelineSettings, m: RelaxedMolecule): Promise<SamplingResult> {
@@ -87,7 +95,7 @@ export async function sampleStage(ctx: StageContext, s: PipelineSettings, m: Rel
       steps: s.sampleSteps,
       harvestEvery: s.harvestEvery,
       seed: s.seed,
-      ...(s.bondWallFactor > 0 ? { bondWalls: { factor: s.bondWallFactor } } : {}),
+      ...(s.bondWallFactor > 0 ? { bondWalls: bondWallsFromStart(m.symbols, m.startA, s.bondWallFactor, undefined, labileTriples(m.cvs)) } : {}),
       ...(resumeFrom ? { resumeFrom } : {}),
       onProgress: (step, nFrames) => ctx.progress('sampling', step / s.sampleSteps, `${nFrames} frames`),
       progressEvery: 500,

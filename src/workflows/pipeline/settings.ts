@@ -2,16 +2,17 @@
  * Settings and results of the pipeline behind `atomgp pipeline` and `atomgp demo` (what
  * demo.json holds), their defaults and their checks.
  */
-import type { BatchStatus, Executor } from '../../exec/executor.js';
-import type { ActiveRound } from './active.js';
-import { AtomgpError } from '../../errors.js';
-import { parseIpiReference } from '../../potentials/ipi-driver.js';
+
 import { findPresetName, presetMolecule } from '../../chem/presets.js';
+import { AtomgpError } from '../../errors.js';
+import type { BatchStatus, Executor } from '../../exec/executor.js';
 import { DEFAULT_PRIOR, parsePrior } from '../../gp/fit/priors.js';
+import { ALF_KERNELS, type AlfKernelName } from '../../gp/kernel/setup.js';
+import { parseIpiReference } from '../../potentials/ipi-driver.js';
+import { DEFAULT_BOND_WALL } from '../../sampling/bias.js';
 import type { CvSpec } from '../../sampling/cv.js';
 import type { SelectionRule } from '../../sampling/select.js';
-import { DEFAULT_BOND_WALL } from '../../sampling/bias.js';
-import { ALF_KERNELS, type AlfKernelName } from '../../gp/kernel/setup.js';
+import type { ActiveRound } from './active.js';
 
 /** The built-in force field, GFN2-xTB, or an i-PI client atomgp listens for (`ipi:unix:NAME`, `ipi:HOST:PORT`). */
 export type ReferenceKind = 'builtin' | 'xtb' | `ipi:${string}`;
@@ -38,6 +39,13 @@ export interface PipelineSettings {
   hillStrideSteps: number;
   /** Upper walls on the start bonds during sampling at this multiple of their length (0: none). */
   bondWallFactor: number;
+  /**
+   * Sample proton transfer: every O/N-bonded hydrogen with another O/N within 2.5 Å at the relaxed
+   * minimum (analysis/observables.ts protonSites) gets a CV d(donor, H) − d(H, acceptor) beside the
+   * others, and its donor-bond wall becomes a wall on d(donor, H) + d(H, acceptor), so the
+   * sampling crosses the transfer path instead of stopping at the wall (malondialdehyde's enol).
+   */
+  protonTransfer: boolean;
   /** Collective variables; default: the preset's (for SMILES/XYZ: up to 3 heavy-atom torsions). */
   cvs?: CvSpec[];
   nTrain: number;
@@ -135,6 +143,7 @@ export const DEMO_DEFAULTS: PipelineSettings = {
   hillWidthA: 0.1,
   hillStrideSteps: 200,
   bondWallFactor: DEFAULT_BOND_WALL.factor,
+  protonTransfer: false,
   nTrain: 1000,
   nValid: 500,
   selection: 'farthest',
@@ -252,6 +261,7 @@ export const SETTING_FLAGS: Readonly<Record<keyof PipelineSettings, string>> = {
   hillWidthA: '--hill-width-A',
   hillStrideSteps: '--hill-stride',
   bondWallFactor: '--bond-wall',
+  protonTransfer: '--proton-transfer',
   cvs: 'collective variables',
   nTrain: '--n-train',
   nValid: '--n-valid',

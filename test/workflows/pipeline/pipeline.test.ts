@@ -182,4 +182,18 @@ test('stage records: a setting added later is recorded only when it differs from
   assert.equal(pick({ ...DEMO_DEFAULTS }, TRAINING_KEYS)['splitSigmaHa'], 0.005);
   assert.equal(pick({ ...DEMO_DEFAULTS, forceSigmaHaPerBohr: 0 }, TRAINING_KEYS)['forceSigmaHaPerBohr'], 0);
   assert.throws(() => validateSettings({ ...small, splitSigmaHa: -1 }), /--split-sigma-Ha must be a number ≥ 0 \(0: off\), got -1/);
+  // proton-transfer sampling off is how samplings were made before it existed
+  const { SAMPLING_KEYS } = await import('../../../src/workflows/pipeline/sample.js');
+  assert.equal('protonTransfer' in pick({ ...DEMO_DEFAULTS }, SAMPLING_KEYS), false);
+  assert.equal(pick({ ...DEMO_DEFAULTS, protonTransfer: true }, SAMPLING_KEYS)['protonTransfer'], true);
+});
+
+test('--proton-transfer: a CV d(O5, H9) − d(H9, O1) beside the torsions, recorded by the sampling; refused without a labile H', async () => {
+  const out = join(root, 'pt-mal');
+  const summary = await runPipeline({ ...small, molecule: 'malondialdehyde', protonTransfer: true, priors: ['shift:0.05'], sampleSteps: 6000, nTrain: 100, nValid: 50, mdTimePs: 0.2 }, out, 'new');
+  const labels = summary.sampling.cv_labels;
+  assert.equal(labels.at(-1), 'proton O5-H9-O1');
+  const record = JSON.parse(readFileSync(join(out, 'sampling', 'fingerprint.json'), 'utf8'));
+  assert.equal(record.settings.protonTransfer, true);
+  await assert.rejects(runPipeline({ ...small, protonTransfer: true }, join(root, 'pt-water'), 'new'), /water: --proton-transfer needs an O- or N-bonded hydrogen with another O or N within 2\.5 Å at the minimum; there is none/);
 });
