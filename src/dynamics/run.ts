@@ -30,9 +30,10 @@ import { AtomgpError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { createResult, type Potential } from '../potentials/potential.js';
 import { checkFingerprint, encodeFloat64, type Fingerprint, type LoadedCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { type EquilibrationRecord, type EquilibrationSettings, Equilibration, validateEquilibration } from './equilibrate.js';
+import { Equilibration, type EquilibrationRecord, type EquilibrationSettings, validateEquilibration } from './equilibrate.js';
 import { DEFAULT_INTEGRATOR_SETTINGS, type IntegratorSettings, thermostatLength, validateIntegratorSettings } from './integrators.js';
 import { MolecularDynamics } from './md.js';
+import { type EnergyMinimumRecord, MinimumSearchFailure, searchEnergyMinimum } from './minimum.js';
 import {
   attachMonitor,
   type BondReturnSettings,
@@ -44,9 +45,8 @@ import {
   type MonitorThermal,
   StabilityMonitor,
 } from './monitor.js';
-import { degreesOfFreedom } from './state.js';
-import { type EnergyMinimumRecord, MinimumSearchFailure, searchEnergyMinimum } from './minimum.js';
 import { formatMdFrame, logReporter, type Reporter, trajectoryReporter, truncateLog, truncateTrajectory } from './reporters.js';
+import { degreesOfFreedom } from './state.js';
 
 export const OUTPUT_FILES = [
   'log.csv',
@@ -155,7 +155,7 @@ export interface MdSummary {
   nsPerDay: number;
   monitor: MonitorOptions;
   /** The monitor's reference when not the start: bonds (0-based), lengths Å, energy kcal/mol. */
-  monitorReference?: { bonds: Array<[number, number]>; lengthsA: number[]; epotKcalPerMol: number };
+  monitorReference?: { bonds: Array<[number, number]>; lengthsA: number[]; epotKcalPerMol: number; labileHydrogens?: Array<[number, number, number]> };
   /** With `bondReturn`: first return time of each of its bonds, fs (null: never came back). */
   bondReturnTimesFs?: (number | null)[];
   /** The equilibration before the run (not part of its statistics or time). */
@@ -207,6 +207,7 @@ function plainReference(r: MonitorReference): Record<string, unknown> {
     ...(r.lengthsA !== undefined ? { lengthsA: encodeFloat64(Float64Array.from(r.lengthsA)) } : {}),
     ...(r.epotKcalPerMol !== undefined ? { epotKcalPerMol: r.epotKcalPerMol } : {}),
     ...(r.epotMinimumKcalPerMol !== undefined ? { epotMinimumKcalPerMol: r.epotMinimumKcalPerMol } : {}),
+    ...(r.labileHydrogens?.length ? { labileHydrogens: r.labileHydrogens } : {}),
   };
 }
 
@@ -601,6 +602,7 @@ function writeSummary(o: MdRunOptions, file: string, x: SummaryInputs): MdSummar
             bonds: monitor.bonds.map(([i, j]) => [i, j] as [number, number]),
             lengthsA: Array.from(monitor.bondReferenceA),
             epotKcalPerMol: monitor.epotReferenceKcalPerMol,
+            ...(o.monitorReference.labileHydrogens?.length ? { labileHydrogens: o.monitorReference.labileHydrogens.map(([a, h, b]) => [a, h, b] as [number, number, number]) } : {}),
           },
         }
       : {}),

@@ -19,24 +19,25 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { massesAmu } from '../../chem/molecule.js';
 import { BOLTZMANN_KCAL_PER_MOL_PER_K, KCAL_PER_MOL_PER_HARTREE } from '../../chem/units.js';
-import { DEFAULT_EQUILIBRATION } from '../../dynamics/equilibrate.js';
 import { runEnsembleWith, runLabel } from '../../dynamics/ensemble.js';
+import { DEFAULT_EQUILIBRATION } from '../../dynamics/equilibrate.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../dynamics/integrators.js';
 import type { MdSummary } from '../../dynamics/run.js';
 import { AtomgpError } from '../../errors.js';
 import { failuresError } from '../../exec/executor.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { readXyz } from '../../io/xyz.js';
+import { errorStatistics } from '../../math/stats.js';
+import { lbfgs } from '../../optimize/lbfgs.js';
 import { createPotential } from '../../potentials/factory.js';
 import { createResult, type Potential } from '../../potentials/potential.js';
 import { type LabelledFrame, readLabelledExtxyz, writeFerebusCsvSets, writeGaussianInputs, writeLabelledExtxyz } from '../../sampling/export.js';
 import { farthestPointSampling, inverseDistanceDescriptor } from '../../sampling/select.js';
-import { lbfgs } from '../../optimize/lbfgs.js';
-import { errorStatistics } from '../../math/stats.js';
 import { spreadFrames } from '../fidelity.js';
 import type { DataSets } from './data.js';
 import type { RelaxedMolecule } from './molecule.js';
 import { finishedStage, interruptedError, pick, recordStage, type StageContext, stopIfRequested } from './resume.js';
+import { labileTriples } from './sample.js';
 import { activeFramesPerRound, type PipelineSettings } from './settings.js';
 import { TRAINING_KEYS, trainModelSet } from './train.js';
 
@@ -49,6 +50,7 @@ export const ACTIVE_KEYS = [
   'activeThresholdKcalPerMol',
   'mdTemperaturesK',
   'mdTimestepFs',
+  'protonTransfer',
 ] as const;
 
 /** What one round found (demo.json `active`). */
@@ -199,6 +201,8 @@ async function explore(
       mode: 'overwrite',
       equilibration: DEFAULT_EQUILIBRATION,
       energyMinimum: 'search',
+      // exploration, not a verdict: a labile H whose transfer the sampling covers may change partner
+      ...(s.protonTransfer ? { monitorReference: { labileHydrogens: labileTriples(m.cvs) } } : {}),
       logEvery: Math.max(20, stride),
       trajStride: stride,
       progressEvery: 1000,

@@ -52,8 +52,11 @@ export function checkSamplingCheckpoint(ctx: StageContext, s: PipelineSettings):
   checkCheckpointRecord(ctx, 'sampling (stopped part-way)', readWtmetadCheckpoint(file).fingerprint as unknown as StageRecord, pick(s, SAMPLING_KEYS));
 }
 
-/** [donor, H, acceptor] of every proton-transfer CV: their donor walls become sum walls (sampling/bias.ts). */
-function labileTriples(cvs: readonly CvSpec[]): Array<[number, number, number]> {
+/**
+ * [donor, H, acceptor] of every proton-transfer CV: their donor walls become sum walls
+ * (sampling/bias.ts), and the active rounds' exploration runs let those H change partner.
+ */
+export function labileTriples(cvs: readonly CvSpec[]): Array<[number, number, number]> {
   return cvs.filter((c) => c.kind === 'distance-difference').map((c) => [c.atoms[0]!, c.atoms[1]!, c.atoms[2]!]);
 }
 

@@ -195,5 +195,10 @@ test('--proton-transfer: a CV d(O5, H9) − d(H9, O1) beside the torsions, recor
   assert.equal(labels.at(-1), 'proton O5-H9-O1');
   const record = JSON.parse(readFileSync(join(out, 'sampling', 'fingerprint.json'), 'utf8'));
   assert.equal(record.settings.protonTransfer, true);
+  // the active rounds' exploration runs let H9 change partner (their verdicts are not the study's)
+  const explored = JSON.parse(readFileSync(join(out, 'active', 'round_01', 'runs', 'T1000_r00', 'summary.json'), 'utf8'));
+  assert.deepEqual(explored.monitorReference.labileHydrogens, [[4, 8, 0]]);
+  const checked = JSON.parse(readFileSync(join(out, 'runs', 'shift_0.05', 'T1000_r00', 'summary.json'), 'utf8'));
+  assert.equal(checked.monitorReference, undefined, 'the NVT checks keep the strict bond criteria');
   await assert.rejects(runPipeline({ ...small, protonTransfer: true }, join(root, 'pt-water'), 'new'), /water: --proton-transfer needs an O- or N-bonded hydrogen with another O or N within 2\.5 Å at the minimum; there is none/);
 });
