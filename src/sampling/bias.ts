@@ -86,23 +86,11 @@ export function evaluateBondWalls(w: BondWalls, positionsA: Float64Array, forces
   for (let b = 0; b < nb; b++) {
     const i = w.pairs[2 * b]!;
     const j = w.pairs[2 * b + 1]!;
-    const dx = positionsA[3 * i]! - positionsA[3 * j]!;
-    const dy = positionsA[3 * i + 1]! - positionsA[3 * j + 1]!;
-    const dz = positionsA[3 * i + 2]! - positionsA[3 * j + 2]!;
-    const d = Math.sqrt(dx * dx + dy * dy + dz * dz);
-    const excess = d - w.maxA[b]!;
+    const excess = distanceA(positionsA, i, j) - w.maxA[b]!;
     if (!(excess > 0)) continue;
     e += w.kKcalPerMolPerA2 * excess * excess;
-    if (forcesHaPerBohr) {
-      // F_i = −dE/dr_i = −2 k excess (r_i − r_j)/d, converted to Ha/bohr.
-      const s = (-2 * w.kKcalPerMolPerA2 * excess * HA_PER_BOHR_PER_KCAL_PER_A) / d;
-      forcesHaPerBohr[3 * i] = forcesHaPerBohr[3 * i]! + s * dx;
-      forcesHaPerBohr[3 * i + 1] = forcesHaPerBohr[3 * i + 1]! + s * dy;
-      forcesHaPerBohr[3 * i + 2] = forcesHaPerBohr[3 * i + 2]! + s * dz;
-      forcesHaPerBohr[3 * j] = forcesHaPerBohr[3 * j]! - s * dx;
-      forcesHaPerBohr[3 * j + 1] = forcesHaPerBohr[3 * j + 1]! - s * dy;
-      forcesHaPerBohr[3 * j + 2] = forcesHaPerBohr[3 * j + 2]! - s * dz;
-    }
+    // F = −2 k excess ∇d, converted to Ha/bohr
+    if (forcesHaPerBohr) addPairPull(positionsA, i, j, -2 * w.kKcalPerMolPerA2 * excess * HA_PER_BOHR_PER_KCAL_PER_A, forcesHaPerBohr);
   }
   const triples = w.sumTriples;
   const sumMax = w.sumMaxA;
