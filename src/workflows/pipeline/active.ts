@@ -37,7 +37,6 @@ import { spreadFrames } from '../fidelity.js';
 import type { DataSets } from './data.js';
 import type { RelaxedMolecule } from './molecule.js';
 import { finishedStage, interruptedError, pick, recordStage, type StageContext, stopIfRequested } from './resume.js';
-import { labileTriples } from './sample.js';
 import { activeFramesPerRound, type PipelineSettings } from './settings.js';
 import { TRAINING_KEYS, trainModelSet } from './train.js';
 
@@ -202,7 +201,7 @@ async function explore(
       equilibration: DEFAULT_EQUILIBRATION,
       energyMinimum: 'search',
       // exploration, not a verdict: a labile H whose transfer the sampling covers may change partner
-      ...(s.protonTransfer ? { monitorReference: { labileHydrogens: labileTriples(m.cvs) } } : {}),
+      ...(m.labileHydrogens.length > 0 ? { monitorReference: { labileHydrogens: m.labileHydrogens } } : {}),
       logEvery: Math.max(20, stride),
       trajStride: stride,
       progressEvery: 1000,

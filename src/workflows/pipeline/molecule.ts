@@ -80,6 +80,11 @@ export interface RelaxedMolecule {
   /** 1-based ALF triples, one per atom. */
   alfs: number[][];
   cvs: CvSpec[];
+  /**
+   * With --proton-transfer: [donor, H, acceptor] (0-based) of each labile hydrogen, whose transfer
+   * the sampling covers (its donor wall becomes a sum wall; exploration runs let it change partner).
+   */
+  labileHydrogens: Array<[number, number, number]>;
   reference: Potential;
   /** Relaxed start geometry, Å. */
   startA: Float64Array;
@@ -100,8 +105,9 @@ export async function relaxStage(s: PipelineSettings, outDir: string, log: (line
   const file = join(outDir, 'molecule.xyz');
   writeXyz(file, [{ symbols, positionsA: relaxed.positionsA, info: { name, energy_Ha: relaxed.energyKcalPerMol / KCAL_PER_MOL_PER_HARTREE, reference: reference.description }, arrays: {}, comment: '' }]);
   log(`relaxed on the reference in ${relaxed.steps} steps (max force ${relaxed.fmaxKcalPerMolPerA.toFixed(3)} kcal/mol/Å)`);
-  const all = s.protonTransfer ? [...cvs, ...protonTransferCvs(name, symbols, relaxed.positionsA)] : cvs;
-  return { name, symbols, alfs, cvs: all, reference, startA: relaxed.positionsA, file };
+  const transfer = s.protonTransfer ? protonTransferCvs(name, symbols, relaxed.positionsA) : [];
+  const labileHydrogens = transfer.map((c) => [c.atoms[0]!, c.atoms[1]!, c.atoms[2]!] as [number, number, number]);
+  return { name, symbols, alfs, cvs: [...cvs, ...transfer], labileHydrogens, reference, startA: relaxed.positionsA, file };
 }
 
 /** A CV d(donor, H) − d(H, acceptor) per labile hydrogen at `positionsA` (its nearest acceptor). */

@@ -8,7 +8,7 @@ import { massesAmu } from '../../chem/molecule.js';
 import { AtomgpError } from '../../errors.js';
 import { bondWallsFromStart } from '../../sampling/bias.js';
 import { readWtmetadCheckpoint, writeWtmetadCheckpoint } from '../../sampling/checkpoint.js';
-import { type CvSpec, cvUnit } from '../../sampling/cv.js';
+import { cvUnit } from '../../sampling/cv.js';
 import { type LabelledFrame, readLabelledExtxyz, writeLabelledExtxyz } from '../../sampling/export.js';
 import { type HarvestedFrame, runWtmetadInterruptible, type WtmetadCheckpoint } from '../../sampling/wtmetad.js';
 import { hashInputs, makeStageRecord, type StageRecord } from '../fingerprint.js';
@@ -52,14 +52,6 @@ export function checkSamplingCheckpoint(ctx: StageContext, s: PipelineSettings):
   checkCheckpointRecord(ctx, 'sampling (stopped part-way)', readWtmetadCheckpoint(file).fingerprint as unknown as StageRecord, pick(s, SAMPLING_KEYS));
 }
 
-/**
- * [donor, H, acceptor] of every proton-transfer CV: their donor walls become sum walls
- * (sampling/bias.ts), and the active rounds' exploration runs let those H change partner.
- */
-export function labileTriples(cvs: readonly CvSpec[]): Array<[number, number, number]> {
-  return cvs.filter((c) => c.kind === 'distance-difference').map((c) => [c.atoms[0]!, c.atoms[1]!, c.atoms[2]!]);
-}
-
 export async function sampleStage(ctx: StageContext, s: PipelineSettings, m: RelaxedMolecule): Promise<SamplingResult> {
   const file = join(ctx.outDir, 'sampling', 'frames.extxyz');
   const cpFile = samplingCheckpointFile(ctx.outDir);
@@ -98,7 +90,7 @@ export async function sampleStage(ctx: StageContext, s: PipelineSettings, m: Rel
       steps: s.sampleSteps,
       harvestEvery: s.harvestEvery,
       seed: s.seed,
-      ...(s.bondWallFactor > 0 ? { bondWalls: bondWallsFromStart(m.symbols, m.startA, s.bondWallFactor, undefined, labileTriples(m.cvs)) } : {}),
+      ...(s.bondWallFactor > 0 ? { bondWalls: bondWallsFromStart(m.symbols, m.startA, s.bondWallFactor, undefined, m.labileHydrogens) } : {}),
       ...(resumeFrom ? { resumeFrom } : {}),
       onProgress: (step, nFrames) => ctx.progress('sampling', step / s.sampleSteps, `${nFrames} frames`),
       progressEvery: 500,
