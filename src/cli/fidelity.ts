@@ -5,8 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
-import { readXyz } from '../io/xyz.js';
+import { parseRepulsion } from '../gp/model/repulsion.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { readXyz } from '../io/xyz.js';
 import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
 import type { Potential } from '../potentials/potential.js';
 import { checkFidelityBounds, DEFAULT_FIDELITY_BOUNDS, type FidelityBounds, type FidelityResult, fidelityFrames, trajectoryFidelity } from '../workflows/fidelity.js';
@@ -23,6 +24,7 @@ its energy MAE ≤ ${d.energyMaeKcalPerMol} kcal/mol and ≥ ${100 * d.withinFra
 
 options:
   --models DIR                  GP model folder (one iqa .model per atom)
+  --repulsion none|zbl          the models' repulsive prior term, as the runs used it (default none)
   --reference xtb               GFN2-xTB on the models' atoms (library driver when available)
   --potential FILE.json         any other reference potential spec (as atomgp md --potential)
   --minimum FILE                the geometry both energies are measured from (first frame): the
@@ -42,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       models: { type: 'string' },
+      repulsion: { type: 'string' },
       reference: { type: 'string' },
       potential: { type: 'string' },
       minimum: { type: 'string' },
@@ -70,7 +73,8 @@ export async function run(argv: string[]): Promise<number> {
     withinFraction: flagNumber('within-fraction', values['within-fraction'], d.withinFraction),
   };
   checkFidelityBounds(bounds);
-  const model = await createPotential({ kind: 'gp-models', dir: values.models });
+  const repulsion = values.repulsion === undefined ? 'none' : parseRepulsion(values.repulsion, '--repulsion');
+  const model = await createPotential({ kind: 'gp-models', dir: values.models, ...(repulsion !== 'none' ? { repulsion } : {}) });
   const minimum = readXyz(values.minimum)[0]!;
   if (minimum.symbols.join(' ') !== model.symbols.join(' ')) {
     throw new AtomgpError(`${values.minimum}: atoms ${minimum.symbols.join(' ')} do not match the models' ${model.symbols.join(' ')}`);
@@ -92,7 +96,7 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     (reference as Potential & { dispose?: () => void }).dispose?.();
   }
-  if (values.out) writeFileAtomic(values.out, `${JSON.stringify({ bounds, reference: spec.kind, minimum: values.minimum, models: values.models, trajectories: results }, null, 1)}\n`);
+  if (values.out) writeFileAtomic(values.out, `${JSON.stringify({ bounds, reference: spec.kind, minimum: values.minimum, models: values.models, repulsion, trajectories: results }, null, 1)}\n`);
   if (values.json) {
     for (const { perFrame: _p, ...r } of results) process.stdout.write(`${JSON.stringify(r)}\n`);
     return 0;

@@ -3,12 +3,15 @@
  * potential spec, with checkpoints, resume, a stability monitor and replica ensembles in worker
  * threads. Thin: parses flags and calls src/dynamics. See docs/cli.md.
  */
+
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { massesAmu } from '../chem/molecule.js';
-import { ENSEMBLES, type Ensemble, type NhcMode, type IntegratorSettings, DEFAULT_INTEGRATOR_SETTINGS, validateIntegratorSettings } from '../dynamics/integrators.js';
+import { type Fingerprint, readCheckpoint } from '../dynamics/checkpoint.js';
 import { ensembleBatchDir, formatEnsembleTable, runEnsembleWith } from '../dynamics/ensemble.js';
 import { DEFAULT_EQUILIBRATION, type EquilibrationSettings } from '../dynamics/equilibrate.js';
+import { DEFAULT_INTEGRATOR_SETTINGS, ENSEMBLES, type Ensemble, type IntegratorSettings, type NhcMode, validateIntegratorSettings } from '../dynamics/integrators.js';
 import { searchEnergyMinimum } from '../dynamics/minimum.js';
 import {
   DEFAULT_MONITOR_OPTIONS,
@@ -19,15 +22,14 @@ import {
   type MonitorOptions,
   type MonitorReference,
 } from '../dynamics/monitor.js';
+import { outputStrides } from '../dynamics/output-strides.js';
 import { checkResume, type EnergyMinimum, type MdSummary, type OutputMode, runMdInterruptible } from '../dynamics/run.js';
 import type { MotionRemoval } from '../dynamics/state.js';
 import { AtomgpError, INTERRUPTED_STATUS } from '../errors.js';
+import { parseRepulsion } from '../gp/model/repulsion.js';
+import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
 import { parseIpiReference } from '../potentials/ipi-driver.js';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { type Fingerprint, readCheckpoint } from '../dynamics/checkpoint.js';
-import { outputStrides } from '../dynamics/output-strides.js';
-import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { flagInteger, flagNumber, parsePeriodicConvention, potentialInputDigests, readGeometryFrames } from './common.js';
 import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
 
@@ -49,6 +51,10 @@ potential and geometry:
                                 checkpoint (every 10 steps by default) for --resume (docs/ase.md)
   --periodic-convention 2|4     force the periodic-kernel convention of the models
   --no-check                    skip the models' self-consistency check (as in predict)
+  --repulsion none|zbl          zbl: add to the models' prior mean the ZBL nuclear repulsion of
+                                every pair closer than in any training geometry, beyond its
+                                tangent there (zero inside the training data; docs/repulsion.md).
+                                Default none
   --start FILE                  start geometry (XYZ/extxyz, first frame; or DL_POLY CONFIG)
 dynamics:
   --ensemble nve|nvt|langevin   default nvt (Nosé–Hoover chain)
@@ -117,32 +123,45 @@ ${EXECUTOR_HELP.replace('where the jobs run', 'where the runs go (any --executor
 const num = (name: string, v: string | undefined, fallback: number): number => flagNumber(name, v, fallback);
 const int = (name: string, v: string | undefined, fallback: number, min = 0): number => flagInteger(name, v, fallback, min);
 
-/**
- * The potential spec from --models, --potential or --reference ipi:… (exactly one). `symbols` (the
- * start geometry's) tell an i-PI reference which atoms its client must hold.
- */
-export function potentialSpecFromFlags(
-  models: string | undefined,
-  potentialFile: string | undefined,
-  periodicConvention: string | undefined,
-  noCheck = false,
-  reference?: string,
-  symbols?: readonly string[],
-): PotentialSpec {
+/** The flags that choose a potential (`atomgp md`, `atomgp opt`). */
+export interface PotentialFlags {
+  models?: string | undefined;
+  potential?: string | undefined;
+  periodicConvention?: string | undefined;
+  noCheck?: boolean | undefined;
+  reference?: string | undefined;
+  /** --repulsion none|zbl: the repulsive prior term of a GP model folder. */
+  repulsion?: string | undefined;
+  /** The start geometry's symbols: which atoms an i-PI client must hold. */
+  symbols?: readonly string[];
+}
+
+/** The potential spec from --models, --potential or --reference ipi:… (exactly one). */
+export function potentialSpecFromFlags(flags: PotentialFlags): PotentialSpec {
+  const { models, potential: potentialFile, reference, noCheck = false } = flags;
   if ([models, potentialFile, reference].filter((x) => x !== undefined).length !== 1) {
     throw new AtomgpError('give exactly one of --models DIR, --potential SPEC.json and --reference ipi:unix:NAME|ipi:HOST:PORT');
   }
-  if (reference !== undefined) {
+  if (models === undefined) {
     if (noCheck) throw new AtomgpError('--no-check applies to --models (a GP model folder)');
+    if (flags.repulsion !== undefined) throw new AtomgpError('--repulsion applies to --models (a GP model folder)');
+  }
+  if (reference !== undefined) {
     if (!reference.startsWith('ipi:')) throw new AtomgpError(`--reference must be ipi:unix:NAME or ipi:HOST:PORT here (a GP model folder is --models), got '${reference}'`);
-    return { kind: 'ipi', spec: parseIpiReference(reference, symbols ?? []) };
+    return { kind: 'ipi', spec: parseIpiReference(reference, flags.symbols ?? []) };
   }
   if (models !== undefined) {
-    const p = parsePeriodicConvention(periodicConvention);
-    // `check` is recorded only when switched off, so specs (and checkpoint fingerprints) of checked runs are unchanged.
-    return { kind: 'gp-models', dir: resolve(models), ...(p !== undefined ? { periodicPrefactor: p } : {}), ...(noCheck ? { check: false } : {}) };
+    const p = parsePeriodicConvention(flags.periodicConvention);
+    const repulsion = flags.repulsion === undefined ? 'none' : parseRepulsion(flags.repulsion, '--repulsion');
+    // `check` and `repulsion` are recorded only when not the default, so specs (and checkpoint fingerprints) of earlier runs are unchanged.
+    return {
+      kind: 'gp-models',
+      dir: resolve(models),
+      ...(p !== undefined ? { periodicPrefactor: p } : {}),
+      ...(noCheck ? { check: false } : {}),
+      ...(repulsion !== 'none' ? { repulsion } : {}),
+    };
   }
-  if (noCheck) throw new AtomgpError('--no-check applies to --models (a GP model folder)');
   return readPotentialSpec(potentialFile!);
 }
 
@@ -233,6 +252,7 @@ export async function run(argv: string[]): Promise<number> {
       reference: { type: 'string' },
       'periodic-convention': { type: 'string' },
       'no-check': { type: 'boolean', default: false },
+      repulsion: { type: 'string' },
       start: { type: 'string' },
       ensemble: { type: 'string', default: 'nvt' },
       'temperature-K': { type: 'string', default: '300' },
@@ -342,7 +362,15 @@ export async function run(argv: string[]): Promise<number> {
   const single = replicas === 1 && temperatures.length === 1 && executor.kind === 'local';
   const mode: OutputMode = values.resume ? 'resume' : values.overwrite ? 'overwrite' : 'new';
   const start = readStart(values.start);
-  const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention'], values['no-check'], values.reference, start.symbols);
+  const spec = potentialSpecFromFlags({
+    models: values.models,
+    potential: values.potential,
+    periodicConvention: values['periodic-convention'],
+    noCheck: values['no-check'],
+    reference: values.reference,
+    repulsion: values.repulsion,
+    symbols: start.symbols,
+  });
   if (spec.kind === 'ipi' && (replicas > 1 || temperatures.length > 1)) {
     throw new AtomgpError('an i-PI reference serves one run: give one temperature and --replicas 1 (or start one atomgp md per client)');
   }

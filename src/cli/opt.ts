@@ -30,6 +30,7 @@ options:
                                          an i-PI client computes energies and forces (see atomgp md --help)
   --periodic-convention 2|4              force the periodic-kernel convention of the models
   --no-check                             skip the models' self-consistency check (as in predict)
+  --repulsion none|zbl                   the models' repulsive prior term (as in md; default none)
   --start FILE                           start geometry (first frame)
   --method lbfgs|fire                    default lbfgs
   --precondition lindh|none              L-BFGS's initial Hessian: Lindh's model Hessian of the
@@ -58,6 +59,7 @@ export async function run(argv: string[]): Promise<number> {
       reference: { type: 'string' },
       'periodic-convention': { type: 'string' },
       'no-check': { type: 'boolean', default: false },
+      repulsion: { type: 'string' },
       start: { type: 'string' },
       method: { type: 'string', default: 'lbfgs' },
       precondition: { type: 'string' },
@@ -82,7 +84,15 @@ export async function run(argv: string[]): Promise<number> {
   if (preconditioner !== undefined && !(LBFGS_PRECONDITIONERS as readonly string[]).includes(preconditioner)) throw new AtomgpError(`--precondition must be ${LBFGS_PRECONDITIONERS.join(' or ')}, got '${preconditioner}'`);
   if (preconditioner !== undefined && method !== 'lbfgs') throw new AtomgpError('--precondition applies to --method lbfgs only');
   const start = readStart(values.start);
-  const spec = potentialSpecFromFlags(values.models, values.potential, values['periodic-convention'], values['no-check'], values.reference, start.symbols);
+  const spec = potentialSpecFromFlags({
+    models: values.models,
+    potential: values.potential,
+    periodicConvention: values['periodic-convention'],
+    noCheck: values['no-check'],
+    reference: values.reference,
+    repulsion: values.repulsion,
+    symbols: start.symbols,
+  });
   const potential = await createPotential(spec);
   try {
     return await optimize(potential);

@@ -2,8 +2,9 @@
  * Serialisable potential specs and the factory that builds a `Potential` from one. Worker threads
  * (MD ensembles) cannot receive a Potential object, only data: they get a spec and build their own.
  *
- *   { kind: 'gp-models', dir, periodicPrefactor?, check? }   a GP model folder (src/potentials/gp.ts);
- *                                                     check: false skips the load-time consistency check
+ *   { kind: 'gp-models', dir, periodicPrefactor?, check?, repulsion? }   a GP model folder (src/potentials/gp.ts);
+ *                                                     check: false skips the load-time consistency check;
+ *                                                     repulsion: 'zbl' adds the repulsive prior term (gp/model/repulsion.ts)
  *   { kind: 'analytic', spec }                       analytic terms (src/potentials/analytic.ts)
  *   { kind: 'broken', inner, broken }                a deliberately broken wrapper (monitor tests)
  *   { kind: 'builtin-ff', spec }                     the built-in UFF-style reference (src/potentials/builtin-ff.ts)
@@ -13,14 +14,15 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { AtomgpError } from '../errors.js';
+import type { RepulsionKind } from '../gp/model/repulsion.js';
 import { AnalyticPotential, type AnalyticSpec, BrokenPotential, type BrokenSpec } from './analytic.js';
 import type { BuiltinForceFieldSpec } from './builtin-ff.js';
-import type { Potential } from './potential.js';
 import type { IpiDriverSpec } from './ipi-driver.js';
+import type { Potential } from './potential.js';
 import type { XtbSpec } from './xtb.js';
 
 export type PotentialSpec =
-  | { kind: 'gp-models'; dir: string; periodicPrefactor?: 2 | 4; check?: boolean }
+  | { kind: 'gp-models'; dir: string; periodicPrefactor?: 2 | 4; check?: boolean; repulsion?: RepulsionKind }
   | { kind: 'analytic'; spec: AnalyticSpec }
   | { kind: 'broken'; inner: PotentialSpec; broken: BrokenSpec }
   | { kind: 'builtin-ff'; spec: BuiltinForceFieldSpec }
@@ -28,8 +30,6 @@ export type PotentialSpec =
   | { kind: 'ipi'; spec: IpiDriverSpec };
 
 export const POTENTIAL_KINDS = ['gp-models', 'analytic', 'broken', 'builtin-ff', 'xtb', 'ipi'] as const;
-
-type GpLoader = (dir: string, opts?: { periodicPrefactor?: 2 | 4 }) => Potential | Promise<Potential>;
 
 /** Build the potential a spec describes (GP model sets are loaded from disk). */
 export async function createPotential(spec: PotentialSpec): Promise<Potential> {
@@ -51,16 +51,17 @@ export async function createPotential(spec: PotentialSpec): Promise<Potential> {
       return await openIpiDriver(spec.spec);
     }
     case 'gp-models': {
-      const mod = (await import('./gp.js')) as unknown as Record<string, unknown>;
       const opts = { ...(spec.periodicPrefactor !== undefined ? { periodicPrefactor: spec.periodicPrefactor } : {}), ...(spec.check === false ? { check: false } : {}) };
-      const load = mod['loadModelSetPotential'] as GpLoader | undefined;
-      if (typeof load === 'function') return await load(spec.dir, opts);
-      // Until gp.ts offers a loader: read the folder (with its consistency check) and build one molecule.
+      // Read the folder (with its consistency check) and build one molecule.
       if (!existsSync(spec.dir) || !statSync(spec.dir).isDirectory()) throw new AtomgpError(`model folder '${spec.dir}' does not exist or is not a folder`);
       const { readModelSet } = await import('../io/modelset.js');
       const { GpPotential } = await import('./gp.js');
       const set = readModelSet(spec.dir, { property: 'iqa', check: spec.check !== false, ...opts });
-      return new GpPotential({ systemName: set.systemName, models: set.models, symbols: set.symbols, periodicPrefactors: set.periodicPrefactors });
+      return new GpPotential(
+        { systemName: set.systemName, models: set.models, symbols: set.symbols, periodicPrefactors: set.periodicPrefactors },
+        1,
+        spec.repulsion !== undefined ? { repulsion: spec.repulsion } : {},
+      );
     }
     default:
       throw new AtomgpError(`unknown potential kind '${String((spec as { kind?: unknown })?.kind)}' (expected ${POTENTIAL_KINDS.join(', ')})`);

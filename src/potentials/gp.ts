@@ -14,6 +14,7 @@ import { ANGSTROM_PER_BOHR, BOHR_PER_ANGSTROM } from '../chem/units.js';
 import { AtomgpError } from '../errors.js';
 import { AlfFeaturizer, featureCount } from '../features/alf.js';
 import type { GpModel, PeriodicPrefactor } from '../gp/model/model.js';
+import { ContactRepulsion, parseRepulsion, type RepulsionKind } from '../gp/model/repulsion.js';
 import { AtomGp, type AtomGpOptions } from '../gp/predict/predictor.js';
 import { PredictTeam, ThreadChooser } from '../gp/predict/team.js';
 import { defaultThreads } from '../math/backend.js';
@@ -80,6 +81,12 @@ export interface GpPotentialOptions {
    * core does not slow the run down much.
    */
   threads?: number;
+  /**
+   * A repulsive prior-mean term (gp/model/repulsion.ts): 'zbl' adds, for every pair closer than its
+   * closest approach in the training set, the ZBL nuclear repulsion beyond its tangent there; zero
+   * wherever every distance lies within its training range. Default 'none'.
+   */
+  repulsion?: RepulsionKind;
 }
 
 /**
@@ -105,6 +112,8 @@ export class GpPotential implements Potential {
   private readonly teamed: Uint8Array;
   /** Auto mode's per-call choice between one thread and the team (null: fixed). */
   readonly threadChooser: ThreadChooser | null;
+  /** The repulsive prior-mean term of each model (null: none). */
+  readonly repulsion: ContactRepulsion[] | null;
 
   /**
    * @param mol the molecule's models
@@ -138,7 +147,11 @@ export class GpPotential implements Potential {
     });
     // The prediction kernel(s) in the description, so run summaries record what computed them.
     const kernels = [...new Set(this.atomModels.map((a) => a.backend))].join('/');
-    this.description = `GP models ${mol.systemName} (${n} atoms${nMolecules > 1 ? ` × ${nMolecules} molecules` : ''}; ${kernels} kernel)`;
+    const repulsion = options.repulsion === undefined ? 'none' : parseRepulsion(options.repulsion);
+    this.repulsion = repulsion === 'zbl' ? mol.models.map((m) => new ContactRepulsion(m, mol.symbols)) : null;
+    this.description =
+      `GP models ${mol.systemName} (${n} atoms${nMolecules > 1 ? ` × ${nMolecules} molecules` : ''}; ${kernels} kernel` +
+      `${repulsion === 'zbl' ? '; ZBL repulsion beyond the training data' : ''})`;
     this.featurizers = [];
     for (let m = 0; m < nMolecules; m++) {
       const idx = Array.from({ length: n }, (_, i) => this.atomOrder[m * n + i]!);
@@ -215,9 +228,11 @@ export class GpPotential implements Potential {
     if (withForces) {
       const g = this.featureGrads[i]!;
       e = team ? team.finish(i, gp, f, g) : gp.predict(f, g);
+      if (this.repulsion) e += this.repulsion[i]!.evaluate(f, g);
       fz.backprop(this.posBohr, g, this.gradBohr);
     } else {
       e = team ? team.finish(i, gp, f) : gp.predict(f);
+      if (this.repulsion) e += this.repulsion[i]!.evaluate(f);
     }
     energies[this.atomOrder[m * n + i]!] = e;
     return e;
