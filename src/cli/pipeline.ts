@@ -88,6 +88,10 @@ const FLAGS = `
                              --active-replicas N runs per temperature (default ${DEMO_DEFAULTS.activeReplicas})
   --active-stride-fs S       a candidate frame every S fs of those runs (default ${DEMO_DEFAULTS.activeStrideFs})
   --active-threshold E       candidates with |E_model − E_ref| ≤ E kcal/mol are not added (default ${DEMO_DEFAULTS.activeThresholdKcalPerMol})
+  --repulsion none|zbl       the models' prior mean in the active rounds, validation and NVT runs:
+                             zbl adds, for every pair closer than in any training geometry, the ZBL
+                             nuclear repulsion beyond its tangent there (zero inside the training
+                             data, the fits unchanged; docs/repulsion.md) (default ${DEMO_DEFAULTS.repulsion})
   --temperatures-K LIST      NVT check temperatures (default ${DEMO_DEFAULTS.mdTemperaturesK.join(',')})
   --md-time-ps T             length of each NVT run, ps (default ${DEMO_DEFAULTS.mdTimePs}); --md-timestep-fs (default ${DEMO_DEFAULTS.mdTimestepFs})
   --replicas R               runs per prior and temperature (default ${DEMO_DEFAULTS.replicas})
@@ -156,6 +160,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
       'force-sigma-Ha-per-bohr': { type: 'string' },
       'cold-start': { type: 'boolean' },
       'proton-transfer': { type: 'boolean' },
+      repulsion: { type: 'string' },
       'theta-min': { type: 'string' },
       'kernel-reach': { type: 'string' },
       kernel: { type: 'string' },
@@ -231,6 +236,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
     activeReplicas: int('active-replicas', values['active-replicas'], d.activeReplicas),
     activeStrideFs: num('active-stride-fs', values['active-stride-fs'], d.activeStrideFs),
     activeThresholdKcalPerMol: num('active-threshold', values['active-threshold'], d.activeThresholdKcalPerMol),
+    repulsion: (values.repulsion ?? d.repulsion) as PipelineSettings['repulsion'],
     mdTemperaturesK: values['temperatures-K'] ? values['temperatures-K'].split(',').map((t) => num('temperatures-K', t, 0)) : d.mdTemperaturesK,
     mdTimePs: num('md-time-ps', values['md-time-ps'], d.mdTimePs),
     mdTimestepFs: num('md-timestep-fs', values['md-timestep-fs'], d.mdTimestepFs),

@@ -7,11 +7,11 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
+import type { ReferenceKind } from '../workflows/pipeline/index.js';
 import { distortionRows } from '../workflows/study/distortions.js';
 import { readStudyConfig, runStudy, STUDY_DEFAULTS, type StudySettings, type StudySummary } from '../workflows/study/index.js';
-import type { ReferenceKind } from '../workflows/pipeline/index.js';
 import { flagFrames, flagInteger, flagNumber, stderrProgress } from './common.js';
-import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus, abortOnSignals } from './executor-flags.js';
+import { abortOnSignals, EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
 
 const d = STUDY_DEFAULTS;
 const HELP = `usage: atomgp study [--molecules LIST] [--reference builtin|xtb] [--config study.toml] --out DIR [options]
@@ -36,6 +36,9 @@ each molecule's folder DIR/<molecule>/ holds its pipeline output and report.
   --sample-steps N           WTMetaD steps (default ${d.pipeline.sampleSteps})
   --active-rounds R          active-learning rounds on the model's own MD (default ${d.pipeline.activeRounds}; 0: none;
                              the other active-* settings in [pipeline], see atomgp pipeline --help)
+  --repulsion none|zbl       the models' repulsive prior term in every stage after training: the ZBL
+                             nuclear repulsion of pairs closer than in any training geometry, beyond
+                             its tangent there (docs/repulsion.md; default ${d.pipeline.repulsion})
   --seed S                   seed of every random choice (default ${d.pipeline.seed})
   --workers N                worker threads for training and MD (default ${d.pipeline.workers})
   --fidelity-frames N|all    frames per run re-evaluated on the reference, spread evenly along its
@@ -110,6 +113,7 @@ export async function run(argv: string[]): Promise<number> {
       'n-valid': { type: 'string' },
       'sample-steps': { type: 'string' },
       'active-rounds': { type: 'string' },
+      repulsion: { type: 'string' },
       seed: { type: 'string' },
       workers: { type: 'string' },
       'fidelity-frames': { type: 'string' },
@@ -146,6 +150,7 @@ export async function run(argv: string[]): Promise<number> {
       nValid: flagInteger('n-valid', values['n-valid'], p.nValid, 1),
       sampleSteps: flagInteger('sample-steps', values['sample-steps'], p.sampleSteps, 1),
       activeRounds: flagInteger('active-rounds', values['active-rounds'], p.activeRounds, 0),
+      repulsion: (values.repulsion ?? p.repulsion) as StudySettings['pipeline']['repulsion'],
       seed: flagInteger('seed', values.seed, p.seed, Number.MIN_SAFE_INTEGER),
       workers: flagInteger('workers', values.workers, p.workers, 1),
     },

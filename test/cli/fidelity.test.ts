@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { KCAL_PER_MOL_PER_HARTREE } from '../../src/chem/units.js';
-import { writeXyz } from '../../src/io/xyz.js';
 import { loadModelSet } from '../../src/io/modelset.js';
+import { writeXyz } from '../../src/io/xyz.js';
 import { AnalyticPotential, waterLikeSpec } from '../../src/potentials/analytic.js';
 import { GpPotential } from '../../src/potentials/gp.js';
 import { createResult } from '../../src/potentials/potential.js';
@@ -74,6 +74,40 @@ test('fidelity of a trajectory: equals an independent evaluation; --frames sprea
   const tight = runCli(['fidelity', '--models', 'examples/water-morse', '--potential', specFile, '--minimum', minFile, '--energy-mae-kcal-per-mol', String(mae / 2), traj]);
   assert.equal(tight.code, 0, tight.err);
   assert.match(tight.out, /no {8}.*energy MAE .* > /);
+});
+
+test('fidelity --repulsion zbl: the model energies are those of the models with the ZBL term', () => {
+  // An O–H bond compressed by 0.25-0.45 Å: closer than any training geometry of the example models.
+  const squeezed = [0.25, 0.35, 0.45].map((d, k) => {
+    const x = Float64Array.from(minimumA);
+    const u = [x[3]! - x[0]!, x[4]! - x[1]!, x[5]! - x[2]!];
+    const r = Math.hypot(u[0]!, u[1]!, u[2]!);
+    for (let c = 0; c < 3; c++) x[3 + c] = x[3 + c]! - (d * u[c]!) / r;
+    return { symbols: ['O', 'H', 'H'], positionsA: x, info: { time_fs: k }, arrays: {}, comment: '' };
+  });
+  const file = join(root, 'squeezed.extxyz');
+  writeXyz(file, squeezed);
+  const out = join(root, 'fidelity-zbl.json');
+  const r = runCli(['fidelity', '--models', 'examples/water-morse', '--repulsion', 'zbl', '--potential', specFile, '--minimum', minFile, '--out', out, file]);
+  assert.equal(r.code, 0, r.err);
+  const res = JSON.parse(readFileSync(out, 'utf8')) as { repulsion: string; trajectories: Array<{ energyMeanSignedKcalPerMol: number }> };
+  assert.equal(res.repulsion, 'zbl');
+  const set = loadModelSet('examples/water-morse');
+  const mol = { systemName: set.systemName, models: set.models, symbols: set.symbols, periodicPrefactors: set.periodicPrefactors };
+  const ref = new AnalyticPotential(spec);
+  const signed = (gp: GpPotential) => {
+    const e = (p: GpPotential | AnalyticPotential, x: Float64Array) => {
+      const o = createResult(3);
+      p.compute(x, o, false);
+      return o.energyHa * KCAL_PER_MOL_PER_HARTREE;
+    };
+    const m = Float64Array.from(minimumA);
+    return squeezed.reduce((a, f) => a + e(gp, f.positionsA) - e(gp, m) - (e(ref, f.positionsA) - e(ref, m)), 0) / squeezed.length;
+  };
+  const withTerm = signed(new GpPotential(mol, 1, { repulsion: 'zbl' }));
+  const without = signed(new GpPotential(mol));
+  assert.ok(Math.abs(res.trajectories[0]!.energyMeanSignedKcalPerMol - withTerm) < 1e-9, `${res.trajectories[0]!.energyMeanSignedKcalPerMol} vs ${withTerm}`);
+  assert.ok(withTerm - without > 1, `the term raises the squeezed frames (${withTerm} vs ${without} kcal/mol)`);
 });
 
 test('fidelity: bad input is one line, exit 2', () => {

@@ -37,7 +37,7 @@ import { spreadFrames } from '../fidelity.js';
 import type { DataSets } from './data.js';
 import type { RelaxedMolecule } from './molecule.js';
 import { finishedStage, interruptedError, pick, recordStage, type StageContext, stopIfRequested } from './resume.js';
-import { activeFramesPerRound, type PipelineSettings } from './settings.js';
+import { activeFramesPerRound, modelSpec, type PipelineSettings } from './settings.js';
 import { TRAINING_KEYS, trainModelSet } from './train.js';
 
 export const ACTIVE_KEYS = [
@@ -50,6 +50,7 @@ export const ACTIVE_KEYS = [
   'mdTemperaturesK',
   'mdTimestepFs',
   'protonTransfer',
+  'repulsion',
 ] as const;
 
 /** What one round found (demo.json `active`). */
@@ -186,7 +187,7 @@ async function explore(
   const outcome = await runEnsembleWith(
     ctx.executor,
     {
-      potentialSpec: { kind: 'gp-models', dir: modelDir },
+      potentialSpec: modelSpec(s, modelDir),
       symbols: m.symbols,
       massesAmu: massesAmu(m.symbols),
       startPositionsA: m.startA,
@@ -262,7 +263,7 @@ export async function activeStage(
       ctx.log(`${stage}: reusing ${added.length} added frames`);
     } else {
       const { summaries, frames } = await explore(ctx, s, m, modelDir, join(dir, 'runs'), r, stage, train.length);
-      const model = await createPotential({ kind: 'gp-models', dir: modelDir });
+      const model = await createPotential(modelSpec(s, modelDir));
       const descent = descentPath(model, m.startA, DESCENT_FRAMES);
       const positions = [...(r === 1 ? [m.startA] : []), ...descent, ...frames];
       ctx.log(`${stage}: the reference on ${positions.length} candidate frames (${descent.length} from the model's descent from the minimum)`);

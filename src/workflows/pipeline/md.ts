@@ -7,16 +7,16 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { massesAmu } from '../../chem/molecule.js';
 import { runEnsembleWith, runLabel } from '../../dynamics/ensemble.js';
-import { failuresError } from '../../exec/executor.js';
 import { DEFAULT_EQUILIBRATION } from '../../dynamics/equilibrate.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../dynamics/integrators.js';
 import { defaultOutputStrides } from '../../dynamics/output-strides.js';
 import type { MdSummary } from '../../dynamics/run.js';
+import { failuresError } from '../../exec/executor.js';
 import { hashFile } from '../fingerprint.js';
 import { readMdSummary } from '../md-summary.js';
 import type { RelaxedMolecule } from './molecule.js';
 import { finishedStage, interruptedError, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
-import { type DemoRun, type PipelineSettings, priorFolder } from './settings.js';
+import { type DemoRun, modelSpec, type PipelineSettings, priorFolder } from './settings.js';
 import type { PriorModels } from './train.js';
 
 /**
@@ -29,7 +29,7 @@ export function pipelineRunStrides(steps: number): { logEvery: number; trajStrid
   return { logEvery: Math.max(20, d.logEvery), trajStride: Math.max(100, d.trajStride), checkpointEvery: d.checkpointEvery };
 }
 
-export const MD_KEYS = ['seed', 'mdTemperaturesK', 'mdTimePs', 'mdTimestepFs', 'replicas'] as const;
+export const MD_KEYS = ['seed', 'mdTemperaturesK', 'mdTimePs', 'mdTimestepFs', 'replicas', 'repulsion'] as const;
 
 export function mdSettings(s: PipelineSettings, prior: string): Record<string, unknown> {
   return pick(s, MD_KEYS, { prior });
@@ -50,7 +50,7 @@ export async function mdStage(ctx: StageContext, s: PipelineSettings, m: Relaxed
     } else {
       ctx.log(`md ${p.prior}: ${labels.length} NVT run(s) of ${s.mdTimePs} ps at ${s.mdTemperaturesK.join(', ')} K`);
       const outcome = await runEnsembleWith(ctx.executor, {
-        potentialSpec: { kind: 'gp-models', dir: p.dir },
+        potentialSpec: modelSpec(s, p.dir),
         symbols: m.symbols,
         massesAmu: massesAmu(m.symbols),
         startPositionsA: m.startA,

@@ -54,11 +54,16 @@ export const RECORD_FILES = {
  * recorded only when different, so a stage made before the setting existed resumes when the
  * setting is given that value (and is refused under any other).
  */
-const LATER_SETTINGS: Partial<Record<keyof PipelineSettings, unknown>> = { splitSigmaHa: 0, protonTransfer: false };
+const LATER_SETTINGS: Partial<Record<keyof PipelineSettings, unknown>> = { splitSigmaHa: 0, protonTransfer: false, repulsion: 'none' };
+
+/** Whether a setting is one added later and has the value that means "as before" (then it is not recorded). */
+export function isLaterDefault(key: string, value: unknown): boolean {
+  return key in LATER_SETTINGS && LATER_SETTINGS[key as keyof PipelineSettings] === value;
+}
 
 export function pick(s: PipelineSettings, keys: readonly (keyof PipelineSettings)[], extra: StageSettings = {}): StageSettings {
   const out: StageSettings = {};
-  for (const k of keys) if (!(k in LATER_SETTINGS && LATER_SETTINGS[k] === s[k])) out[k] = s[k];
+  for (const k of keys) if (!isLaterDefault(k, s[k])) out[k] = s[k];
   return { ...out, ...extra };
 }
 

@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { stopFlagOf } from '../../dynamics/ensemble.js';
 import { AtomgpError } from '../../errors.js';
+import { featureCount } from '../../features/alf.js';
 import { checkForceFitSize } from '../../gp/fit/additive-forces.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import type { Potential } from '../../potentials/potential.js';
@@ -30,7 +31,6 @@ import { formulaOf, type RelaxedMolecule, relaxStage } from './molecule.js';
 import { checkPriorFolders, checkStageSettings, pick, RECORD_FILES, recordStage, type StageContext, stopIfRequested } from './resume.js';
 import { checkSamplingCheckpoint, SAMPLING_KEYS, sampleStage } from './sample.js';
 import { type DemoSummary, type PipelineHooks, type PipelineSettings, resolvedLabels, sampledTrainCount, validateSettings } from './settings.js';
-import { featureCount } from '../../features/alf.js';
 import { trainingSettings, trainStage } from './train.js';
 import { validateStage } from './validate.js';
 
@@ -153,7 +153,7 @@ async function runStages(ctx: StageContext, s: PipelineSettings, m: RelaxedMolec
   stopIfRequested(ctx, 'after the training');
 
   t0 = performance.now();
-  const validation = await validateStage(ctx, training.priors, data.valid, m.symbols.length, labels);
+  const validation = await validateStage(ctx, s, training.priors, data.valid, m.symbols.length, labels);
   timings['validation_s'] = elapsed(t0);
   stopIfRequested(ctx, 'after the validation');
 

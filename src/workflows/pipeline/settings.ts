@@ -8,6 +8,8 @@ import { AtomgpError } from '../../errors.js';
 import type { BatchStatus, Executor } from '../../exec/executor.js';
 import { DEFAULT_PRIOR, parsePrior } from '../../gp/fit/priors.js';
 import { ALF_KERNELS, type AlfKernelName } from '../../gp/kernel/setup.js';
+import { parseRepulsion, type RepulsionKind } from '../../gp/model/repulsion.js';
+import type { PotentialSpec } from '../../potentials/factory.js';
 import { parseIpiReference } from '../../potentials/ipi-driver.js';
 import { DEFAULT_BOND_WALL } from '../../sampling/bias.js';
 import type { CvSpec } from '../../sampling/cv.js';
@@ -121,6 +123,13 @@ export interface PipelineSettings {
   activeStrideFs: number;
   /** Candidates whose |E_model − E_ref| is at most this (kcal/mol) are not added. */
   activeThresholdKcalPerMol: number;
+  /**
+   * The repulsive prior-mean term of every model set the pipeline runs (gp/model/repulsion.ts):
+   * 'zbl' adds, for each pair closer than in any training geometry, the ZBL nuclear repulsion beyond
+   * its tangent at that closest approach; zero inside the training data, so the fits are the same.
+   * Used by the active rounds, validation, the NVT runs and the study's later stages. Default 'none'.
+   */
+  repulsion: RepulsionKind;
   mdTemperaturesK: number[];
   mdTimePs: number;
   mdTimestepFs: number;
@@ -170,6 +179,7 @@ export const DEMO_DEFAULTS: PipelineSettings = {
   activeReplicas: 2,
   activeStrideFs: 10,
   activeThresholdKcalPerMol: 1,
+  repulsion: 'none',
   mdTemperaturesK: [1000],
   mdTimePs: 10,
   mdTimestepFs: 0.5,
@@ -239,6 +249,11 @@ export interface PipelineHooks {
 }
 
 /** `shift:0.05` → `shift_0.05`: a prior name usable as a folder name. */
+/** The potential spec of a model folder the pipeline made, with the settings' repulsive prior term. */
+export function modelSpec(s: Pick<PipelineSettings, 'repulsion'>, dir: string): PotentialSpec {
+  return { kind: 'gp-models', dir, ...(s.repulsion !== 'none' ? { repulsion: s.repulsion } : {}) };
+}
+
 export function priorFolder(prior: string): string {
   return prior.replace(/[^A-Za-z0-9.+-]/g, '_');
 }
@@ -289,6 +304,7 @@ export const SETTING_FLAGS: Readonly<Record<keyof PipelineSettings, string>> = {
   activeReplicas: '--active-replicas',
   activeStrideFs: '--active-stride-fs',
   activeThresholdKcalPerMol: '--active-threshold',
+  repulsion: '--repulsion',
   mdTemperaturesK: '--temperatures-K',
   mdTimePs: '--md-time-ps',
   mdTimestepFs: '--md-timestep-fs',
@@ -371,6 +387,7 @@ export function validateSettings(s: PipelineSettings): void {
   if (s.priors.length === 0) throw new AtomgpError('no prior means given');
   for (const p of s.priors) parsePrior(p);
   if (!(ALF_KERNELS as readonly string[]).includes(s.kernel)) throw new AtomgpError(`--kernel must be one of ${ALF_KERNELS.join(', ')}, got '${s.kernel}'`);
+  parseRepulsion(s.repulsion, '--repulsion');
   if (!['farthest', 'random'].includes(s.selection)) throw new AtomgpError(`--selection must be farthest or random, got '${s.selection}'`);
   if (!['auto', 'atomic', 'total'].includes(s.labels)) throw new AtomgpError(`--labels must be auto, atomic or total, got '${s.labels}'`);
   if (s.labels === 'atomic' && s.reference !== 'builtin') throw new AtomgpError(`--labels atomic needs a reference with atomic energies (builtin); ${s.reference} gives total energies only`);

@@ -9,13 +9,20 @@ import { createResult } from '../../potentials/potential.js';
 import type { LabelledFrame } from '../../sampling/export.js';
 import { energyErrors } from '../errors.js';
 import type { StageContext } from './resume.js';
-import type { PriorValidation } from './settings.js';
+import { modelSpec, type PipelineSettings, type PriorValidation } from './settings.js';
 import type { PriorModels } from './train.js';
 
-export async function validateStage(ctx: StageContext, priors: readonly PriorModels[], valid: readonly LabelledFrame[], nAtoms: number, labels: 'atomic' | 'total'): Promise<PriorValidation[]> {
+export async function validateStage(
+  ctx: StageContext,
+  s: Pick<PipelineSettings, 'repulsion'>,
+  priors: readonly PriorModels[],
+  valid: readonly LabelledFrame[],
+  nAtoms: number,
+  labels: 'atomic' | 'total',
+): Promise<PriorValidation[]> {
   const out: PriorValidation[] = [];
   for (const p of priors) {
-    const gp = await createPotential({ kind: 'gp-models', dir: p.dir });
+    const gp = await createPotential(modelSpec(s, p.dir));
     const res = createResult(nAtoms);
     const residual = new Float64Array(valid.length);
     let atomicAbs = 0;

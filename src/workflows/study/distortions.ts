@@ -10,8 +10,8 @@
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { bondLengthsA } from '../../analysis/restoring.js';
 import { distortFromText } from '../../analysis/distort.js';
+import { bondLengthsA } from '../../analysis/restoring.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../dynamics/integrators.js';
 import { AtomgpError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
@@ -19,7 +19,7 @@ import { readXyz, writeXyz } from '../../io/xyz.js';
 import { createPotential } from '../../potentials/factory.js';
 import { hashInputs, makeStageRecord, readStageRecord, stageChanges, writeStageRecord } from '../fingerprint.js';
 import { buildMolecule } from '../pipeline/molecule.js';
-import { type DemoSummary, type PipelineHooks, priorFolder } from '../pipeline/settings.js';
+import { type DemoSummary, modelSpec, type PipelineHooks, priorFolder } from '../pipeline/settings.js';
 import { bondLabel, runStabilityMatrix, type StudyRow } from '../robustness/matrix.js';
 import { type RestoringEntry, restoringEntry } from '../robustness/restoring.js';
 import { moleculeSettings, type StudySettings } from './settings.js';
@@ -76,13 +76,13 @@ export async function distortionsStage(s: StudySettings, molecule: string, dir: 
     hooks.log?.(`${molecule}: distortion ${text}: ${moved.length} bond(s) moved; restoring forces and NVT at ${s.distortionTemperatureK} K for ${s.distortionTimePs} ps`);
     const restoring: RestoringEntry[] = [];
     for (const [i, pr] of priors.entries()) {
-      const pot = await createPotential({ kind: 'gp-models', dir: modelDirs[i]! });
+      const pot = await createPotential(modelSpec(p, modelDirs[i]!));
       restoring.push(restoringEntry(pr, pot, minimumA, distorted, bonds));
     }
     const runs = moved.length === 0
       ? []
       : await runStabilityMatrix({
-          entries: priors.map((pr, i) => ({ prior: pr, dirName: priorFolder(pr), potentialSpec: { kind: 'gp-models', dir: modelDirs[i]! } })),
+          entries: priors.map((pr, i) => ({ prior: pr, dirName: priorFolder(pr), potentialSpec: modelSpec(p, modelDirs[i]!) })),
           symbols,
           startPositionsA: distorted,
           temperaturesK: [s.distortionTemperatureK],

@@ -25,16 +25,16 @@ import { bondLengthsA } from '../../analysis/restoring.js';
 import { massesAmu } from '../../chem/molecule.js';
 import { KCAL_PER_MOL_PER_HARTREE } from '../../chem/units.js';
 import { runEnsemble, runLabel, stopFlagOf } from '../../dynamics/ensemble.js';
-import { interruptedRun } from '../../errors.js';
 import { DEFAULT_EQUILIBRATION } from '../../dynamics/equilibrate.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../dynamics/integrators.js';
+import { interruptedRun } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { readXyz } from '../../io/xyz.js';
 import { createPotential } from '../../potentials/factory.js';
 import { createResult } from '../../potentials/potential.js';
 import { hashInputs, makeStageRecord, readStageRecord, stageChanges, writeStageRecord } from '../fingerprint.js';
 import { buildMolecule, referenceSpec } from '../pipeline/molecule.js';
-import { type DemoSummary, type PipelineHooks, priorFolder } from '../pipeline/settings.js';
+import { type DemoSummary, modelSpec, type PipelineHooks, priorFolder } from '../pipeline/settings.js';
 import { moleculeSettings, type StudySettings } from './settings.js';
 
 export interface EnergyDistribution {
@@ -196,7 +196,7 @@ export async function observablesStage(s: StudySettings, molecule: string, dir: 
       run_dir: r.run_dir,
       prior: r.prior,
       h_r_mae: densityMae(distanceDensity(positions), refH),
-      energy: energyDistribution(frames, await energyAt({ kind: 'gp-models', dir: modelDir })),
+      energy: energyDistribution(frames, await energyAt(modelSpec(p, modelDir))),
       max_bond_deviation_A: dev,
       fu_stable: dev <= FU_BOND_DEVIATION_A,
       ...(populations ? { proton_sites: populations } : {}),

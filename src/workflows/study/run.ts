@@ -17,6 +17,9 @@
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { median } from '../../analysis/stability.js';
+import type { Bond } from '../../chem/connectivity.js';
+import { findPresetName } from '../../chem/presets.js';
 import { AtomgpError, interruptedRun } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { readXyz } from '../../io/xyz.js';
@@ -26,17 +29,15 @@ import { VERSION } from '../../version.js';
 import { type FidelityResult, fidelityFrames, trajectoryFidelity } from '../fidelity.js';
 import { hashInputs, makeStageRecord, readStageRecord, stageChanges, writeStageRecord } from '../fingerprint.js';
 import { buildMolecule, referenceSpec } from '../pipeline/molecule.js';
+import { isLaterDefault } from '../pipeline/resume.js';
 import { runPipeline } from '../pipeline/run.js';
-import { type DemoRun, type DemoSummary, type PipelineHooks, priorFolder } from '../pipeline/settings.js';
-import { findPresetName } from '../../chem/presets.js';
-import { median } from '../../analysis/stability.js';
-import { moleculeSettings, type StudySettings, validateStudySettings } from './settings.js';
-import { studyHtml } from './html.js';
+import { type DemoRun, type DemoSummary, modelSpec, type PipelineHooks, priorFolder } from '../pipeline/settings.js';
 import { type DistortionResult, distortionsStage } from './distortions.js';
-import { moleculeRamachandran, type RamachandranMap } from './ramachandran.js';
-import { type OptimisationResult, optimisationStage } from './optimisation.js';
-import type { Bond } from '../../chem/connectivity.js';
+import { studyHtml } from './html.js';
 import { type MoleculeObservables, observablesStage } from './observables.js';
+import { type OptimisationResult, optimisationStage } from './optimisation.js';
+import { moleculeRamachandran, type RamachandranMap } from './ramachandran.js';
+import { moleculeSettings, type StudySettings, validateStudySettings } from './settings.js';
 
 export type StudyRunFidelity = Omit<FidelityResult, 'perFrame'>;
 
@@ -102,16 +103,32 @@ const SETTINGS_FILE = 'study-settings.json';
 const FIDELITY_FILE = join('fidelity', 'fidelity.json');
 const FIDELITY_RECORD = join('fidelity', 'fingerprint.json');
 
-/** The settings as one flat record (`pipeline.nTrain`), so a refused resume names the one that changed. */
-function flatSettings(s: StudySettings): Record<string, unknown> {
+/**
+ * The settings as one flat record (`pipeline.nTrain`), so a refused resume names the one that
+ * changed. Pipeline settings added later are left out at their "as before" value, as in the
+ * pipeline's stage records, so a study begun before they existed resumes.
+ */
+export function flatSettings(s: StudySettings): Record<string, unknown> {
   const out: Record<string, unknown> = { molecules: s.molecules, reference: s.reference, fidelityFrames: s.fidelityFrames };
-  for (const [k, v] of Object.entries(s.pipeline)) out[`pipeline.${k}`] = v;
+  for (const [k, v] of Object.entries(s.pipeline)) if (!isLaterDefault(k, v)) out[`pipeline.${k}`] = v;
   for (const [k, v] of Object.entries(s.fidelity)) out[`fidelity.${k}`] = v;
   out['observablesTemperatureK'] = s.observablesTemperatureK;
   out['distortions'] = s.distortions;
   out['distortionTemperatureK'] = s.distortionTemperatureK;
   out['distortionTimePs'] = s.distortionTimePs;
   return out;
+}
+
+/**
+ * What differs between a study's recorded settings and `s`. The fidelity stage is fingerprinted on
+ * its own and redone when its frames change, so more (or fewer) frames are allowed; pipeline
+ * settings added later count as absent at their "as before" value, whichever version wrote the record.
+ */
+export function studySettingsChanges(recordedSettings: Record<string, unknown>, s: StudySettings): string[] {
+  const { fidelityFrames: _f, ...all } = recordedSettings;
+  const recorded = Object.fromEntries(Object.entries(all).filter(([k, v]) => !(k.startsWith('pipeline.') && isLaterDefault(k.slice('pipeline.'.length), v))));
+  const { fidelityFrames: _g, ...ours } = flatSettings(s);
+  return stageChanges({ stage: 'study settings', fingerprint: '', settings: recorded, inputs: {}, atomgp_version: '' }, ours, {});
 }
 
 /** On a new study the folder must not hold one; on resume the recorded settings must match. */
@@ -125,9 +142,7 @@ function checkSettingsFile(outDir: string, s: StudySettings, mode: 'new' | 'over
   if (mode === 'resume' && record) {
     // The fidelity stage is fingerprinted on its own and redone when its frames change, so more
     // (or fewer) frames are allowed on resume; every other setting must match.
-    const { fidelityFrames: _f, ...recorded } = (record.settings ?? {}) as Record<string, unknown>;
-    const { fidelityFrames: _g, ...ours } = flatSettings(s);
-    const changes = stageChanges({ ...record, settings: recorded }, ours, {});
+    const changes = studySettingsChanges((record.settings ?? {}) as Record<string, unknown>, s);
     if (changes.length > 0) throw new AtomgpError(`cannot resume ${outDir}: the study was made with other settings (${changes.join('; ')}); resume with the recorded settings or use a new --out`);
   }
 }
@@ -195,7 +210,7 @@ async function fidelityStage(s: StudySettings, molecule: string, dir: string, su
       }
       let model = models.get(r.prior);
       if (!model) {
-        model = await createPotential({ kind: 'gp-models', dir: join(dir, 'models', priorFolder(r.prior)) });
+        model = await createPotential(modelSpec(s.pipeline, join(dir, 'models', priorFolder(r.prior))));
         models.set(r.prior, model);
       }
       const picked = fidelityFrames(frames, s.fidelityFrames);
@@ -219,7 +234,7 @@ async function fidelityStage(s: StudySettings, molecule: string, dir: string, su
 async function optimisationOf(s: StudySettings, name: string, dir: string, prior: string, symbols: readonly string[], bonds: readonly Bond[], hooks: PipelineHooks): Promise<OptimisationResult | null> {
   const p = moleculeSettings(s, name);
   const { mol } = await buildMolecule(p);
-  const model = await createPotential({ kind: 'gp-models', dir: join(dir, 'models', priorFolder(prior)) });
+  const model = await createPotential(modelSpec(p, join(dir, 'models', priorFolder(prior))));
   const reference = await createPotential(referenceSpec(p, mol));
   try {
     const r = optimisationStage(dir, symbols, bonds, prior, model, reference, p.seed);

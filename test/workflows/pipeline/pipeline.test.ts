@@ -161,6 +161,7 @@ test('pipeline resume: interrupted anywhere, the resumed summary equals an unint
   await assert.rejects(runPipeline({ ...s, mdTemperaturesK: [300] }, out, 'resume'), /active round 1 .*--temperatures-K: recorded \[300,1000\], now \[300\]/);
   await assert.rejects(runPipeline({ ...s, priors: ['shift:0.05', 'max'] }, out, 'resume'), /--priors changed .*min/);
   await assert.rejects(runPipeline({ ...s, thetaMin: 0.5 }, out, 'resume'), /active round 1 .*--theta-min: recorded 0.3, now 0.5/);
+  await assert.rejects(runPipeline({ ...s, repulsion: 'zbl' }, out, 'resume'), /active round 1 .*--repulsion: recorded unset, now "zbl"/);
   assert.equal(readFileSync(join(out, 'demo.json'), 'utf8'), before);
   // an input file changed behind the run's back is refused too
   const frames = join(out, 'sampling/frames.extxyz');
@@ -186,6 +187,40 @@ test('stage records: a setting added later is recorded only when it differs from
   const { SAMPLING_KEYS } = await import('../../../src/workflows/pipeline/sample.js');
   assert.equal('protonTransfer' in pick({ ...DEMO_DEFAULTS }, SAMPLING_KEYS), false);
   assert.equal(pick({ ...DEMO_DEFAULTS, protonTransfer: true }, SAMPLING_KEYS)['protonTransfer'], true);
+});
+
+test('--repulsion zbl: the NVT runs, validation and active rounds use the models with the ZBL term', async () => {
+  const { createPotential } = await import('../../../src/potentials/factory.js');
+  const { readLabelledExtxyz } = await import('../../../src/sampling/export.js');
+  const { createResult } = await import('../../../src/potentials/potential.js');
+  const { KCAL_PER_MOL_PER_HARTREE } = await import('../../../src/chem/units.js');
+  const s: PipelineSettings = { ...small, priors: ['shift:0.05'], sampleSteps: 6000, nTrain: 80, nValid: 60, mdTimePs: 0.2, activeRounds: 1, activeTimePs: 0.2, activeFraction: 0.25 };
+  const plainOut = join(root, 'rep-none');
+  const zblOut = join(root, 'rep-zbl');
+  const plain = await runPipeline(s, plainOut, 'new');
+  const zbl = await runPipeline({ ...s, repulsion: 'zbl' }, zblOut, 'new');
+  const run = JSON.parse(readFileSync(join(zblOut, zbl.runs[0]!.run_dir, 'summary.json'), 'utf8')) as { potential: string; potentialSpec: { repulsion?: string } };
+  assert.match(run.potential, /ZBL repulsion beyond the training data/);
+  assert.equal(run.potentialSpec.repulsion, 'zbl');
+  const plainRun = JSON.parse(readFileSync(join(plainOut, plain.runs[0]!.run_dir, 'summary.json'), 'utf8')) as { potential: string };
+  assert.doesNotMatch(plainRun.potential, /ZBL/);
+  // The reported validation is that of the models with the term, computed independently here.
+  const valid = readLabelledExtxyz(join(zblOut, 'data/valid.extxyz')).frames;
+  const dir = join(zblOut, 'models/shift_0.05');
+  const withTerm = await createPotential({ kind: 'gp-models', dir, repulsion: 'zbl' });
+  const res = createResult(3);
+  let abs = 0;
+  for (const f of valid) {
+    withTerm.compute(f.positionsA, res, false);
+    abs += Math.abs(res.energyHa - f.energyHa!);
+  }
+  assert.ok(Math.abs((abs / valid.length) * KCAL_PER_MOL_PER_HARTREE - zbl.validation[0]!.mae_kcal_per_mol) < 1e-9);
+  // The active round recorded the setting; the sampling, which never uses the models, did not.
+  const round = JSON.parse(readFileSync(join(zblOut, 'active/round_01/fingerprint.json'), 'utf8')) as { settings: Record<string, unknown> };
+  assert.equal(round.settings['repulsion'], 'zbl');
+  const sampling = JSON.parse(readFileSync(join(zblOut, 'sampling/fingerprint.json'), 'utf8')) as { settings: Record<string, unknown> };
+  assert.equal('repulsion' in sampling.settings, false);
+  assert.throws(() => validateSettings({ ...small, repulsion: 'soft' as 'zbl' }), /^AtomgpError: --repulsion must be one of none, zbl, got 'soft'$/);
 });
 
 test('--proton-transfer: a CV d(O5, H9) − d(H9, O1) beside the torsions, recorded by the sampling; refused without a labile H', async () => {

@@ -9,8 +9,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { after, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { KCAL_PER_MOL_PER_HARTREE } from '../../../src/chem/units.js';
 import { readXyz } from '../../../src/io/xyz.js';
 import { createPotential } from '../../../src/potentials/factory.js';
@@ -178,6 +178,29 @@ test('study on water and ammonia (built-in reference): table = runs, fidelity re
     }
     assert.ok(longer >= 2, 'runs with more saved frames than 3');
   }
+});
+
+test('study resume: pipeline settings added later match a record without them (or with their "as before" value); other values are changes', async () => {
+  const { flatSettings, studySettingsChanges } = await import('../../../src/workflows/study/run.js');
+  const s = structuredClone(STUDY_DEFAULTS);
+  const now = flatSettings(s);
+  assert.equal('pipeline.repulsion' in now, false, 'repulsion none is not recorded');
+  assert.equal('pipeline.protonTransfer' in now, false);
+  // a record from before the settings existed, and one that wrote them at their "as before" values
+  const { 'pipeline.repulsion': _r, 'pipeline.protonTransfer': _p, ...older } = now;
+  assert.deepEqual(studySettingsChanges(older, s), []);
+  assert.deepEqual(studySettingsChanges({ ...older, 'pipeline.protonTransfer': false, 'pipeline.repulsion': 'none' }, s), []);
+  // a study recorded with the ZBL term is not resumed without it, and the other way round
+  const zbl = { ...s, pipeline: { ...s.pipeline, repulsion: 'zbl' as const } };
+  assert.deepEqual(studySettingsChanges(older, zbl), ['pipeline.repulsion: recorded unset, now "zbl"']);
+  assert.deepEqual(studySettingsChanges(flatSettings(zbl), s), ['pipeline.repulsion: recorded "zbl", now unset']);
+  assert.deepEqual(studySettingsChanges({ ...now, fidelityFrames: 25 }, s), [], 'fidelity frames may change');
+  const f = join(root, 'rep.toml');
+  writeFileSync(f, '[pipeline]\nrepulsion = "zbl"\n');
+  assert.equal(readStudyConfig(f).pipeline.repulsion, 'zbl');
+  const bad = runCli(['study', '--molecules', 'water', '--reference', 'builtin', '--repulsion', 'hard', '--out', join(root, 'bad-rep')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err.trim(), /^atomgp study: error: --repulsion must be one of none, zbl, got 'hard'$/);
 });
 
 test('study settings file: typed keys over the defaults; unknown keys and wrong types are one-line errors', () => {
