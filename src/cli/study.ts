@@ -58,7 +58,7 @@ export function formatStudy(s: StudySummary, htmlPath: string): string {
   const lines: string[] = [];
   const f = (v: number | null, digits = 2): string => (v === null ? '–' : v.toFixed(digits));
   for (const m of s.molecules) {
-    lines.push(`${m.molecule} (${m.formula}, ${m.n_atoms} atoms, ${m.labels} labels)`);
+    lines.push(`${m.molecule} (${m.formula}, ${m.n_atoms} atoms, ${m.labels} labels${s.settings.pipeline.repulsion === 'zbl' ? '; models with the ZBL repulsive prior term' : ''})`);
     for (const v of m.validation) lines.push(`  validation ${v.prior}: MAE ${f(v.mae_kcal_per_mol)} kcal/mol (max ${f(v.max_abs_kcal_per_mol, 1)})`);
     lines.push('  prior         T/K  survived  faithful  traj. MAE  traj. max  signed  (kcal/mol)  faithful to their end, all runs');
     for (const c of m.table) {

@@ -48,7 +48,7 @@ export async function mdStage(ctx: StageContext, s: PipelineSettings, m: Relaxed
     if (finishedStage(ctx, `md ${p.prior}`, RECORD_FILES.md(p.prior), settings, inputs, summaryFiles)) {
       summaries = summaryFiles.map(readMdSummary);
     } else {
-      ctx.log(`md ${p.prior}: ${labels.length} NVT run(s) of ${s.mdTimePs} ps at ${s.mdTemperaturesK.join(', ')} K`);
+      ctx.log(`md ${p.prior}${s.repulsion === 'zbl' ? ' + ZBL term' : ''}: ${labels.length} NVT run(s) of ${s.mdTimePs} ps at ${s.mdTemperaturesK.join(', ')} K`);
       const outcome = await runEnsembleWith(ctx.executor, {
         potentialSpec: modelSpec(s, p.dir),
         symbols: m.symbols,

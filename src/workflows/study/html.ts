@@ -103,7 +103,7 @@ ${rama ? `<h3>Ramachandran maps (first residue)</h3><div class="maps">${rama}</d
 </head>
 <body>
 <h1>atomgp study: ${escapeHtml(s.molecules.map((m) => m.molecule).join(', '))}</h1>
-<p class="meta">atomgp ${VERSION}. A run is faithful when, on ${s.settings.fidelityFrames === 0 ? 'every saved frame of its trajectory' : `${s.settings.fidelityFrames} frames spread along its trajectory`}, its energy error relative to the minimum has MAE ≤ ${b.energyMaeKcalPerMol} kcal/mol and ≥ ${(100 * b.withinFraction).toFixed(0)} % of frames lie within ${b.bandKcalPerMol} kcal/mol of the reference.</p>
+<p class="meta">atomgp ${VERSION}. A run is faithful when, on ${s.settings.fidelityFrames === 0 ? 'every saved frame of its trajectory' : `${s.settings.fidelityFrames} frames spread along its trajectory`}, its energy error relative to the minimum has MAE ≤ ${b.energyMaeKcalPerMol} kcal/mol and ≥ ${(100 * b.withinFraction).toFixed(0)} % of frames lie within ${b.bandKcalPerMol} kcal/mol of the reference.${s.settings.pipeline.repulsion === 'zbl' ? ' Every model ran with the ZBL repulsive prior term beyond its training data (docs/repulsion.md).' : ''}</p>
 ${parts.join('\n')}
 </body>
 </html>
