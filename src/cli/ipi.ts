@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
+import { parseRepulsion } from '../gp/model/repulsion.js';
 import { checkPort, checkUnixName, type IpiAddress, ipiUnixPath } from '../io/ipi.js';
 import { GpPotential } from '../potentials/gp.js';
 import { type IpiDisconnectPolicy, runIpiClient } from '../potentials/ipi-client.js';
@@ -31,6 +32,8 @@ options:
   --variance                   also send the GP's predictive standard deviation per atom (Ha)
   --periodic-convention 2|4    force the periodic-kernel convention of the models
   --no-check                   skip the models' self-consistency check
+  --repulsion none|zbl         add the ZBL repulsive prior term beyond the training data (as atomgp
+                               md; docs/repulsion.md; default none)
   --quiet                      no progress lines on stderr
   -h, --help                   this help
 `;
@@ -50,6 +53,7 @@ export async function run(argv: string[]): Promise<number> {
       variance: { type: 'boolean', default: false },
       'periodic-convention': { type: 'string' },
       'no-check': { type: 'boolean', default: false },
+      repulsion: { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -76,6 +80,7 @@ export async function run(argv: string[]): Promise<number> {
   if (extra === 'none' && values.variance) throw new AtomgpError('--variance needs --extra json (the standard deviations travel in the extra string)');
   const connectTimeoutS = flagNumber('connect-timeout-s', values['connect-timeout-s'], 60, { min: 0 });
   const log = values.quiet ? () => {} : (line: string) => process.stderr.write(`atomgp ipi: ${line}\n`);
+  const repulsion = values.repulsion === undefined ? 'none' : parseRepulsion(values.repulsion, '--repulsion');
   const set = loadModelSet(values.models, {
     property: 'iqa',
     periodicPrefactor: parsePeriodicConvention(values['periodic-convention']),
@@ -86,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
   const potential = new GpPotential(
     { systemName: set.systemName, models: set.models, symbols: set.symbols, periodicPrefactors: set.periodicPrefactors },
     1,
-    noiseVariances ? { noiseVariances } : {},
+    { repulsion, ...(noiseVariances ? { noiseVariances } : {}) },
   );
   log(`${set.symbols.length} atoms (${set.symbols.join(' ')}) from ${values.models}`);
   const summary = await runIpiClient(potential, {

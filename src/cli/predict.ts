@@ -3,8 +3,9 @@
  * forces of every frame from a GP model set. See docs/cli.md.
  */
 import { parseArgs } from 'node:util';
-import { KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR, KCAL_PER_MOL_PER_HARTREE, DLFFLUX_ENERGY_FACTOR } from '../chem/units.js';
+import { DLFFLUX_ENERGY_FACTOR, KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR, KCAL_PER_MOL_PER_HARTREE } from '../chem/units.js';
 import { AtomgpError } from '../errors.js';
+import { parseRepulsion } from '../gp/model/repulsion.js';
 import { GpPotential, moleculeBondsFromModels } from '../potentials/gp.js';
 import { createResult } from '../potentials/potential.js';
 import { assignMolecules, loadModelSet, parseMatchMode, parsePeriodicConvention, readGeometryFrames } from './common.js';
@@ -26,6 +27,8 @@ options:
   --periodic-convention 2|4    force the periodic-kernel convention exp(−c θ sin²(d/2)); default:
                                decided per model by the self-consistency check
   --no-check                   skip the self-consistency check (then convention 4 unless forced)
+  --repulsion none|zbl         iqa models: add the ZBL repulsive prior term beyond the training data
+                               (as atomgp md; docs/repulsion.md; default none)
   --format xyz|config          input format (default: by file name; CONFIG/REVCON → config)
   --match auto|order|bonds     how atoms map to molecules: order = molecule by molecule in the
                                models' atom order; bonds = match bonded fragments; auto (default)
@@ -46,6 +49,7 @@ export async function run(argv: string[]): Promise<number> {
       property: { type: 'string', default: 'iqa' },
       'periodic-convention': { type: 'string' },
       'no-check': { type: 'boolean', default: false },
+      repulsion: { type: 'string' },
       format: { type: 'string' },
       match: { type: 'string', default: 'auto' },
       variance: { type: 'boolean', default: false },
@@ -59,6 +63,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.models) throw new AtomgpError('--models DIR is required (a folder of .model files)');
   if (positionals.length !== 1) throw new AtomgpError(`expected one geometry file, got ${positionals.length}`);
   const file = positionals[0]!;
+  const repulsion = values.repulsion === undefined ? 'none' : parseRepulsion(values.repulsion, '--repulsion');
+  if (repulsion !== 'none' && values.property !== 'iqa') throw new AtomgpError(`--repulsion is a term of the energy (iqa) models, not of ${values.property}`);
   const set = loadModelSet(values.models, {
     property: values.property!,
     periodicPrefactor: parsePeriodicConvention(values['periodic-convention']),
@@ -83,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
       pot = new GpPotential(
         { systemName: set.systemName, models: set.models, symbols: set.symbols, periodicPrefactors: set.periodicPrefactors },
         copies,
-        { atomOrder: assigned.atomOrder, ...(noiseVariances ? { noiseVariances } : {}) },
+        { atomOrder: assigned.atomOrder, repulsion, ...(noiseVariances ? { noiseVariances } : {}) },
       );
       out = createResult(pot.nAtoms);
       std = new Float64Array(pot.nAtoms);

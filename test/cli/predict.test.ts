@@ -1,10 +1,10 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { test } from 'node:test';
 import { KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR } from '../../src/chem/units.js';
+import { runCli } from '../helpers/cli.js';
 
 const cli = async (args: string[]) => runCli(args);
 
@@ -32,6 +32,26 @@ test('predict --json: one object per frame with energies and forces in both unit
   assert.ok(lines[1].energy_Ha > lines[0].energy_Ha + 0.01);
   const f = lines[1].forces_Ha_per_bohr[1];
   assert.ok(f[0] < 0, 'H2 (at +x) is pulled towards O (−x)');
+});
+
+test('predict --repulsion zbl: unchanged at the example geometries (inside the data), higher with an O–H squeezed below it; refused for multipoles', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const plain = (await cli(['predict', '--json', '--models', MODELS, XYZ])).out;
+  const zbl = await cli(['predict', '--json', '--models', MODELS, '--repulsion', 'zbl', XYZ]);
+  assert.equal(zbl.code, 0, zbl.err);
+  const e = (out: string) => out.trim().split('\n').map((l) => (JSON.parse(l) as { energy_Ha: number }).energy_Ha);
+  assert.deepEqual(e(zbl.out), e(plain));
+  const dir = mkdtempSync(join(tmpdir(), 'atomgp-predict-rep-'));
+  const squeezed = join(dir, 'squeezed.xyz');
+  writeFileSync(squeezed, '3\n\nO 0 0 0\nH 0.55 0 0\nH -0.24 0.93 0\n');
+  const a = e((await cli(['predict', '--json', '--models', MODELS, squeezed])).out)[0]!;
+  const b = e((await cli(['predict', '--json', '--models', MODELS, '--repulsion', 'zbl', squeezed])).out)[0]!;
+  assert.ok(b - a > 0.01, `O–H at 0.55 Å: ${a} → ${b} Ha`);
+  const q = await cli(['predict', '--models', MODELS, '--property', 'q00', '--repulsion', 'zbl', XYZ]);
+  assert.equal(q.code, 2);
+  assert.match(q.err.trim(), /^atomgp predict: error: --repulsion is a term of the energy \(iqa\) models, not of q00$/);
 });
 
 test('predict: bad input gives one clear line and exit status 2, never a stack trace', async () => {
