@@ -3,14 +3,15 @@
  * flags, prints progress on stderr and the stability table (or one JSON object) on stdout.
  */
 import { parseArgs } from 'node:util';
-import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus, abortOnSignals } from './executor-flags.js';
 import { DISTORTION_GRAMMAR } from '../analysis/distort.js';
-import { AtomgpError } from '../errors.js';
-import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
-import { flagInteger, flagNumber } from './common.js';
-import { DEFAULT_PRIOR, PRIOR_NAMES } from '../gp/fit/priors.js';
 import { ENERGY_CRITERIA, ENERGY_RUNAWAY_DIRECTIONS, type EnergyCriterion, type EnergyRunawayDirection } from '../dynamics/monitor.js';
+import { AtomgpError } from '../errors.js';
+import { DEFAULT_PRIOR, PRIOR_NAMES } from '../gp/fit/priors.js';
+import { parseRepulsion } from '../gp/model/repulsion.js';
+import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { formatStudyText, parseTemperatures, runRobustnessStudy, studyJsonOutput } from '../workflows/robustness/index.js';
+import { flagInteger, flagNumber } from './common.js';
+import { abortOnSignals, EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
 
 const HELP = `usage: atomgp robustness --models DIR --priors LIST --temperatures-K LIST --replicas R
                          --time-ps T --distort D --seed S --out DIR [options]
@@ -38,6 +39,8 @@ options:
   --workers W               worker threads for refits and runs, default 2
   --keep-hyperparameters    keep each model's θ and σ² (only the mean and weights change)
   --refit-hyperparameters   re-optimise θ for each prior mean (default)
+  --repulsion none|zbl      every prior's models with the ZBL repulsive prior term beyond the
+                            training data (docs/repulsion.md; default none)
   --traj-stride N           trajectory frame every N steps, default 20
   --log-every N             log.csv line every N steps, default 10
   --checkpoint-every N      checkpoint every N steps, default 2000
@@ -93,6 +96,7 @@ export async function run(argv: string[]): Promise<number> {
       workers: { type: 'string', default: '2' },
       'keep-hyperparameters': { type: 'boolean', default: false },
       'refit-hyperparameters': { type: 'boolean', default: false },
+      repulsion: { type: 'string' },
       'traj-stride': { type: 'string', default: '20' },
       'log-every': { type: 'string', default: '10' },
       'checkpoint-every': { type: 'string', default: '2000' },
@@ -154,6 +158,7 @@ export async function run(argv: string[]): Promise<number> {
       workers,
       executor,
       keepHyperparameters: values['keep-hyperparameters']!,
+      ...(values.repulsion !== undefined ? { repulsion: parseRepulsion(values.repulsion, '--repulsion') } : {}),
       ...(values.start !== undefined ? { startFile: values.start } : {}),
       ...(values.validation !== undefined ? { validation: values.validation } : {}),
       trajStride: int('traj-stride', values['traj-stride']!, 1),

@@ -2,11 +2,12 @@
  * Errors per prior mean: on validation sets when given, otherwise leave-one-out errors on the
  * training set; molecular when rows line up across atoms, else per atom. kcal/mol.
  */
-import type { ModelSet } from '../../io/modelset.js';
+
+import { leaveOneOutResiduals } from '../../gp/assess/loo.js';
 import { predictRows } from '../../gp/assess/validate.js';
+import type { ModelSet } from '../../io/modelset.js';
 import type { ValidationSet } from '../../io/validation-sets.js';
 import { energyErrors } from '../errors.js';
-import { leaveOneOutResiduals } from '../../gp/assess/loo.js';
 import { lowestTrainingGeometry } from './start.js';
 
 export interface ErrorEntry {

@@ -8,12 +8,12 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs
 import { basename, join } from 'node:path';
 import { AtomgpError, InterruptedError, interruptedRun } from '../../errors.js';
 import { type BatchStatus, type Executor, failuresError, runBatch } from '../../exec/executor.js';
-import type { GpModel } from '../../gp/model/model.js';
-import type { ModelSet } from '../../io/modelset.js';
 import type { TrainResult } from '../../gp/fit/train.js';
 import { runTrainTasks, type TrainTask } from '../../gp/fit/train-parallel.js';
+import type { GpModel } from '../../gp/model/model.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { writeModel } from '../../io/model.js';
+import type { ModelSet } from '../../io/modelset.js';
 import { hashInputs, makeStageRecord, readStageRecord, stageChanges, writeStageRecord } from '../fingerprint.js';
 import type { PriorEntry, StudyJson } from './settings.js';
 

@@ -30,7 +30,7 @@
  * study.json, report.html. Replica r at temperature index t uses seed + t·R + r for every prior,
  * so the priors are compared on identical initial velocities.
  */
-import { LOCK_FILE } from '../../io/lock.js';
+
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { distortFromText, parseDistortion } from '../../analysis/distort.js';
@@ -39,9 +39,11 @@ import { findBonds } from '../../chem/connectivity.js';
 import { DEFAULT_INTEGRATOR_SETTINGS, type IntegratorSettings } from '../../dynamics/integrators.js';
 import { type BondReturnSettings, DEFAULT_MONITOR_OPTIONS, type MonitorOptions, type MonitorReference } from '../../dynamics/monitor.js';
 import { AtomgpError } from '../../errors.js';
-import { readModelSet } from '../../io/modelset.js';
 import { DEFAULT_PRIOR } from '../../gp/fit/priors.js';
+import { parseRepulsion } from '../../gp/model/repulsion.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
+import { LOCK_FILE } from '../../io/lock.js';
+import { readModelSet } from '../../io/modelset.js';
 import { readValidationSets } from '../../io/validation-sets.js';
 import { writeXyz } from '../../io/xyz.js';
 import { GpPotential } from '../../potentials/gp.js';
@@ -92,6 +94,7 @@ export async function runRobustnessStudy(o: RobustnessOptions): Promise<StudyRes
   const settings: IntegratorSettings = { ...DEFAULT_INTEGRATOR_SETTINGS, ensemble: 'nvt', timestepFs, temperatureK: o.temperaturesK[0]! };
   const { temperatureK: _t, ...thermostat } = settings;
   const monitor: MonitorOptions = { ...DEFAULT_MONITOR_OPTIONS, ...o.monitor };
+  const repulsion = o.repulsion === undefined ? 'none' : parseRepulsion(o.repulsion, '--repulsion');
   const recorded: RecordedSettings = {
     atomgp_version: VERSION,
     models: modelsDir,
@@ -100,6 +103,7 @@ export async function runRobustnessStudy(o: RobustnessOptions): Promise<StudyRes
     prior_labels: priors.map((p) => p.label),
     default_prior: DEFAULT_PRIOR,
     keep_hyperparameters: o.keepHyperparameters ?? false,
+    ...(repulsion !== 'none' ? { repulsion } : {}),
     temperatures_K: o.temperaturesK,
     replicas: o.replicas,
     time_ps: o.timePs,
@@ -165,7 +169,7 @@ export async function runRobustnessStudy(o: RobustnessOptions): Promise<StudyRes
   const validationSets = o.validation ? readValidationSets(o.validation, original.atoms, original.models[0]!.nFeatures) : undefined;
   priors.forEach((p, k) => {
     const set = sets[k]!;
-    const potential = new GpPotential({ systemName: set.systemName, models: set.models, symbols: set.symbols, periodicPrefactors: set.periodicPrefactors });
+    const potential = new GpPotential({ systemName: set.systemName, models: set.models, symbols: set.symbols, periodicPrefactors: set.periodicPrefactors }, 1, { repulsion });
     restoring.push(restoringEntry(p.label, potential, start.positionsA, distorted, bonds));
     loo.push(...leaveOneOutErrors(p.label, p.prior, set));
     if (validationSets) validation.push(...validationErrors(p.label, p.prior, set, validationSets));
@@ -187,7 +191,7 @@ export async function runRobustnessStudy(o: RobustnessOptions): Promise<StudyRes
     writeStageRecord(runsRecord(p), makeStageRecord(`runs ${p.label}`, { prior: p.prior }, runsInputs(p)));
   }
   const rows = await runStabilityMatrix({
-    entries: priors.map((p) => ({ prior: p.label, dirName: p.dirName, potentialSpec: { kind: 'gp-models', dir: join(modelsRoot, p.dirName) } })),
+    entries: priors.map((p) => ({ prior: p.label, dirName: p.dirName, potentialSpec: { kind: 'gp-models', dir: join(modelsRoot, p.dirName), ...(repulsion !== 'none' ? { repulsion } : {}) } })),
     symbols: start.symbols,
     startPositionsA: distorted,
     temperaturesK: o.temperaturesK,
@@ -219,6 +223,7 @@ export async function runRobustnessStudy(o: RobustnessOptions): Promise<StudyRes
       models: modelsDir,
       priors: priors.map((p) => p.label),
       hyperparameters: recorded.keep_hyperparameters ? 'kept from the input models' : 're-optimised for each prior mean',
+      ...(repulsion !== 'none' ? { repulsion } : {}),
       temperatures_K: o.temperaturesK,
       replicas: o.replicas,
       time_ps: o.timePs,

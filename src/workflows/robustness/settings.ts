@@ -2,13 +2,15 @@
  * The robustness study's inputs: prior means, temperatures and the model set to refit; the options
  * of a run, the settings a resume must match (study-settings.json) and the study.json schema.
  */
-import type { BatchStatus, Executor } from '../../exec/executor.js';
+
 import { existsSync, statSync } from 'node:fs';
 import type { IntegratorSettings } from '../../dynamics/integrators.js';
 import type { MonitorOptions } from '../../dynamics/monitor.js';
 import { AtomgpError } from '../../errors.js';
-import { type ModelSet, readModelSet } from '../../io/modelset.js';
+import type { BatchStatus, Executor } from '../../exec/executor.js';
 import { DEFAULT_PRIOR, formatPrior, PRIOR_NAMES, parsePrior } from '../../gp/fit/priors.js';
+import type { RepulsionKind } from '../../gp/model/repulsion.js';
+import { type ModelSet, readModelSet } from '../../io/modelset.js';
 import type { ErrorEntry } from './errors.js';
 import type { MatrixProgress, StudyRow } from './matrix.js';
 import type { RestoringEntry } from './restoring.js';
@@ -109,6 +111,8 @@ export interface RobustnessOptions {
   signal?: AbortSignal;
   /** Keep each model's θ and σ² (only the mean and weights change); default false: θ re-optimised. */
   keepHyperparameters?: boolean;
+  /** The models' repulsive prior term in the restoring forces and the MD matrix (gp/model/repulsion.ts; default 'none'). */
+  repulsion?: RepulsionKind;
   /** Start geometry file (XYZ/extxyz, first frame); default: the minimum of the original models. */
   startFile?: string;
   /** Validation CSV or folder of them. */
@@ -141,6 +145,8 @@ export interface RecordedSettings {
   prior_labels: string[];
   default_prior: string;
   keep_hyperparameters: boolean;
+  /** Recorded only when not 'none', so studies made before the setting existed resume. */
+  repulsion?: RepulsionKind;
   temperatures_K: number[];
   replicas: number;
   time_ps: number;

@@ -7,8 +7,8 @@ import { setBondLength } from '../../../src/analysis/distort.js';
 import { massesAmu } from '../../../src/chem/molecule.js';
 import { DEFAULT_INTEGRATOR_SETTINGS } from '../../../src/dynamics/integrators.js';
 import { AtomgpError } from '../../../src/errors.js';
-import { readModelSet } from '../../../src/io/modelset.js';
 import { DEFAULT_PRIOR } from '../../../src/gp/fit/priors.js';
+import { readModelSet } from '../../../src/io/modelset.js';
 import { waterLikeSpec } from '../../../src/potentials/analytic.js';
 import {
   formatRelaxationTable,
@@ -241,10 +241,26 @@ test('the whole study on a tiny GP water set: study.json in the report schema, r
   await assert.rejects(runRobustnessStudy({ ...o, resume: true, timePs: 0.2 }), (e: Error) => /settings differ/.test(e.message) && /time_ps/.test(e.message));
   await assert.rejects(runRobustnessStudy({ ...o, resume: true, timePs: 0.2 }), (e: Error) => !e.message.includes('\n'));
   await assert.rejects(runRobustnessStudy(o), /pass --resume/);
+  await assert.rejects(runRobustnessStudy({ ...o, resume: true, repulsion: 'zbl' }), /settings differ .*repulsion: recorded undefined, now "zbl"/);
   // a refit model changed behind the study's back: its runs are not resumed on it
   const refit = join(out, 'models', 'min', 'WATER_iqa_O1.model');
   writeFileSync(refit, readFileSync(refit, 'utf8') + '\n');
   await assert.rejects(runRobustnessStudy({ ...o, resume: true }), /the runs of min were made from other inputs \(models\/min\/WATER_iqa_O1.model changed since the stage ran\)/);
+});
+
+test('--repulsion zbl: O–H squeezed below the training data are pushed out harder, and the runs use the term', async () => {
+  const base = { modelsDir: models, priors: ['min'], temperaturesK: [300], replicas: 1, timePs: 0.02, distort: 'bonds:X-H*0.6', seed: 3, workers: 1, keepHyperparameters: true, report: false };
+  const plain = await runRobustnessStudy({ ...base, outDir: join(root, 'rep-none') });
+  const zbl = await runRobustnessStudy({ ...base, outDir: join(root, 'rep-zbl'), repulsion: 'zbl' });
+  const force = (r: typeof plain) => r.study.restoring[0]!.bonds.map((b: { force_kcal_per_mol_per_A: number }) => b.force_kcal_per_mol_per_A) as number[];
+  // 0.9572 → 0.574 Å, far below the tiny set's O–H range: the ZBL term adds an outward force to both bonds
+  assert.equal(force(plain).length, 2);
+  force(zbl).forEach((f, i) => assert.ok(f > force(plain)[i]! + 10, `bond ${i}: ${force(plain)[i]} → ${f} kcal/mol/Å`));
+  assert.ok(zbl.study.restoring[0]!.energy_rise_kcal_per_mol > plain.study.restoring[0]!.energy_rise_kcal_per_mol + 10);
+  assert.equal(zbl.study.settings['repulsion'], 'zbl');
+  assert.equal('repulsion' in plain.study.settings, false);
+  const run = JSON.parse(readFileSync(join(root, 'rep-zbl', zbl.study.table[0]!.run_dir, 'summary.json'), 'utf8')) as { potential: string };
+  assert.match(run.potential, /ZBL/);
 });
 
 test('refit stage: a finished refit is reused, a changed original model file is refused on resume, an unfinished refit is redone', async () => {
