@@ -255,7 +255,7 @@ test('--repulsion zbl: O–H squeezed below the training data are pushed out har
   const force = (r: typeof plain) => r.study.restoring[0]!.bonds.map((b: { force_kcal_per_mol_per_A: number }) => b.force_kcal_per_mol_per_A) as number[];
   // 0.9572 → 0.574 Å, far below the tiny set's O–H range: the ZBL term adds an outward force to both bonds
   assert.equal(force(plain).length, 2);
-  force(zbl).forEach((f, i) => assert.ok(f > force(plain)[i]! + 10, `bond ${i}: ${force(plain)[i]} → ${f} kcal/mol/Å`));
+  for (const [i, f] of force(zbl).entries()) assert.ok(f > force(plain)[i]! + 10, `bond ${i}: ${force(plain)[i]} → ${f} kcal/mol/Å`);
   assert.ok(zbl.study.restoring[0]!.energy_rise_kcal_per_mol > plain.study.restoring[0]!.energy_rise_kcal_per_mol + 10);
   assert.equal(zbl.study.settings['repulsion'], 'zbl');
   assert.equal('repulsion' in plain.study.settings, false);
