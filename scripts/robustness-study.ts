@@ -3,7 +3,7 @@
  * (../shared/data/ammonia/models) and on water models trained here from
  * ../shared/data/water/training, with the FEREBUS benchmark validation sets (one atom each).
  *
- *   node --import tsx scripts/robustness-study.ts [OUT_ROOT] [--time-ps T] [--replicas R] [--workers W]
+ *   node --import tsx scripts/robustness-study.ts [OUT_ROOT] [--time-ps T] [--replicas R] [--workers W] [--repulsion zbl]
  *
  * OUT_ROOT (default /tmp/atomgp-robustness) receives water-models/, ammonia/ and water/ (each a
  * study folder with study.json and report.html). Rerunning continues an interrupted study
@@ -25,6 +25,7 @@ const { values, positionals } = parseArgs({
     'temperatures-K': { type: 'string', default: '300,500,700,1000,1500' },
     distort: { type: 'string', default: 'bonds:X-H*1.3' },
     only: { type: 'string' },
+    repulsion: { type: 'string' },
   },
 });
 const root = resolve(positionals[0] ?? '/tmp/atomgp-robustness');
@@ -73,6 +74,7 @@ const common = (out: string): string[] => [
   '--replicas', values.replicas!,
   '--time-ps', values['time-ps']!,
   '--distort', values.distort!,
+  ...(values.repulsion !== undefined ? ['--repulsion', values.repulsion] : []),
   '--seed', '1',
   '--workers', values.workers!,
   '--out', out,
