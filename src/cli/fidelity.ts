@@ -3,14 +3,17 @@
  * the study's fidelity check on any trajectory — the reference re-evaluated on its frames and
  * compared with the model, energies relative to the reference's minimum. See docs/cli.md.
  */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
-import { parseRepulsion } from '../gp/model/repulsion.js';
+import { parseRepulsion, type RepulsionKind } from '../gp/model/repulsion.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { readXyz } from '../io/xyz.js';
 import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
 import type { Potential } from '../potentials/potential.js';
 import { checkFidelityBounds, DEFAULT_FIDELITY_BOUNDS, type FidelityBounds, type FidelityResult, fidelityFrames, trajectoryFidelity } from '../workflows/fidelity.js';
+import { readMdSummary } from '../workflows/md-summary.js';
 import { flagFrames, flagNumber } from './common.js';
 
 const d = DEFAULT_FIDELITY_BOUNDS;
@@ -79,6 +82,8 @@ export async function run(argv: string[]): Promise<number> {
   if (minimum.symbols.join(' ') !== model.symbols.join(' ')) {
     throw new AtomgpError(`${values.minimum}: atoms ${minimum.symbols.join(' ')} do not match the models' ${model.symbols.join(' ')}`);
   }
+  // A trajectory that an atomgp run wrote beside its summary.json must be judged on the surface it ran on.
+  for (const file of positionals) checkRunRepulsion(file, repulsion);
   // Every trajectory is read (and checked) before the reference starts.
   const trajectories = positionals.map((file) => {
     const all = readXyz(file);
@@ -109,4 +114,23 @@ export async function run(argv: string[]): Promise<number> {
     );
   }
   return 0;
+}
+
+/**
+ * When `file` lies in an `atomgp md` run folder (summary.json beside it) whose GP models ran with
+ * another repulsion setting than `repulsion`, a one-line error: the fidelity would compare the
+ * reference with a surface the run never saw.
+ */
+function checkRunRepulsion(file: string, repulsion: RepulsionKind): void {
+  const summaryFile = join(dirname(file), 'summary.json');
+  if (!existsSync(summaryFile)) return;
+  let spec: { kind?: unknown; repulsion?: unknown } | undefined;
+  try {
+    spec = (readMdSummary(summaryFile) as { potentialSpec?: { kind?: unknown; repulsion?: unknown } }).potentialSpec;
+  } catch {
+    return; // not a run summary this check can read: nothing to compare
+  }
+  if (spec?.kind !== 'gp-models') return;
+  const ran = spec.repulsion ?? 'none';
+  if (ran !== repulsion) throw new AtomgpError(`${file}: its run used the models with --repulsion ${String(ran)} (${summaryFile}); give --repulsion ${String(ran)} to compare the reference with the surface it ran on`);
 }

@@ -110,6 +110,18 @@ test('fidelity --repulsion zbl: the model energies are those of the models with 
   assert.ok(withTerm - without > 1, `the term raises the squeezed frames (${withTerm} vs ${without} kcal/mol)`);
 });
 
+test('fidelity refuses to judge an atomgp md run on another surface than it ran on (--repulsion)', () => {
+  const run = join(root, 'zbl-run');
+  const md = runCli(['md', '--models', 'examples/water-morse', '--repulsion', 'zbl', '--start', minFile, '--steps', '40', '--temperature-K', '300', '--out', run]);
+  assert.equal(md.code, 0, md.err);
+  const traj = join(run, 'trajectory.extxyz');
+  const without = runCli(['fidelity', '--models', 'examples/water-morse', '--potential', specFile, '--minimum', minFile, traj]);
+  assert.equal(without.code, 2);
+  assert.match(without.err.trim(), /^atomgp fidelity: error: .*trajectory\.extxyz: its run used the models with --repulsion zbl \(.*summary\.json\); give --repulsion zbl to compare the reference with the surface it ran on$/);
+  const with_ = runCli(['fidelity', '--models', 'examples/water-morse', '--repulsion', 'zbl', '--potential', specFile, '--minimum', minFile, traj]);
+  assert.equal(with_.code, 0, with_.err);
+});
+
 test('fidelity: bad input is one line, exit 2', () => {
   const oh = join(root, 'oh.xyz');
   writeFileSync(oh, '2\n\nO 0 0 0\nH 0 0 0.97\n');
