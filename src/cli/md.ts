@@ -165,6 +165,22 @@ export function potentialSpecFromFlags(flags: PotentialFlags): PotentialSpec {
   return readPotentialSpec(potentialFile!);
 }
 
+/** The potential spec from a command's parsed flags (`atomgp md`, `atomgp opt`): --models, --potential, --reference and their options. */
+export function potentialSpecFromValues(
+  values: { models?: string; potential?: string; 'periodic-convention'?: string; 'no-check'?: boolean; reference?: string; repulsion?: string },
+  symbols: readonly string[],
+): PotentialSpec {
+  return potentialSpecFromFlags({
+    models: values.models,
+    potential: values.potential,
+    periodicConvention: values['periodic-convention'],
+    noCheck: values['no-check'],
+    reference: values.reference,
+    repulsion: values.repulsion,
+    symbols,
+  });
+}
+
 /** Send EXIT to an i-PI client (or release any other held resource) when the run is over. */
 export function disposePotential(p: unknown): void {
   const d = (p as { dispose?: () => void } | undefined)?.dispose;
@@ -362,15 +378,7 @@ export async function run(argv: string[]): Promise<number> {
   const single = replicas === 1 && temperatures.length === 1 && executor.kind === 'local';
   const mode: OutputMode = values.resume ? 'resume' : values.overwrite ? 'overwrite' : 'new';
   const start = readStart(values.start);
-  const spec = potentialSpecFromFlags({
-    models: values.models,
-    potential: values.potential,
-    periodicConvention: values['periodic-convention'],
-    noCheck: values['no-check'],
-    reference: values.reference,
-    repulsion: values.repulsion,
-    symbols: start.symbols,
-  });
+  const spec = potentialSpecFromValues(values, start.symbols);
   if (spec.kind === 'ipi' && (replicas > 1 || temperatures.length > 1)) {
     throw new AtomgpError('an i-PI reference serves one run: give one temperature and --replicas 1 (or start one atomgp md per client)');
   }

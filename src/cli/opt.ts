@@ -16,7 +16,7 @@ import { LBFGS_PRECONDITIONERS, type LbfgsPreconditioner, lbfgs } from '../optim
 import { createPotential } from '../potentials/factory.js';
 import type { Potential } from '../potentials/potential.js';
 import { flagNumber } from './common.js';
-import { disposePotential, potentialSpecFromFlags, readStart } from './md.js';
+import { disposePotential, potentialSpecFromValues, readStart } from './md.js';
 
 const HELP = `usage: atomgp opt (--models DIR | --potential SPEC.json | --reference ipi:…) --start FILE.xyz --out DIR [options]
 
@@ -84,15 +84,7 @@ export async function run(argv: string[]): Promise<number> {
   if (preconditioner !== undefined && !(LBFGS_PRECONDITIONERS as readonly string[]).includes(preconditioner)) throw new AtomgpError(`--precondition must be ${LBFGS_PRECONDITIONERS.join(' or ')}, got '${preconditioner}'`);
   if (preconditioner !== undefined && method !== 'lbfgs') throw new AtomgpError('--precondition applies to --method lbfgs only');
   const start = readStart(values.start);
-  const spec = potentialSpecFromFlags({
-    models: values.models,
-    potential: values.potential,
-    periodicConvention: values['periodic-convention'],
-    noCheck: values['no-check'],
-    reference: values.reference,
-    repulsion: values.repulsion,
-    symbols: start.symbols,
-  });
+  const spec = potentialSpecFromValues(values, start.symbols);
   const potential = await createPotential(spec);
   try {
     return await optimize(potential);

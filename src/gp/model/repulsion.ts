@@ -28,10 +28,14 @@ const ZBL_A0_BOHR = 0.4685 / 0.529177210903;
 const ZBL_C = [0.18175, 0.50986, 0.28022, 0.02817] as const;
 const ZBL_B = [3.1998, 0.94229, 0.4029, 0.20162] as const;
 
-/** ZBL pair energy (Ha) and its derivative (Ha/bohr) at r (bohr) into out[0], out[1]. */
-export function zblPair(zA: number, zB: number, rBohr: number, out: Float64Array): void {
-  const a = ZBL_A0_BOHR / (zA ** 0.23 + zB ** 0.23);
-  const x = rBohr / a;
+/** ZBL screening length a (bohr) of a pair. */
+function screeningBohr(zA: number, zB: number): number {
+  return ZBL_A0_BOHR / (zA ** 0.23 + zB ** 0.23);
+}
+
+/** V and dV/dr of Z_A Z_B = zz with screening length a at r (bohr) into out[0] (Ha), out[1] (Ha/bohr). */
+function zblAt(zz: number, a: number, r: number, out: Float64Array): void {
+  const x = r / a;
   let phi = 0;
   let dphi = 0;
   for (let i = 0; i < 4; i++) {
@@ -39,9 +43,13 @@ export function zblPair(zA: number, zB: number, rBohr: number, out: Float64Array
     phi += t;
     dphi -= ZBL_B[i]! * t;
   }
-  const zz = zA * zB;
-  out[0] = (zz / rBohr) * phi;
-  out[1] = zz * (dphi / (a * rBohr) - phi / (rBohr * rBohr));
+  out[0] = (zz / r) * phi;
+  out[1] = zz * (dphi / (a * r) - phi / (r * r));
+}
+
+/** ZBL pair energy (Ha) and its derivative (Ha/bohr) at r (bohr) into out[0], out[1]. */
+export function zblPair(zA: number, zB: number, rBohr: number, out: Float64Array): void {
+  zblAt(zA * zB, screeningBohr(zA, zB), rBohr, out);
 }
 
 /** The repulsive term of one atom's model: its distance features, their partners and closest approaches. */
@@ -57,6 +65,8 @@ export class ContactRepulsion {
   /** V(r_lo) and V'(r_lo) of each pair (Ha, Ha/bohr). */
   private readonly vLo: Float64Array;
   private readonly dvLo: Float64Array;
+  /** Workspace of evaluate(): V and V′ of one pair. */
+  private readonly pair = new Float64Array(2);
 
   /**
    * @param model the atom's model (its ALF and training inputs, bohr)
@@ -96,11 +106,11 @@ export class ContactRepulsion {
     this.zz = new Float64Array(m);
     this.vLo = new Float64Array(m);
     this.dvLo = new Float64Array(m);
-    const pair = new Float64Array(2);
+    const pair = this.pair;
     for (let j = 0; j < m; j++) {
       const zB = element(symbols[partners[j]!]!).z;
       if (!(this.loBohr[j]! > 0)) throw new AtomgpError(`${model.source ?? model.atom}: feature f${feats[j]! + 1} is a distance but its smallest training value is ${this.loBohr[j]}`);
-      this.a[j] = ZBL_A0_BOHR / (zA ** 0.23 + zB ** 0.23);
+      this.a[j] = screeningBohr(zA, zB);
       this.zz[j] = zA * zB;
       zblPair(zA, zB, this.loBohr[j]!, pair);
       this.vLo[j] = pair[0]!;
@@ -121,18 +131,10 @@ export class ContactRepulsion {
       const r = f[d]!;
       const rLo = lo[j]!;
       if (r >= rLo) continue;
-      const a = this.a[j]!;
-      const x = r / a;
-      let phi = 0;
-      let dphi = 0;
-      for (let i = 0; i < 4; i++) {
-        const t = ZBL_C[i]! * Math.exp(-ZBL_B[i]! * x);
-        phi += t;
-        dphi -= ZBL_B[i]! * t;
-      }
-      const zz = this.zz[j]!;
-      const v = (zz / r) * phi;
-      const dv = zz * (dphi / (a * r) - phi / (r * r));
+      const pair = this.pair;
+      zblAt(this.zz[j]!, this.a[j]!, r, pair);
+      const v = pair[0]!;
+      const dv = pair[1]!;
       e += 0.5 * (v - this.vLo[j]! - this.dvLo[j]! * (r - rLo));
       if (grad) grad[d] = grad[d]! + 0.5 * (dv - this.dvLo[j]!);
     }
