@@ -123,22 +123,24 @@ ${EXECUTOR_HELP.replace('where the jobs run', 'where the runs go (any --executor
 const num = (name: string, v: string | undefined, fallback: number): number => flagNumber(name, v, fallback);
 const int = (name: string, v: string | undefined, fallback: number, min = 0): number => flagInteger(name, v, fallback, min);
 
-/** The flags that choose a potential (`atomgp md`, `atomgp opt`). */
+/** The flags that choose a potential, as parseArgs gives them (`atomgp md`, `atomgp opt`). */
 export interface PotentialFlags {
   models?: string | undefined;
   potential?: string | undefined;
-  periodicConvention?: string | undefined;
-  noCheck?: boolean | undefined;
+  'periodic-convention'?: string | undefined;
+  'no-check'?: boolean | undefined;
   reference?: string | undefined;
   /** --repulsion none|zbl: the repulsive prior term of a GP model folder. */
   repulsion?: string | undefined;
-  /** The start geometry's symbols: which atoms an i-PI client must hold. */
-  symbols?: readonly string[];
 }
 
-/** The potential spec from --models, --potential or --reference ipi:… (exactly one). */
-export function potentialSpecFromFlags(flags: PotentialFlags): PotentialSpec {
-  const { models, potential: potentialFile, reference, noCheck = false } = flags;
+/**
+ * The potential spec from --models, --potential or --reference ipi:… (exactly one) and their
+ * options. `symbols` (the start geometry's) tell an i-PI reference which atoms its client must hold.
+ */
+export function potentialSpecFromValues(flags: PotentialFlags, symbols: readonly string[]): PotentialSpec {
+  const { models, potential: potentialFile, reference } = flags;
+  const noCheck = flags['no-check'] ?? false;
   if ([models, potentialFile, reference].filter((x) => x !== undefined).length !== 1) {
     throw new AtomgpError('give exactly one of --models DIR, --potential SPEC.json and --reference ipi:unix:NAME|ipi:HOST:PORT');
   }
@@ -148,10 +150,10 @@ export function potentialSpecFromFlags(flags: PotentialFlags): PotentialSpec {
   }
   if (reference !== undefined) {
     if (!reference.startsWith('ipi:')) throw new AtomgpError(`--reference must be ipi:unix:NAME or ipi:HOST:PORT here (a GP model folder is --models), got '${reference}'`);
-    return { kind: 'ipi', spec: parseIpiReference(reference, flags.symbols ?? []) };
+    return { kind: 'ipi', spec: parseIpiReference(reference, symbols) };
   }
   if (models !== undefined) {
-    const p = parsePeriodicConvention(flags.periodicConvention);
+    const p = parsePeriodicConvention(flags['periodic-convention']);
     const repulsion = flags.repulsion === undefined ? 'none' : parseRepulsion(flags.repulsion, '--repulsion');
     // `check` and `repulsion` are recorded only when not the default, so specs (and checkpoint fingerprints) of earlier runs are unchanged.
     return {
@@ -163,22 +165,6 @@ export function potentialSpecFromFlags(flags: PotentialFlags): PotentialSpec {
     };
   }
   return readPotentialSpec(potentialFile!);
-}
-
-/** The potential spec from a command's parsed flags (`atomgp md`, `atomgp opt`): --models, --potential, --reference and their options. */
-export function potentialSpecFromValues(
-  values: { models?: string; potential?: string; 'periodic-convention'?: string; 'no-check'?: boolean; reference?: string; repulsion?: string },
-  symbols: readonly string[],
-): PotentialSpec {
-  return potentialSpecFromFlags({
-    models: values.models,
-    potential: values.potential,
-    periodicConvention: values['periodic-convention'],
-    noCheck: values['no-check'],
-    reference: values.reference,
-    repulsion: values.repulsion,
-    symbols,
-  });
 }
 
 /** Send EXIT to an i-PI client (or release any other held resource) when the run is over. */
