@@ -8,10 +8,12 @@ import { basename, join } from 'node:path';
 import { type Bond, unwrapCopies, unwrapMolecules } from '../chem/connectivity.js';
 import { AtomgpError } from '../errors.js';
 import type { PeriodicPrefactor } from '../gp/model/model.js';
-import { matchMoleculeCopies, moleculeCopies } from '../potentials/gp.js';
+import { parseRepulsion, type RepulsionKind } from '../gp/model/repulsion.js';
 import { readConfig } from '../io/dlpoly.js';
-import { parseInteger, parseReal } from '../util/numbers.js';
+import { readModelSetTerms } from '../io/modelset.js';
 import { readXyz, validateGeometry } from '../io/xyz.js';
+import { matchMoleculeCopies, moleculeCopies } from '../potentials/gp.js';
+import { parseInteger, parseReal } from '../util/numbers.js';
 
 /** Largest magnitude any numeric flag accepts (larger is a typo or an attack, never a setting). */
 export const MAX_FLAG_MAGNITUDE = 1e15;
@@ -81,8 +83,16 @@ export function parsePeriodicConvention(value: string | undefined): PeriodicPref
   );
 }
 
+/**
+ * `--repulsion none|zbl` for a model folder: the flag when given, else what the folder's
+ * `potential.json` records (the pipeline writes it beside the models it trained), else none.
+ */
+export function flagRepulsion(flag: string | undefined, modelsPath: string): RepulsionKind {
+  return flag === undefined ? readModelSetTerms(modelsPath).repulsion : parseRepulsion(flag, '--repulsion');
+}
+
 /** The model set behind `--models DIR` (the library's loader: folder checks, load-time consistency check). */
-export { loadModelSet, type LoadModelSetOptions as LoadOptions } from '../io/modelset.js';
+export { type LoadModelSetOptions as LoadOptions, loadModelSet } from '../io/modelset.js';
 
 export interface GeometryFrame {
   symbols: string[];

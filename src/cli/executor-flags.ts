@@ -3,7 +3,7 @@
  * `--slurm-*` settings, `--detach`), their help text and the progress line of a Slurm batch.
  */
 import { AtomgpError } from '../errors.js';
-import { EXECUTOR_KINDS, type BatchStatus, type Executor, type SlurmSettings } from '../exec/executor.js';
+import { type BatchStatus, EXECUTOR_KINDS, type Executor, type SlurmSettings } from '../exec/executor.js';
 import { flagInteger, flagNumber } from './common.js';
 
 export const EXECUTOR_OPTIONS = {

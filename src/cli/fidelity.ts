@@ -7,14 +7,14 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
-import { parseRepulsion, type RepulsionKind } from '../gp/model/repulsion.js';
+import type { RepulsionKind } from '../gp/model/repulsion.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { readXyz } from '../io/xyz.js';
 import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
 import type { Potential } from '../potentials/potential.js';
 import { checkFidelityBounds, DEFAULT_FIDELITY_BOUNDS, type FidelityBounds, type FidelityResult, fidelityFrames, trajectoryFidelity } from '../workflows/fidelity.js';
 import { readMdSummary } from '../workflows/md-summary.js';
-import { flagFrames, flagNumber } from './common.js';
+import { flagFrames, flagNumber, flagRepulsion } from './common.js';
 
 const d = DEFAULT_FIDELITY_BOUNDS;
 const HELP = `usage: atomgp fidelity --models DIR (--reference xtb | --potential SPEC.json) --minimum FILE.xyz [options] TRAJ.extxyz…
@@ -27,7 +27,8 @@ its energy MAE ≤ ${d.energyMaeKcalPerMol} kcal/mol and ≥ ${100 * d.withinFra
 
 options:
   --models DIR                  GP model folder (one iqa .model per atom)
-  --repulsion none|zbl          the models' repulsive prior term, as the runs used it (default none)
+  --repulsion none|zbl          the models' repulsive prior term, as the runs used it (default:
+                                DIR/potential.json, else none)
   --reference xtb               GFN2-xTB on the models' atoms (library driver when available)
   --potential FILE.json         any other reference potential spec (as atomgp md --potential)
   --minimum FILE                the geometry both energies are measured from (first frame): the
@@ -76,7 +77,7 @@ export async function run(argv: string[]): Promise<number> {
     withinFraction: flagNumber('within-fraction', values['within-fraction'], d.withinFraction),
   };
   checkFidelityBounds(bounds);
-  const repulsion = values.repulsion === undefined ? 'none' : parseRepulsion(values.repulsion, '--repulsion');
+  const repulsion = flagRepulsion(values.repulsion, values.models);
   const model = await createPotential({ kind: 'gp-models', dir: values.models, ...(repulsion !== 'none' ? { repulsion } : {}) });
   const minimum = readXyz(values.minimum)[0]!;
   if (minimum.symbols.join(' ') !== model.symbols.join(' ')) {

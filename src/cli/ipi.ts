@@ -4,11 +4,10 @@
  */
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
-import { parseRepulsion } from '../gp/model/repulsion.js';
 import { checkPort, checkUnixName, type IpiAddress, ipiUnixPath } from '../io/ipi.js';
 import { GpPotential } from '../potentials/gp.js';
 import { type IpiDisconnectPolicy, runIpiClient } from '../potentials/ipi-client.js';
-import { flagNumber, loadModelSet, parsePeriodicConvention } from './common.js';
+import { flagNumber, flagRepulsion, loadModelSet, parsePeriodicConvention } from './common.js';
 
 const HELP = `usage: atomgp ipi --models DIR (--unix NAME | --host H --port P) [options]
 
@@ -33,7 +32,7 @@ options:
   --periodic-convention 2|4    force the periodic-kernel convention of the models
   --no-check                   skip the models' self-consistency check
   --repulsion none|zbl         add the ZBL repulsive prior term beyond the training data (as atomgp
-                               md; docs/repulsion.md; default none)
+                               md; docs/repulsion.md; default: DIR/potential.json, else none)
   --quiet                      no progress lines on stderr
   -h, --help                   this help
 `;
@@ -80,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
   if (extra === 'none' && values.variance) throw new AtomgpError('--variance needs --extra json (the standard deviations travel in the extra string)');
   const connectTimeoutS = flagNumber('connect-timeout-s', values['connect-timeout-s'], 60, { min: 0 });
   const log = values.quiet ? () => {} : (line: string) => process.stderr.write(`atomgp ipi: ${line}\n`);
-  const repulsion = values.repulsion === undefined ? 'none' : parseRepulsion(values.repulsion, '--repulsion');
+  const repulsion = flagRepulsion(values.repulsion, values.models);
   const set = loadModelSet(values.models, {
     property: 'iqa',
     periodicPrefactor: parsePeriodicConvention(values['periodic-convention']),

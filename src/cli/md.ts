@@ -26,11 +26,10 @@ import { outputStrides } from '../dynamics/output-strides.js';
 import { checkResume, type EnergyMinimum, type MdSummary, type OutputMode, runMdInterruptible } from '../dynamics/run.js';
 import type { MotionRemoval } from '../dynamics/state.js';
 import { AtomgpError, INTERRUPTED_STATUS } from '../errors.js';
-import { parseRepulsion } from '../gp/model/repulsion.js';
 import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { createPotential, type PotentialSpec, readPotentialSpec } from '../potentials/factory.js';
 import { parseIpiReference } from '../potentials/ipi-driver.js';
-import { flagInteger, flagNumber, parsePeriodicConvention, potentialInputDigests, readGeometryFrames } from './common.js';
+import { flagInteger, flagNumber, flagRepulsion, parsePeriodicConvention, potentialInputDigests, readGeometryFrames } from './common.js';
 import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
 
 const HELP = `usage: atomgp md (--models DIR | --potential SPEC.json | --reference ipi:…) --start FILE.xyz --steps N --out DIR [options]
@@ -54,7 +53,8 @@ potential and geometry:
   --repulsion none|zbl          zbl: add to the models' prior mean the ZBL nuclear repulsion of
                                 every pair closer than in any training geometry, beyond its
                                 tangent there (zero inside the training data; docs/repulsion.md).
-                                Default none
+                                Default: what DIR/potential.json records (the pipeline writes it
+                                beside the models it trained), else none
   --start FILE                  start geometry (XYZ/extxyz, first frame; or DL_POLY CONFIG)
 dynamics:
   --ensemble nve|nvt|langevin   default nvt (Nosé–Hoover chain)
@@ -154,7 +154,7 @@ export function potentialSpecFromValues(flags: PotentialFlags, symbols: readonly
   }
   if (models !== undefined) {
     const p = parsePeriodicConvention(flags['periodic-convention']);
-    const repulsion = flags.repulsion === undefined ? 'none' : parseRepulsion(flags.repulsion, '--repulsion');
+    const repulsion = flagRepulsion(flags.repulsion, models);
     // `check` and `repulsion` are recorded only when not the default, so specs (and checkpoint fingerprints) of earlier runs are unchanged.
     return {
       kind: 'gp-models',

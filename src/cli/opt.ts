@@ -30,7 +30,7 @@ options:
                                          an i-PI client computes energies and forces (see atomgp md --help)
   --periodic-convention 2|4              force the periodic-kernel convention of the models
   --no-check                             skip the models' self-consistency check (as in predict)
-  --repulsion none|zbl                   the models' repulsive prior term (as in md; default none)
+  --repulsion none|zbl                   the models' repulsive prior term (default: DIR/potential.json, else none)
   --start FILE                           start geometry (first frame)
   --method lbfgs|fire                    default lbfgs
   --precondition lindh|none              L-BFGS's initial Hessian: Lindh's model Hessian of the

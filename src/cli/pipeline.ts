@@ -91,7 +91,8 @@ const FLAGS = `
   --repulsion none|zbl       the models' prior mean in the active rounds, validation and NVT runs:
                              zbl adds, for every pair closer than in any training geometry, the ZBL
                              nuclear repulsion beyond its tangent there (zero inside the training
-                             data, the fits unchanged; docs/repulsion.md) (default ${DEMO_DEFAULTS.repulsion})
+                             data, the fits unchanged; docs/repulsion.md) (default ${DEMO_DEFAULTS.repulsion}; each
+                             model folder records it in potential.json, which md/opt/fidelity read)
   --temperatures-K LIST      NVT check temperatures (default ${DEMO_DEFAULTS.mdTemperaturesK.join(',')})
   --md-time-ps T             length of each NVT run, ps (default ${DEMO_DEFAULTS.mdTimePs}); --md-timestep-fs (default ${DEMO_DEFAULTS.mdTimestepFs})
   --replicas R               runs per prior and temperature (default ${DEMO_DEFAULTS.replicas})

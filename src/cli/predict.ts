@@ -5,10 +5,9 @@
 import { parseArgs } from 'node:util';
 import { DLFFLUX_ENERGY_FACTOR, KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR, KCAL_PER_MOL_PER_HARTREE } from '../chem/units.js';
 import { AtomgpError } from '../errors.js';
-import { parseRepulsion } from '../gp/model/repulsion.js';
 import { GpPotential, moleculeBondsFromModels } from '../potentials/gp.js';
 import { createResult } from '../potentials/potential.js';
-import { assignMolecules, loadModelSet, parseMatchMode, parsePeriodicConvention, readGeometryFrames } from './common.js';
+import { assignMolecules, flagRepulsion, loadModelSet, parseMatchMode, parsePeriodicConvention, readGeometryFrames } from './common.js';
 
 const HELP = `usage: atomgp predict --models DIR [options] FILE
 
@@ -28,7 +27,8 @@ options:
                                decided per model by the self-consistency check
   --no-check                   skip the self-consistency check (then convention 4 unless forced)
   --repulsion none|zbl         iqa models: add the ZBL repulsive prior term beyond the training data
-                               (as atomgp md; docs/repulsion.md; default none)
+                               (as atomgp md; docs/repulsion.md; default: DIR/potential.json,
+                               else none)
   --format xyz|config          input format (default: by file name; CONFIG/REVCON → config)
   --match auto|order|bonds     how atoms map to molecules: order = molecule by molecule in the
                                models' atom order; bonds = match bonded fragments; auto (default)
@@ -63,8 +63,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.models) throw new AtomgpError('--models DIR is required (a folder of .model files)');
   if (positionals.length !== 1) throw new AtomgpError(`expected one geometry file, got ${positionals.length}`);
   const file = positionals[0]!;
-  const repulsion = values.repulsion === undefined ? 'none' : parseRepulsion(values.repulsion, '--repulsion');
-  if (repulsion !== 'none' && values.property !== 'iqa') throw new AtomgpError(`--repulsion is a term of the energy (iqa) models, not of ${values.property}`);
+  if (values.repulsion !== undefined && values.repulsion !== 'none' && values.property !== 'iqa') throw new AtomgpError(`--repulsion is a term of the energy (iqa) models, not of ${values.property}`);
+  const repulsion = values.property === 'iqa' ? flagRepulsion(values.repulsion, values.models) : 'none';
   const set = loadModelSet(values.models, {
     property: values.property!,
     periodicPrefactor: parsePeriodicConvention(values['periodic-convention']),

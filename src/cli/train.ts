@@ -9,22 +9,23 @@
  * The CLI parses the flags, asks `planTraining` (workflows/train-set.ts: config or CSV or models →
  * training tasks, PSO settings from a config and the flags) for the jobs, runs them and prints.
  */
+
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError, InterruptedError } from '../errors.js';
-import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
-import { parseInteger } from '../util/numbers.js';
-import { flagInteger, flagNumber } from './common.js';
-import { EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus, abortOnSignals } from './executor-flags.js';
 import { type BatchStatus, runBatch, type TaskFailure } from '../exec/executor.js';
-import { join } from 'node:path';
+import { formatReport, validateModel } from '../gp/assess/validate.js';
 import { DEFAULT_PRIOR } from '../gp/fit/priors.js';
-import { PSO_DEFAULTS } from '../math/pso.js';
 import { type KernelChoice, type OptimiserKind, SEARCH_KINDS, type SearchKind, type TrainProgress, type TrainResult } from '../gp/fit/train.js';
 import { runTrainTasks } from '../gp/fit/train-parallel.js';
-import { formatReport, validateModel } from '../gp/assess/validate.js';
 import { readPropertyCsv } from '../io/csv.js';
+import { lockOutputDir, removeStaleTempFiles } from '../io/lock.js';
 import { writeModel } from '../io/model.js';
-import { planTraining, type PsoSettings, type TrainSource } from '../workflows/train-set.js';
+import { PSO_DEFAULTS } from '../math/pso.js';
+import { parseInteger } from '../util/numbers.js';
+import { type PsoSettings, planTraining, type TrainSource } from '../workflows/train-set.js';
+import { flagInteger, flagNumber } from './common.js';
+import { abortOnSignals, EXECUTOR_HELP, EXECUTOR_OPTIONS, executorFromFlags, formatBatchStatus } from './executor-flags.js';
 
 const HELP = `usage: atomgp train --config ferebus.toml [options]
        atomgp train --csv FILE --atom O1 [--alf 1,2,3] [--system NAME] [--natoms N] [options]

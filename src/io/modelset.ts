@@ -8,9 +8,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { indexFromAtomLabel, symbolFromAtomLabel } from '../chem/elements.js';
 import { AtomgpError } from '../errors.js';
-import { readModel } from './model.js';
 import { assertConsistent, type ConsistencyReport, checkConsistency } from '../gp/assess/consistency.js';
 import type { GpModel, PeriodicPrefactor } from '../gp/model/model.js';
+import { parseRepulsion, type RepulsionKind } from '../gp/model/repulsion.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { readModel } from './model.js';
 
 export interface ModelSet {
   dir: string;
@@ -226,4 +228,38 @@ export function modelFiles(fileOrDir: string): string[] {
     .sort();
   if (names.length === 0) throw new AtomgpError(`${fileOrDir}: no .model files in this folder`);
   return names.map((n) => join(fileOrDir, n));
+}
+
+/**
+ * `potential.json` in a model folder: the terms atomgp adds to the models' prior mean when the folder
+ * is used as a potential, written by the pipeline beside the models it trained (FFLUX readers ignore
+ * it; the `.model` files are unchanged). `{"repulsion": "zbl"}`: the ZBL contact term
+ * (gp/model/repulsion.ts). A folder without the file has no added terms.
+ */
+export const MODEL_SET_TERMS_FILE = 'potential.json';
+
+export interface ModelSetTerms {
+  repulsion: RepulsionKind;
+}
+
+/** The added terms a model folder records (`repulsion: 'none'` without a `potential.json`); a one-line error on a malformed file. */
+export function readModelSetTerms(dir: string): ModelSetTerms {
+  const file = join(dir, MODEL_SET_TERMS_FILE);
+  if (!existsSync(dir) || !statSync(dir).isDirectory() || !existsSync(file)) return { repulsion: 'none' };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new AtomgpError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new AtomgpError(`${file}: expected an object such as {"repulsion": "zbl"}`);
+  const unknownKeys = Object.keys(raw).filter((k) => k !== 'repulsion');
+  if (unknownKeys.length > 0) throw new AtomgpError(`${file}: unknown key '${unknownKeys[0]}' (known: repulsion)`);
+  const r = (raw as { repulsion?: unknown }).repulsion;
+  return { repulsion: r === undefined ? 'none' : parseRepulsion(r, `${file}: repulsion`) };
+}
+
+/** Record the added terms of a model folder (atomically). */
+export function writeModelSetTerms(dir: string, terms: ModelSetTerms): void {
+  writeFileAtomic(join(dir, MODEL_SET_TERMS_FILE), `${JSON.stringify({ repulsion: terms.repulsion }, null, 1)}\n`);
 }

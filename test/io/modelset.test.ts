@@ -1,10 +1,10 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCheckedModel, readModelSet } from '../../src/io/modelset.js';
+import { test } from 'node:test';
 import { AtomgpError } from '../../src/errors.js';
+import { readCheckedModel, readModelSet, readModelSetTerms, writeModelSetTerms } from '../../src/io/modelset.js';
 import { sharedData } from '../helpers/data.js';
 
 const ammonia = sharedData('ammonia/models');
@@ -103,5 +103,27 @@ test('a model set with a corrupted model is refused at load', { skip: !ammonia }
     const one = readCheckedModel(join(dir, 'AMMONIA_iqa_H2.model'));
     assert.equal(one.periodicPrefactor, 2);
     assert.equal(one.check!.verdict, 'consistent');
+  });
+});
+
+test('potential.json: a model folder records its added terms; absent means none, malformed is a one-line error', () => {
+  withTempDir((dir) => {
+    assert.deepEqual(readModelSetTerms(dir), { repulsion: 'none' });
+    assert.deepEqual(readModelSetTerms(join(dir, 'missing')), { repulsion: 'none' });
+    writeModelSetTerms(dir, { repulsion: 'zbl' });
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'potential.json'), 'utf8')), { repulsion: 'zbl' });
+    assert.deepEqual(readModelSetTerms(dir), { repulsion: 'zbl' });
+    const f = join(dir, 'potential.json');
+    writeFileSync(f, '{}');
+    assert.deepEqual(readModelSetTerms(dir), { repulsion: 'none' });
+    for (const [text, re] of [
+      ['{"repulsion": "zbl",', /potential\.json: not valid JSON/],
+      ['["zbl"]', /potential\.json: expected an object such as \{"repulsion": "zbl"\}$/],
+      ['{"repulsion": "zbl", "mean": 1}', /potential\.json: unknown key 'mean' \(known: repulsion\)$/],
+      ['{"repulsion": 3}', /potential\.json: repulsion must be one of none, zbl, got '3'$/],
+    ] as const) {
+      writeFileSync(f, text);
+      assert.throws(() => readModelSetTerms(dir), isAtomgpError(re), text);
+    }
   });
 });

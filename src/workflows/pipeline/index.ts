@@ -1,7 +1,7 @@
 /** The pipeline (`atomgp pipeline`, `atomgp demo`): stages, their fingerprints and the runner. */
-export { dataSettings, type DataSets, selectStage } from './data.js';
+export { type DataSets, dataSettings, selectStage } from './data.js';
 export { mdStage } from './md.js';
-export { buildMolecule, formulaOf, referenceSpec, type RelaxedMolecule, relaxStage, torsionCvs } from './molecule.js';
+export { buildMolecule, formulaOf, type RelaxedMolecule, referenceSpec, relaxStage, torsionCvs } from './molecule.js';
 export { formatDemoSummary, jsonSummary } from './report.js';
 export { RECORD_FILES, type StageContext } from './resume.js';
 export { runPipeline } from './run.js';

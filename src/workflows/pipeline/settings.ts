@@ -179,7 +179,7 @@ export const DEMO_DEFAULTS: PipelineSettings = {
   activeReplicas: 2,
   activeStrideFs: 10,
   activeThresholdKcalPerMol: 1,
-  repulsion: 'none',
+  repulsion: 'zbl',
   mdTemperaturesK: [1000],
   mdTimePs: 10,
   mdTimestepFs: 0.5,
@@ -248,12 +248,12 @@ export interface PipelineHooks {
   signal?: AbortSignal;
 }
 
-/** `shift:0.05` → `shift_0.05`: a prior name usable as a folder name. */
 /** The potential spec of a model folder the pipeline made, with the settings' repulsive prior term. */
 export function modelSpec(s: Pick<PipelineSettings, 'repulsion'>, dir: string): PotentialSpec {
   return { kind: 'gp-models', dir, ...(s.repulsion !== 'none' ? { repulsion: s.repulsion } : {}) };
 }
 
+/** `shift:0.05` → `shift_0.05`: a prior name usable as a folder name. */
 export function priorFolder(prior: string): string {
   return prior.replace(/[^A-Za-z0-9.+-]/g, '_');
 }

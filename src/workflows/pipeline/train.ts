@@ -7,18 +7,19 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InterruptedError } from '../../errors.js';
 import { failuresError, runBatch } from '../../exec/executor.js';
+import { featureCount } from '../../features/alf.js';
 import { featurizeFrames } from '../../features/frames.js';
 import { type AdditiveTrainInput, trainAdditive } from '../../gp/fit/additive.js';
 import { type ForceFitFrame, type ForceFitOptions, refitAdditiveWithForces, signalVarianceOf } from '../../gp/fit/additive-forces.js';
 import { refitAdditiveWithForcesInWorker, trainAdditiveInWorker } from '../../gp/fit/fit-job.js';
-import type { GpModel } from '../../gp/model/model.js';
 import { refitFromModel, type TrainResult } from '../../gp/fit/train.js';
-import { runTrainTasks, type TrainTask } from '../../gp/fit/train-parallel.js';
 import { kernelReachBounds } from '../../gp/fit/train-options.js';
+import { runTrainTasks, type TrainTask } from '../../gp/fit/train-parallel.js';
 import { alfKernel } from '../../gp/kernel/setup.js';
+import type { GpModel } from '../../gp/model/model.js';
 import { readModel, writeModel } from '../../io/model.js';
+import { writeModelSetTerms } from '../../io/modelset.js';
 import { atomNames, type LabelledFrame } from '../../sampling/export.js';
-import { featureCount } from '../../features/alf.js';
 import type { DataSets } from './data.js';
 import type { RelaxedMolecule } from './molecule.js';
 import { finishedStage, interruptedError, pick, RECORD_FILES, recordStage, type StageContext } from './resume.js';
@@ -151,6 +152,7 @@ export async function trainModelSet(
   const done = finishedStage<{ atoms: AtomTraining }>(ctx, stage, target.recordFile, target.settings, target.inputs, files);
   if (done) {
     ctx.log(`${stage}: reusing ${dir}`);
+    writeModelSetTerms(dir, { repulsion: s.repulsion });
     return { files, atoms: done.result?.atoms ?? [] };
   }
   const xTrain = featurizeFrames(
@@ -250,6 +252,8 @@ export async function trainModelSet(
   models.forEach((md, a) => {
     writeModel(files[a]!, md);
   });
+  // The folder says which terms the pipeline adds to these models, so `atomgp md --models DIR` runs the validated potential.
+  writeModelSetTerms(dir, { repulsion: s.repulsion });
   recordStage(ctx, stage, target.recordFile, target.settings, target.inputs, { atoms });
   ctx.log(`${stage}: ${models.length} models in ${((performance.now() - tp) / 1000).toFixed(1)} s → ${dir}`);
   return { files, atoms, models };

@@ -161,7 +161,7 @@ test('pipeline resume: interrupted anywhere, the resumed summary equals an unint
   await assert.rejects(runPipeline({ ...s, mdTemperaturesK: [300] }, out, 'resume'), /active round 1 .*--temperatures-K: recorded \[300,1000\], now \[300\]/);
   await assert.rejects(runPipeline({ ...s, priors: ['shift:0.05', 'max'] }, out, 'resume'), /--priors changed .*min/);
   await assert.rejects(runPipeline({ ...s, thetaMin: 0.5 }, out, 'resume'), /active round 1 .*--theta-min: recorded 0.3, now 0.5/);
-  await assert.rejects(runPipeline({ ...s, repulsion: 'zbl' }, out, 'resume'), /active round 1 .*--repulsion: recorded unset, now "zbl"/);
+  await assert.rejects(runPipeline({ ...s, repulsion: 'none' }, out, 'resume'), /active round 1 .*--repulsion: recorded "zbl", now unset/);
   assert.equal(readFileSync(join(out, 'demo.json'), 'utf8'), before);
   // an input file changed behind the run's back is refused too
   const frames = join(out, 'sampling/frames.extxyz');
@@ -189,7 +189,7 @@ test('stage records: a setting added later is recorded only when it differs from
   assert.equal(pick({ ...DEMO_DEFAULTS, protonTransfer: true }, SAMPLING_KEYS)['protonTransfer'], true);
 });
 
-test('--repulsion zbl: the NVT runs, validation and active rounds use the models with the ZBL term', async () => {
+test('--repulsion zbl (the default): the NVT runs, validation and active rounds use the models with the ZBL term; the model folders record it', async () => {
   const { createPotential } = await import('../../../src/potentials/factory.js');
   const { readLabelledExtxyz } = await import('../../../src/sampling/export.js');
   const { createResult } = await import('../../../src/potentials/potential.js');
@@ -197,8 +197,9 @@ test('--repulsion zbl: the NVT runs, validation and active rounds use the models
   const s: PipelineSettings = { ...small, priors: ['shift:0.05'], sampleSteps: 6000, nTrain: 80, nValid: 60, mdTimePs: 0.2, activeRounds: 1, activeTimePs: 0.2, activeFraction: 0.25 };
   const plainOut = join(root, 'rep-none');
   const zblOut = join(root, 'rep-zbl');
-  const plain = await runPipeline(s, plainOut, 'new');
-  const zbl = await runPipeline({ ...s, repulsion: 'zbl' }, zblOut, 'new');
+  assert.equal(DEMO_DEFAULTS.repulsion, 'zbl');
+  const plain = await runPipeline({ ...s, repulsion: 'none' }, plainOut, 'new');
+  const zbl = await runPipeline(s, zblOut, 'new');
   const run = JSON.parse(readFileSync(join(zblOut, zbl.runs[0]!.run_dir, 'summary.json'), 'utf8')) as { potential: string; potentialSpec: { repulsion?: string } };
   assert.match(run.potential, /ZBL repulsion beyond the training data/);
   assert.equal(run.potentialSpec.repulsion, 'zbl');
@@ -221,6 +222,23 @@ test('--repulsion zbl: the NVT runs, validation and active rounds use the models
   const sampling = JSON.parse(readFileSync(join(zblOut, 'sampling/fingerprint.json'), 'utf8')) as { settings: Record<string, unknown> };
   assert.equal('repulsion' in sampling.settings, false);
   assert.throws(() => validateSettings({ ...small, repulsion: 'soft' as 'zbl' }), /^AtomgpError: --repulsion must be one of none, zbl, got 'soft'$/);
+  // Each model folder says which term the pipeline used with it, and `atomgp md --models DIR` uses that unless told otherwise.
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'potential.json'), 'utf8')), { repulsion: 'zbl' });
+  assert.deepEqual(JSON.parse(readFileSync(join(plainOut, 'models/shift_0.05/potential.json'), 'utf8')), { repulsion: 'none' });
+  assert.deepEqual(JSON.parse(readFileSync(join(zblOut, 'active/round_01/models/potential.json'), 'utf8')), { repulsion: 'zbl' });
+  const mdRun = (models: string, name: string, extra: string[] = []) => {
+    const out = join(root, name);
+    const r = runCli(['md', '--models', models, '--start', join(zblOut, 'molecule.xyz'), '--temperature-K', '300', '--steps', '4', '--out', out, ...extra]);
+    assert.equal(r.code, 0, r.err);
+    return (JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { potentialSpec: { repulsion?: string } }).potentialSpec.repulsion;
+  };
+  assert.equal(mdRun(dir, 'md-rec'), 'zbl');
+  assert.equal(mdRun(dir, 'md-off', ['--repulsion', 'none']), undefined);
+  assert.equal(mdRun(join(plainOut, 'models/shift_0.05'), 'md-plain'), undefined);
+  writeFileSync(join(plainOut, 'models/shift_0.05/potential.json'), '{"repulsion": "hard"}\n');
+  const bad = runCli(['md', '--models', join(plainOut, 'models/shift_0.05'), '--start', join(zblOut, 'molecule.xyz'), '--temperature-K', '300', '--steps', '4', '--out', join(root, 'md-bad')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err.trim(), /^atomgp md: error: .*potential\.json: repulsion must be one of none, zbl, got 'hard'$/);
 });
 
 test('--proton-transfer: a CV d(O5, H9) − d(H9, O1) beside the torsions, recorded by the sampling; refused without a labile H', async () => {

@@ -82,7 +82,7 @@ test('study on water and ammonia (built-in reference): table = runs, fidelity re
     // the validation MAE of atomic-label models of these small molecules is far below 1 kcal/mol
     assert.ok(m.validation[0]!.mae_kcal_per_mol < 1, JSON.stringify(m.validation));
   }
-  assert.match(w.out, /water \(H2O, 3 atoms, atomic labels\)/);
+  assert.match(w.out, /water \(H2O, 3 atoms, atomic labels; models with the ZBL repulsive prior term\)/);
   assert.ok(existsSync(join(whole, 'study.html')));
   // With a labile hydrogen the report tabulates its site populations.
   const pop = { hydrogen: 'H9', sites: ['O5', 'O1'], fractions: [0.657, 0.343], standard_errors: [0.016, 0.016], blocks: 10, switches: 1391, frames: 10001 };
@@ -184,20 +184,20 @@ test('study resume: pipeline settings added later match a record without them (o
   const { flatSettings, studySettingsChanges } = await import('../../../src/workflows/study/run.js');
   const s = structuredClone(STUDY_DEFAULTS);
   const now = flatSettings(s);
-  assert.equal('pipeline.repulsion' in now, false, 'repulsion none is not recorded');
+  assert.equal(now['pipeline.repulsion'], 'zbl', 'the ZBL term is the default (session 19) and recorded');
   assert.equal('pipeline.protonTransfer' in now, false);
   // a record from before the settings existed, and one that wrote them at their "as before" values
   const { 'pipeline.repulsion': _r, 'pipeline.protonTransfer': _p, ...older } = now;
-  assert.deepEqual(studySettingsChanges(older, s), []);
-  assert.deepEqual(studySettingsChanges({ ...older, 'pipeline.protonTransfer': false, 'pipeline.repulsion': 'none' }, s), []);
-  // a study recorded with the ZBL term is not resumed without it, and the other way round
-  const zbl = { ...s, pipeline: { ...s.pipeline, repulsion: 'zbl' as const } };
-  assert.deepEqual(studySettingsChanges(older, zbl), ['pipeline.repulsion: recorded unset, now "zbl"']);
-  assert.deepEqual(studySettingsChanges(flatSettings(zbl), s), ['pipeline.repulsion: recorded "zbl", now unset']);
+  const none = { ...s, pipeline: { ...s.pipeline, repulsion: 'none' as const } };
+  assert.deepEqual(studySettingsChanges(older, none), [], 'a study from before the term resumes with --repulsion none');
+  assert.deepEqual(studySettingsChanges({ ...older, 'pipeline.protonTransfer': false, 'pipeline.repulsion': 'none' }, none), []);
+  // ... and is refused under the new default; a study recorded with the term is not resumed without it
+  assert.deepEqual(studySettingsChanges(older, s), ['pipeline.repulsion: recorded unset, now "zbl"']);
+  assert.deepEqual(studySettingsChanges(now, none), ['pipeline.repulsion: recorded "zbl", now unset']);
   assert.deepEqual(studySettingsChanges({ ...now, fidelityFrames: 25 }, s), [], 'fidelity frames may change');
   const f = join(root, 'rep.toml');
-  writeFileSync(f, '[pipeline]\nrepulsion = "zbl"\n');
-  assert.equal(readStudyConfig(f).pipeline.repulsion, 'zbl');
+  writeFileSync(f, '[pipeline]\nrepulsion = "none"\n');
+  assert.equal(readStudyConfig(f).pipeline.repulsion, 'none');
   const bad = runCli(['study', '--molecules', 'water', '--reference', 'builtin', '--repulsion', 'hard', '--out', join(root, 'bad-rep')]);
   assert.equal(bad.code, 2);
   assert.match(bad.err.trim(), /^atomgp study: error: --repulsion must be one of none, zbl, got 'hard'$/);
