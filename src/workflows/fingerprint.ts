@@ -93,13 +93,22 @@ const show = (v: unknown): string => {
 /**
  * What differs between a record and the current settings and inputs, as short phrases
  * (`--seed: recorded 1, now 2`, `data/train.extxyz changed`); empty when nothing does.
- * `name` maps a settings key to what the user knows it as (a CLI flag).
+ * `name` maps a settings key to what the user knows it as (a CLI flag); `absentAs` gives the value an
+ * unrecorded setting stands for (a setting added later is recorded only when it differs from its
+ * "as before" value), so the phrase names values, not `unset`.
  */
-export function stageChanges(record: StageRecord, settings: StageSettings, inputs: Record<string, string>, name: (key: string) => string = (k) => k): string[] {
+export function stageChanges(
+  record: StageRecord,
+  settings: StageSettings,
+  inputs: Record<string, string>,
+  name: (key: string) => string = (k) => k,
+  absentAs: (key: string) => unknown = () => undefined,
+): string[] {
   const out: string[] = [];
   const keys = [...new Set([...Object.keys(record.settings), ...Object.keys(settings)])].sort();
+  const value = (v: unknown, k: string): unknown => (v === undefined ? absentAs(k) : v);
   for (const k of keys) {
-    if (canonical(record.settings[k]) !== canonical(settings[k])) out.push(`${name(k)}: recorded ${show(record.settings[k])}, now ${show(settings[k])}`);
+    if (canonical(record.settings[k]) !== canonical(settings[k])) out.push(`${name(k)}: recorded ${show(value(record.settings[k], k))}, now ${show(value(settings[k], k))}`);
   }
   for (const f of [...new Set([...Object.keys(record.inputs), ...Object.keys(inputs)])].sort()) {
     if (!(f in inputs)) out.push(`${f} is no longer an input`);

@@ -48,7 +48,6 @@ export const RECORD_FILES = {
   md: (prior: string): string => join('runs', priorFolder(prior), 'fingerprint.json'),
 };
 
-/** The named settings, as a stage records them. */
 /**
  * Settings added after stage records were first written, with the value that means "as before":
  * recorded only when different, so a stage made before the setting existed resumes when the
@@ -61,6 +60,10 @@ export function isLaterDefault(key: string, value: unknown): boolean {
   return key in LATER_SETTINGS && LATER_SETTINGS[key as keyof PipelineSettings] === value;
 }
 
+/** The value an unrecorded setting stands for: its "as before" value if it was added later. */
+export const laterDefault = (key: string): unknown => LATER_SETTINGS[key as keyof PipelineSettings];
+
+/** The named settings, as a stage records them. */
 export function pick(s: PipelineSettings, keys: readonly (keyof PipelineSettings)[], extra: StageSettings = {}): StageSettings {
   const out: StageSettings = {};
   for (const k of keys) if (!isLaterDefault(k, s[k])) out[k] = s[k];
@@ -82,7 +85,7 @@ export function finishedStage<R>(ctx: StageContext, stage: string, recordFile: s
   if (!ctx.resume) return undefined;
   const record = readStageRecord<R>(join(ctx.outDir, recordFile));
   if (!record || !outputs.every((f) => existsSync(f))) return undefined;
-  const changes = stageChanges(record, settings, hashInputs(ctx.outDir, inputFiles), flag);
+  const changes = stageChanges(record, settings, hashInputs(ctx.outDir, inputFiles), flag, laterDefault);
   if (changes.length > 0) refuse(ctx, stage, changes);
   return record;
 }
@@ -93,7 +96,7 @@ export function finishedStage<R>(ctx: StageContext, stage: string, recordFile: s
  */
 export function checkCheckpointRecord(ctx: StageContext, stage: string, record: StageRecord, settings: StageSettings, inputFiles?: readonly string[]): void {
   const inputs = inputFiles ? hashInputs(ctx.outDir, inputFiles) : record.inputs;
-  const changes = stageChanges(record, settings, inputs, flag);
+  const changes = stageChanges(record, settings, inputs, flag, laterDefault);
   if (changes.length > 0) refuse(ctx, stage, changes);
 }
 
@@ -106,7 +109,7 @@ export function checkStageSettings(ctx: StageContext, stage: string, recordFile:
   const record = readStageRecord(join(ctx.outDir, recordFile));
   if (!record) return;
   const inputs = inputFiles ? hashInputs(ctx.outDir, inputFiles) : record.inputs;
-  const changes = stageChanges(record, settings, inputs, flag);
+  const changes = stageChanges(record, settings, inputs, flag, laterDefault);
   if (changes.length > 0) refuse(ctx, stage, changes);
 }
 

@@ -29,7 +29,7 @@ import { VERSION } from '../../version.js';
 import { type FidelityResult, fidelityFrames, trajectoryFidelity } from '../fidelity.js';
 import { hashInputs, makeStageRecord, readStageRecord, stageChanges, writeStageRecord } from '../fingerprint.js';
 import { buildMolecule, referenceSpec } from '../pipeline/molecule.js';
-import { isLaterDefault } from '../pipeline/resume.js';
+import { isLaterDefault, laterDefault } from '../pipeline/resume.js';
 import { runPipeline } from '../pipeline/run.js';
 import { type DemoRun, type DemoSummary, modelSpec, type PipelineHooks, priorFolder } from '../pipeline/settings.js';
 import { type DistortionResult, distortionsStage } from './distortions.js';
@@ -128,7 +128,8 @@ export function studySettingsChanges(recordedSettings: Record<string, unknown>, 
   const { fidelityFrames: _f, ...all } = recordedSettings;
   const recorded = Object.fromEntries(Object.entries(all).filter(([k, v]) => !(k.startsWith('pipeline.') && isLaterDefault(k.slice('pipeline.'.length), v))));
   const { fidelityFrames: _g, ...ours } = flatSettings(s);
-  return stageChanges({ stage: 'study settings', fingerprint: '', settings: recorded, inputs: {}, atomgp_version: '' }, ours, {});
+  const absentAs = (k: string): unknown => (k.startsWith('pipeline.') ? laterDefault(k.slice('pipeline.'.length)) : undefined);
+  return stageChanges({ stage: 'study settings', fingerprint: '', settings: recorded, inputs: {}, atomgp_version: '' }, ours, {}, undefined, absentAs);
 }
 
 /** On a new study the folder must not hold one; on resume the recorded settings must match. */

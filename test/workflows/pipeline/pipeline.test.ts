@@ -161,7 +161,7 @@ test('pipeline resume: interrupted anywhere, the resumed summary equals an unint
   await assert.rejects(runPipeline({ ...s, mdTemperaturesK: [300] }, out, 'resume'), /active round 1 .*--temperatures-K: recorded \[300,1000\], now \[300\]/);
   await assert.rejects(runPipeline({ ...s, priors: ['shift:0.05', 'max'] }, out, 'resume'), /--priors changed .*min/);
   await assert.rejects(runPipeline({ ...s, thetaMin: 0.5 }, out, 'resume'), /active round 1 .*--theta-min: recorded 0.3, now 0.5/);
-  await assert.rejects(runPipeline({ ...s, repulsion: 'none' }, out, 'resume'), /active round 1 .*--repulsion: recorded "zbl", now unset/);
+  await assert.rejects(runPipeline({ ...s, repulsion: 'none' }, out, 'resume'), /active round 1 .*--repulsion: recorded "zbl", now "none"/);
   assert.equal(readFileSync(join(out, 'demo.json'), 'utf8'), before);
   // an input file changed behind the run's back is refused too
   const frames = join(out, 'sampling/frames.extxyz');

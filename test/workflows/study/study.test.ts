@@ -192,8 +192,8 @@ test('study resume: pipeline settings added later match a record without them (o
   assert.deepEqual(studySettingsChanges(older, none), [], 'a study from before the term resumes with --repulsion none');
   assert.deepEqual(studySettingsChanges({ ...older, 'pipeline.protonTransfer': false, 'pipeline.repulsion': 'none' }, none), []);
   // ... and is refused under the new default; a study recorded with the term is not resumed without it
-  assert.deepEqual(studySettingsChanges(older, s), ['pipeline.repulsion: recorded unset, now "zbl"']);
-  assert.deepEqual(studySettingsChanges(now, none), ['pipeline.repulsion: recorded "zbl", now unset']);
+  assert.deepEqual(studySettingsChanges(older, s), ['pipeline.repulsion: recorded "none", now "zbl"']);
+  assert.deepEqual(studySettingsChanges(now, none), ['pipeline.repulsion: recorded "zbl", now "none"']);
   assert.deepEqual(studySettingsChanges({ ...now, fidelityFrames: 25 }, s), [], 'fidelity frames may change');
   const f = join(root, 'rep.toml');
   writeFileSync(f, '[pipeline]\nrepulsion = "none"\n');
