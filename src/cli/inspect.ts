@@ -3,11 +3,14 @@
  * and whether its weights reproduce its training targets (the self-consistency check).
  */
 import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AtomgpError } from '../errors.js';
 import { type ConsistencyReport, checkConsistency } from '../gp/assess/consistency.js';
 import { type GpModel, metadataValue } from '../gp/model/model.js';
+import type { RepulsionKind } from '../gp/model/repulsion.js';
 import { readModel } from '../io/model.js';
+import { readModelSetTerms } from '../io/modelset.js';
 import { loadModelSet, parsePeriodicConvention } from './common.js';
 
 /**
@@ -91,7 +94,7 @@ function describe(model: GpModel, check: ConsistencyReport) {
   };
 }
 
-function text(d: ReturnType<typeof describe>): string {
+function text(d: ReturnType<typeof describe> & { added_repulsion: RepulsionKind }): string {
   const lines = [
     `${d.source ?? `${d.system} ${d.atom}`}`,
     `  system ${d.system}, atom ${d.atom}, property ${d.property}, ALF ${d.alf.join(' ')}`,
@@ -104,6 +107,7 @@ function text(d: ReturnType<typeof describe>): string {
     const [lo, hi] = range(k.theta);
     lines.push(`    ${k.name}: ${k.type}, dims ${compactDims(k.active_dimensions)}, theta ${lo.toExponential(3)} .. ${hi.toExponential(3)}`);
   }
+  if (d.added_repulsion !== 'none') lines.push(`  run with the ${d.added_repulsion.toUpperCase()} repulsive prior term beyond the training data (the folder's potential.json)`);
   lines.push(`  check: ${d.consistency.summary}`);
   return lines.join('\n');
 }
@@ -153,6 +157,11 @@ export async function run(argv: string[]): Promise<number> {
     const model = readModel(path);
     items.push(describe(model, checkConsistency(model, periodicPrefactor ? { periodicPrefactor } : {})));
   }
-  for (const d of items) process.stdout.write((values.json ? JSON.stringify(d) : text(d)) + '\n');
+  // The terms atomgp adds to these models when the folder is run (potential.json; energy models only).
+  const repulsion = values.property === 'iqa' ? readModelSetTerms(stat.isDirectory() ? path : dirname(path)).repulsion : 'none';
+  for (const d of items) {
+    const out = { ...d, added_repulsion: repulsion };
+    process.stdout.write((values.json ? JSON.stringify(out) : text(out)) + '\n');
+  }
   return items.some((d) => d.consistency.verdict !== 'consistent') ? 1 : 0;
 }

@@ -49,6 +49,20 @@ test('predict --repulsion zbl: unchanged at the example geometries (inside the d
   const a = e((await cli(['predict', '--json', '--models', MODELS, squeezed])).out)[0]!;
   const b = e((await cli(['predict', '--json', '--models', MODELS, '--repulsion', 'zbl', squeezed])).out)[0]!;
   assert.ok(b - a > 0.01, `O–H at 0.55 Å: ${a} → ${b} Ha`);
+  // A folder whose potential.json records the term: predict uses it by default, --repulsion none switches it off, inspect says so.
+  const { cpSync } = await import('node:fs');
+  const recorded = join(dir, 'recorded');
+  cpSync(MODELS, recorded, { recursive: true });
+  writeFileSync(join(recorded, 'potential.json'), '{"repulsion": "zbl"}\n');
+  assert.equal(e((await cli(['predict', '--json', '--models', recorded, squeezed])).out)[0], b);
+  assert.equal(e((await cli(['predict', '--json', '--models', recorded, '--repulsion', 'none', squeezed])).out)[0], a);
+  const ins = await cli(['inspect', '--json', recorded]);
+  assert.deepEqual(
+    ins.out.trim().split('\n').map((l) => (JSON.parse(l) as { added_repulsion: string }).added_repulsion),
+    ['zbl', 'zbl', 'zbl'],
+  );
+  assert.match((await cli(['inspect', join(recorded, 'WATER_iqa_O1.model')])).out, /run with the ZBL repulsive prior term beyond the training data \(the folder's potential.json\)/);
+  assert.doesNotMatch((await cli(['inspect', MODELS])).out, /ZBL/);
   const q = await cli(['predict', '--models', MODELS, '--property', 'q00', '--repulsion', 'zbl', XYZ]);
   assert.equal(q.code, 2);
   assert.match(q.err.trim(), /^atomgp predict: error: --repulsion is a term of the energy \(iqa\) models, not of q00$/);
