@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DLFFLUX_ENERGY_FACTOR, KCAL_PER_MOL_PER_A_PER_HARTREE_PER_BOHR, KCAL_PER_MOL_PER_HARTREE } from '../chem/units.js';
 import { AtomgpError } from '../errors.js';
+import { parseRepulsion } from '../gp/model/repulsion.js';
 import { GpPotential, moleculeBondsFromModels } from '../potentials/gp.js';
 import { createResult } from '../potentials/potential.js';
 import { assignMolecules, flagRepulsion, loadModelSet, parseMatchMode, parsePeriodicConvention, readGeometryFrames } from './common.js';
@@ -63,7 +64,9 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.models) throw new AtomgpError('--models DIR is required (a folder of .model files)');
   if (positionals.length !== 1) throw new AtomgpError(`expected one geometry file, got ${positionals.length}`);
   const file = positionals[0]!;
-  if (values.repulsion !== undefined && values.repulsion !== 'none' && values.property !== 'iqa') throw new AtomgpError(`--repulsion is a term of the energy (iqa) models, not of ${values.property}`);
+  if (values.property !== 'iqa' && values.repulsion !== undefined && parseRepulsion(values.repulsion, '--repulsion') !== 'none') {
+    throw new AtomgpError(`--repulsion is a term of the energy (iqa) models, not of ${values.property}`);
+  }
   const repulsion = values.property === 'iqa' ? flagRepulsion(values.repulsion, values.models) : 'none';
   const set = loadModelSet(values.models, {
     property: values.property!,
