@@ -47,7 +47,10 @@ const FLAGS = `
                              while sampling, so the reference cannot react (default ${DEMO_DEFAULTS.bondWallFactor}; 0: none)
   --proton-transfer          also sample proton transfer: a CV d(donor, H) − d(H, acceptor) for every
                              O/N-bonded H with another O/N within 2.5 Å at the minimum, whose donor
-                             wall becomes a wall on d(donor, H) + d(H, acceptor) (default off)
+                             wall becomes a wall on d(donor, H) + d(H, acceptor). Default: for the
+                             hydrogens whose transfer the reference makes within 1 ns at the highest
+                             --temperatures-K (a tautomer, and a barrier crossable by transition-state
+                             theory; docs/proton-transfer.md); --no-proton-transfer: for none
   --n-train N, --n-valid N   training / validation frames (default ${DEMO_DEFAULTS.nTrain} / ${DEMO_DEFAULTS.nValid})
   --selection farthest|random  training-set rule (farthest-point in inverse distances; default farthest)
                              (atomic labels also write ichor/FEREBUS CSV sets to DIR/data/csv)
@@ -119,6 +122,12 @@ Any pipeline option may be given.
 ${FLAGS}`;
 
 const num = (name: string, v: string | undefined, dflt: number): number => flagNumber(name, v, dflt);
+
+/** `--proton-transfer` (every labile H), `--no-proton-transfer` (none), neither: the default (auto). */
+function protonTransferFlag(on: boolean | undefined, off: boolean | undefined, dflt: PipelineSettings['protonTransfer']): PipelineSettings['protonTransfer'] {
+  if (on && off) throw new AtomgpError('--proton-transfer and --no-proton-transfer exclude each other');
+  return on ? true : off ? false : dflt;
+}
 const int = (name: string, v: string | undefined, dflt: number): number => flagInteger(name, v, dflt, Number.MIN_SAFE_INTEGER);
 
 export async function pipelineCommand(argv: string[], demo: boolean): Promise<number> {
@@ -161,6 +170,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
       'force-sigma-Ha-per-bohr': { type: 'string' },
       'cold-start': { type: 'boolean' },
       'proton-transfer': { type: 'boolean' },
+      'no-proton-transfer': { type: 'boolean' },
       repulsion: { type: 'string' },
       'theta-min': { type: 'string' },
       'kernel-reach': { type: 'string' },
@@ -210,7 +220,7 @@ export async function pipelineCommand(argv: string[], demo: boolean): Promise<nu
     hillWidthA: num('hill-width-A', values['hill-width-A'], d.hillWidthA),
     hillStrideSteps: int('hill-stride', values['hill-stride'], d.hillStrideSteps),
     bondWallFactor: num('bond-wall', values['bond-wall'], d.bondWallFactor),
-    protonTransfer: values['proton-transfer'] ?? d.protonTransfer,
+    protonTransfer: protonTransferFlag(values['proton-transfer'], values['no-proton-transfer'], d.protonTransfer),
     nTrain: int('n-train', values['n-train'], d.nTrain),
     nValid: int('n-valid', values['n-valid'], d.nValid),
     gaussian: values.gaussian! || values['gaussian-method'] !== undefined || values['gaussian-basis'] !== undefined,

@@ -18,6 +18,7 @@ import { createPotential, type PotentialSpec } from '../../potentials/factory.js
 import { parseIpiReference } from '../../potentials/ipi-driver.js';
 import type { Potential } from '../../potentials/potential.js';
 import type { CvSpec } from '../../sampling/cv.js';
+import { checkProtonTransfers } from './proton-transfer.js';
 import type { PipelineSettings } from './settings.js';
 
 /** Hill-like formula: C first, then H, then the rest alphabetically (C3H4O2). */
@@ -105,18 +106,36 @@ export async function relaxStage(s: PipelineSettings, outDir: string, log: (line
   const file = join(outDir, 'molecule.xyz');
   writeXyz(file, [{ symbols, positionsA: relaxed.positionsA, info: { name, energy_Ha: relaxed.energyKcalPerMol / KCAL_PER_MOL_PER_HARTREE, reference: reference.description }, arrays: {}, comment: '' }]);
   log(`relaxed on the reference in ${relaxed.steps} steps (max force ${relaxed.fmaxKcalPerMolPerA.toFixed(3)} kcal/mol/Å)`);
-  const transfer = s.protonTransfer ? protonTransferCvs(name, symbols, relaxed.positionsA) : [];
+  const transfer = s.protonTransfer === 'auto' ? crossableTransferCvs(s, symbols, reference, relaxed.positionsA, log) : s.protonTransfer ? protonTransferCvs(name, symbols, relaxed.positionsA) : [];
   const labileHydrogens = transfer.map((c) => [c.atoms[0]!, c.atoms[1]!, c.atoms[2]!] as [number, number, number]);
   return { name, symbols, alfs, cvs: [...cvs, ...transfer], labileHydrogens, reference, startA: relaxed.positionsA, file };
+}
+
+function transferCv(symbols: readonly string[], donor: number, h: number, acceptor: number): CvSpec {
+  return { kind: 'distance-difference', atoms: [donor, h, acceptor], label: `proton ${symbols[donor]}${donor + 1}-H${h + 1}-${symbols[acceptor]}${acceptor + 1}` };
+}
+
+/**
+ * `--proton-transfer auto`: a transfer CV for each labile hydrogen whose transfer the reference makes
+ * within 1 ns at the highest MD temperature (proton-transfer.ts), each check logged.
+ */
+function crossableTransferCvs(s: PipelineSettings, symbols: readonly string[], reference: Potential, minimumA: Float64Array, log: (line: string) => void): CvSpec[] {
+  const T = Math.max(...s.mdTemperaturesK);
+  const checks = checkProtonTransfers(reference, symbols, minimumA, T);
+  const name = (i: number): string => `${symbols[i]}${i + 1}`;
+  for (const c of checks) {
+    const what = `${name(c.donor)}-${name(c.hydrogen)}···${name(c.acceptor)}`;
+    const verdict = !c.tautomer
+      ? 'no tautomer (the hydrogen returns to its donor)'
+      : `tautomer ${c.tautomerKcalPerMol!.toFixed(2)} kcal/mol, barrier ≤ ${c.barrierBoundKcalPerMol!.toFixed(1)} kcal/mol (crossable within 1 ns at ${T} K: ≤ ${c.crossableKcalPerMol.toFixed(1)})`;
+    log(`proton transfer ${what}: ${verdict}: ${c.crossable ? 'sampled' : 'not sampled'}`);
+  }
+  return checks.filter((c) => c.crossable).map((c) => transferCv(symbols, c.donor, c.hydrogen, c.acceptor));
 }
 
 /** A CV d(donor, H) − d(H, acceptor) per labile hydrogen at `positionsA` (its nearest acceptor). */
 export function protonTransferCvs(name: string, symbols: readonly string[], positionsA: Float64Array): CvSpec[] {
   const sites = protonSites(symbols, positionsA, findBonds(symbols, positionsA));
   if (sites.length === 0) throw new AtomgpError(`${name}: --proton-transfer needs an O- or N-bonded hydrogen with another O or N within ${PROTON_ACCEPTOR_CUTOFF_A} Å at the minimum; there is none`);
-  return sites.map(({ hydrogen: h, sites: [a, b] }) => ({
-    kind: 'distance-difference' as const,
-    atoms: [a!, h, b!],
-    label: `proton ${symbols[a!]}${a! + 1}-H${h + 1}-${symbols[b!]}${b! + 1}`,
-  }));
+  return sites.map(({ hydrogen: h, sites: [a, b] }) => transferCv(symbols, a!, h, b!));
 }

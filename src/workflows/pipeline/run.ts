@@ -22,14 +22,16 @@ import { featureCount } from '../../features/alf.js';
 import { checkForceFitSize } from '../../gp/fit/additive-forces.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import type { Potential } from '../../potentials/potential.js';
+import { readWtmetadCheckpoint } from '../../sampling/checkpoint.js';
 import { cvUnit } from '../../sampling/cv.js';
 import { VERSION } from '../../version.js';
+import { readStageRecord, type StageRecord } from '../fingerprint.js';
 import { activeRecordFile, activeSettings, activeStage } from './active.js';
 import { dataSettings, selectStage } from './data.js';
 import { mdSettings, mdStage } from './md.js';
 import { formulaOf, type RelaxedMolecule, relaxStage } from './molecule.js';
 import { checkPriorFolders, checkStageSettings, pick, RECORD_FILES, recordStage, type StageContext, stopIfRequested } from './resume.js';
-import { checkSamplingCheckpoint, SAMPLING_KEYS, sampleStage } from './sample.js';
+import { checkSamplingCheckpoint, SAMPLING_KEYS, sampleStage, samplingCheckpointFile } from './sample.js';
 import { type DemoSummary, type PipelineHooks, type PipelineSettings, resolvedLabels, sampledTrainCount, validateSettings } from './settings.js';
 import { trainingSettings, trainStage } from './train.js';
 import { validateStage } from './validate.js';
@@ -78,6 +80,14 @@ function preflight(ctx: StageContext, s: PipelineSettings, labels: 'atomic' | 't
   });
 }
 
+/** What a finished or checkpointed sampling in `outDir` recorded for --proton-transfer (false when it recorded nothing). */
+function recordedProtonTransfer(outDir: string): boolean {
+  const finished = readStageRecord(join(outDir, RECORD_FILES.sampling));
+  if (finished) return finished.settings['protonTransfer'] === true;
+  const cp = samplingCheckpointFile(outDir);
+  return existsSync(cp) && (readWtmetadCheckpoint(cp).fingerprint as unknown as StageRecord).settings['protonTransfer'] === true;
+}
+
 /** Prepare the output folder: `new` refuses a folder holding a pipeline, `overwrite` clears atomgp's files in it. */
 function prepareOutDir(outDir: string, mode: 'new' | 'overwrite' | 'resume'): void {
   if (existsSync(outDir)) {
@@ -107,14 +117,16 @@ export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'ne
     ...stopRequest(hooks.signal),
   };
   const labels = resolvedLabels(s);
-  preflight(ctx, s, labels);
+  // `--proton-transfer auto` is resolved on the reference after the relaxation; before it, a resume is checked against what the sampling recorded.
+  preflight(ctx, s.protonTransfer === 'auto' ? { ...s, protonTransfer: recordedProtonTransfer(outDir) } : s, labels);
   prepareOutDir(outDir, mode);
   const t0 = performance.now();
   const m = await relaxStage(s, outDir, ctx.log, labels);
   // The reference is released however the run ends (an i-PI server or xtb library left open would keep the process alive).
   try {
     if (s.forceSigmaHaPerBohr > 0) checkForceFitSize(m.symbols.length, s.nTrain);
-    return await runStages(ctx, s, m, outDir, labels, t0);
+    // Every stage records (and the summary shows) the resolved choice.
+    return await runStages(ctx, { ...s, protonTransfer: m.labileHydrogens.length > 0 }, m, outDir, labels, t0);
   } finally {
     const ref = m.reference as Potential & { dispose?: () => void };
     if (typeof ref.dispose === 'function') ref.dispose();

@@ -46,8 +46,12 @@ export interface PipelineSettings {
    * minimum (analysis/observables.ts protonSites) gets a CV d(donor, H) − d(H, acceptor) beside the
    * others, and its donor-bond wall becomes a wall on d(donor, H) + d(H, acceptor), so the
    * sampling crosses the transfer path instead of stopping at the wall (malondialdehyde's enol).
+   * `auto` (default): for the hydrogens whose transfer the reference makes within 1 ns at the
+   * highest MD temperature (proton-transfer.ts: a tautomer, and a barrier bound crossable by
+   * transition-state theory); true: every labile hydrogen; false: none. The stages record the
+   * resolved true/false.
    */
-  protonTransfer: boolean;
+  protonTransfer: boolean | 'auto';
   /** Collective variables; default: the preset's (for SMILES/XYZ: up to 3 heavy-atom torsions). */
   cvs?: CvSpec[];
   nTrain: number;
@@ -152,7 +156,7 @@ export const DEMO_DEFAULTS: PipelineSettings = {
   hillWidthA: 0.1,
   hillStrideSteps: 200,
   bondWallFactor: DEFAULT_BOND_WALL.factor,
-  protonTransfer: false,
+  protonTransfer: 'auto',
   nTrain: 1000,
   nValid: 500,
   selection: 'farthest',
@@ -388,6 +392,9 @@ export function validateSettings(s: PipelineSettings): void {
   for (const p of s.priors) parsePrior(p);
   if (!(ALF_KERNELS as readonly string[]).includes(s.kernel)) throw new AtomgpError(`--kernel must be one of ${ALF_KERNELS.join(', ')}, got '${s.kernel}'`);
   parseRepulsion(s.repulsion, '--repulsion');
+  if (!(s.protonTransfer === true || s.protonTransfer === false || s.protonTransfer === 'auto')) {
+    throw new AtomgpError(`--proton-transfer must be true, false or auto, got '${String(s.protonTransfer)}'`);
+  }
   if (!['farthest', 'random'].includes(s.selection)) throw new AtomgpError(`--selection must be farthest or random, got '${s.selection}'`);
   if (!['auto', 'atomic', 'total'].includes(s.labels)) throw new AtomgpError(`--labels must be auto, atomic or total, got '${s.labels}'`);
   if (s.labels === 'atomic' && s.reference !== 'builtin') throw new AtomgpError(`--labels atomic needs a reference with atomic energies (builtin); ${s.reference} gives total energies only`);

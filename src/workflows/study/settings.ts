@@ -15,8 +15,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'smol-toml';
-import { findPresetName, presetMolecule } from '../../chem/presets.js';
 import { parseDistortion } from '../../analysis/distort.js';
+import { findPresetName, presetMolecule } from '../../chem/presets.js';
 import { AtomgpError } from '../../errors.js';
 import { DEFAULT_PRIOR } from '../../gp/fit/priors.js';
 import { checkFidelityBounds, DEFAULT_FIDELITY_BOUNDS, type FidelityBounds } from '../fidelity.js';
@@ -119,7 +119,10 @@ export function readStudyConfig(path: string, base: StudySettings = STUDY_DEFAUL
       for (const [k, v] of Object.entries(value)) {
         const setting = PIPELINE_KEYS.get(k);
         if (setting === undefined) throw new AtomgpError(`${path}: [pipeline] has an unknown key '${k}' (keys are pipeline flags without dashes: ${[...PIPELINE_KEYS.keys()].join(', ')})`);
-        (s.pipeline as unknown as Table)[setting] = typed(v, STUDY_DEFAULTS.pipeline[setting], `${path}: [pipeline] ${k}`);
+        if (setting === 'protonTransfer') {
+          if (!(typeof v === 'boolean' || v === 'auto')) throw new AtomgpError(`${path}: [pipeline] ${k}: expected true, false or "auto", got ${JSON.stringify(v)}`);
+          s.pipeline.protonTransfer = v;
+        } else (s.pipeline as unknown as Table)[setting] = typed(v, STUDY_DEFAULTS.pipeline[setting], `${path}: [pipeline] ${k}`);
       }
     } else if (key === 'fidelity') {
       if (!isTable(value)) throw new AtomgpError(`${where}: expected a table [fidelity]`);

@@ -183,9 +183,9 @@ test('stage records: a setting added later is recorded only when it differs from
   assert.equal(pick({ ...DEMO_DEFAULTS }, TRAINING_KEYS)['splitSigmaHa'], 0.005);
   assert.equal(pick({ ...DEMO_DEFAULTS, forceSigmaHaPerBohr: 0 }, TRAINING_KEYS)['forceSigmaHaPerBohr'], 0);
   assert.throws(() => validateSettings({ ...small, splitSigmaHa: -1 }), /--split-sigma-Ha must be a number ≥ 0 \(0: off\), got -1/);
-  // proton-transfer sampling off is how samplings were made before it existed
+  // proton-transfer sampling off is how samplings were made before it existed (stages see the resolved choice, never 'auto')
   const { SAMPLING_KEYS } = await import('../../../src/workflows/pipeline/sample.js');
-  assert.equal('protonTransfer' in pick({ ...DEMO_DEFAULTS }, SAMPLING_KEYS), false);
+  assert.equal('protonTransfer' in pick({ ...DEMO_DEFAULTS, protonTransfer: false }, SAMPLING_KEYS), false);
   assert.equal(pick({ ...DEMO_DEFAULTS, protonTransfer: true }, SAMPLING_KEYS)['protonTransfer'], true);
 });
 
@@ -254,4 +254,24 @@ test('--proton-transfer: a CV d(O5, H9) − d(H9, O1) beside the torsions, recor
   const checked = JSON.parse(readFileSync(join(out, 'runs', 'shift_0.05', 'T1000_r00', 'summary.json'), 'utf8'));
   assert.equal(checked.monitorReference, undefined, 'the NVT checks keep the strict bond criteria');
   await assert.rejects(runPipeline({ ...small, protonTransfer: true }, join(root, 'pt-water'), 'new'), /water: --proton-transfer needs an O- or N-bonded hydrogen with another O or N within 2\.5 Å at the minimum; there is none/);
+});
+
+test('--proton-transfer auto (the default): checked on the reference, the resolved choice recorded; the built-in field never transfers, so nothing changes', async () => {
+  assert.equal(DEMO_DEFAULTS.protonTransfer, 'auto');
+  const out = join(root, 'pt-auto');
+  const logged: string[] = [];
+  const s: PipelineSettings = { ...small, molecule: 'malondialdehyde', priors: ['shift:0.05'], sampleSteps: 6000, nTrain: 100, nValid: 50, mdTimePs: 0.2, activeRounds: 0 };
+  const summary = await runPipeline(s, out, 'new', { log: (l) => logged.push(l) });
+  assert.ok(logged.includes('proton transfer O5-H9···O1: no tautomer (the hydrogen returns to its donor): not sampled'), logged.join('\n'));
+  assert.ok(!summary.sampling.cv_labels.some((l) => l.startsWith('proton')));
+  assert.equal(summary.settings.protonTransfer, false, 'the summary shows the resolved choice');
+  const record = JSON.parse(readFileSync(join(out, 'sampling', 'fingerprint.json'), 'utf8'));
+  assert.equal('protonTransfer' in record.settings, false, 'recorded as a run made before the setting existed');
+  // auto resumes what it resolved; forcing the transfer on is a change of the sampling
+  await runPipeline(s, out, 'resume');
+  await assert.rejects(runPipeline({ ...s, protonTransfer: true }, out, 'resume'), /sampling .*--proton-transfer: recorded false, now true/);
+  assert.throws(() => validateSettings({ ...small, protonTransfer: 'yes' as 'auto' }), /^AtomgpError: --proton-transfer must be true, false or auto, got 'yes'$/);
+  const both = runCli(['pipeline', '--molecule', 'water', '--proton-transfer', '--no-proton-transfer', '--out', join(root, 'pt-both')]);
+  assert.equal(both.code, 2);
+  assert.match(both.err.trim(), /^atomgp pipeline: error: --proton-transfer and --no-proton-transfer exclude each other$/);
 });

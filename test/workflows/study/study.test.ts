@@ -185,19 +185,25 @@ test('study resume: pipeline settings added later match a record without them (o
   const s = structuredClone(STUDY_DEFAULTS);
   const now = flatSettings(s);
   assert.equal(now['pipeline.repulsion'], 'zbl', 'the ZBL term is the default (session 19) and recorded');
-  assert.equal('pipeline.protonTransfer' in now, false);
+  assert.equal(now['pipeline.protonTransfer'], 'auto', 'the proton-transfer check is the default (session 19) and recorded');
   // a record from before the settings existed, and one that wrote them at their "as before" values
   const { 'pipeline.repulsion': _r, 'pipeline.protonTransfer': _p, ...older } = now;
-  const none = { ...s, pipeline: { ...s.pipeline, repulsion: 'none' as const } };
-  assert.deepEqual(studySettingsChanges(older, none), [], 'a study from before the term resumes with --repulsion none');
+  const none = { ...s, pipeline: { ...s.pipeline, repulsion: 'none' as const, protonTransfer: false } };
+  assert.deepEqual(studySettingsChanges(older, none), [], 'a study from before both resumes with repulsion = "none", proton-transfer = false');
   assert.deepEqual(studySettingsChanges({ ...older, 'pipeline.protonTransfer': false, 'pipeline.repulsion': 'none' }, none), []);
   // ... and is refused under the new default; a study recorded with the term is not resumed without it
-  assert.deepEqual(studySettingsChanges(older, s), ['pipeline.repulsion: recorded "none", now "zbl"']);
-  assert.deepEqual(studySettingsChanges(now, none), ['pipeline.repulsion: recorded "zbl", now "none"']);
+  assert.deepEqual(studySettingsChanges(older, s), ['pipeline.protonTransfer: recorded false, now "auto"', 'pipeline.repulsion: recorded "none", now "zbl"']);
+  assert.deepEqual(studySettingsChanges(now, none), ['pipeline.protonTransfer: recorded "auto", now false', 'pipeline.repulsion: recorded "zbl", now "none"']);
   assert.deepEqual(studySettingsChanges({ ...now, fidelityFrames: 25 }, s), [], 'fidelity frames may change');
   const f = join(root, 'rep.toml');
   writeFileSync(f, '[pipeline]\nrepulsion = "none"\n');
   assert.equal(readStudyConfig(f).pipeline.repulsion, 'none');
+  writeFileSync(f, '[pipeline]\nproton-transfer = false\n');
+  assert.equal(readStudyConfig(f).pipeline.protonTransfer, false);
+  writeFileSync(f, '[pipeline]\nproton-transfer = "auto"\n');
+  assert.equal(readStudyConfig(f).pipeline.protonTransfer, 'auto');
+  writeFileSync(f, '[pipeline]\nproton-transfer = "on"\n');
+  assert.throws(() => readStudyConfig(f), /\[pipeline\] proton-transfer: expected true, false or "auto", got "on"$/);
   const bad = runCli(['study', '--molecules', 'water', '--reference', 'builtin', '--repulsion', 'hard', '--out', join(root, 'bad-rep')]);
   assert.equal(bad.code, 2);
   assert.match(bad.err.trim(), /^atomgp study: error: --repulsion must be one of none, zbl, got 'hard'$/);
