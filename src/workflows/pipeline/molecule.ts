@@ -127,7 +127,7 @@ function crossableTransferCvs(s: PipelineSettings, symbols: readonly string[], r
     const what = `${name(c.donor)}-${name(c.hydrogen)}···${name(c.acceptor)}`;
     const verdict = !c.tautomer
       ? 'no tautomer (the hydrogen returns to its donor)'
-      : `tautomer ${c.tautomerKcalPerMol!.toFixed(2)} kcal/mol, barrier ≤ ${c.barrierBoundKcalPerMol!.toFixed(1)} kcal/mol (crossable within 1 ns at ${T} K: ≤ ${c.crossableKcalPerMol.toFixed(1)})`;
+      : `tautomer ${c.tautomerKcalPerMol!.toFixed(2).replace(/^-(0\.00)$/, '$1')} kcal/mol, barrier ≤ ${c.barrierBoundKcalPerMol!.toFixed(1)} kcal/mol (crossable within 1 ns at ${T} K: ≤ ${c.crossableKcalPerMol.toFixed(1)})`;
     log(`proton transfer ${what}: ${verdict}: ${c.crossable ? 'sampled' : 'not sampled'}`);
   }
   return checks.filter((c) => c.crossable).map((c) => transferCv(symbols, c.donor, c.hydrogen, c.acceptor));
