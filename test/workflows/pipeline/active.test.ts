@@ -4,13 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { BOLTZMANN_KCAL_PER_MOL_PER_K, KCAL_PER_MOL_PER_HARTREE } from '../../../src/chem/units.js';
+import { readModelSetTerms } from '../../../src/io/modelset.js';
 import { readXyz } from '../../../src/io/xyz.js';
 import { createPotential } from '../../../src/potentials/factory.js';
 import { createResult, type Potential, type PotentialResult } from '../../../src/potentials/potential.js';
 import { readLabelledExtxyz } from '../../../src/sampling/export.js';
 import { descentPath, pickActiveFrames, thermalReachKcalPerMol } from '../../../src/workflows/pipeline/active.js';
-import { buildMolecule, referenceSpec } from '../../../src/workflows/pipeline/molecule.js';
 import { DEMO_DEFAULTS, type DemoSummary, type PipelineSettings, runPipeline, validateSettings } from '../../../src/workflows/pipeline/index.js';
+import { buildMolecule, referenceSpec } from '../../../src/workflows/pipeline/molecule.js';
+import { modelSpec } from '../../../src/workflows/pipeline/settings.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atomgp-active-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -114,7 +116,9 @@ test('active learning on water: nTrain geometries in all, the minimum and the wo
   // The errors in round.json are the round's model minus the reference: recompute them on the added frames.
   const { mol } = await buildMolecule(small);
   const reference = await createPotential(referenceSpec(small, mol));
-  const model = await createPotential({ kind: 'gp-models', dir: join(out, 'active/round_01/models') });
+  // with the models' terms as the round ran them (the ZBL term by default, recorded in the folder)
+  const model = await createPotential(modelSpec(small, join(out, 'active/round_01/models')));
+  assert.equal(readModelSetTerms(join(out, 'active/round_01/models')).repulsion, small.repulsion);
   const rm = createResult(3);
   const rr = createResult(3);
   const recorded = JSON.parse(readFileSync(join(out, 'active/round_01/round.json'), 'utf8')) as { errors_kcal_per_mol: number[]; candidates: number };
