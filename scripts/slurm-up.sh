@@ -20,12 +20,12 @@ for p in munged slurmctld slurmd sinfo sbatch; do
   command -v "$p" >/dev/null || die "$p not found: install Debian's slurm-wlm and munge (apt-get install slurm-wlm munge)"
 done
 
-node_state() { sinfo -h -N -o '%t' 2>/dev/null | head -1 | tr -d '*'; }
+node_state() { sinfo -h -N -o '%t' 2>/dev/null | head -1 | tr -d '*~#!%$@^-'; }
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 # Already up: nothing to do.
 if running "$RUN/slurmctld.pid" && running "$RUN/slurmd.pid"; then
-  case "$(node_state)" in idle|mix|mixed|alloc|allocated|comp|completing)
+  case "$(node_state)" in idle|mix|mixed|alloc|allocated|comp|completing|plnd|planned)
     echo "slurm-up: already up ($(sinfo -h -N -o '%N %t'))"; exit 0 ;;
   esac
 fi
@@ -97,7 +97,7 @@ deadline=$(( $(date +%s) + TIMEOUT_S ))
 while :; do
   st=$(node_state)
   case "$st" in
-    idle|mix|mixed|alloc|allocated) break ;;
+    idle|mix|mixed|alloc|allocated|comp|completing|plnd|planned) break ;;
     down|drain|drng|drained|fail) scontrol update nodename="$node_name" state=resume >/dev/null 2>&1 || true ;;
   esac
   if [ "$(date +%s)" -ge "$deadline" ]; then

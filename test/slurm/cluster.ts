@@ -12,8 +12,11 @@ function clusterProblem(): string | undefined {
   const v = spawnSync('sbatch', ['--version'], { encoding: 'utf8' });
   if (v.error) return 'sbatch not found on PATH (install slurm-wlm and run scripts/slurm-up.sh as root)';
   const s = spawnSync('sinfo', ['-h', '-o', '%t'], { encoding: 'utf8', timeout: 20_000 });
-  const states = (s.stdout ?? '').split('\n').map((l) => l.trim().replace(/\*$/, '')).filter((l) => l !== '');
-  if (s.status !== 0 || !states.some((t) => ['idle', 'mix', 'alloc'].includes(t))) {
+  // A node that takes jobs: idle, partly or fully allocated, completing, or planned by the backfill
+  // scheduler for a pending job (`plnd`, seen while another test file's jobs queue). The flag
+  // suffixes (`*` not responding, `~` powered off, ...) are stripped; a not-responding node is `down` soon.
+  const states = (s.stdout ?? '').split('\n').map((l) => l.trim().replace(/[*~#!%$@^-]+$/, '')).filter((l) => l !== '');
+  if (s.status !== 0 || !states.some((t) => ['idle', 'mix', 'alloc', 'comp', 'plnd'].includes(t))) {
     return `the Slurm cluster is not up (sinfo: ${(s.stderr || s.stdout || '').trim().split('\n')[0] || 'no node'}); run scripts/slurm-up.sh as root`;
   }
   return undefined;
