@@ -25,7 +25,8 @@ each molecule's folder DIR/<molecule>/ holds its pipeline output and report.
   --molecules LIST           built-in molecules (default ${d.molecules.join(',')})
   --reference builtin|xtb    reference potential (default ${d.reference})
   --config FILE              settings file (TOML: molecules, reference, [pipeline] with any pipeline
-                             flag without dashes, [fidelity]); flags given here override it
+                             flag without dashes, [fidelity], [observables], [distortions],
+                             [optimisation]); flags given here override it
   --out DIR                  output folder (required)
   --resume | --overwrite     continue an interrupted study (refuses changed settings), or start over
   --priors LIST              prior means (default ${d.pipeline.priors.join(',')})
@@ -47,6 +48,11 @@ each molecule's folder DIR/<molecule>/ holds its pipeline output and report.
   --observables-temperature-K T  the reference's own NVT run at T (one of the temperatures) and the
                              model runs at T compared with it: h(r), E_pot − E_min, bond deviations
                              (default ${d.observablesTemperatureK}; 0: none)
+  --refine-rounds R          peptides (total-energy labels): rounds of refinement of the default
+                             prior's model at the conformer minima it predicts: its optimisation
+                             paths (every ${d.optimisationPathStride}-th step, [optimisation] path-stride) and minima labelled
+                             on the reference, the model refit with θ kept (default ${d.optimisationRefineRounds}; 0: none;
+                             the unrefined model's table is always reported)
   --json                     print study.json's summary on stdout; progress stays on stderr
   --quiet                    no progress on stderr
 
@@ -80,6 +86,10 @@ export function formatStudy(s: StudySummary, htmlPath: string): string {
     lines.push(`${m.molecule}: conformers optimised (${op.optimiser ?? 'L-BFGS'}) on ${op.prior} and on the reference: ΔE(C5 − C7eq) ${f(op.delta_e_model_kcal_per_mol)} vs ${f(op.delta_e_reference_kcal_per_mol)} kcal/mol, wall time ratio ${f(op.wall_time_ratio, 3)}`);
     for (const e of op.entries) {
       lines.push(`  ${e.start}: model ${e.model.steps_to_fmax_1 ?? '–'} steps to fmax < 1, (${e.model.phi_deg.toFixed(0)}°, ${e.model.psi_deg.toFixed(0)}°); reference ${e.reference.steps_to_fmax_1 ?? '–'} steps, (${e.reference.phi_deg.toFixed(0)}°, ${e.reference.psi_deg.toFixed(0)}°); RMSD ${e.rmsd_A.toFixed(3)} Å (heavy atoms ${e.rmsd_heavy_A === undefined ? '–' : e.rmsd_heavy_A.toFixed(3)} Å)`);
+    }
+    for (const r of m.refinement ?? []) {
+      const o = r.optimisation;
+      lines.push(`  refinement round ${r.round} (${r.frames_added} reference frames, ${r.n_train} training geometries): ΔE(C5 − C7eq) ${f(o.delta_e_model_kcal_per_mol)} vs ${f(o.delta_e_reference_kcal_per_mol)} kcal/mol, RMSD ${o.entries.map((e) => e.rmsd_A.toFixed(3)).join(', ')} Å, steps to fmax < 1 ${o.entries.map((e) => e.model.steps_to_fmax_1 ?? '–').join(', ')}`);
     }
   }
   for (const m of s.molecules) {
@@ -118,6 +128,7 @@ export async function run(argv: string[]): Promise<number> {
       workers: { type: 'string' },
       'fidelity-frames': { type: 'string' },
       'observables-temperature-K': { type: 'string' },
+      'refine-rounds': { type: 'string' },
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -140,6 +151,7 @@ export async function run(argv: string[]): Promise<number> {
     reference: (values.reference ?? base.reference) as ReferenceKind,
     fidelityFrames: flagFrames('fidelity-frames', values['fidelity-frames'], base.fidelityFrames),
     observablesTemperatureK: flagNumber('observables-temperature-K', values['observables-temperature-K'], base.observablesTemperatureK),
+    optimisationRefineRounds: flagInteger('refine-rounds', values['refine-rounds'], base.optimisationRefineRounds, 0),
     pipeline: {
       ...p,
       priors: values.priors ? list(values.priors) : p.priors,

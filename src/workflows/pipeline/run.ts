@@ -57,6 +57,19 @@ function checkTrainingSize(s: PipelineSettings, nAtoms: number): void {
   }
 }
 
+/** The context of a run folder's stages (a study's later stages train into the same folder). */
+export function stageContext(outDir: string, resume: boolean, hooks: PipelineHooks, workers: number): StageContext {
+  return {
+    outDir,
+    resume,
+    log: hooks.log ?? (() => {}),
+    progress: hooks.progress ?? (() => {}),
+    executor: hooks.executor ?? { kind: 'local', workers },
+    batchHooks: { ...(hooks.onBatchStatus ? { onStatus: hooks.onBatchStatus } : {}), ...(hooks.signal ? { signal: hooks.signal } : {}) },
+    ...stopRequest(hooks.signal),
+  };
+}
+
 /**
  * A stop request from an abort signal (its reason names the signal, e.g. 'SIGTERM'), as a function
  * for the main thread and as a shared flag for worker threads (the MD runs poll it).
@@ -107,15 +120,7 @@ function prepareOutDir(outDir: string, mode: 'new' | 'overwrite' | 'resume'): vo
  */
 export async function runPipeline(s: PipelineSettings, outDir: string, mode: 'new' | 'overwrite' | 'resume', hooks: PipelineHooks = {}): Promise<DemoSummary> {
   validateSettings(s);
-  const ctx: StageContext = {
-    outDir,
-    resume: mode === 'resume',
-    log: hooks.log ?? (() => {}),
-    progress: hooks.progress ?? (() => {}),
-    executor: hooks.executor ?? { kind: 'local', workers: s.workers },
-    batchHooks: { ...(hooks.onBatchStatus ? { onStatus: hooks.onBatchStatus } : {}), ...(hooks.signal ? { signal: hooks.signal } : {}) },
-    ...stopRequest(hooks.signal),
-  };
+  const ctx = stageContext(outDir, mode === 'resume', hooks, s.workers);
   const labels = resolvedLabels(s);
   // `--proton-transfer auto` is resolved on the reference after the relaxation; before it, a resume is checked against what the sampling recorded.
   preflight(ctx, s.protonTransfer === 'auto' ? { ...s, protonTransfer: recordedProtonTransfer(outDir) } : s, labels);

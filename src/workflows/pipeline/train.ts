@@ -137,7 +137,7 @@ export interface ModelSetTarget {
 export async function trainModelSet(
   ctx: StageContext,
   s: PipelineSettings,
-  m: RelaxedMolecule,
+  m: Pick<RelaxedMolecule, 'symbols' | 'alfs'> & { reference: { description: string } },
   train: readonly LabelledFrame[],
   system: string,
   prior: string,

@@ -81,6 +81,24 @@ export function studyHtml(s: StudySummary): string {
           `Conformer optimisation (${op.optimiser ?? 'L-BFGS'} to fmax 0.05 kcal/mol/Å, ${op.prior}): ΔE(C5 − C7eq) model ${op.delta_e_model_kcal_per_mol.toFixed(2)}, reference ${op.delta_e_reference_kcal_per_mol.toFixed(2)} kcal/mol; wall time model/reference ${op.wall_time_ratio.toFixed(3)}; energies relative to each surface's minimum from the C7eq start`,
         )
       : '';
+    const rounds = m.refinement ?? [];
+    const refine =
+      op && rounds.length > 0
+        ? table(
+            ['model', 'reference calls', 'training geometries', 'ΔE(C5 − C7eq) model (kcal/mol)', 'reference (kcal/mol)', 'RMSD per start (Å)', 'steps to fmax < 1', 'reference max |F| at the model minima (kcal/mol/Å)'],
+            [{ round: 0, frames_added: 0, n_train: null as number | null, optimisation: op }, ...rounds].map((r) => [
+              r.round === 0 ? 'trained (sampling only)' : `refinement round ${r.round}`,
+              r.frames_added,
+              r.n_train ?? '–',
+              f2(r.optimisation.delta_e_model_kcal_per_mol),
+              f2(r.optimisation.delta_e_reference_kcal_per_mol),
+              r.optimisation.entries.map((e) => e.rmsd_A.toFixed(3)).join(', '),
+              r.optimisation.entries.map((e) => e.model.steps_to_fmax_1 ?? '–').join(', '),
+              r.optimisation.entries.map((e) => (e.reference_fmax_at_model_minimum_kcal_per_mol_per_A === undefined ? '–' : e.reference_fmax_at_model_minimum_kcal_per_mol_per_A.toFixed(2))).join(', '),
+            ]),
+            `Refinement at the conformer minima: each round labels the model's optimisation paths (every ${s.settings.optimisationPathStride ?? 3}-th step) and minima on the reference and refits the model (θ kept); starts in the order of the table above`,
+          )
+        : '';
     return `<h2>${escapeHtml(m.molecule)} (${escapeHtml(m.formula)}, ${m.n_atoms} atoms)</h2>
 <p>Reference: ${escapeHtml(m.reference)}; labels: ${m.labels === 'atomic' ? 'atomic energies' : 'total energies (additive GP)'}. <a href="${encodeURI(m.folder)}/report.html">The molecule's report</a>.</p>
 ${valid}
@@ -88,6 +106,7 @@ ${survival}
 ${runs}
 ${dist}
 ${opt}
+${refine}
 ${obs}
 ${pops}
 ${rama ? `<h3>Ramachandran maps (first residue)</h3><div class="maps">${rama}</div>` : ''}`;

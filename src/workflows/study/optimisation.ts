@@ -15,9 +15,10 @@ import { detectBackbone, dihedralOf, setDihedral } from '../../analysis/dihedral
 import { randomDisplacement } from '../../analysis/distort.js';
 import { kabschRmsd } from '../../analysis/kabsch.js';
 import type { Bond } from '../../chem/connectivity.js';
+import { BOHR_PER_ANGSTROM, KCAL_PER_MOL_PER_HARTREE } from '../../chem/units.js';
 import { readXyz } from '../../io/xyz.js';
 import { type LbfgsPreconditioner, lbfgs } from '../../optimize/lbfgs.js';
-import type { Potential } from '../../potentials/potential.js';
+import { createResult, type Potential } from '../../potentials/potential.js';
 import { Rng } from '../../util/rng.js';
 
 export const CONFORMER_STARTS: ReadonlyArray<{ name: string; phiDeg: number; psiDeg: number }> = [
@@ -45,6 +46,12 @@ export interface OptimisationEntry {
   rmsd_A: number;
   /** The same over the heavy atoms only, Å (hydrogens, e.g. methyl rotors, left out; for reading). */
   rmsd_heavy_A: number;
+  /**
+   * Max |F| of the reference at the model's minimum, kcal/mol/Å: how far the model's minimum is
+   * from a stationary point of the reference, from one reference call (the check a user without
+   * the reference's own optimisation can make).
+   */
+  reference_fmax_at_model_minimum_kcal_per_mol_per_A: number;
 }
 
 export interface OptimisationResult {
@@ -62,7 +69,7 @@ export interface OptimisationResult {
 const FMAX = 0.05;
 const deg = (rad: number): number => (rad * 180) / Math.PI;
 
-function optimise(p: Potential, start: Float64Array, phi: readonly [number, number, number, number], psi: readonly [number, number, number, number], preconditioner: LbfgsPreconditioner): { side: Omit<OptimisedSide, 'energy_kcal_per_mol'>; energy: number; x: Float64Array } {
+function optimise(p: Potential, start: Float64Array, phi: Quad, psi: Quad, preconditioner: LbfgsPreconditioner, path?: { stride: number; frames: Float64Array[] }): { side: Omit<OptimisedSide, 'energy_kcal_per_mol'>; energy: number; x: Float64Array } {
   let first: number | null = null;
   const t0 = performance.now();
   const r = lbfgs(p, start, {
@@ -71,6 +78,7 @@ function optimise(p: Potential, start: Float64Array, phi: readonly [number, numb
     preconditioner,
     onStep: (s) => {
       if (first === null && s.fmaxKcalPerMolPerA < 1) first = s.step;
+      if (path && path.stride > 0 && s.step % path.stride === 0) path.frames.push(Float64Array.from(s.positionsA));
     },
   });
   const wall = (performance.now() - t0) / 1000;
@@ -79,6 +87,54 @@ function optimise(p: Potential, start: Float64Array, phi: readonly [number, numb
     energy: r.energyKcalPerMol,
     x: r.positionsA,
   };
+}
+
+type Quad = readonly [number, number, number, number];
+
+/** Max |F| of `p` at `x`, kcal/mol/Å. */
+function fmaxAt(p: Potential, x: Float64Array): number {
+  const out = createResult(x.length / 3);
+  p.compute(x, out, true);
+  let m = 0;
+  for (let i = 0; i < x.length; i += 3) {
+    const f = Math.hypot(out.forcesHaPerBohr[i]!, out.forcesHaPerBohr[i + 1]!, out.forcesHaPerBohr[i + 2]!);
+    if (f > m) m = f;
+  }
+  return m * KCAL_PER_MOL_PER_HARTREE * BOHR_PER_ANGSTROM;
+}
+
+/**
+ * The study's starts: the relaxed minimum with (φ, ψ) of the first residue set to each of
+ * CONFORMER_STARTS, then each of them with seeded random displacements of 0.05 Å RMS.
+ */
+export function conformerStarts(minimumA: Float64Array, bonds: readonly Bond[], phi: Quad, psi: Quad, seed: number): Array<{ name: string; x: Float64Array }> {
+  const rng = new Rng(seed);
+  const starts: Array<{ name: string; x: Float64Array }> = [];
+  for (const c of CONFORMER_STARTS) {
+    const x = setDihedral(setDihedral(minimumA, bonds, phi, (c.phiDeg * Math.PI) / 180), bonds, psi, (c.psiDeg * Math.PI) / 180);
+    starts.push({ name: c.name, x });
+  }
+  for (const c of CONFORMER_STARTS) starts.push({ name: `${c.name} + 0.05 Å random`, x: randomDisplacement(Float64Array.from(starts.find((s) => s.name === c.name)!.x), 0.05, rng) }); // in place: on a copy
+  return starts;
+}
+
+/**
+ * The geometries a refinement round labels on the reference: from every conformer start, the
+ * model's optimisation path every `stride`-th step (0: none) and the minimum it reached.
+ */
+export function optimisationPathFrames(dir: string, symbols: readonly string[], bonds: readonly Bond[], model: Potential, seed: number, stride: number, preconditioner: LbfgsPreconditioner = 'lindh'): Float64Array[] {
+  const residues = detectBackbone(symbols, bonds);
+  if (residues.length === 0) return [];
+  const { phi, psi } = residues[0]!;
+  const minimum = readXyz(join(dir, 'molecule.xyz'))[0]!.positionsA;
+  const frames: Float64Array[] = [];
+  for (const s of conformerStarts(minimum, bonds, phi, psi, seed)) {
+    const path = { stride, frames: [] as Float64Array[] };
+    const r = optimise(model, s.x, phi, psi, preconditioner, path);
+    // the start (step 0) is a rigid rotation of the minimum, not a geometry the model put there
+    frames.push(...path.frames.slice(stride > 0 ? 1 : 0), Float64Array.from(r.x));
+  }
+  return frames;
 }
 
 function heavyOnly(positionsA: Float64Array, symbols: readonly string[]): Float64Array {
@@ -95,13 +151,7 @@ export function optimisationStage(dir: string, symbols: readonly string[], bonds
   if (residues.length === 0) return null;
   const { phi, psi } = residues[0]!;
   const minimum = readXyz(join(dir, 'molecule.xyz'))[0]!.positionsA;
-  const rng = new Rng(seed);
-  const starts: Array<{ name: string; x: Float64Array }> = [];
-  for (const c of CONFORMER_STARTS) {
-    const x = setDihedral(setDihedral(minimum, bonds, phi, (c.phiDeg * Math.PI) / 180), bonds, psi, (c.psiDeg * Math.PI) / 180);
-    starts.push({ name: c.name, x });
-  }
-  for (const c of CONFORMER_STARTS) starts.push({ name: `${c.name} + 0.05 Å random`, x: randomDisplacement(Float64Array.from(starts.find((s) => s.name === c.name)!.x), 0.05, rng) }); // in place: on a copy
+  const starts = conformerStarts(minimum, bonds, phi, psi, seed);
   const raw = starts.map((s) => ({ name: s.name, m: optimise(model, s.x, phi, psi, preconditioner), r: optimise(reference, s.x, phi, psi, preconditioner) }));
   const m0 = raw[0]!.m.energy;
   const r0 = raw[0]!.r.energy;
@@ -111,6 +161,7 @@ export function optimisationStage(dir: string, symbols: readonly string[], bonds
     reference: { ...e.r.side, energy_kcal_per_mol: e.r.energy - r0 },
     rmsd_A: kabschRmsd(e.r.x, e.m.x),
     rmsd_heavy_A: kabschRmsd(heavyOnly(e.r.x, symbols), heavyOnly(e.m.x, symbols)),
+    reference_fmax_at_model_minimum_kcal_per_mol_per_A: fmaxAt(reference, e.m.x),
   }));
   const wallModel = raw.reduce((a, e) => a + e.m.side.wall_s, 0);
   const wallRef = raw.reduce((a, e) => a + e.r.side.wall_s, 0);

@@ -36,6 +36,7 @@ import { type DistortionResult, distortionsStage } from './distortions.js';
 import { studyHtml } from './html.js';
 import { type MoleculeObservables, observablesStage } from './observables.js';
 import { type OptimisationResult, optimisationStage } from './optimisation.js';
+import { type RefinementRound, refinementStage } from './refine.js';
 import { moleculeRamachandran, type RamachandranMap } from './ramachandran.js';
 import { moleculeSettings, type StudySettings, validateStudySettings } from './settings.js';
 
@@ -90,6 +91,11 @@ export interface StudyMolecule {
   ramachandran: RamachandranMap[] | null;
   /** Conformer optimisation on the default prior and on the reference (peptides; else null). */
   optimisation: OptimisationResult | null;
+  /**
+   * Refinement rounds of the default prior's model at its conformer minima, each with the conformer
+   * table on the refit model (refine.ts; empty when switched off, for non-peptides and for atomic labels).
+   */
+  refinement: RefinementRound[];
 }
 
 export interface StudySummary {
@@ -116,6 +122,11 @@ export function flatSettings(s: StudySettings): Record<string, unknown> {
   out['distortions'] = s.distortions;
   out['distortionTemperatureK'] = s.distortionTemperatureK;
   out['distortionTimePs'] = s.distortionTimePs;
+  // Added in session 21: a study recorded before has no refinement (0 rounds), and its resume with 0 rounds matches.
+  if (s.optimisationRefineRounds > 0) {
+    out['optimisationRefineRounds'] = s.optimisationRefineRounds;
+    out['optimisationPathStride'] = s.optimisationPathStride;
+  }
   return out;
 }
 
@@ -231,16 +242,31 @@ async function fidelityStage(s: StudySettings, molecule: string, dir: string, su
   return out;
 }
 
-/** The conformer optimisation of a peptide on the default prior's models and on the reference. */
-async function optimisationOf(s: StudySettings, name: string, dir: string, prior: string, symbols: readonly string[], bonds: readonly Bond[], hooks: PipelineHooks): Promise<OptimisationResult | null> {
+/**
+ * The conformer optimisation of a peptide on the default prior's models and on the reference, then
+ * the refinement rounds (total-energy labels only: the reference gives no atomic energies to add).
+ */
+async function optimisationOf(s: StudySettings, name: string, dir: string, summary: DemoSummary, symbols: readonly string[], bonds: readonly Bond[], resume: boolean, hooks: PipelineHooks): Promise<{ optimisation: OptimisationResult | null; refinement: RefinementRound[] }> {
   const p = moleculeSettings(s, name);
+  const prior = summary.default_prior;
   const { mol } = await buildMolecule(p);
   const model = await createPotential(modelSpec(p, join(dir, 'models', priorFolder(prior))));
   const reference = await createPotential(referenceSpec(p, mol));
   try {
     const r = optimisationStage(dir, symbols, bonds, prior, model, reference, p.seed);
-    if (r) hooks.log?.(`${name}: conformers optimised, ΔE(C5 − C7eq) model ${r.delta_e_model_kcal_per_mol.toFixed(2)}, reference ${r.delta_e_reference_kcal_per_mol.toFixed(2)} kcal/mol`);
-    return r;
+    if (!r) return { optimisation: null, refinement: [] };
+    hooks.log?.(`${name}: conformers optimised, ΔE(C5 − C7eq) model ${r.delta_e_model_kcal_per_mol.toFixed(2)}, reference ${r.delta_e_reference_kcal_per_mol.toFixed(2)} kcal/mol`);
+    if (s.optimisationRefineRounds > 0 && summary.labels !== 'total') {
+      hooks.log?.(`${name}: no refinement at the conformer minima: it needs total-energy labels (the reference gives no atomic energies to add)`);
+      return { optimisation: r, refinement: [] };
+    }
+    const prefixed: PipelineHooks = {
+      ...hooks,
+      log: (line) => hooks.log?.(`${name}: ${line}`),
+      progress: (stage, fraction, text) => hooks.progress?.(`${name} ${stage}`, fraction, text),
+    };
+    const refinement = await refinementStage(p, dir, symbols, bonds, prior, reference, { rounds: s.optimisationRefineRounds, pathStride: s.optimisationPathStride }, resume, prefixed);
+    return { optimisation: r, refinement };
   } finally {
     (reference as Potential & { dispose?: () => void }).dispose?.();
   }
@@ -279,7 +305,7 @@ export async function runStudy(s: StudySettings, outDir: string, mode: 'new' | '
     stopIfRequested(hooks.signal, `after the observables of ${folder}`);
     const { mol } = await buildMolecule(moleculeSettings(s, name));
     const ramachandran = moleculeRamachandran(dir, summary, mol.symbols, mol.bonds, observables?.reference_run_dir ?? null);
-    const optimisation = await optimisationOf(s, name, dir, summary.default_prior, mol.symbols, mol.bonds, hooks);
+    const { optimisation, refinement } = await optimisationOf(s, name, dir, summary, mol.symbols, mol.bonds, moleculeMode === 'resume', hooks);
     stopIfRequested(hooks.signal, `after the conformer optimisation of ${folder}`);
     const distortions = await distortionsStage(s, folder, dir, summary, moleculeMode === 'resume', hooks);
     const runs: StudyRun[] = summary.runs.map((r) => ({ ...r, run_dir: join(folder, r.run_dir), fidelity: fidelity[r.run_dir] ?? null }));
@@ -297,6 +323,7 @@ export async function runStudy(s: StudySettings, outDir: string, mode: 'new' | '
       distortions,
       ramachandran,
       optimisation,
+      refinement,
     });
   }
   const study: StudySummary = { kind: 'study', molecules, settings: s, atomgp_version: VERSION };

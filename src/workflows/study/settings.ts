@@ -12,6 +12,7 @@
  *   [observables] temperature-K = 500 (0: no reference MD)
  *   [distortions] starts = ["bonds:O-H=1.5", "bonds:X-H*1.3", "random:0.1"], temperature-K = 300,
  *                 time-ps = 2
+ *   [optimisation] refine-rounds = 2 (0: none), path-stride = 3 (0: the minima only)
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'smol-toml';
@@ -45,6 +46,13 @@ export interface StudySettings {
   /** Temperature (K) and length (ps) of the runs from distorted starts. */
   distortionTemperatureK: number;
   distortionTimePs: number;
+  /**
+   * Peptides: rounds of refinement of the default prior's model at the conformer minima it
+   * predicts (refine.ts), each labelling on the reference the model's optimisation paths every
+   * `optimisationPathStride`-th step (0: the minima only) and the minima; 0: none.
+   */
+  optimisationRefineRounds: number;
+  optimisationPathStride: number;
 }
 
 /**
@@ -65,6 +73,8 @@ export const STUDY_DEFAULTS: StudySettings = {
   distortions: ['bonds:O-H=1.5', 'bonds:X-H*1.3', 'random:0.1'],
   distortionTemperatureK: 300,
   distortionTimePs: 2,
+  optimisationRefineRounds: 2,
+  optimisationPathStride: 3,
 };
 
 /** `--n-train` → `nTrain`: the pipeline settings a study file may set, by flag name without dashes. */
@@ -147,7 +157,15 @@ export function readStudyConfig(path: string, base: StudySettings = STUDY_DEFAUL
         else if (k === 'time-ps') s.distortionTimePs = typed(v, 0, at) as number;
         else throw new AtomgpError(`${path}: [distortions] has an unknown key '${k}' (expected starts, temperature-K, time-ps)`);
       }
-    } else throw new AtomgpError(`${path}: unknown key '${key}' (expected molecules, reference, [pipeline], [fidelity], [observables], [distortions])`);
+    } else if (key === 'optimisation') {
+      if (!isTable(value)) throw new AtomgpError(`${where}: expected a table [optimisation]`);
+      for (const [k, v] of Object.entries(value)) {
+        const at = `${path}: [optimisation] ${k}`;
+        if (k === 'refine-rounds') s.optimisationRefineRounds = typed(v, 0, at) as number;
+        else if (k === 'path-stride') s.optimisationPathStride = typed(v, 0, at) as number;
+        else throw new AtomgpError(`${path}: [optimisation] has an unknown key '${k}' (expected refine-rounds, path-stride)`);
+      }
+    } else throw new AtomgpError(`${path}: unknown key '${key}' (expected molecules, reference, [pipeline], [fidelity], [observables], [distortions], [optimisation])`);
   }
   return s;
 }
@@ -176,5 +194,7 @@ export function validateStudySettings(s: StudySettings): void {
   for (const d of s.distortions) parseDistortion(d);
   if (!(s.distortionTemperatureK > 0 && Number.isFinite(s.distortionTemperatureK))) throw new AtomgpError(`study: the distortion runs' temperature must be > 0 K, got ${s.distortionTemperatureK}`);
   if (!(s.distortionTimePs > 0 && Number.isFinite(s.distortionTimePs))) throw new AtomgpError(`study: the distortion runs' length must be > 0 ps, got ${s.distortionTimePs}`);
+  if (!(Number.isInteger(s.optimisationRefineRounds) && s.optimisationRefineRounds >= 0 && s.optimisationRefineRounds <= 20)) throw new AtomgpError(`study: [optimisation] refine-rounds must be an integer from 0 to 20, got ${s.optimisationRefineRounds}`);
+  if (!(Number.isInteger(s.optimisationPathStride) && s.optimisationPathStride >= 0)) throw new AtomgpError(`study: [optimisation] path-stride must be an integer ≥ 0 (0: the minima only), got ${s.optimisationPathStride}`);
   for (const m of s.molecules) validateSettings(moleculeSettings(s, m));
 }

@@ -16,7 +16,7 @@ import { readXyz } from '../../../src/io/xyz.js';
 import { createPotential } from '../../../src/potentials/factory.js';
 import { createResult } from '../../../src/potentials/potential.js';
 import { buildMolecule, DEMO_DEFAULTS, referenceSpec } from '../../../src/workflows/pipeline/index.js';
-import { readStudyConfig, STUDY_DEFAULTS, type StudyRun, type StudySummary, studyHtml, studyTable } from '../../../src/workflows/study/index.js';
+import { readStudyConfig, STUDY_DEFAULTS, type StudyRun, type StudySummary, studyHtml, studyTable, validateStudySettings } from '../../../src/workflows/study/index.js';
 import { runCli } from '../../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atomgp-study-'));
@@ -195,6 +195,12 @@ test('study resume: pipeline settings added later match a record without them (o
   assert.deepEqual(studySettingsChanges(older, s), ['pipeline.protonTransfer: recorded false, now "auto"', 'pipeline.repulsion: recorded "none", now "zbl"']);
   assert.deepEqual(studySettingsChanges(now, none), ['pipeline.protonTransfer: recorded "auto", now false', 'pipeline.repulsion: recorded "zbl", now "none"']);
   assert.deepEqual(studySettingsChanges({ ...now, fidelityFrames: 25 }, s), [], 'fidelity frames may change');
+  // the conformer refinement (session 21): a record without it stands for 0 rounds
+  assert.equal(now['optimisationRefineRounds'], 2);
+  const { optimisationRefineRounds: _o, optimisationPathStride: _q, ...noRefine } = now;
+  assert.deepEqual(studySettingsChanges(noRefine, { ...s, optimisationRefineRounds: 0 }), []);
+  assert.equal(studySettingsChanges(noRefine, s).length, 2, JSON.stringify(studySettingsChanges(noRefine, s)));
+  assert.match(studySettingsChanges(noRefine, s).join('; '), /optimisationRefineRounds/);
   const f = join(root, 'rep.toml');
   writeFileSync(f, '[pipeline]\nrepulsion = "none"\n');
   assert.equal(readStudyConfig(f).pipeline.repulsion, 'none');
@@ -221,6 +227,18 @@ test('study settings file: typed keys over the defaults; unknown keys and wrong 
   assert.equal(s.fidelity.bandKcalPerMol, 5);
   assert.equal(s.fidelity.energyMaeKcalPerMol, 1.5);
   assert.equal(STUDY_DEFAULTS.fidelityFrames, 0, 'by default every saved frame');
+  writeFileSync(f, '[optimisation]\nrefine-rounds = 3\npath-stride = 0\n');
+  assert.equal(readStudyConfig(f).optimisationRefineRounds, 3);
+  assert.equal(readStudyConfig(f).optimisationPathStride, 0);
+  assert.equal(STUDY_DEFAULTS.optimisationRefineRounds, 2);
+  writeFileSync(f, '[optimisation]\nrounds = 3\n');
+  assert.throws(() => readStudyConfig(f), /\[optimisation\] has an unknown key 'rounds' \(expected refine-rounds, path-stride\)$/);
+  const badRounds = runCli(['study', '--molecules', 'water', '--reference', 'builtin', '--refine-rounds', '-1', '--out', join(root, 'bad4')]);
+  assert.equal(badRounds.code, 2);
+  assert.equal(badRounds.err.trim().split('\n').length, 1, badRounds.err);
+  assert.match(badRounds.err, /--refine-rounds/);
+  writeFileSync(f, '[optimisation]\npath-stride = 1.5\n');
+  assert.throws(() => validateStudySettings(readStudyConfig(f)), /path-stride must be an integer ≥ 0/);
   writeFileSync(f, '[fidelity]\nframes = "all"\n');
   assert.equal(readStudyConfig(f).fidelityFrames, 0);
   writeFileSync(f, '[fidelity]\nframes = "some"\n');
