@@ -50,8 +50,8 @@ each molecule's folder DIR/<molecule>/ holds its pipeline output and report.
                              (default ${d.observablesTemperatureK}; 0: none)
   --refine-rounds R          peptides (total-energy labels): rounds of refinement of the default
                              prior's model at the conformer minima it predicts: its optimisation
-                             paths (every ${d.optimisationPathStride}-th step, [optimisation] path-stride) and minima labelled
-                             on the reference, the model refit with θ kept (default ${d.optimisationRefineRounds}; 0: none;
+                             paths (a frame every ${d.optimisationPathStride} steps, [optimisation] path-stride) and minima
+                             labelled on the reference, the model refit with θ kept (default ${d.optimisationRefineRounds}; 0: none;
                              the unrefined model's table is always reported)
   --json                     print study.json's summary on stdout; progress stays on stderr
   --quiet                    no progress on stderr

@@ -96,7 +96,7 @@ export function studyHtml(s: StudySummary): string {
               r.optimisation.entries.map((e) => e.model.steps_to_fmax_1 ?? '–').join(', '),
               r.optimisation.entries.map((e) => (e.reference_fmax_at_model_minimum_kcal_per_mol_per_A === undefined ? '–' : e.reference_fmax_at_model_minimum_kcal_per_mol_per_A.toFixed(2))).join(', '),
             ]),
-            `Refinement at the conformer minima: each round labels the model's optimisation paths (every ${s.settings.optimisationPathStride ?? 3}-th step) and minima on the reference and refits the model (θ kept); starts in the order of the table above`,
+            `Refinement at the conformer minima: each round labels the model's optimisation paths (a frame every ${s.settings.optimisationPathStride ?? 3} steps) and minima on the reference and refits the model (θ kept); starts in the order of the table above`,
           )
         : '';
     return `<h2>${escapeHtml(m.molecule)} (${escapeHtml(m.formula)}, ${m.n_atoms} atoms)</h2>
