@@ -38,7 +38,7 @@ import { type MoleculeObservables, observablesStage } from './observables.js';
 import { type OptimisationResult, optimisationStage } from './optimisation.js';
 import { type RefinementRound, refinementStage } from './refine.js';
 import { moleculeRamachandran, type RamachandranMap } from './ramachandran.js';
-import { moleculeSettings, type StudySettings, validateStudySettings } from './settings.js';
+import { moleculeSettings, STUDY_DEFAULTS, type StudySettings, validateStudySettings } from './settings.js';
 
 export type StudyRunFidelity = Omit<FidelityResult, 'perFrame'>;
 
@@ -122,11 +122,10 @@ export function flatSettings(s: StudySettings): Record<string, unknown> {
   out['distortions'] = s.distortions;
   out['distortionTemperatureK'] = s.distortionTemperatureK;
   out['distortionTimePs'] = s.distortionTimePs;
-  // Added in session 21: a study recorded before has no refinement (0 rounds), and its resume with 0 rounds matches.
-  if (s.optimisationRefineRounds > 0) {
-    out['optimisationRefineRounds'] = s.optimisationRefineRounds;
-    out['optimisationPathStride'] = s.optimisationPathStride;
-  }
+  // Added in session 21; the rounds may change on resume (each round is recorded on its own and
+  // reused), the path stride may not; a record without it stands for the default.
+  out['optimisationRefineRounds'] = s.optimisationRefineRounds;
+  if (s.optimisationPathStride !== STUDY_DEFAULTS.optimisationPathStride) out['optimisationPathStride'] = s.optimisationPathStride;
   return out;
 }
 
@@ -136,10 +135,10 @@ export function flatSettings(s: StudySettings): Record<string, unknown> {
  * settings added later count as absent at their "as before" value, whichever version wrote the record.
  */
 export function studySettingsChanges(recordedSettings: Record<string, unknown>, s: StudySettings): string[] {
-  const { fidelityFrames: _f, ...all } = recordedSettings;
+  const { fidelityFrames: _f, optimisationRefineRounds: _r, ...all } = recordedSettings;
   const recorded = Object.fromEntries(Object.entries(all).filter(([k, v]) => !(k.startsWith('pipeline.') && isLaterDefault(k.slice('pipeline.'.length), v))));
-  const { fidelityFrames: _g, ...ours } = flatSettings(s);
-  const absentAs = (k: string): unknown => (k.startsWith('pipeline.') ? laterDefault(k.slice('pipeline.'.length)) : undefined);
+  const { fidelityFrames: _g, optimisationRefineRounds: _s, ...ours } = flatSettings(s);
+  const absentAs = (k: string): unknown => (k.startsWith('pipeline.') ? laterDefault(k.slice('pipeline.'.length)) : k === 'optimisationPathStride' ? STUDY_DEFAULTS.optimisationPathStride : undefined);
   return stageChanges({ stage: 'study settings', fingerprint: '', settings: recorded, inputs: {}, atomgp_version: '' }, ours, {}, undefined, absentAs);
 }
 

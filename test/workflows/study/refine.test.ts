@@ -133,6 +133,7 @@ test('atomgp study with refinement on capped glycine (built-in reference, total 
       '',
     ].join('\n'),
   );
+  writeFileSync(join(root, 'gly3.toml'), readFileSync(cfg, 'utf8').replace('path-stride = 0', 'path-stride = 3'));
   const out = join(root, 'study');
   const r = runCli(['study', '--config', cfg, '--out', out]);
   assert.equal(r.code, 0, r.err);
@@ -146,4 +147,16 @@ test('atomgp study with refinement on capped glycine (built-in reference, total 
   const html = readFileSync(join(out, 'study.html'), 'utf8');
   assert.match(html, /Refinement at the conformer minima/);
   assert.match(html, /refinement round 1/);
+  // more rounds on resume: round 1 reused as it was, round 2 added
+  const more = runCli(['study', '--config', cfg, '--out', out, '--resume', '--refine-rounds', '2']);
+  assert.equal(more.code, 0, more.err);
+  const s2 = JSON.parse(readFileSync(join(out, 'study.json'), 'utf8')) as typeof s;
+  const r2 = s2.molecules[0]!.refinement;
+  assert.equal(r2.length, 2);
+  const noWall = (x: unknown): unknown => JSON.parse(JSON.stringify(x), (k, v) => (k === 'wall_s' || k === 'wall_time_ratio' ? undefined : v));
+  assert.deepEqual(noWall(r2[0]), noWall(rounds[0]));
+  assert.equal(r2[1]!.n_train, 64 + r2[1]!.frames_added);
+  // the path stride may not change on resume
+  const stride = runCli(['study', '--config', cfg.replace('gly.toml', 'gly3.toml'), '--out', out, '--resume']);
+  assert.equal(stride.code, 2);
 });
