@@ -6,4 +6,4 @@ export { type DistortionResult, type DistortionRow, distortionRows, distortionsS
 export { type MoleculeObservables, observablesStage, type RunObservables } from './observables.js';
 export { CONFORMER_STARTS, type OptimisationEntry, type OptimisationResult, optimisationStage } from './optimisation.js';
 export { moleculeRamachandran, type RamachandranMap } from './ramachandran.js';
-export { refinedModelDir, type RefinementRound, type RefinementSettings, refinementStage } from './refine.js';
+export { type RefinementRound, type RefinementSettings, refinementStage } from './refine.js';

@@ -17,7 +17,7 @@
  * settings and inputs match (the frames are written before the refit, the refit is recorded).
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Bond } from '../../chem/connectivity.js';
 import { AtomgpError } from '../../errors.js';
 import { readModel } from '../../io/model.js';
@@ -47,11 +47,6 @@ export interface RefinementSettings {
 
 function roundDir(dir: string, r: number): string {
   return join(dir, 'optimisation', `round_${String(r).padStart(2, '0')}`);
-}
-
-/** The model folder of the last round (the pipeline's default-prior models when no round ran). */
-export function refinedModelDir(dir: string, prior: string, rounds: number): string {
-  return rounds > 0 ? join(roundDir(dir, rounds), 'models') : join(dir, 'models', priorFolder(prior));
 }
 
 /**
@@ -110,7 +105,7 @@ export async function refinementStage(
     const res = await trainModelSet(ctx, refit, { symbols: [...symbols], alfs, reference }, train, system, prior, 'total', {
       dir: modelsDir,
       stage: `refinement round ${r}`,
-      recordFile: join('optimisation', `round_${String(r).padStart(2, '0')}`, 'training.fingerprint.json'),
+      recordFile: join(relative(dir, rd), 'training.fingerprint.json'),
       inputs: [trainFile, ...addedFiles, ...warm],
       settings: { ...trainingSettings(refit, 0, 'total'), refinement_path_stride: settings.pathStride },
       batch: `refine-${r}`,
